@@ -19,9 +19,9 @@ type Facts struct {
 	MaxACFR2to20   float64   `json:"max_acf_r_2_20"` // largest |ACF(r)| over lags 2..20
 	ACFAbs         []float64 `json:"acf_abs_r"`      // ACF of |r|, lags 1..50
 	ACFAbsR1       float64   `json:"acf_abs_r1"`
-	ACFSq1         float64   `json:"acf_sq_r1"`   // ACF of r², lag 1: volatility clustering
-	S20            float64   `json:"s20"`         // sum of ACF(|r|) over lags 1..20
-	Leverage       float64   `json:"leverage"`    // mean corr(r_t, r²_{t+τ}), τ = 1..10
+	ACFSq1         float64   `json:"acf_sq_r1"`    // ACF of r², lag 1: volatility clustering
+	S20            float64   `json:"s20"`          // sum of ACF(|r|) over lags 1..20
+	Leverage       float64   `json:"leverage"`     // mean corr(r_t, r²_{t+τ}), τ = 1..10
 	Kurtosis21d    float64   `json:"kurtosis_21d"` // excess kurtosis of 21-day sums
 	Kurtosis63d    float64   `json:"kurtosis_63d"` // excess kurtosis of 63-day sums
 	HillTail       float64   `json:"hill_tail"`    // Hill estimator of the tail index of |r| (top 2.5 %)
