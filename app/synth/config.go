@@ -1,0 +1,68 @@
+package synth
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// Limits on a job, checked by Config.Validate.
+const (
+	MaxRows          = 100_000_000
+	MinFraudRate     = 0.001
+	MaxFraudRate     = 0.10
+	DefaultFraudRate = 0.015
+	DefaultDays      = 90
+	MaxDays          = 3660
+	MaxWorkers       = 256
+)
+
+// ErrInvalidConfig marks a configuration a caller must fix.
+var ErrInvalidConfig = errors.New("invalid configuration")
+
+// Config says what to generate. The zero value of an optional field takes
+// its default in Normalize.
+type Config struct {
+	Seed      uint64
+	Rows      int       // rows of the requested kind
+	FraudRate float64   // share of transactions labelled fraud, 0.001-0.10
+	Workers   int       // goroutines; 0 means runtime.GOMAXPROCS(0)
+	Start     time.Time // first day of the simulated period (UTC midnight)
+	Days      int       // length of the simulated period
+}
+
+// Normalize fills the defaults of unset optional fields.
+func (c Config) Normalize() Config {
+	if c.FraudRate == 0 {
+		c.FraudRate = DefaultFraudRate
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.Start.IsZero() {
+		c.Start = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC) // a Monday
+	}
+	if c.Days == 0 {
+		c.Days = DefaultDays
+	}
+	return c
+}
+
+// Validate reports the first problem with c as a clear sentence.
+func (c Config) Validate() error {
+	switch {
+	case c.Rows < 0:
+		return fmt.Errorf("%w: rows must not be negative, got %d", ErrInvalidConfig, c.Rows)
+	case c.Rows > MaxRows:
+		return fmt.Errorf("%w: rows must be at most %d, got %d", ErrInvalidConfig, MaxRows, c.Rows)
+	case c.FraudRate < MinFraudRate || c.FraudRate > MaxFraudRate:
+		return fmt.Errorf("%w: fraud rate must be between %.1f%% and %.0f%%, got %g%%",
+			ErrInvalidConfig, MinFraudRate*100, MaxFraudRate*100, c.FraudRate*100)
+	case c.Workers < 1 || c.Workers > MaxWorkers:
+		return fmt.Errorf("%w: workers must be between 1 and %d, got %d", ErrInvalidConfig, MaxWorkers, c.Workers)
+	case c.Days < 7 || c.Days > MaxDays:
+		return fmt.Errorf("%w: days must be between 7 and %d, got %d", ErrInvalidConfig, MaxDays, c.Days)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package synth
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// FraudType names the pattern a fraudulent transaction belongs to.
+type FraudType uint8
+
+// Fraud types. NotFraud is the zero value.
+const (
+	NotFraud FraudType = iota
+	AccountTakeover
+	CardTesting
+	CompromisedMerchant
+	VelocityBurst
+	GeoImpossible
+	AmountAnomaly
+	numFraudTypes
+)
+
+// NumFraudTypes counts the fraud types, NotFraud included.
+const NumFraudTypes = int(numFraudTypes)
+
+var fraudNames = [...]string{"", "account_takeover", "card_testing", "compromised_merchant",
+	"velocity_burst", "geo_impossible", "amount_anomaly"}
+
+func (f FraudType) String() string { return fraudNames[f] }
+
+// ParseFraudType returns the fraud type named s ("" is NotFraud).
+func ParseFraudType(s string) (FraudType, error) {
+	for i, n := range fraudNames {
+		if n == s {
+			return FraudType(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown fraud type %q", s)
+}
+
+// fraudMix is the share of incidents of each type, and fraudLabels the mean
+// number of labelled rows an incident of that type yields (its own rows plus
+// the honest rows its compromise window covers), measured on generated data.
+var (
+	fraudMix    = []float64{0, 0.14, 0.12, 0.20, 0.14, 0.20, 0.20}
+	fraudLabels = []float64{0, 3.6, 13.15, 4.4, 8.45, 1.92, 1.56}
+	fraudCDF    = cumulative(fraudMix)
+)
+
+// incident is one planned fraud: its type and the rows it injects.
+type incident struct {
+	kind FraudType
+	size int
+}
+
+// planIncidents draws incidents until their expected labels reach want. The
+// last incident is kept with the probability that makes the expectation
+// exact. Injected rows never take more than half of the chunk.
+func (g *txGen) planIncidents(want float64, rows int) []incident {
+	var out []incident
+	got, injected := 0.0, 0
+	for got < want {
+		k := FraudType(pick(g.fr, fraudCDF))
+		in := incident{kind: k, size: incidentSize(g.fr, k)}
+		e := fraudLabels[k]
+		if got+e > want && g.fr.Float64() > (want-got)/e {
+			break
+		}
+		if injected+in.size > rows/2 {
+			break
+		}
+		out = append(out, in)
+		got += e
+		injected += in.size
+	}
+	return out
+}
+
+// incidentSize draws the number of rows an incident of kind k injects.
+func incidentSize(r *rand.Rand, k FraudType) int {
+	switch k {
+	case AccountTakeover:
+		return 2 + r.IntN(4)
+	case CardTesting:
+		return 6 + r.IntN(12) + 1 + r.IntN(2)
+	case CompromisedMerchant:
+		return 1 + 2 + r.IntN(5) // the honest visit, then the stolen card's use
+	case VelocityBurst:
+		return 5 + r.IntN(8)
+	case GeoImpossible:
+		return 1 + r.IntN(3)
+	default:
+		return 1 + r.IntN(2)
+	}
+}
+
+// inject appends the rows of incident in against customer c, whose honest
+// rows are g.rows[span[0]:span[1]], and labels the honest rows that fall in
+// the compromise window. n numbers the incident within the job.
+func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
+	r, w := g.fr, g.w
+	l := life{c: c, cards: cards(c)}
+	card := l.card(r)
+	dev := fraudDeviceID(w.Seed, n)
+	far := farRegion(r, c.Region, 0.3)
+	start := len(g.rows)
+	t := w.StartUnix + int64(float64(w.Days)*86400*(0.02+0.97*r.Float64()))
+	add := func(t int64, cat int, ch Channel, reg uint8, merchant int32, amount float64) {
+		tx := Transaction{
+			Unix: t, CustomerID: c.ID, AccountID: accountOf(card), CardID: card,
+			Amount: cents(amount), MerchantID: merchant, Category: uint8(cat),
+			Channel: ch, Region: reg, Fraud: in.kind,
+		}
+		if ch == Online || ch == Transfer {
+			tx.DeviceID = dev
+			tx.Lat, tx.Lon = jitter(r, reg)
+		} else {
+			m := w.Merchant(merchant)
+			tx.Lat, tx.Lon = m.Lat, m.Lon
+		}
+		g.rows = append(g.rows, tx)
+	}
+	local := func(reg uint8, cat int) int32 { return w.local[reg][cat].pick(r) }
+	shift := c.SpendShift
+	switch in.kind {
+	case AccountTakeover:
+		// A new device from somewhere else, then transfers that drain the account.
+		for range in.size {
+			t += int64(60 + r.ExpFloat64()*2400)
+			add(t, catTransfer, Transfer, far, w.online[catTransfer].pick(r),
+				math.Exp(math.Log(700)+shift+0.8*r.NormFloat64()))
+		}
+	case CardTesting:
+		// Tiny amounts across many small merchants, then the real spending.
+		tests := in.size - 1 - b2i(in.size%2 == 0)
+		for range tests {
+			t += int64(20 + r.ExpFloat64()*240)
+			amount := 0.5 + 2.5*r.Float64()
+			if r.Float64() < 0.3 {
+				amount = 1
+			}
+			add(t, catDigital, Online, far, w.testOnline.pick(r), amount)
+		}
+		for range in.size - tests {
+			t += int64(1800 + r.ExpFloat64()*7200)
+			m := w.fraudOnline.pick(r)
+			add(t, int(w.Merchant(m).Category), Online, far, m, math.Exp(math.Log(220)+0.7*r.NormFloat64()))
+		}
+	case CompromisedMerchant:
+		// An honest visit to a skimming terminal; days later the cloned card
+		// is used online and in another city.
+		cm := w.compromised[c.Region][r.IntN(len(w.compromised[c.Region]))]
+		m := w.Merchant(cm.Merchant)
+		day := cm.From + r.IntN(cm.To-cm.From+1)
+		t = w.StartUnix + int64(day)*86400 + int64(pick(r, w.hourCDF[m.Category]))*3600 + int64(r.IntN(3600))
+		cat := &categories[m.Category]
+		add(t, int(m.Category), POS, c.Region, m.ID, math.Exp(cat.Mu+shift+cat.Sigma*r.NormFloat64()))
+		g.rows[len(g.rows)-1].Fraud = NotFraud
+		start = len(g.rows)
+		t += int64(86400 * (1 + 9*r.Float64()))
+		for range in.size - 1 {
+			t += int64(r.ExpFloat64() * 6 * 3600)
+			if r.Float64() < 0.6 {
+				mid := w.fraudOnline.pick(r)
+				add(t, int(w.Merchant(mid).Category), Online, far, mid, math.Exp(math.Log(180)+0.8*r.NormFloat64()))
+			} else {
+				cat := []int{catElectronics, catRetail, catJewelry, catCash}[r.IntN(4)]
+				ch := POS
+				if cat == catCash {
+					ch = ATM
+				}
+				add(t, cat, ch, far, local(far, cat), math.Exp(categories[cat].Mu+0.4+0.8*r.NormFloat64()))
+			}
+		}
+	case VelocityBurst:
+		// A cloned card spent fast at shops near home.
+		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(pick(r, w.hourCDF[catRetail]))*3600
+		for range in.size {
+			t += int64(30 + r.ExpFloat64()*420)
+			cat := []int{catRetail, catElectronics, catFuel, catGrocery, catRetail}[r.IntN(5)]
+			add(t, cat, POS, c.Region, local(c.Region, cat), math.Exp(categories[cat].Mu+shift+0.3+0.7*r.NormFloat64()))
+		}
+	case GeoImpossible:
+		// The card is used far away soon after an honest purchase at home.
+		far = farRegion(r, c.Region, 0)
+		for j := span[0]; j < span[1]; j++ {
+			if h := &g.rows[j]; h.Channel == POS && h.Region == c.Region && r.Float64() < 0.3 {
+				t, card = h.Unix, h.CardID
+				break
+			}
+		}
+		t += int64(600 + r.Float64()*5400)
+		for range in.size {
+			cat := []int{catElectronics, catRetail, catJewelry, catCash, catFuel}[r.IntN(5)]
+			ch := POS
+			if cat == catCash {
+				ch = ATM
+			}
+			add(t, cat, ch, far, local(far, cat), math.Exp(categories[cat].Mu+0.3+0.8*r.NormFloat64()))
+			t += int64(r.ExpFloat64() * 1800)
+		}
+	case AmountAnomaly:
+		// One or two purchases far above what the customer spends.
+		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(pick(r, w.hourCDF[catElectronics]))*3600
+		for range in.size {
+			cat := []int{catElectronics, catJewelry, catTravel}[r.IntN(3)]
+			ch := POS
+			reg := c.Region
+			if r.Float64() < categories[cat].Online {
+				ch = Online
+			}
+			mid := local(reg, cat)
+			if ch == Online {
+				mid = w.online[cat].pick(r)
+			}
+			add(t, cat, ch, reg, mid, math.Exp(categories[cat].Mu+shift+1.2+0.6*r.NormFloat64()))
+			if ch == Online && r.Float64() < 0.5 {
+				g.rows[len(g.rows)-1].DeviceID = deviceID(w.Seed, c.ID, 0) // friendly fraud
+				g.rows[len(g.rows)-1].Lat, g.rows[len(g.rows)-1].Lon = c.Lat, c.Lon
+			}
+			t += int64(r.ExpFloat64() * 3 * 3600)
+		}
+	}
+	// Chargeback labelling: every row of the compromised card (the account,
+	// for a takeover) inside the compromise window is fraud.
+	from, to := g.rows[start].Unix, g.rows[len(g.rows)-1].Unix
+	for j := span[0]; j < span[1]; j++ {
+		h := &g.rows[j]
+		if h.Unix < from || h.Unix > to || h.Fraud != NotFraud {
+			continue
+		}
+		if h.CardID == card || (in.kind == AccountTakeover && h.AccountID == accountOf(card)) {
+			h.Fraud = in.kind
+		}
+	}
+}
+
+// farRegion returns a region other than home, or home itself with
+// probability pHome (a local fraudster).
+func farRegion(r *rand.Rand, home uint8, pHome float64) uint8 {
+	if r.Float64() < pHome {
+		return home
+	}
+	for {
+		reg := uint8(r.IntN(len(regions)))
+		if reg != home && DistanceKm(regions[reg].Lat, regions[reg].Lon, regions[home].Lat, regions[home].Lon) > 500 {
+			return reg
+		}
+	}
+}

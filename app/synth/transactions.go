@@ -1,0 +1,360 @@
+package synth
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// ChunkRows is the number of rows in every chunk of a job but the last. It
+// is part of the output's definition: changing it changes the data.
+const ChunkRows = 8192
+
+// txPerCustomerDay is the mean number of transactions per customer per day.
+const txPerCustomerDay = 0.7
+
+// Transaction is one card or account transaction.
+type Transaction struct {
+	ID         int64
+	Unix       int64 // seconds since 1970, UTC
+	CustomerID int64
+	AccountID  int64
+	CardID     int64
+	DeviceID   int64 // 0 when no device was used (card present, ATM)
+	Amount     int64 // cents
+	MerchantID int32
+	Category   uint8
+	Channel    Channel
+	Region     uint8 // where it happened
+	Fraud      FraudType
+	Lat, Lon   float32
+}
+
+// IsFraud reports whether the transaction is labelled fraud.
+func (t *Transaction) IsFraud() bool { return t.Fraud != NotFraud }
+
+// chunks returns how many chunks hold rows rows.
+func chunks(rows int) int { return (rows + ChunkRows - 1) / ChunkRows }
+
+// rowsIn returns the number of rows of chunk i of a job of rows rows.
+func rowsIn(rows, i int) int { return min(ChunkRows, rows-i*ChunkRows) }
+
+// customersIn returns how many customers share n transactions over days.
+func customersIn(n, days int) int {
+	return max(1, int(math.Ceil(float64(n)/(txPerCustomerDay*float64(days)))))
+}
+
+// TransactionCustomers returns how many customers a job of rows
+// transactions involves; their ids run from 1 upwards, with gaps only after
+// a partial last chunk.
+func TransactionCustomers(rows, days int) int {
+	if rows == 0 {
+		return 0
+	}
+	n := chunks(rows)
+	return (n-1)*customersIn(ChunkRows, days) + customersIn(rowsIn(rows, n-1), days)
+}
+
+// Transactions generates the transactions of one job and hands each chunk,
+// in order, to emit. It is a convenience over TransactionChunk for callers
+// that want all rows; see Run for the parallel, streaming form.
+func Transactions(cfg Config) ([]Transaction, error) {
+	cfg = cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
+	out := make([]Transaction, 0, cfg.Rows)
+	for i := range chunks(cfg.Rows) {
+		out = append(out, TransactionChunk(w, cfg, i)...)
+	}
+	return out, nil
+}
+
+// TransactionChunk generates chunk i of a transactions job. It depends only
+// on the world, the configuration and i.
+func TransactionChunk(w *World, cfg Config, i int) []Transaction {
+	rows := rowsIn(cfg.Rows, i)
+	g := &txGen{
+		w:    w,
+		r:    newRand(cfg.Seed, streamTransactions, uint64(i)),
+		fr:   newRand(cfg.Seed, streamFraud, uint64(i)),
+		rows: make([]Transaction, 0, rows),
+	}
+	incidents := g.planIncidents(cfg.FraudRate*float64(rows), rows)
+	injected := 0
+	for _, in := range incidents {
+		injected += in.size
+	}
+	nc := customersIn(rows, cfg.Days)
+	first := int64(i*customersIn(ChunkRows, cfg.Days)) + 1
+	custs := make([]Customer, nc)
+	weights := make([]float64, nc)
+	for k := range custs {
+		custs[k] = NewCustomer(cfg.Seed, first+int64(k), w.StartUnix)
+		weights[k] = custs[k].Activity
+	}
+	counts := apportion(rows-injected, weights)
+	spans := make([][2]int, nc)
+	for k := range custs {
+		lo := len(g.rows)
+		g.timeline(&custs[k], counts[k])
+		spans[k] = [2]int{lo, len(g.rows)}
+	}
+	for n, in := range incidents {
+		k := g.fr.IntN(nc)
+		g.inject(&custs[k], spans[k], in, uint64(i)<<20|uint64(n))
+	}
+	// Order the chunk by time; ties keep generation order, so the result is
+	// the same on every run.
+	slices.SortStableFunc(g.rows, func(a, b Transaction) int {
+		return cmp.Compare(a.Unix, b.Unix)
+	})
+	base := int64(i) * ChunkRows
+	for j := range g.rows {
+		g.rows[j].ID = base + int64(j) + 1
+	}
+	return g.rows
+}
+
+// apportion splits n into len(w) whole parts proportional to w, handing the
+// remainder to the largest fractional parts (ties to the lower index).
+func apportion(n int, w []float64) []int {
+	total := 0.0
+	for _, x := range w {
+		total += x
+	}
+	out := make([]int, len(w))
+	frac := make([]int, len(w))
+	given := 0
+	for k, x := range w {
+		q := float64(n) * x / total
+		out[k] = int(q)
+		given += out[k]
+		frac[k] = k
+	}
+	rem := func(k int) float64 { q := float64(n) * w[k] / total; return q - math.Floor(q) }
+	slices.SortStableFunc(frac, func(a, b int) int { return cmp.Compare(rem(b), rem(a)) })
+	for k := 0; given < n; k++ {
+		out[frac[k%len(frac)]]++
+		given++
+	}
+	return out
+}
+
+// txGen generates the rows of one chunk.
+type txGen struct {
+	w    *World
+	r    *rand.Rand // normal behaviour
+	fr   *rand.Rand // fraud
+	rows []Transaction
+}
+
+// trip is a stay away from home.
+type trip struct {
+	from, to int64
+	region   uint8
+}
+
+// life is a customer's situation while their timeline is drawn.
+type life struct {
+	c         *Customer
+	cards     []int64
+	trips     []trip
+	newDevice int64 // when the customer starts using a new device; 0 never
+}
+
+func (l *life) card(r *rand.Rand) int64 {
+	if len(l.cards) == 1 || r.Float64() < 0.75 {
+		return l.cards[0]
+	}
+	return l.cards[1+r.IntN(len(l.cards)-1)]
+}
+
+func (l *life) device(r *rand.Rand, seed uint64, t int64) int64 {
+	if l.newDevice != 0 && t >= l.newDevice && r.Float64() < 0.8 {
+		return deviceID(seed, l.c.ID, l.c.Devices)
+	}
+	return deviceID(seed, l.c.ID, r.IntN(l.c.Devices))
+}
+
+func (l *life) regionAt(t int64) uint8 {
+	for _, tr := range l.trips {
+		if t >= tr.from && t < tr.to {
+			return tr.region
+		}
+	}
+	return l.c.Region
+}
+
+func cards(c *Customer) []int64 {
+	var out []int64
+	for a := range c.Accounts {
+		for j := range c.Cards {
+			out = append(out, CardID(AccountID(c.ID, a), j))
+		}
+	}
+	return out
+}
+
+// accountOf returns the account a card belongs to.
+func accountOf(card int64) int64 { return card / 10 }
+
+// timeline appends n ordinary transactions of customer c.
+func (g *txGen) timeline(c *Customer, n int) {
+	r, w := g.r, g.w
+	l := life{c: c, cards: cards(c)}
+	period := int64(w.Days) * 86400
+	if r.Float64() < 0.12 {
+		l.newDevice = w.StartUnix + r.Int64N(period)
+	}
+	expTrips := c.Travel * float64(w.Days) / 90
+	nTrips := min(20, int(expTrips)+b2i(r.Float64() < expTrips-math.Floor(expTrips)))
+	for range nTrips {
+		from := w.StartUnix + r.Int64N(period)
+		reg := uint8(pick(r, w.regionCDF))
+		if reg == c.Region {
+			reg = uint8((int(reg) + 1 + r.IntN(len(regions)-1)) % len(regions))
+		}
+		l.trips = append(l.trips, trip{from, from + 86400*int64(2+r.IntN(7)), reg})
+	}
+	end := len(g.rows) + n
+	g.recurring(&l, end)
+	for len(g.rows) < end {
+		cat := pick(r, c.catCDF[:])
+		t := g.dayTime(cat)
+		g.purchase(&l, t, cat, 1)
+		// Shopping trips: a few purchases close together, as at a mall.
+		if (cat == catRetail || cat == catRestaurant || cat == catEntertainment) && r.Float64() < 0.05 {
+			for k := 1 + r.IntN(4); k > 0 && len(g.rows) < end; k-- {
+				t += int64(r.ExpFloat64() * 1200)
+				g.purchase(&l, t, []int{catRetail, catRestaurant, catEntertainment, catRetail}[r.IntN(4)], 1)
+			}
+		}
+		// Occasionally a big, honest purchase.
+		if r.Float64() < 0.004 && len(g.rows) < end {
+			g.purchase(&l, t+int64(r.IntN(86400)), []int{catElectronics, catJewelry, catTravel}[r.IntN(3)], 3+5*r.Float64())
+		}
+	}
+	g.rows = g.rows[:end]
+}
+
+// dayTime draws the time of a purchase in category cat: a day from the
+// calendar, kept in proportion to the category's weekly pattern, and an hour
+// from its daily profile.
+func (g *txGen) dayTime(cat int) int64 {
+	r, w := g.r, g.w
+	c := &categories[cat]
+	t := w.StartUnix + int64(pick(r, w.dayCDF))*86400
+	for k := 0; k < 4; k++ {
+		if r.Float64()*1.6 < c.Week[weekday(t)] {
+			break
+		}
+		t = w.StartUnix + int64(pick(r, w.dayCDF))*86400
+	}
+	return t + int64(pick(r, w.hourCDF[cat]))*3600 + int64(r.IntN(3600))
+}
+
+// weekday returns 0 for Monday through 6 for Sunday.
+func weekday(unix int64) int {
+	return int((unix/86400 + 3) % 7) // 1970-01-01 was a Thursday
+}
+
+// purchase appends one transaction of category cat at time t, its amount
+// drawn from the category's law and multiplied by scale.
+func (g *txGen) purchase(l *life, t int64, cat int, scale float64) {
+	r, w := g.r, g.w
+	c := &categories[cat]
+	tx := Transaction{
+		Unix:       t,
+		CustomerID: l.c.ID,
+		CardID:     l.card(r),
+		Category:   uint8(cat),
+		Channel:    c.Channel,
+	}
+	tx.AccountID = accountOf(tx.CardID)
+	if c.Channel == POS && r.Float64() < c.Online {
+		tx.Channel = Online
+	}
+	reg := l.regionAt(t)
+	tx.Region = reg
+	switch tx.Channel {
+	case Online, Transfer:
+		tx.MerchantID = w.online[cat].pick(r)
+		tx.DeviceID = l.device(r, w.Seed, t)
+		if reg == l.c.Region {
+			tx.Lat, tx.Lon = l.c.Lat, l.c.Lon
+		} else {
+			tx.Lat, tx.Lon = jitter(r, reg)
+		}
+	default:
+		p := &w.local[reg][cat]
+		if reg == l.c.Region && r.Float64() < 0.6 {
+			// A regular: one of the customer's usual places.
+			k := mix(w.Seed, uint64(l.c.ID), uint64(cat*4+r.IntN(3)))
+			tx.MerchantID = p.ids[k%uint64(min(len(p.ids), 25))]
+		} else {
+			tx.MerchantID = p.pick(r)
+		}
+		m := w.Merchant(tx.MerchantID)
+		tx.Lat, tx.Lon = m.Lat, m.Lon
+	}
+	tx.Amount = cents(math.Exp(c.Mu+l.c.SpendShift+c.Sigma*r.NormFloat64()) * scale)
+	g.rows = append(g.rows, tx)
+}
+
+// recurring appends the customer's monthly payments that fall in the period.
+func (g *txGen) recurring(l *life, end int) {
+	r, w := g.r, g.w
+	for k := 0; k < l.c.Recurring; k++ {
+		cat := catBills
+		if k%2 == 1 {
+			cat = catDigital
+		}
+		merchant := w.online[cat].pick(r)
+		amount := cents(math.Exp(categories[cat].Mu + 0.5*r.NormFloat64()))
+		dom := 1 + r.IntN(28)
+		hour := int64(r.IntN(6))
+		card := l.card(r)
+		device := deviceID(w.Seed, l.c.ID, 0)
+		for d := range w.Days {
+			if len(g.rows) >= end {
+				return
+			}
+			t := w.StartUnix + int64(d)*86400
+			if dayOfMonth(t) != dom {
+				continue
+			}
+			g.rows = append(g.rows, Transaction{
+				Unix:       t + hour*3600 + int64(r.IntN(3600)),
+				CustomerID: l.c.ID,
+				AccountID:  accountOf(card),
+				CardID:     card,
+				DeviceID:   device,
+				Amount:     amount,
+				MerchantID: merchant,
+				Category:   uint8(cat),
+				Channel:    Online,
+				Region:     l.c.Region,
+				Lat:        l.c.Lat,
+				Lon:        l.c.Lon,
+			})
+		}
+	}
+}
+
+func dayOfMonth(unix int64) int {
+	_, _, d := civil(unix / 86400)
+	return d
+}
+
+// cents rounds dollars to cents, at least 50 cents.
+func cents(dollars float64) int64 {
+	return max(50, int64(math.Round(dollars*100)))
+}
+
+// jitter returns a point near the centre of region reg.
+func jitter(r *rand.Rand, reg uint8) (float32, float32) {
+	return float32(regions[reg].Lat + r.NormFloat64()*0.12), float32(regions[reg].Lon + r.NormFloat64()*0.12)
+}

@@ -1,0 +1,226 @@
+package synth
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Merchant is a business that accepts cards.
+type Merchant struct {
+	ID       int32
+	Category uint8
+	Region   uint8 // where it trades; for online merchants, its head office
+	Online   bool  // sells only card-not-present
+	Lat, Lon float32
+}
+
+// compromise is a merchant terminal that skims the cards it reads between
+// From and To (day indexes).
+type compromise struct {
+	Merchant int32
+	From, To int
+}
+
+// pool is a list of merchants with a popularity law: a few are visited
+// often, most rarely.
+type pool struct {
+	ids []int32
+	cdf []float64
+}
+
+func (p *pool) pick(r *rand.Rand) int32 { return p.ids[pick(r, p.cdf)] }
+
+func (p *pool) finish() {
+	w := make([]float64, len(p.ids))
+	for i := range w {
+		w[i] = 1 / math.Pow(float64(i+1), 0.7)
+	}
+	p.cdf = cumulative(w)
+}
+
+// World is what every chunk shares: merchants, the calendar and the
+// compromised terminals. It depends only on the seed and the job's size, so
+// every worker sees the same world.
+type World struct {
+	Seed      uint64
+	Days      int
+	StartUnix int64
+	Merchants []Merchant
+
+	local       [][numCategories]pool // [region][category] physical merchants
+	online      [numCategories]pool   // online merchants by category
+	fraudOnline pool                  // online shops where stolen cards are spent
+	testOnline  pool                  // small online merchants used to test cards
+	dayCDF      []float64
+	hourCDF     [numCategories][]float64
+	regionCDF   []float64
+	compromised [][]compromise // by region
+}
+
+// merchantsFor returns how many merchants a world of the given number of
+// customers holds.
+func merchantsFor(customers int) int {
+	return min(max(customers/12, 1500), 200_000)
+}
+
+// NewWorld builds the shared world of a job with the given number of customers.
+func NewWorld(cfg Config, customers int) *World {
+	r := newRand(cfg.Seed, streamWorld, 0)
+	w := &World{
+		Seed:      cfg.Seed,
+		Days:      cfg.Days,
+		StartUnix: cfg.Start.Unix(),
+		local:     make([][numCategories]pool, len(regions)),
+		regionCDF: regionCDFs,
+	}
+	n := merchantsFor(customers)
+	w.Merchants = make([]Merchant, n)
+	for i := range w.Merchants {
+		w.Merchants[i] = newMerchant(cfg.Seed, int32(i+1))
+		m := &w.Merchants[i]
+		cat := int(m.Category)
+		if m.Online {
+			w.online[cat].ids = append(w.online[cat].ids, m.ID)
+		} else {
+			w.local[m.Region][cat].ids = append(w.local[m.Region][cat].ids, m.ID)
+		}
+	}
+	// Every region has every physical category: borrow a merchant of the
+	// nearest kind when the draw left a gap, and every online category has
+	// at least one shop.
+	for reg := range w.local {
+		for cat := range w.local[reg] {
+			p := &w.local[reg][cat]
+			if len(p.ids) == 0 {
+				p.ids = append(p.ids, w.addMerchant(r, cat, reg, false))
+			}
+			p.finish()
+		}
+	}
+	for cat := range w.online {
+		p := &w.online[cat]
+		if len(p.ids) == 0 {
+			p.ids = append(p.ids, w.addMerchant(r, cat, pick(r, w.regionCDF), true))
+		}
+		p.finish()
+	}
+	// Stolen cards are spent at large online shops that honest customers use
+	// too; cards are tested at small digital merchants.
+	for _, cat := range []int{catElectronics, catRetail, catTravel, catJewelry} {
+		ids := w.online[cat].ids
+		w.fraudOnline.ids = append(w.fraudOnline.ids, ids[:min(len(ids), 12)]...)
+	}
+	w.fraudOnline.finish()
+	ids := w.online[catDigital].ids
+	w.testOnline.ids = append(w.testOnline.ids, ids[:min(len(ids), 40)]...)
+	w.testOnline.finish()
+
+	w.dayCDF = dayCDF(cfg)
+	for i, c := range categories {
+		w.hourCDF[i] = cumulative(c.Hours[:])
+	}
+	w.compromised = make([][]compromise, len(regions))
+	for reg := range regions {
+		for k := 0; k < 3; k++ {
+			cat := []int{catGrocery, catFuel, catRestaurant, catRetail}[r.IntN(4)]
+			p := &w.local[reg][cat]
+			span := 14 + r.IntN(15)
+			from := r.IntN(max(1, cfg.Days-span))
+			w.compromised[reg] = append(w.compromised[reg], compromise{
+				Merchant: p.ids[r.IntN(min(len(p.ids), 5))],
+				From:     from,
+				To:       min(cfg.Days-1, from+span),
+			})
+		}
+	}
+	return w
+}
+
+// merchantCDF weights the categories of merchants.
+var merchantCDF = func() []float64 {
+	var w []float64
+	for _, c := range categories {
+		w = append(w, c.Weight+0.01)
+	}
+	return cumulative(w)
+}()
+
+// newMerchant derives merchant id from the seed alone, so a merchant is the
+// same in every world and in the merchants table.
+func newMerchant(seed uint64, id int32) Merchant {
+	r := newRand(seed, streamMerchant, uint64(id))
+	cat := pick(r, merchantCDF)
+	if id <= 3*numCategories { // every category has merchants
+		cat = int(id-1) % numCategories
+	}
+	c := categories[cat]
+	m := Merchant{
+		ID:       id,
+		Category: uint8(cat),
+		Region:   uint8(pick(r, regionCDFs)),
+		Online:   c.Channel == Transfer || (c.Channel == POS && r.Float64() < c.Online),
+	}
+	reg := regions[m.Region]
+	m.Lat = float32(reg.Lat + r.NormFloat64()*0.12)
+	m.Lon = float32(reg.Lon + r.NormFloat64()*0.12)
+	return m
+}
+
+// MerchantChunk returns chunk i of a merchants table of cfg.Rows rows.
+func MerchantChunk(cfg Config, i int) []Merchant {
+	out := make([]Merchant, rowsIn(cfg.Rows, i))
+	for j := range out {
+		out[j] = newMerchant(cfg.Seed, int32(i*ChunkRows+j+1))
+	}
+	return out
+}
+
+func (m *Merchant) encode(e *encoder) {
+	e.begin()
+	e.int("merchant_id", int64(m.ID))
+	e.str("category", categories[m.Category].Name)
+	e.str("city", regions[m.Region].Name)
+	e.bool("online", m.Online)
+	e.float("lat", float64(m.Lat), 4)
+	e.float("lon", float64(m.Lon), 4)
+	e.end()
+}
+
+func (w *World) addMerchant(r *rand.Rand, cat, reg int, online bool) int32 {
+	region := regions[reg]
+	m := Merchant{
+		ID:       int32(len(w.Merchants) + 1),
+		Category: uint8(cat),
+		Region:   uint8(reg),
+		Online:   online,
+		Lat:      float32(region.Lat + r.NormFloat64()*0.12),
+		Lon:      float32(region.Lon + r.NormFloat64()*0.12),
+	}
+	w.Merchants = append(w.Merchants, m)
+	return m.ID
+}
+
+// Merchant returns the merchant with the given id.
+func (w *World) Merchant(id int32) *Merchant { return &w.Merchants[id-1] }
+
+// dayCDF weights the days of the period: pay days (1st and 15th) and the
+// days after them spend more, spending grows slowly through the period, and
+// December spends more than other months.
+func dayCDF(cfg Config) []float64 {
+	wts := make([]float64, cfg.Days)
+	for d := range wts {
+		t := cfg.Start.AddDate(0, 0, d)
+		x := 1 + 0.1*float64(d)/float64(cfg.Days)
+		switch t.Day() {
+		case 1, 15:
+			x *= 1.25
+		case 2, 16:
+			x *= 1.1
+		}
+		if t.Month() == 12 && t.Day() < 25 {
+			x *= 1.3
+		}
+		wts[d] = x
+	}
+	return cumulative(wts)
+}
