@@ -62,7 +62,7 @@ type PPO struct {
 	Critic  *nn.MLP
 	LogStd  *nn.Param // state-independent log σ (continuous actions only)
 	Opt     *nn.Adam
-	ObsNorm *ObsNormalizer   // nil unless Config.NormObs
+	ObsNorm *ObsNormalizer    // nil unless Config.NormObs
 	RewNorm *RewardNormalizer // nil unless Config.NormReward
 
 	Steps   int // environment steps taken
