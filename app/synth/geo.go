@@ -52,3 +52,6 @@ func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
 		math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
 	return 2 * earthRadiusKm * math.Asin(math.Min(1, math.Sqrt(a)))
 }
+
+// RegionAt returns region i.
+func RegionAt(i int) Region { return regions[i] }

@@ -1,0 +1,123 @@
+// Package detect is a baseline fraud detector for synth's transactions:
+// features a fraud team would compute, a logistic regression on gonum,
+// trained on earlier days and measured on later ones.
+package detect
+
+import (
+	"fmt"
+
+	"github.com/metastation/metastation/app/synth"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Options tune Evaluate. Zero values take the defaults.
+type Options struct {
+	TrainShare float64 // share of the days used for training; default 0.7
+	Lambda     float64 // L2 penalty; default 1e-4
+	AlertFPR   float64 // false-positive rate at which recall is reported; default 0.01
+}
+
+// Report is the detector's result on the held-out days.
+type Report struct {
+	TrainRows, TestRows int
+	TrainFraudRate      float64
+	TestFraudRate       float64
+	SplitUnix           int64 // test rows happen at or after this time
+	ROCAUC              float64
+	PRAUC               float64
+	AlertFPR            float64
+	RecallByType        map[string]float64 // at AlertFPR
+	Weights             map[string]float64 // on standardised features
+	ROC, PR             []Point
+}
+
+// Evaluate computes the features of txs, trains a logistic regression on
+// the first days and scores the rest.
+func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
+	if opt.TrainShare == 0 {
+		opt.TrainShare = 0.7
+	}
+	if opt.Lambda == 0 {
+		opt.Lambda = 1e-4
+	}
+	if opt.AlertFPR == 0 {
+		opt.AlertFPR = 0.01
+	}
+	if len(txs) == 0 {
+		return nil, fmt.Errorf("evaluate detector: no transactions")
+	}
+	names := FeatureNames()
+	d := len(names)
+	feats := Features(txs)
+	split := SplitTime(txs, opt.TrainShare)
+
+	var train, test []int
+	for i := range txs {
+		if txs[i].Unix < split {
+			train = append(train, i)
+		} else {
+			test = append(test, i)
+		}
+	}
+	x := mat.NewDense(len(train), d, nil)
+	y := make([]float64, len(train))
+	rep := &Report{TrainRows: len(train), TestRows: len(test), SplitUnix: split, AlertFPR: opt.AlertFPR}
+	for r, i := range train {
+		x.SetRow(r, feats[i*d:(i+1)*d])
+		if txs[i].IsFraud() {
+			y[r] = 1
+			rep.TrainFraudRate++
+		}
+	}
+	if rep.TrainFraudRate == 0 || len(test) == 0 {
+		return nil, fmt.Errorf("evaluate detector: %d training frauds and %d test rows; generate more rows", int(rep.TrainFraudRate), len(test))
+	}
+	rep.TrainFraudRate /= float64(len(train))
+	model, err := TrainLogistic(x, y, opt.Lambda)
+	if err != nil {
+		return nil, err
+	}
+	rep.Weights = map[string]float64{}
+	for j, n := range names {
+		rep.Weights[n] = model.Weights[j]
+	}
+	scores := make([]float64, len(test))
+	labels := make([]bool, len(test))
+	for r, i := range test {
+		scores[r] = model.Score(feats[i*d : (i+1)*d])
+		labels[r] = txs[i].IsFraud()
+		if labels[r] {
+			rep.TestFraudRate++
+		}
+	}
+	rep.TestFraudRate /= float64(len(test))
+	rep.ROCAUC, rep.PRAUC, rep.ROC, rep.PR = Curves(scores, labels, 100)
+	th := thresholdAtFPR(scores, labels, opt.AlertFPR)
+	var caught, all [synth.NumFraudTypes]float64
+	for r, i := range test {
+		k := txs[i].Fraud
+		all[k]++
+		if scores[r] > th {
+			caught[k]++
+		}
+	}
+	rep.RecallByType = map[string]float64{}
+	for k := 1; k < synth.NumFraudTypes; k++ {
+		if all[k] > 0 {
+			rep.RecallByType[synth.FraudType(k).String()] = caught[k] / all[k]
+		}
+	}
+	return rep, nil
+}
+
+// SplitTime returns the time that splits txs into the first share of the
+// period's days (training) and the rest (test), on a day boundary.
+func SplitTime(txs []synth.Transaction, share float64) int64 {
+	lo, hi := txs[0].Unix, txs[0].Unix
+	for i := range txs {
+		lo, hi = min(lo, txs[i].Unix), max(hi, txs[i].Unix)
+	}
+	first := lo / 86400
+	days := hi/86400 - first + 1
+	return (first + int64(share*float64(days))) * 86400
+}
