@@ -128,5 +128,15 @@ func (in Instrument) dailyVariance() float64 {
 // Ticks converts a price to a whole number of ticks, rounding to nearest.
 func (in Instrument) Ticks(price float64) int64 { return int64(math.Round(price / in.TickSize)) }
 
-// PriceOf converts ticks back to a price.
-func (in Instrument) PriceOf(ticks int64) float64 { return float64(ticks) * in.TickSize }
+// PriceOf converts ticks back to a price. For ticks like 0.01 it divides by
+// the whole number of ticks per unit, so 107951 ticks of 0.00001 print as
+// 1.07951, not 1.0795100000000002.
+func (in Instrument) PriceOf(ticks int64) float64 {
+	if in.TickSize < 1 {
+		inv := 1 / in.TickSize
+		if r := math.Round(inv); math.Abs(inv-r) < 1e-9*r {
+			return float64(ticks) / r
+		}
+	}
+	return float64(ticks) * in.TickSize
+}

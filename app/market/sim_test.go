@@ -1,0 +1,69 @@
+package market
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func runSim(t *testing.T, preset string, agents int, seed uint64, d time.Duration) *Sim {
+	t.Helper()
+	u, _ := Preset(preset)
+	s, err := NewSim(SimConfig{Universe: u, Seed: seed, Agents: agents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range int(d / s.StepSize()) {
+		s.Step()
+		for i := range u.Instruments {
+			q := s.books[i].Top()
+			if q.BidQty > 0 && q.AskQty > 0 && q.Bid >= q.Ask {
+				t.Fatalf("%s book crossed at %s: %+v", u.Instruments[i].Symbol, s.Now(), q)
+			}
+		}
+	}
+	return s
+}
+
+func TestSimTradedPriceFollowsLatent(t *testing.T) {
+	for _, preset := range []string{"equity", "crypto", "fx"} {
+		s := runSim(t, preset, 2000, 1, 2*time.Hour)
+		c := s.Counters()
+		if c.Trades < 1000 {
+			t.Errorf("%s: only %d trades in two hours", preset, c.Trades)
+		}
+		for i, in := range s.Universe().Instruments {
+			q := s.Quote(i)
+			t.Logf("%s: %+v trades %d", in.Symbol, q, c.Trades)
+			if q.Last == 0 {
+				t.Errorf("%s: no trade", in.Symbol)
+				continue
+			}
+			// Two hours of the instrument's volatility is the yardstick.
+			sd := in.AnnualVol / math.Sqrt(in.Class.DaysPerYear()) * math.Sqrt(2.0/24)
+			if dev := math.Abs(math.Log(q.Last / q.Latent)); dev > 2*sd+0.002 {
+				t.Errorf("%s: last %.5g strays %.2f%% from latent %.5g", in.Symbol, q.Last, 100*dev, q.Latent)
+			}
+		}
+		bars := s.DrainBars()
+		per := map[Interval]int{}
+		for _, b := range bars {
+			per[b.Interval]++
+			if b.Low > b.Open || b.Low > b.Close || b.High < b.Open || b.High < b.Close {
+				t.Fatalf("inconsistent bar %+v", b)
+			}
+		}
+		n := len(s.Universe().Instruments)
+		if per[Minute] < 119*n || per[Hour] < 1*n {
+			t.Errorf("%s: bars per interval %v, want about 120 and 2 per instrument", preset, per)
+		}
+	}
+}
+
+func TestSimIsDeterministic(t *testing.T) {
+	a := runSim(t, "equity", 500, 9, 20*time.Minute)
+	b := runSim(t, "equity", 500, 9, 20*time.Minute)
+	if a.Counters() != b.Counters() || a.Quote(0) != b.Quote(0) {
+		t.Errorf("same seed, different markets: %+v %+v vs %+v %+v", a.Counters(), a.Quote(0), b.Counters(), b.Quote(0))
+	}
+}
