@@ -100,3 +100,17 @@ func Columns(kind string) ([]string, error) {
 	}
 	return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalidConfig, kind)
 }
+
+// StreamTransactions generates a transactions job on cfg.Workers goroutines
+// and hands each chunk, in order, to emit. The chunk's slice is emit's to
+// keep.
+func StreamTransactions(ctx context.Context, cfg Config, emit func(rows []Transaction) error) error {
+	cfg = cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	world := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
+	return ordered(ctx, cfg.Workers, chunks(cfg.Rows),
+		func(i int) []Transaction { return TransactionChunk(world, cfg, i) },
+		func(_ int, rows []Transaction) error { return emit(rows) })
+}

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -56,9 +57,8 @@ func TransactionCustomers(rows, days int) int {
 	return (n-1)*customersIn(ChunkRows, days) + customersIn(rowsIn(rows, n-1), days)
 }
 
-// Transactions generates the transactions of one job and hands each chunk,
-// in order, to emit. It is a convenience over TransactionChunk for callers
-// that want all rows; see Run for the parallel, streaming form.
+// Transactions generates all the transactions of a job in memory, on
+// cfg.Workers goroutines. Use Generate to stream large jobs instead.
 func Transactions(cfg Config) ([]Transaction, error) {
 	cfg = cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
@@ -66,10 +66,10 @@ func Transactions(cfg Config) ([]Transaction, error) {
 	}
 	w := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
 	out := make([]Transaction, 0, cfg.Rows)
-	for i := range chunks(cfg.Rows) {
-		out = append(out, TransactionChunk(w, cfg, i)...)
-	}
-	return out, nil
+	err := ordered(context.Background(), cfg.Workers, chunks(cfg.Rows),
+		func(i int) []Transaction { return TransactionChunk(w, cfg, i) },
+		func(_ int, rows []Transaction) error { out = append(out, rows...); return nil })
+	return out, err
 }
 
 // TransactionChunk generates chunk i of a transactions job. It depends only

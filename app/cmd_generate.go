@@ -1,0 +1,197 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/metastation/metastation/app/synth"
+	"github.com/metastation/metastation/app/synth/detect"
+	"github.com/metastation/metastation/app/synth/quality"
+)
+
+// maxFraudReportRows caps --kind fraud, which holds every row in memory to
+// train and score the detector.
+const maxFraudReportRows = 5_000_000
+
+// runGenerate is `metastation generate`: a synthetic data job written to a
+// file atomically, with a progress bar.
+func runGenerate(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("generate", env.Stderr)
+	kind := fs.String("kind", "transactions", "what to generate: "+strings.Join(append(synth.Kinds, "fraud"), ", ")+
+		" (fraud: labelled transactions plus a detector and quality report in FILE.report.json)")
+	rows := fs.Int("rows", 100_000, "number of `rows` to generate")
+	seed := fs.Uint64("seed", 1, "random `seed`; the same seed gives the same data")
+	rate := fs.String("fraud-rate", "1.5%", "share of fraudulent transactions, 0.1% to 10% (\"1.5%\" or \"0.015\")")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "generator goroutines; the output does not depend on it")
+	days := fs.Int("days", synth.DefaultDays, "length of the simulated period in days")
+	out := fs.String("out", "", "output `FILE` (required); written to a temporary name, renamed when complete")
+	format := fs.String("format", "", "csv or jsonl (default: from the extension of --out, else csv)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parseFlags(fs, args, env.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	fraudRate, err := parseRate(*rate)
+	if err != nil {
+		return usageError("generate: --fraud-rate: %v", err)
+	}
+	cfg := synth.Config{Seed: *seed, Rows: *rows, FraudRate: fraudRate, Workers: *workers, Days: *days}.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return usageError("generate: %v", err)
+	}
+	k := *kind
+	if k != "fraud" && !containsString(synth.Kinds, k) {
+		return usageError("generate: unknown kind %q (want one of %s, fraud)", k, strings.Join(synth.Kinds, ", "))
+	}
+	if k == "fraud" && cfg.Rows > maxFraudReportRows {
+		return usageError("generate: --kind fraud trains a detector in memory and takes at most %d rows; use --kind transactions for more", maxFraudReportRows)
+	}
+	if *out == "" {
+		return usageError("generate: --out FILE is required")
+	}
+	f := *format
+	if f == "" {
+		f = "csv"
+		if e := strings.ToLower(filepath.Ext(*out)); e == ".jsonl" || e == ".json" {
+			f = "jsonl"
+		}
+	}
+	ff, err := synth.ParseFormat(f)
+	if err != nil {
+		return usageError("generate: --format: %v", err)
+	}
+	if err := checkWritableDir(filepath.Dir(*out)); err != nil {
+		return usageError("generate: --out %s: %v", *out, err)
+	}
+
+	var bar *progressbar.ProgressBar
+	progress := func(int) {}
+	if !*quiet {
+		bar = progressbar.NewOptions64(int64(cfg.Rows),
+			progressbar.OptionSetWriter(env.Stderr),
+			progressbar.OptionSetDescription(k),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionFullWidth(),
+		)
+		progress = func(n int) { bar.Set(n) }
+	}
+	start := time.Now()
+	genKind := k
+	if k == "fraud" {
+		genKind = "transactions"
+	}
+	if err := synth.GenerateFile(ctx, cfg, genKind, ff, *out, progress); err != nil {
+		if errors.Is(err, synth.ErrInvalidConfig) {
+			return usageError("generate: %v", err)
+		}
+		return fmt.Errorf("generate %s: %w", k, err)
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(env.Stderr)
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(env.Stdout, "wrote %d %s rows to %s in %.2fs (%.0f rows/s)\n", cfg.Rows, k, *out, secs, float64(cfg.Rows)/secs)
+	if k == "fraud" {
+		return writeFraudReport(cfg, *out+".report.json", env)
+	}
+	return nil
+}
+
+// FraudReport is what --kind fraud writes next to the data.
+type FraudReport struct {
+	Rows      int             `json:"rows"`
+	Seed      uint64          `json:"seed"`
+	FraudRate float64         `json:"fraud_rate"`
+	Detector  *detect.Report  `json:"detector"`
+	Quality   *quality.Report `json:"quality"`
+}
+
+func writeFraudReport(cfg synth.Config, path string, env Env) error {
+	txs, err := synth.Transactions(cfg)
+	if err != nil {
+		return fmt.Errorf("fraud report: %w", err)
+	}
+	rep := FraudReport{Rows: len(txs), Seed: cfg.Seed}
+	for i := range txs {
+		if txs[i].IsFraud() {
+			rep.FraudRate++
+		}
+	}
+	rep.FraudRate /= float64(max(1, len(txs)))
+	if rep.Detector, err = detect.Evaluate(txs, detect.Options{}); err != nil {
+		return fmt.Errorf("fraud report: %w", err)
+	}
+	if rep.Quality, err = quality.Transactions(cfg, txs); err != nil {
+		return fmt.Errorf("fraud report: %w", err)
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("fraud report: %w", err)
+	}
+	if err := synth.WriteFile(path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		return fmt.Errorf("fraud report: %w", err)
+	}
+	d := rep.Detector
+	fmt.Fprintf(env.Stdout, "fraud rate %.2f%%; detector on held-out days: ROC-AUC %.3f, PR-AUC %.3f; quality %.3f; report in %s\n",
+		rep.FraudRate*100, d.ROCAUC, d.PRAUC, rep.Quality.Score, path)
+	return nil
+}
+
+// parseRate reads a rate as a percentage ("1.5%") or a fraction ("0.015").
+func parseRate(s string) (float64, error) {
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a rate (write 1.5%% or 0.015)", s)
+	}
+	if pct {
+		v /= 100
+	}
+	return v, nil
+}
+
+// checkWritableDir reports whether files can be created in dir.
+func checkWritableDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory %s does not exist", dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".metastation-write-check-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable", dir)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
