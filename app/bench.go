@@ -1,0 +1,38 @@
+package app
+
+import (
+	"context"
+	"sort"
+	"strings"
+)
+
+// Bench is one benchmark of `metastation bench <name>`. With --json, the last
+// line it prints is one JSON object with its figures.
+type Bench struct {
+	Summary string
+	Run     func(ctx context.Context, env Env, args []string) error
+}
+
+// benches lists every benchmark, one line each.
+func benches() map[string]Bench {
+	return map[string]Bench{
+		"hub": {Summary: "web socket fan-out to many clients", Run: runBenchHub},
+	}
+}
+
+func runBench(ctx context.Context, env Env, args []string) error {
+	bs := benches()
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		names := make([]string, 0, len(bs))
+		for n := range bs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return usageError("bench needs a name: %s", strings.Join(names, ", "))
+	}
+	b, ok := bs[args[0]]
+	if !ok {
+		return usageError("unknown benchmark %q", args[0])
+	}
+	return b.Run(ctx, env, args[1:])
+}

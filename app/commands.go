@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Assets are the files embedded in the binary.
+type Assets struct {
+	Static     fs.FS // static/: JavaScript, CSS, vendored libraries
+	Migrations fs.FS // migrations/: NNNN_name.sql
+}
+
+// Env is what every command receives: its outputs, its environment and the
+// embedded assets. Commands use nothing global.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Assets Assets
+}
+
+// Command is one subcommand of the binary.
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, env Env, args []string) error
+}
+
+// commands lists every subcommand; this is the one place they are dispatched
+// from. "serve" is what runs with no arguments.
+func commands() []Command {
+	return []Command{
+		{Name: "serve", Summary: "serve the web app (the default)", Run: runServe},
+		{Name: "bench", Summary: "measure one subsystem on this machine: bench <name> [--json]", Run: runBench},
+		{Name: "generate", Summary: "generate synthetic data: generate --kind transactions --rows N --out FILE", Run: runGenerate},
+		{Name: "version", Summary: "print the version", Run: runVersion},
+		{Name: "help", Summary: "show this help", Run: runHelp},
+	}
+}
+
+// errUsage marks a mistake in the command line; it exits with status 2.
+var errUsage = errors.New("usage")
+
+// usageError wraps a command-line mistake so ExitCode can tell it apart.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// ExitCode maps an error from Main to the process exit status.
+func ExitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// Main dispatches args to a subcommand. With no arguments, or only flags, it
+// serves the web app.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, assets Assets) error {
+	env := Env{Stdout: stdout, Stderr: stderr, Getenv: getenv, Assets: assets}
+	name := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	for _, c := range commands() {
+		if c.Name == name {
+			return c.Run(ctx, env, args)
+		}
+	}
+	return usageError("unknown command %q (try: metastation help)", name)
+}
+
+func runHelp(_ context.Context, env Env, _ []string) error {
+	fmt.Fprintln(env.Stdout, "Metastation: a local lab of AI agents at work.")
+	fmt.Fprintln(env.Stdout)
+	fmt.Fprintln(env.Stdout, "Usage: metastation [command] [flags]")
+	fmt.Fprintln(env.Stdout)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(env.Stdout)
+	fmt.Fprintln(env.Stdout, "Benchmarks:")
+	tw = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	bs := benches()
+	names := make([]string, 0, len(bs))
+	for n := range bs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(tw, "  bench %s\t%s\n", n, bs[n].Summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(env.Stdout)
+	fmt.Fprintln(env.Stdout, "Run 'metastation <command> --help' for a command's flags.")
+	fmt.Fprintln(env.Stdout, "Every flag has an environment twin: --no-browser is METASTATION_NO_BROWSER.")
+	return nil
+}
+
+// defaultDataDir is the per-user data directory of the OS.
+func defaultDataDir() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "metastation")
+	}
+	return ".metastation"
+}

@@ -1,0 +1,229 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// client is one browser connection. Its handler goroutine writes; a second
+// goroutine reads its commands.
+type client struct {
+	conn  *websocket.Conn
+	queue chan []byte
+
+	group *group // guarded by Hub.mu
+
+	kickOnce sync.Once
+	kicked   chan struct{}
+	reason   string
+}
+
+// kick asks the client's writer to close with reason; true the first time.
+func (c *client) kick(reason string) bool {
+	first := false
+	c.kickOnce.Do(func() {
+		c.reason = reason
+		close(c.kicked)
+		first = true
+	})
+	return first
+}
+
+// clientMessage is what a browser may send.
+type clientMessage struct {
+	Type   string   `json:"type"`
+	Topics []string `json:"topics,omitempty"`
+	ID     int64    `json:"id,omitempty"`
+}
+
+// ServeHTTP upgrades the request to a web socket and serves the client until
+// it leaves, falls behind, or the hub shuts down.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.closing.Load() {
+		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
+		return
+	}
+	// Origin checking stays on: only the page's own origin (and configured
+	// patterns) may open a socket, so another site cannot read the feed.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	if err != nil {
+		return // Accept has already written the error response
+	}
+	conn.SetReadLimit(h.opts.ReadLimit)
+	c := &client{conn: conn, queue: make(chan []byte, h.opts.ClientQueue), kicked: make(chan struct{})}
+	h.add(c)
+	defer h.remove(c)
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go h.readLoop(ctx, c)
+	h.writeLoop(ctx, c)
+}
+
+func (h *Hub) writeLoop(ctx context.Context, c *client) {
+	hello := fmt.Appendf(nil, `{"type":"hello","server_time":%d,"tick_ms":%d}`,
+		time.Now().UnixMilli(), h.opts.Tick.Milliseconds())
+	if err := h.write(ctx, c, hello); err != nil {
+		c.conn.CloseNow()
+		return
+	}
+	for {
+		select {
+		case frame := <-c.queue:
+			if err := h.write(ctx, c, frame); err != nil {
+				c.conn.CloseNow()
+				return
+			}
+		case <-c.kicked:
+			c.conn.Close(closeCode(c.reason), c.reason)
+			return
+		case <-ctx.Done():
+			c.conn.CloseNow()
+			return
+		}
+	}
+}
+
+func closeCode(reason string) websocket.StatusCode {
+	switch {
+	case strings.HasPrefix(reason, "too slow"):
+		return websocket.StatusPolicyViolation
+	case strings.HasPrefix(reason, "bad message"):
+		return websocket.StatusUnsupportedData
+	default:
+		return websocket.StatusGoingAway
+	}
+}
+
+func (h *Hub) write(ctx context.Context, c *client, frame []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
+	defer cancel()
+	if err := c.conn.Write(ctx, websocket.MessageText, frame); err != nil {
+		return err
+	}
+	h.stats.bytes.Add(uint64(len(frame)))
+	return nil
+}
+
+// readLoop handles the client's commands. A malformed command gets an error
+// frame; too many of them, or an oversized one, close the connection.
+func (h *Hub) readLoop(ctx context.Context, c *client) {
+	defer c.kick("going away")
+	bad := 0
+	for {
+		typ, data, err := c.conn.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				h.stats.badMessages.Add(1)
+			}
+			return
+		}
+		reply, err := h.handle(c, typ, data)
+		if err != nil {
+			h.stats.badMessages.Add(1)
+			bad++
+			if bad > 10 {
+				c.kick("bad message: too many malformed messages")
+				return
+			}
+			reply = errorFrame(err)
+		}
+		if reply != nil {
+			select {
+			case c.queue <- reply:
+			default:
+				c.kick("too slow: the client fell behind the live feed")
+				return
+			}
+		}
+	}
+}
+
+func errorFrame(err error) []byte {
+	b, _ := json.Marshal(map[string]string{"type": "error", "error": err.Error()})
+	return b
+}
+
+// handle applies one client command and returns the frame to answer with.
+func (h *Hub) handle(c *client, typ websocket.MessageType, data []byte) ([]byte, error) {
+	if typ != websocket.MessageText {
+		return nil, errors.New("messages must be JSON text")
+	}
+	var m clientMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, errors.New("message is not valid JSON")
+	}
+	switch m.Type {
+	case "subscribe":
+		if len(m.Topics) > h.opts.MaxTopics {
+			return nil, fmt.Errorf("at most %d topics per connection", h.opts.MaxTopics)
+		}
+		for _, t := range m.Topics {
+			if err := validPattern(t); err != nil {
+				return nil, err
+			}
+		}
+		return h.setSubscriptions(c, dedupe(m.Topics)), nil
+	case "ping":
+		return fmt.Appendf(nil, `{"type":"pong","id":%d,"server_time":%d}`, m.ID, time.Now().UnixMilli()), nil
+	default:
+		return nil, fmt.Errorf("unknown message type %q (expected subscribe or ping)", m.Type)
+	}
+}
+
+// validPattern accepts "*", dotted names of [a-z0-9_-], and such a name
+// followed by ".*".
+func validPattern(p string) error {
+	if p == "*" {
+		return nil
+	}
+	name := strings.TrimSuffix(p, ".*")
+	if name == "" || len(p) > 100 {
+		return fmt.Errorf("topic %q is not a valid topic name", p)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("topic %q is not a valid topic name", p)
+		}
+	}
+	return nil
+}
+
+func dedupe(ts []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Shutdown refuses new clients and closes every connection with "going away"
+// so browsers know to reconnect. It returns when they are gone or ctx ends.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.closing.Store(true)
+	h.mu.Lock()
+	for c := range h.clients {
+		c.kick("going away: the server is shutting down")
+	}
+	h.mu.Unlock()
+	for h.stats.connected.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hub shutdown: %d clients still connected: %w", h.stats.connected.Load(), ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrWriterClosed is returned by Enqueue after Close.
+var ErrWriterClosed = errors.New("store: batching writer is closed")
+
+// WriterOptions tune the batching writer. Zero values take the defaults.
+type WriterOptions struct {
+	BatchSize int           // rows per transaction at most; default 1000
+	Interval  time.Duration // longest a row waits before its commit; default 100ms
+	Queue     int           // rows waiting at most; default 65536
+	// OnCommit, when set, is called by the writer goroutine after each
+	// successful commit with the number of rows it held.
+	OnCommit func(rows int)
+}
+
+func (o *WriterOptions) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.Interval <= 0 {
+		o.Interval = 100 * time.Millisecond
+	}
+	if o.Queue <= 0 {
+		o.Queue = 65536
+	}
+}
+
+// Writer batches high-rate inserts (ticks, events, metrics): callers enqueue
+// rows, and one goroutine commits them in transactions through prepared
+// statements, when a batch is full, when the interval passes, on Flush and on
+// Close.
+type Writer struct {
+	db   *sql.DB
+	opts WriterOptions
+	log  *slog.Logger
+
+	ch   chan item
+	done chan struct{}
+
+	mu     sync.RWMutex // guards closed against sends on a closed channel
+	closed bool
+
+
+	enqueued  atomic.Uint64
+	committed atomic.Uint64
+	failed    atomic.Uint64
+	rejected  atomic.Uint64
+	batches   atomic.Uint64
+}
+
+type item struct {
+	query string
+	args  []any
+	flush chan error // set on a flush request instead of a row
+}
+
+// NewWriter starts a batching writer on db's writer connection.
+func NewWriter(db *DB, opts WriterOptions, log *slog.Logger) *Writer {
+	opts.defaults()
+	w := &Writer{
+		db:    db.W,
+		opts:  opts,
+		log:   log,
+		ch:    make(chan item, opts.Queue),
+		done:  make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// Enqueue adds one row (an INSERT or UPDATE statement and its arguments). It
+// waits only when the queue is full, until ctx ends.
+func (w *Writer) Enqueue(ctx context.Context, query string, args ...any) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrWriterClosed
+	}
+	select {
+	case w.ch <- item{query: query, args: args}:
+		w.enqueued.Add(1)
+		return nil
+	case <-ctx.Done():
+		w.rejected.Add(1)
+		return fmt.Errorf("enqueue row: %w", ctx.Err())
+	}
+}
+
+// TryEnqueue adds one row if the queue has room and reports whether it did.
+// Producers that must never wait (the simulation) use it and count the loss.
+func (w *Writer) TryEnqueue(query string, args ...any) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.rejected.Add(1)
+		return false
+	}
+	select {
+	case w.ch <- item{query: query, args: args}:
+		w.enqueued.Add(1)
+		return true
+	default:
+		w.rejected.Add(1)
+		return false
+	}
+}
+
+// Flush commits every row enqueued before it and returns the commit's error.
+func (w *Writer) Flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return ErrWriterClosed
+	}
+	select {
+	case w.ch <- item{flush: done}:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting rows, commits everything queued, and returns once the
+// writer goroutine has finished. It is safe to call twice.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return nil
+}
+
+// WriterStats are the writer's counters.
+type WriterStats struct {
+	Enqueued  uint64 `json:"enqueued"`
+	Committed uint64 `json:"committed"`
+	Failed    uint64 `json:"failed"`
+	Rejected  uint64 `json:"rejected"`
+	Batches   uint64 `json:"batches"`
+	Queued    int    `json:"queued"`
+}
+
+// Stats returns the writer's counters.
+func (w *Writer) Stats() WriterStats {
+	return WriterStats{
+		Enqueued:  w.enqueued.Load(),
+		Committed: w.committed.Load(),
+		Failed:    w.failed.Load(),
+		Rejected:  w.rejected.Load(),
+		Batches:   w.batches.Load(),
+		Queued:    len(w.ch),
+	}
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	batch := make([]item, 0, w.opts.BatchSize)
+	tick := time.NewTicker(w.opts.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case it, ok := <-w.ch:
+			if !ok {
+				w.commit(batch)
+				return
+			}
+			if it.flush != nil {
+				it.flush <- w.commit(batch)
+				batch = batch[:0]
+				continue
+			}
+			batch = append(batch, it)
+			if len(batch) >= w.opts.BatchSize {
+				w.commit(batch)
+				batch = batch[:0]
+			}
+		case <-tick.C:
+			if len(batch) > 0 {
+				w.commit(batch)
+				batch = batch[:0]
+			}
+		}
+	}
+}
+
+// commit writes batch in one transaction. A row that fails (a constraint, a
+// bad statement) is logged and counted; it does not cost the other rows.
+func (w *Writer) commit(batch []item) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		w.failed.Add(uint64(len(batch)))
+		w.log.Error("batching writer: begin", "rows", len(batch), "err", err)
+		return fmt.Errorf("begin batch: %w", err)
+	}
+	// Each distinct statement is prepared once per batch, on the transaction:
+	// the writer has a single connection, which the transaction holds.
+	stmts := map[string]*sql.Stmt{}
+	ok := 0
+	var firstErr error
+	for _, it := range batch {
+		stmt, err := prepared(ctx, tx, stmts, it.query)
+		if err == nil {
+			_, err = stmt.ExecContext(ctx, it.args...)
+		}
+		if err != nil {
+			w.failed.Add(1)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("batch row %q: %w", it.query, err)
+				w.log.Error("batching writer: row failed", "query", it.query, "err", err)
+			}
+			continue
+		}
+		ok++
+	}
+	if err := tx.Commit(); err != nil {
+		w.failed.Add(uint64(ok))
+		w.log.Error("batching writer: commit", "rows", ok, "err", err)
+		return fmt.Errorf("commit batch: %w", err)
+	}
+	w.committed.Add(uint64(ok))
+	w.batches.Add(1)
+	if w.opts.OnCommit != nil {
+		w.opts.OnCommit(ok)
+	}
+	return firstErr
+}
+
+func prepared(ctx context.Context, tx *sql.Tx, cache map[string]*sql.Stmt, query string) (*sql.Stmt, error) {
+	if s, ok := cache[query]; ok {
+		return s, nil
+	}
+	s, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	cache[query] = s
+	return s, nil
+}

@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/hub"
+	"github.com/metastation/metastation/app/store"
+	"github.com/metastation/metastation/app/supervisor"
+)
+
+// Topics the foundation publishes.
+var (
+	topicSystemState  = bus.NewTopic[SystemState]("system.state")
+	topicSystemEvents = bus.NewTopic[ServiceEvent]("system.events")
+)
+
+// SystemState is the system's vital signs, published each second on
+// system.state and shown on the home page and in the status bar.
+type SystemState struct {
+	Time       time.Time           `json:"time"`
+	Version    string              `json:"version"`
+	Seed       int64               `json:"seed"`
+	UptimeS    float64             `json:"uptime_s"`
+	Goroutines int                 `json:"goroutines"`
+	HeapBytes  uint64              `json:"heap_bytes"`
+	SysBytes   uint64              `json:"sys_bytes"`
+	NumGC      uint32              `json:"num_gc"`
+	Bus        bus.Stats           `json:"bus"`
+	BusPerS    float64             `json:"bus_per_s"`
+	Hub        hub.Stats           `json:"hub"`
+	FramesPerS float64             `json:"frames_per_s"`
+	Writer     store.WriterStats   `json:"writer"`
+	WritesPerS float64             `json:"writes_per_s"`
+	Healthy    bool                `json:"healthy"`
+	Services   []supervisor.Status `json:"services"`
+}
+
+// ServiceEvent reports a service changing state, on system.events.
+type ServiceEvent struct {
+	Service   string           `json:"service"`
+	State     supervisor.State `json:"state"`
+	Restarts  int              `json:"restarts"`
+	LastError string           `json:"last_error,omitempty"`
+}
+
+// snapshot reads the current vital signs.
+func (s *Server) snapshot() SystemState {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return SystemState{
+		Time:       time.Now().UTC(),
+		Version:    version(),
+		Seed:       s.cfg.Seed,
+		UptimeS:    time.Since(s.start).Seconds(),
+		Goroutines: runtime.NumGoroutine(),
+		HeapBytes:  ms.HeapAlloc,
+		SysBytes:   ms.Sys,
+		NumGC:      ms.NumGC,
+		Bus:        s.bus.Stats(),
+		Hub:        s.hub.Stats(),
+		Writer:     s.writer.Stats(),
+		Healthy:    s.sup.Healthy(),
+		Services:   s.sup.Statuses(),
+	}
+}
+
+// runSystem publishes system.state each second and a system.events message
+// whenever a service changes state.
+func (s *Server) runSystem(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	prev := s.snapshot()
+	seen := map[string]supervisor.Status{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		cur := s.snapshot()
+		dt := cur.Time.Sub(prev.Time).Seconds()
+		if dt > 0 {
+			cur.BusPerS = float64(cur.Bus.Published-prev.Bus.Published) / dt
+			cur.FramesPerS = float64(cur.Hub.Frames-prev.Hub.Frames) / dt
+			cur.WritesPerS = float64(cur.Writer.Committed-prev.Writer.Committed) / dt
+		}
+		for _, st := range cur.Services {
+			old, ok := seen[st.Name]
+			if !ok || old.State != st.State || old.Restarts != st.Restarts {
+				topicSystemEvents.Publish(s.bus, "supervisor", "", "service",
+					ServiceEvent{Service: st.Name, State: st.State, Restarts: st.Restarts, LastError: st.LastError})
+			}
+			seen[st.Name] = st
+		}
+		topicSystemState.Publish(s.bus, "system", "", "state", cur)
+		prev = cur
+	}
+}
+
+// runRecorder persists the system's samples and events through the batching
+// writer. Losing a sample under overload is acceptable; it never blocks.
+func (s *Server) runRecorder(ctx context.Context) error {
+	sub := s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
+	defer sub.Close()
+	for {
+		var e bus.Envelope
+		select {
+		case <-ctx.Done():
+			return nil
+		case e = <-sub.C():
+		}
+		switch p := e.Payload.(type) {
+		case SystemState:
+			s.writer.TryEnqueue(`INSERT INTO system_samples
+				(ts_ms, goroutines, heap_bytes, bus_published, hub_clients, writer_commits)
+				VALUES (?, ?, ?, ?, ?, ?)`,
+				e.Time.UnixMilli(), p.Goroutines, int64(p.HeapBytes), int64(p.Bus.Published), p.Hub.Clients, int64(p.Writer.Committed))
+		default:
+			payload, err := json.Marshal(e.Payload)
+			if err != nil {
+				return fmt.Errorf("recorder: encode %s payload: %w", e.Topic, err)
+			}
+			s.writer.TryEnqueue(`INSERT INTO events (seq, ts_ms, topic, sender, receiver, kind, payload)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				int64(e.Seq), e.Time.UnixMilli(), e.Topic, e.From, e.To, e.Kind, string(payload))
+		}
+	}
+}
+
+// Health is the body of GET /healthz.
+type Health struct {
+	Status   string              `json:"status"` // ok, or degraded when a service failed for good
+	UptimeS  float64             `json:"uptime_s"`
+	Services []supervisor.Status `json:"services"`
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	h := Health{Status: "ok", UptimeS: time.Since(s.start).Seconds(), Services: s.sup.Statuses()}
+	status := http.StatusOK
+	if !s.sup.Healthy() {
+		h.Status, status = "degraded", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+}
+
+func (s *Server) handleSystem(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.snapshot())
+}
+
+// EventRow is one recorded event, as GET /api/events returns it.
+type EventRow struct {
+	Seq     int64           `json:"seq"`
+	TimeMs  int64           `json:"ts_ms"`
+	Topic   string          `json:"topic"`
+	From    string          `json:"from"`
+	Kind    string          `json:"kind"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.db.R.QueryContext(r.Context(),
+		`SELECT seq, ts_ms, topic, sender, kind, payload FROM events ORDER BY ts_ms DESC, seq DESC LIMIT 50`)
+	if err != nil {
+		s.log.Error("read events", "err", err)
+		writeError(w, r, http.StatusInternalServerError, "The event log could not be read.")
+		return
+	}
+	defer rows.Close()
+	out := []EventRow{}
+	for rows.Next() {
+		var e EventRow
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.TimeMs, &e.Topic, &e.From, &e.Kind, &payload); err != nil {
+			s.log.Error("scan events", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The event log could not be read.")
+			return
+		}
+		e.Payload = json.RawMessage(payload)
+		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,86 @@
+// home.js: keeps the home page's figures live from system.state and
+// system.events.
+import { live } from "./live.js";
+import { bytes, count, rate, duration, clock } from "./format.js";
+import { Spark } from "./spark.js";
+
+const el = (id) => document.getElementById(id);
+const set = (id, text) => { const e = el(id); if (e) e.textContent = text; };
+
+const sparks = {
+  bus: new Spark(el("spark-bus"), { color: "#7cf2c5" }),
+  frames: new Spark(el("spark-frames"), { color: "#6aa8ff" }),
+  heap: new Spark(el("spark-heap"), { color: "#b694ff" }),
+  goroutines: new Spark(el("spark-goroutines"), { color: "#ffc46a" }),
+};
+
+// Tests read this to see that figures are live, not printed once.
+window.metastationHome = { updates: 0, last: null };
+
+live.subscribe("system.state", (s) => {
+  window.metastationHome.updates++;
+  window.metastationHome.last = s;
+  set("seed", s.seed);
+  set("uptime", duration(s.uptime_s));
+  set("fig-bus", rate(s.bus_per_s));
+  set("fig-bus-total", count(s.bus.published));
+  set("fig-bus-dropped", count(s.bus.dropped));
+  set("fig-clients", count(s.hub.clients));
+  set("fig-frames", rate(s.frames_per_s));
+  set("fig-slow", count(s.hub.slow_kicked));
+  set("fig-heap", bytes(s.heap_bytes));
+  set("fig-sys", bytes(s.sys_bytes));
+  set("fig-gc", count(s.num_gc));
+  set("fig-goroutines", count(s.goroutines));
+  set("fig-writes", rate(s.writes_per_s));
+  set("fig-committed", count(s.writer.committed));
+  sparks.bus.push(s.bus_per_s);
+  sparks.frames.push(s.frames_per_s);
+  sparks.heap.push(s.heap_bytes);
+  sparks.goroutines.push(s.goroutines);
+  renderServices(s.services);
+});
+
+function renderServices(services) {
+  const body = el("services").tBodies[0];
+  body.replaceChildren(...services.map((svc) => {
+    const tr = document.createElement("tr");
+    tr.dataset.service = svc.name;
+    tr.dataset.state = svc.state;
+    const cells = [svc.name, svc.state, String(svc.restarts), svc.last_error || ""];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      if (i === 1) {
+        const pill = document.createElement("span");
+        pill.className = "pill";
+        pill.dataset.state = svc.state;
+        pill.textContent = text;
+        td.append(pill);
+      } else td.textContent = text;
+      tr.append(td);
+    });
+    return tr;
+  }));
+}
+
+function addEvent(e, prepend = true) {
+  const li = document.createElement("li");
+  const t = document.createElement("time");
+  t.textContent = clock(e.time ?? e.ts_ms);
+  const p = e.payload || {};
+  const text = document.createElement("span");
+  text.textContent = `${p.service ?? e.topic}: ${p.state ?? e.kind}` +
+    (p.restarts ? ` (restart ${p.restarts})` : "") + (p.last_error && p.state !== "running" ? ` — ${p.last_error}` : "");
+  li.dataset.state = p.state || "";
+  li.append(t, text);
+  const list = el("events");
+  prepend ? list.prepend(li) : list.append(li);
+  while (list.children.length > 50) list.lastChild.remove();
+}
+
+fetch("/api/events", { headers: { Accept: "application/json" } })
+  .then((r) => (r.ok ? r.json() : []))
+  .then((rows) => rows.forEach((row) => addEvent(row, false)))
+  .catch(() => {});
+
+live.subscribe("system.events", (_p, env) => addEvent(env));
