@@ -51,7 +51,6 @@ type Writer struct {
 	mu     sync.RWMutex // guards closed against sends on a closed channel
 	closed bool
 
-
 	enqueued  atomic.Uint64
 	committed atomic.Uint64
 	failed    atomic.Uint64
@@ -69,11 +68,11 @@ type item struct {
 func NewWriter(db *DB, opts WriterOptions, log *slog.Logger) *Writer {
 	opts.defaults()
 	w := &Writer{
-		db:    db.W,
-		opts:  opts,
-		log:   log,
-		ch:    make(chan item, opts.Queue),
-		done:  make(chan struct{}),
+		db:   db.W,
+		opts: opts,
+		log:  log,
+		ch:   make(chan item, opts.Queue),
+		done: make(chan struct{}),
 	}
 	go w.loop()
 	return w
