@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -96,10 +97,27 @@ func (e *encoder) optInt(name string, v int64, ok bool) {
 }
 
 func (e *encoder) float(name string, v float64, prec int) {
-	if e.key(name) {
+	if !e.key(name) {
+		return
+	}
+	if prec > 6 || math.Abs(v) > 1e12 || math.IsNaN(v) {
 		e.b = strconv.AppendFloat(e.b, v, 'f', prec, 64)
+		return
+	}
+	// Fixed point: the digits of round(|v| * 10^prec), a point inserted.
+	scale := pow10[prec]
+	n := int64(math.Round(math.Abs(v) * scale))
+	if v < 0 && n != 0 {
+		e.b = append(e.b, '-')
+	}
+	e.b = strconv.AppendInt(e.b, n/int64(scale), 10)
+	if prec > 0 {
+		e.b = append(e.b, '.')
+		e.b = appendPad(e.b, int(n%int64(scale)), prec)
 	}
 }
+
+var pow10 = [...]float64{1, 10, 100, 1e3, 1e4, 1e5, 1e6}
 
 // money writes cents as a decimal number of dollars.
 func (e *encoder) money(name string, cents int64) {

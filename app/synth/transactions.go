@@ -106,16 +106,24 @@ func TransactionChunk(w *World, cfg Config, i int) []Transaction {
 		k := g.fr.IntN(nc)
 		g.inject(&custs[k], spans[k], in, uint64(i)<<20|uint64(n))
 	}
-	// Order the chunk by time; ties keep generation order, so the result is
-	// the same on every run.
-	slices.SortStableFunc(g.rows, func(a, b Transaction) int {
-		return cmp.Compare(a.Unix, b.Unix)
-	})
-	base := int64(i) * ChunkRows
-	for j := range g.rows {
-		g.rows[j].ID = base + int64(j) + 1
+	return sortByTime(g.rows, w.StartUnix, int64(i)*ChunkRows)
+}
+
+// sortByTime returns rows ordered by time, ties in generation order, and
+// numbered from base+1. It sorts packed (time, index) keys rather than the
+// rows themselves, which is several times faster.
+func sortByTime(rows []Transaction, start, base int64) []Transaction {
+	keys := make([]uint64, len(rows))
+	for j := range rows {
+		keys[j] = uint64(rows[j].Unix-start+1<<30)<<20 | uint64(j)
 	}
-	return g.rows
+	slices.Sort(keys)
+	out := make([]Transaction, len(rows))
+	for j, k := range keys {
+		out[j] = rows[k&(1<<20-1)]
+		out[j].ID = base + int64(j) + 1
+	}
+	return out
 }
 
 // apportion splits n into len(w) whole parts proportional to w, handing the
