@@ -1,0 +1,234 @@
+package rl
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/metastation/metastation/app/nn"
+)
+
+// CheckpointVersion is the layout version of checkpoint files.
+const CheckpointVersion = 1
+
+const checkpointKind = "rl-checkpoint"
+
+// Checkpoint is everything needed to continue a run exactly: weights,
+// optimiser states, random-number state, environments and counters. One of
+// PPO and SAC is set.
+type Checkpoint struct {
+	Algo string // "ppo" or "sac"
+	PPO  *PPOCheckpoint
+	SAC  *SACCheckpoint
+}
+
+// PPOCheckpoint is a PPO learner's state.
+type PPOCheckpoint struct {
+	Config         PPOConfig
+	Params         []nn.Tensor // actor, critic, log σ
+	Adam           nn.AdamState
+	RNG            []byte
+	Steps, Updates int
+	Vec            VecState
+	Obs            [][]float64
+	ObsNorm        *RunningMeanStd
+	RewNorm        *RewardNormalizer
+}
+
+// SACCheckpoint is a SAC learner's state, replay buffer included.
+type SACCheckpoint struct {
+	Config                  SACConfig
+	Actor, Q1, Q2, Q1T, Q2T []nn.Tensor
+	LogAlpha                []nn.Tensor
+	ActorAdam, QAdam        nn.AdamState
+	AlphaAdam               nn.AdamState
+	RNG                     []byte
+	Steps                   int
+	Vec                     VecState
+	Obs                     []float64
+	Buffer                  *Replay
+}
+
+// Checkpoint captures the learner's state.
+func (p *PPO) Checkpoint() (Checkpoint, error) {
+	rng, err := p.src.MarshalBinary()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("ppo checkpoint: %w", err)
+	}
+	vec, err := p.Vec.State()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("ppo checkpoint: %w", err)
+	}
+	c := &PPOCheckpoint{
+		Config: p.Config, Params: nn.Export(p.params()), Adam: p.Opt.State(),
+		RNG: rng, Steps: p.Steps, Updates: p.Updates, Vec: vec, Obs: copyRows(p.obs),
+	}
+	if p.ObsNorm != nil {
+		c.ObsNorm = p.ObsNorm.RMS.clone()
+	}
+	if p.RewNorm != nil {
+		c.RewNorm = &RewardNormalizer{RMS: p.RewNorm.RMS.clone(), Returns: append([]float64(nil), p.RewNorm.Returns...), Gamma: p.RewNorm.Gamma, Clip: p.RewNorm.Clip}
+	}
+	return Checkpoint{Algo: "ppo", PPO: c}, nil
+}
+
+// RestorePPO rebuilds a learner from a checkpoint.
+func RestorePPO(c *PPOCheckpoint) (*PPO, error) {
+	p, err := NewPPO(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	if err := nn.Import(p.params(), c.Params); err != nil {
+		return nil, fmt.Errorf("restore ppo: %w", err)
+	}
+	if err := p.Opt.SetState(c.Adam); err != nil {
+		return nil, fmt.Errorf("restore ppo: %w", err)
+	}
+	if err := p.src.UnmarshalBinary(c.RNG); err != nil {
+		return nil, fmt.Errorf("restore ppo rng: %w", err)
+	}
+	if err := p.Vec.SetState(c.Vec); err != nil {
+		return nil, fmt.Errorf("restore ppo: %w", err)
+	}
+	p.Steps, p.Updates, p.obs = c.Steps, c.Updates, copyRows(c.Obs)
+	if p.ObsNorm != nil {
+		if c.ObsNorm == nil {
+			return nil, fmt.Errorf("restore ppo: checkpoint has no observation statistics")
+		}
+		p.ObsNorm.RMS = c.ObsNorm.clone()
+	}
+	if p.RewNorm != nil {
+		if c.RewNorm == nil {
+			return nil, fmt.Errorf("restore ppo: checkpoint has no reward statistics")
+		}
+		p.RewNorm.RMS = c.RewNorm.RMS.clone()
+		p.RewNorm.Returns = append([]float64(nil), c.RewNorm.Returns...)
+	}
+	return p, nil
+}
+
+// Checkpoint captures the learner's state, replay buffer included.
+func (s *SAC) Checkpoint() (Checkpoint, error) {
+	rng, err := s.src.MarshalBinary()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("sac checkpoint: %w", err)
+	}
+	vec, err := s.Vec.State()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("sac checkpoint: %w", err)
+	}
+	buf := *s.Buffer
+	return Checkpoint{Algo: "sac", SAC: &SACCheckpoint{
+		Config: s.Config,
+		Actor:  nn.Export(s.Actor.Params()), Q1: nn.Export(s.Q1.Params()), Q2: nn.Export(s.Q2.Params()),
+		Q1T: nn.Export(s.Q1T.Params()), Q2T: nn.Export(s.Q2T.Params()),
+		LogAlpha:  nn.Export([]*nn.Param{s.LogAlpha}),
+		ActorAdam: s.ActorOpt.State(), QAdam: s.QOpt.State(), AlphaAdam: s.AlphaOpt.State(),
+		RNG: rng, Steps: s.Steps, Vec: vec, Obs: append([]float64(nil), s.obs...),
+		Buffer: &buf,
+	}}, nil
+}
+
+// RestoreSAC rebuilds a learner from a checkpoint.
+func RestoreSAC(c *SACCheckpoint) (*SAC, error) {
+	s, err := NewSAC(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	imports := []struct {
+		ps []*nn.Param
+		ts []nn.Tensor
+	}{
+		{s.Actor.Params(), c.Actor}, {s.Q1.Params(), c.Q1}, {s.Q2.Params(), c.Q2},
+		{s.Q1T.Params(), c.Q1T}, {s.Q2T.Params(), c.Q2T}, {[]*nn.Param{s.LogAlpha}, c.LogAlpha},
+	}
+	for _, im := range imports {
+		if err := nn.Import(im.ps, im.ts); err != nil {
+			return nil, fmt.Errorf("restore sac: %w", err)
+		}
+	}
+	for _, o := range []struct {
+		opt *nn.Adam
+		st  nn.AdamState
+	}{{s.ActorOpt, c.ActorAdam}, {s.QOpt, c.QAdam}, {s.AlphaOpt, c.AlphaAdam}} {
+		if err := o.opt.SetState(o.st); err != nil {
+			return nil, fmt.Errorf("restore sac: %w", err)
+		}
+	}
+	if err := s.src.UnmarshalBinary(c.RNG); err != nil {
+		return nil, fmt.Errorf("restore sac rng: %w", err)
+	}
+	if err := s.Vec.SetState(c.Vec); err != nil {
+		return nil, fmt.Errorf("restore sac: %w", err)
+	}
+	if c.Buffer == nil || c.Buffer.ObsDim != s.obsDim || c.Buffer.ActDim != s.actDim {
+		return nil, fmt.Errorf("restore sac: replay buffer missing or of another shape")
+	}
+	s.Steps, s.obs, s.Buffer = c.Steps, append([]float64(nil), c.Obs...), c.Buffer
+	return s, nil
+}
+
+// SaveCheckpoint writes c to path atomically: a temporary file in the same
+// directory is written, synced and renamed over path.
+func SaveCheckpoint(path string, c Checkpoint) error {
+	var buf bytes.Buffer
+	if err := nn.Encode(&buf, checkpointKind, CheckpointVersion, c); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
+func LoadCheckpoint(path string) (Checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("load checkpoint: %w", err)
+	}
+	defer f.Close()
+	var c Checkpoint
+	if err := nn.Decode(f, checkpointKind, CheckpointVersion, &c); err != nil {
+		return Checkpoint{}, fmt.Errorf("load checkpoint %s: %w", path, err)
+	}
+	if (c.Algo == "ppo") != (c.PPO != nil) || (c.Algo == "sac") != (c.SAC != nil) {
+		return Checkpoint{}, fmt.Errorf("load checkpoint %s: algorithm %q does not match its contents", path, c.Algo)
+	}
+	return c, nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename into %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // make the rename durable; not all systems support it
+		d.Close()
+	}
+	return nil
+}
+
+func copyRows(rows [][]float64) [][]float64 {
+	out := make([][]float64, len(rows))
+	for i, r := range rows {
+		out[i] = append([]float64(nil), r...)
+	}
+	return out
+}
