@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/detect"
 	"github.com/metastation/metastation/app/synth/quality"
@@ -36,7 +38,9 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	rate := fs.String("fraud-rate", "1.5%", "share of fraudulent transactions, 0.1% to 10% (\"1.5%\" or \"0.015\")")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "generator goroutines; the output does not depend on it")
 	days := fs.Int("days", synth.DefaultDays, "length of the simulated period in days")
-	out := fs.String("out", "", "output `FILE` (required); written to a temporary name, renamed when complete")
+	out := fs.String("out", "", "output `FILE`; written to a temporary name, renamed when complete")
+	toDB := fs.Bool("db", false, "load transactions into the database in --data instead of a file; a killed load resumes when run again")
+	data := fs.String("data", defaultDataDir(), "data `directory` holding the database (with --db)")
 	format := fs.String("format", "", "csv or jsonl (default: from the extension of --out, else csv)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
@@ -60,8 +64,15 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	if k == "fraud" && cfg.Rows > maxFraudReportRows {
 		return usageError("generate: --kind fraud trains a detector in memory and takes at most %d rows; use --kind transactions for more", maxFraudReportRows)
 	}
-	if *out == "" {
-		return usageError("generate: --out FILE is required")
+	if *toDB {
+		if k != "transactions" {
+			return usageError("generate: --db loads --kind transactions only")
+		}
+		if *out != "" {
+			return usageError("generate: give --out FILE or --db, not both")
+		}
+	} else if *out == "" {
+		return usageError("generate: --out FILE or --db is required")
 	}
 	f := *format
 	if f == "" {
@@ -74,7 +85,14 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return usageError("generate: --format: %v", err)
 	}
-	if err := checkWritableDir(filepath.Dir(*out)); err != nil {
+	dir := filepath.Dir(*out)
+	if *toDB {
+		dir = *data
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return usageError("generate: --data %s: %v", dir, err)
+		}
+	}
+	if err := checkWritableDir(dir); err != nil {
 		return usageError("generate: --out %s: %v", *out, err)
 	}
 
@@ -98,6 +116,9 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	if k == "fraud" {
 		genKind = "transactions"
 	}
+	if *toDB {
+		return loadDB(ctx, env, cfg, filepath.Join(*data, store.FileName), progress, bar, start)
+	}
 	if err := synth.GenerateFile(ctx, cfg, genKind, ff, *out, progress); err != nil {
 		if errors.Is(err, synth.ErrInvalidConfig) {
 			return usageError("generate: %v", err)
@@ -113,6 +134,29 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	if k == "fraud" {
 		return writeFraudReport(cfg, *out+".report.json", env)
 	}
+	return nil
+}
+
+// loadDB is generate --db: the transactions go into the database through
+// the batching writer.
+func loadDB(ctx context.Context, env Env, cfg synth.Config, path string, progress synth.Progress, bar *progressbar.ProgressBar, start time.Time) error {
+	db, err := store.Open(ctx, path, env.Assets.Migrations)
+	if err != nil {
+		return fmt.Errorf("generate --db: %w", err)
+	}
+	defer db.Close()
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	id, err := synth.LoadSQLite(ctx, db, cfg, progress, log)
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(env.Stderr)
+	}
+	if err != nil {
+		return fmt.Errorf("generate --db: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(env.Stdout, "loaded %d transactions as job %d into %s in %.2fs (%.0f rows/s)\n",
+		cfg.Rows, id, path, secs, float64(cfg.Rows)/secs)
 	return nil
 }
 
