@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/detect"
 	"github.com/metastation/metastation/app/synth/quality"
@@ -32,6 +34,8 @@ type SynthBenchResult struct {
 	CSVPerS       float64 `json:"csv_per_s"`
 	CSVSeconds    float64 `json:"csv_s"`
 	CSVMB         float64 `json:"csv_mb"`
+	SQLiteRows    int     `json:"sqlite_rows"`
+	SQLitePerS    float64 `json:"sqlite_per_s"`
 	PeakHeapMB    float64 `json:"peak_heap_mb"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
 	FakerJSPerS   float64 `json:"fakerjs_per_s"` // @faker-js/faker on one core of this machine, from NOTES.md
@@ -51,6 +55,7 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	rows := fs.Int("rows", 10_000_000, "transactions to generate")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "workers for the parallel runs")
 	detRows := fs.Int("detector-rows", 200_000, "transactions for the detector and quality figures")
+	dbRows := fs.Int("sqlite-rows", 1_000_000, "transactions loaded into a temporary SQLite database (0 skips)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,7 +63,7 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 		}
 		return err
 	}
-	if *rows < 1 || *rows > synth.MaxRows || *detRows < 20_000 || *detRows > 5_000_000 {
+	if *rows < 1 || *rows > synth.MaxRows || *detRows < 20_000 || *detRows > 5_000_000 || *dbRows < 0 || *dbRows > synth.MaxRows {
 		return usageError("bench synth: --rows must be in [1, %d] and --detector-rows in [20000, 5000000]", synth.MaxRows)
 	}
 	if *workers < 1 || *workers > synth.MaxWorkers {
@@ -111,6 +116,23 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	say("write CSV, %d workers: %.2fs, %.0f rows/s, %.0f MB", *workers, res.CSVSeconds, res.CSVPerS, res.CSVMB)
 	res.PeakHeapMB = peak() / 1e6 // the detector below holds its rows; it is not part of a streaming job
 	res.PeakRSSMB = peakRSS() / 1e6
+
+	if *dbRows > 0 {
+		db, err := store.Open(ctx, filepath.Join(dir, "bench.db"), env.Assets.Migrations)
+		if err != nil {
+			return fmt.Errorf("bench synth: %w", err)
+		}
+		start := time.Now()
+		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		_, err = synth.LoadSQLite(ctx, db, synth.Config{Seed: 1, Rows: *dbRows, Workers: *workers}, nil, log)
+		secs := time.Since(start).Seconds()
+		db.Close()
+		if err != nil {
+			return fmt.Errorf("bench synth: %w", err)
+		}
+		res.SQLiteRows, res.SQLitePerS = *dbRows, float64(*dbRows)/secs
+		say("load SQLite, %d rows: %.2fs, %.0f rows/s", *dbRows, secs, res.SQLitePerS)
+	}
 
 	start = time.Now()
 	dcfg := synth.Config{Seed: 1, Rows: *detRows, Workers: *workers}
