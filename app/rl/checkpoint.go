@@ -203,6 +203,10 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	defer os.Remove(tmp) // a no-op after the rename
 	if _, err := f.Write(data); err != nil {
 		f.Close()

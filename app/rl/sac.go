@@ -28,13 +28,15 @@ type SACConfig struct {
 	Hidden         []int
 }
 
-// DefaultSACConfig returns CleanRL's settings for env.
+// DefaultSACConfig returns CleanRL's settings for env, except the hidden
+// layers: 64×64 instead of 256×256, sixteen times cheaper on a CPU, and
+// enough for Pendulum.
 func DefaultSACConfig(env string) SACConfig {
 	return SACConfig{
 		Env: env, Seed: 1, TotalSteps: 30_000, BufferSize: 1_000_000,
 		Gamma: 0.99, Tau: 0.005, BatchSize: 256, LearningStarts: 5000,
 		PolicyLR: 3e-4, QLR: 1e-3, PolicyFreq: 2, TargetFreq: 1,
-		Alpha: 0.2, Autotune: true, Hidden: []int{256, 256},
+		Alpha: 0.2, Autotune: true, Hidden: []int{64, 64},
 	}
 }
 
