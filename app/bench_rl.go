@@ -1,0 +1,214 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/metastation/metastation/app/rl"
+)
+
+// RLBenchResult is what `metastation bench rl --json` prints last. Figures
+// over seeds are means; the *_ci95 fields are half-widths of Student-t 95%
+// intervals across seeds (0 with one seed).
+type RLBenchResult struct {
+	Seeds                 int       `json:"seeds"`
+	CartPoleEnvStepsPerS  float64   `json:"cartpole_env_steps_per_s"`
+	CartPoleEnvs          int       `json:"cartpole_envs"`
+	Workers               int       `json:"workers"`
+	PPOSamplesPerS        float64   `json:"ppo_samples_per_s"`
+	CartPoleSolveSteps    float64   `json:"cartpole_solve_steps"` // mean over seeds that solved
+	CartPoleSolveWallS    float64   `json:"cartpole_solve_wall_s"`
+	CartPoleSolved        int       `json:"cartpole_solved"` // seeds solved within the step budget
+	CartPoleSolveBySeed   []int     `json:"cartpole_solve_steps_by_seed"`
+	CartPoleFinalReturn   float64   `json:"cartpole_final_return"` // 100 evaluation episodes at the end of the budget
+	CartPoleFinalCI95     float64   `json:"cartpole_final_return_ci95"`
+	CartPoleFinalBySeed   []float64 `json:"cartpole_final_return_by_seed"`
+	PPOSteps              int       `json:"ppo_steps"`
+	SACUpdatesPerS        float64   `json:"sac_updates_per_s"`
+	PendulumReturn        float64   `json:"pendulum_return"` // 10 evaluation episodes after the SAC budget
+	PendulumReturnCI95    float64   `json:"pendulum_return_ci95"`
+	PendulumReturnBySeed  []float64 `json:"pendulum_return_by_seed"`
+	SACSteps              int       `json:"sac_steps"`
+	SACHidden             []int     `json:"sac_hidden"`
+	PendulumAtLeast250    int       `json:"pendulum_seeds_at_least_minus_250"`
+	WallS                 float64   `json:"wall_s"`
+	CartPoleRandomReturn  float64   `json:"cartpole_random_return"`
+	PendulumRandomReturn  float64   `json:"pendulum_random_return"`
+	PublishedCartPoleGoal float64   `json:"published_cartpole_goal"`
+}
+
+// runBenchRL is `metastation bench rl`: raw CartPole stepping, then for each
+// seed a full PPO run on CartPole and a full SAC run on Pendulum.
+func runBenchRL(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("bench rl", env.Stderr)
+	seeds := fs.Int("seeds", 1, "training seeds (1, 2, ...) for the PPO and SAC runs")
+	ppoSteps := fs.Int("ppo-steps", 500_000, "PPO CartPole environment steps per seed")
+	sacSteps := fs.Int("sac-steps", 30_000, "SAC Pendulum environment steps per seed")
+	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
+	if err := parseFlags(fs, args, env.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *seeds < 1 || *seeds > 20 || *ppoSteps < 2048 || *sacSteps < 6000 {
+		return usageError("bench rl: --seeds in [1, 20], --ppo-steps at least 2048, --sac-steps at least 6000")
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
+	start := time.Now()
+	res := RLBenchResult{Seeds: *seeds, PPOSteps: *ppoSteps, SACSteps: *sacSteps, PublishedCartPoleGoal: rl.CartPoleSolved}
+
+	res.CartPoleEnvs, res.Workers = 8, runtime.GOMAXPROCS(0)
+	res.CartPoleEnvStepsPerS = benchCartPoleSteps(res.CartPoleEnvs, res.Workers, 400_000)
+	say("cartpole: %.0f env steps/s (%d envs, %d workers)", res.CartPoleEnvStepsPerS, res.CartPoleEnvs, res.Workers)
+	res.CartPoleRandomReturn = randomReturn("cartpole", 100)
+	res.PendulumRandomReturn = randomReturn("pendulum", 10)
+
+	var solveSteps, solveWall, finals, sps []float64
+	for seed := 1; seed <= *seeds; seed++ {
+		cfg := rl.DefaultPPOConfig("cartpole")
+		cfg.Seed, cfg.TotalSteps = uint64(seed), *ppoSteps
+		p, err := rl.NewPPO(cfg)
+		if err != nil {
+			return fmt.Errorf("bench rl: %w", err)
+		}
+		run, err := rl.TrainPPO(ctx, p, rl.PPOTrainOptions{EvalEpisodes: 100, Target: rl.CartPoleSolved,
+			OnUpdate: func(st rl.PPOStats) { sps = append(sps, st.SamplesPerSecond) }})
+		if err != nil {
+			return fmt.Errorf("bench rl: %w", err)
+		}
+		m, _ := rl.MeanStd(run.FinalReturn)
+		finals = append(finals, m)
+		res.CartPoleSolveBySeed = append(res.CartPoleSolveBySeed, run.SolveStep)
+		if run.SolveStep > 0 {
+			res.CartPoleSolved++
+			solveSteps = append(solveSteps, float64(run.SolveStep))
+			solveWall = append(solveWall, run.SolveWall)
+		}
+		say("ppo cartpole seed %d: solved at step %d (%.1fs); final evaluation %.1f over 100 episodes; %.1fs", seed, run.SolveStep, run.SolveWall, m, run.Wall)
+	}
+	res.CartPoleFinalBySeed = finals
+	res.CartPoleFinalReturn, res.CartPoleFinalCI95 = meanCI95(finals)
+	res.CartPoleSolveSteps, _ = meanCI95(solveSteps)
+	res.CartPoleSolveWallS, _ = meanCI95(solveWall)
+	res.PPOSamplesPerS, _ = meanCI95(sps)
+
+	var pend, ups []float64
+	for seed := 1; seed <= *seeds; seed++ {
+		cfg := rl.DefaultSACConfig("pendulum")
+		cfg.Seed, cfg.TotalSteps = uint64(seed), *sacSteps
+		res.SACHidden = cfg.Hidden
+		s, err := rl.NewSAC(cfg)
+		if err != nil {
+			return fmt.Errorf("bench rl: %w", err)
+		}
+		var learnStart time.Time
+		updates := 0
+		for !s.Done() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			st := s.Step()
+			if st.Updated {
+				if updates == 0 {
+					learnStart = time.Now()
+				}
+				updates++
+			}
+		}
+		ups = append(ups, float64(updates)/time.Since(learnStart).Seconds())
+		rs, err := rl.Evaluate(s, "pendulum", 10, uint64(seed)+1000)
+		if err != nil {
+			return fmt.Errorf("bench rl: %w", err)
+		}
+		m, _ := rl.MeanStd(rs)
+		pend = append(pend, m)
+		if m >= -250 {
+			res.PendulumAtLeast250++
+		}
+		say("sac pendulum seed %d: evaluation %.1f over 10 episodes; %.0f updates/s", seed, m, ups[len(ups)-1])
+	}
+	res.PendulumReturnBySeed = pend
+	res.PendulumReturn, res.PendulumReturnCI95 = meanCI95(pend)
+	res.SACUpdatesPerS, _ = meanCI95(ups)
+	res.WallS = time.Since(start).Seconds()
+
+	say("ppo cartpole: %d/%d seeds solved (mean return ≥ %.0f over 100 episodes) within %d steps; final return %.1f ± %.1f (95%% CI over seeds)",
+		res.CartPoleSolved, *seeds, rl.CartPoleSolved, *ppoSteps, res.CartPoleFinalReturn, res.CartPoleFinalCI95)
+	say("sac pendulum: %.1f ± %.1f (95%% CI over seeds) after %d steps; %d/%d seeds ≥ −250", res.PendulumReturn, res.PendulumReturnCI95, *sacSteps, res.PendulumAtLeast250, *seeds)
+	if *asJSON {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return fmt.Errorf("bench rl: %w", err)
+		}
+		fmt.Fprintln(env.Stdout, string(b))
+	}
+	return nil
+}
+
+// benchCartPoleSteps measures vectorised CartPole steps per second with
+// uniformly random actions.
+func benchCartPoleSteps(envs, workers, steps int) float64 {
+	v := rl.NewVecEnv(func() rl.Env { return &rl.CartPole{} }, envs, 1, workers)
+	rng := rand.New(rand.NewPCG(1, 2))
+	acts := make([][]float64, envs)
+	for i := range acts {
+		acts[i] = []float64{0}
+	}
+	start := time.Now()
+	for n := 0; n < steps; n += envs {
+		for i := range acts {
+			acts[i][0] = float64(rng.IntN(2))
+		}
+		v.Step(acts)
+	}
+	return float64(steps) / time.Since(start).Seconds()
+}
+
+// randomPolicy acts uniformly at random.
+type randomPolicy struct {
+	space rl.Space
+	rng   *rand.Rand
+}
+
+func (r randomPolicy) Act([]float64, bool, *rand.Rand) []float64 {
+	if r.space.Discrete() {
+		return []float64{float64(r.rng.IntN(r.space.N))}
+	}
+	a := make([]float64, len(r.space.Low))
+	for j := range a {
+		a[j] = r.space.Low[j] + r.rng.Float64()*(r.space.High[j]-r.space.Low[j])
+	}
+	return a
+}
+
+// randomReturn is the mean evaluation return of a uniformly random policy.
+func randomReturn(name string, episodes int) float64 {
+	e, _ := rl.NewEnv(name)
+	rs, _ := rl.Evaluate(randomPolicy{space: e.ActionSpace(), rng: rand.New(rand.NewPCG(7, 7))}, name, episodes, 1000)
+	m, _ := rl.MeanStd(rs)
+	return m
+}
+
+// meanCI95 returns the mean of xs and the half-width of its Student-t 95%
+// confidence interval (0 for fewer than two values).
+func meanCI95(xs []float64) (mean, half float64) {
+	m, sd := rl.MeanStd(xs)
+	if len(xs) < 2 {
+		if len(xs) == 0 {
+			return 0, 0
+		}
+		return m, 0
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(xs) - 1)}.Quantile(0.975)
+	return m, t * sd / math.Sqrt(float64(len(xs)))
+}
