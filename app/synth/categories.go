@@ -61,6 +61,7 @@ const (
 	catCash
 	catJewelry
 	catBills
+	catRent
 	numCategories
 )
 
@@ -81,6 +82,7 @@ var categories = [numCategories]Category{
 	{"cash", 0.04, math.Log(90), 0.6, 0, ATM, &hoursShop, weekWeekend},
 	{"jewelry", 0.005, math.Log(380), 0.9, 0.3, POS, &hoursShop, weekWeekend},
 	{"bills", 0, math.Log(70), 0.6, 1, POS, &hoursHome, weekFlat},
+	{"rent", 0, math.Log(1300), 0.3, 1, Transfer, &hoursHome, weekFlat}, // recurring only
 }
 
 // CategoryName returns the name of category i.

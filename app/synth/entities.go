@@ -18,8 +18,12 @@ type Customer struct {
 	Cards      int     // cards on each account, 1 or 2
 	Devices    int     // phones and computers, 1 to 3
 	catCDF     [numCategories]float64
-	Recurring  int // recurring payments, 0 to 3
+	Recurring  int  // recurring payments, 0 to 3
+	Rent       bool // pays rent by monthly transfer
 }
+
+// rentShare is the share of customers who pay rent by transfer.
+const rentShare = 0.35
 
 var segmentNames = [...]string{"mass", "affluent", "student"}
 
@@ -72,6 +76,7 @@ func NewCustomer(seed uint64, id int64, startUnix int64) Customer {
 	c.Cards = 1 + b2i(r.Float64() < 0.25)
 	c.Devices = 1 + r.IntN(3)
 	c.Recurring = r.IntN(4)
+	c.Rent = r.Float64() < rentShare
 	s := 0.0
 	for i, cat := range categories {
 		s += cat.Weight * math.Exp(r.NormFloat64()*0.55)

@@ -17,7 +17,7 @@ func TargetSample(cfg Config, n int) []Transaction {
 	// Recurring payments: a customer holds on average one bill and half a
 	// digital subscription, paid monthly.
 	perMonth := txPerCustomerDay * 30.4
-	bills, digital := 1/perMonth, 0.5/perMonth
+	bills, digital, rent := 1/perMonth, 0.5/perMonth, rentShare/perMonth
 	out := make([]Transaction, n)
 	for i := range out {
 		c := NewCustomer(cfg.Seed, int64(r.Uint32()), w.StartUnix)
@@ -27,6 +27,8 @@ func TargetSample(cfg Config, n int) []Transaction {
 			cat = catBills
 		case u < bills+digital:
 			cat = catDigital
+		case u < bills+digital+rent:
+			cat = catRent
 		default:
 			cat = pick(r, c.catCDF[:])
 		}
@@ -39,6 +41,9 @@ func TargetSample(cfg Config, n int) []Transaction {
 		}
 		tx.Lat, tx.Lon = jitter(r, c.Region)
 		tx.Amount = cents(math.Exp(ct.Mu + c.SpendShift + ct.Sigma*r.NormFloat64()))
+		if cat == catBills { // recurring bills draw no spending shift
+			tx.Amount = cents(math.Exp(ct.Mu + 0.5*r.NormFloat64()))
+		}
 		out[i] = tx
 	}
 	return out

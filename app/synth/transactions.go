@@ -240,6 +240,15 @@ func (g *txGen) timeline(c *Customer, n int) {
 				g.purchase(&l, t, []int{catRetail, catRestaurant, catEntertainment, catRetail}[r.IntN(4)], 1)
 			}
 		}
+		// In-app purchases: a few small payments minutes apart.
+		if cat == catDigital && r.Float64() < 0.08 {
+			last := g.rows[len(g.rows)-1]
+			for k := 1 + r.IntN(4); k > 0 && len(g.rows) < end; k-- {
+				last.Unix += int64(30 + r.ExpFloat64()*300)
+				last.Amount = []int64{99, 199, 299, 499}[r.IntN(4)]
+				g.rows = append(g.rows, last)
+			}
+		}
 		// Occasionally a big, honest purchase.
 		if r.Float64() < 0.004 && len(g.rows) < end {
 			g.purchase(&l, t+int64(r.IntN(86400)), []int{catElectronics, catJewelry, catTravel}[r.IntN(3)], 3+5*r.Float64())
@@ -291,9 +300,13 @@ func (g *txGen) purchase(l *life, t int64, cat int, scale float64) {
 	case Online, Transfer:
 		tx.MerchantID = w.online[cat].pick(r)
 		tx.DeviceID = l.device(r, w.Seed, t)
-		if reg == l.c.Region {
+		switch {
+		case r.Float64() < 0.03: // a VPN or a mobile carrier places the IP elsewhere
+			tx.Region = uint8(r.IntN(len(regions)))
+			tx.Lat, tx.Lon = jitter(r, tx.Region)
+		case reg == l.c.Region:
 			tx.Lat, tx.Lon = l.c.Lat, l.c.Lon
-		} else {
+		default:
 			tx.Lat, tx.Lon = jitter(r, reg)
 		}
 	default:
@@ -312,20 +325,25 @@ func (g *txGen) purchase(l *life, t int64, cat int, scale float64) {
 	g.rows = append(g.rows, tx)
 }
 
-// recurring appends the customer's monthly payments that fall in the period.
+// recurring appends the customer's monthly payments that fall in the
+// period: bills and subscriptions paid online, and rent by transfer.
 func (g *txGen) recurring(l *life, end int) {
 	r, w := g.r, g.w
-	for k := 0; k < l.c.Recurring; k++ {
-		cat := catBills
-		if k%2 == 1 {
+	for k := 0; k < l.c.Recurring+b2i(l.c.Rent); k++ {
+		cat, ch := catBills, Online
+		amount := cents(math.Exp(categories[cat].Mu + 0.5*r.NormFloat64()))
+		dom, hour := 1+r.IntN(28), int64(r.IntN(6))
+		switch {
+		case k == l.c.Recurring: // rent
+			cat, ch = catRent, Transfer
+			amount = cents(math.Exp(categories[cat].Mu + l.c.SpendShift + categories[cat].Sigma*r.NormFloat64()))
+			dom, hour = 1+r.IntN(5), int64(8+r.IntN(14))
+		case k%2 == 1:
 			cat = catDigital
+			amount = cents(math.Exp(categories[cat].Mu + 0.5*r.NormFloat64()))
 		}
 		merchant := w.online[cat].pick(r)
-		amount := cents(math.Exp(categories[cat].Mu + 0.5*r.NormFloat64()))
-		dom := 1 + r.IntN(28)
-		hour := int64(r.IntN(6))
 		card := l.card(r)
-		device := deviceID(w.Seed, l.c.ID, 0)
 		for d := range w.Days {
 			if len(g.rows) >= end {
 				return
@@ -334,16 +352,17 @@ func (g *txGen) recurring(l *life, end int) {
 			if dayOfMonth(t) != dom {
 				continue
 			}
+			t += hour*3600 + int64(r.IntN(3600))
 			g.rows = append(g.rows, Transaction{
-				Unix:       t + hour*3600 + int64(r.IntN(3600)),
+				Unix:       t,
 				CustomerID: l.c.ID,
 				AccountID:  accountOf(card),
 				CardID:     card,
-				DeviceID:   device,
+				DeviceID:   l.device(r, w.Seed, t),
 				Amount:     amount,
 				MerchantID: merchant,
 				Category:   uint8(cat),
-				Channel:    Online,
+				Channel:    ch,
 				Region:     l.c.Region,
 				Lat:        l.c.Lat,
 				Lon:        l.c.Lon,
