@@ -41,7 +41,7 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	out := fs.String("out", "", "output `FILE`; written to a temporary name, renamed when complete")
 	toDB := fs.Bool("db", false, "load transactions into the database in --data instead of a file; a killed load resumes when run again")
 	data := fs.String("data", defaultDataDir(), "data `directory` holding the database (with --db)")
-	format := fs.String("format", "", "csv or jsonl (default: from the extension of --out, else csv)")
+	format := fs.String("format", "", "csv, jsonl or parquet (default: from the extension of --out, else csv)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,8 +77,11 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	f := *format
 	if f == "" {
 		f = "csv"
-		if e := strings.ToLower(filepath.Ext(*out)); e == ".jsonl" || e == ".json" {
+		switch strings.ToLower(filepath.Ext(*out)) {
+		case ".jsonl", ".json":
 			f = "jsonl"
+		case ".parquet":
+			f = "parquet"
 		}
 	}
 	ff, err := synth.ParseFormat(f)

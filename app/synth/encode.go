@@ -11,8 +11,9 @@ type Format int
 
 // Formats.
 const (
-	CSV   Format = iota // RFC 4180 with a header line
-	JSONL               // one JSON object per line
+	CSV     Format = iota // RFC 4180 with a header line
+	JSONL                 // one JSON object per line
+	Parquet               // Apache Parquet, zstd; transactions only
 )
 
 // ParseFormat returns the format named s: "csv" or "jsonl".
@@ -22,15 +23,14 @@ func ParseFormat(s string) (Format, error) {
 		return CSV, nil
 	case "jsonl", "json":
 		return JSONL, nil
+	case "parquet":
+		return Parquet, nil
 	}
-	return 0, fmt.Errorf("%w: unknown format %q (want csv or jsonl)", ErrInvalidConfig, s)
+	return 0, fmt.Errorf("%w: unknown format %q (want csv, jsonl or parquet)", ErrInvalidConfig, s)
 }
 
 func (f Format) String() string {
-	if f == JSONL {
-		return "jsonl"
-	}
-	return "csv"
+	return [...]string{"csv", "jsonl", "parquet"}[f]
 }
 
 // encoder appends rows to a buffer in one format. A row type describes

@@ -22,6 +22,12 @@ func Generate(ctx context.Context, cfg Config, kind string, format Format, w io.
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if format == Parquet {
+		if kind != "transactions" {
+			return fmt.Errorf("%w: parquet is written for transactions only, not %s", ErrInvalidConfig, kind)
+		}
+		return writeParquet(ctx, cfg, w, progress)
+	}
 	switch kind {
 	case "transactions":
 		world := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
