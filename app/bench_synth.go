@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/brianvoe/gofakeit/v7"
+
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/detect"
@@ -34,6 +36,10 @@ type SynthBenchResult struct {
 	CSVPerS       float64 `json:"csv_per_s"`
 	CSVSeconds    float64 `json:"csv_s"`
 	CSVMB         float64 `json:"csv_mb"`
+	ParquetPerS   float64 `json:"parquet_per_s"`
+	ParquetMB     float64 `json:"parquet_mb"`
+	GofakeitPerS  float64 `json:"gofakeit_per_s"`
+	GofakeitRatio float64 `json:"gofakeit_ratio"` // ours on one worker over gofakeit on one goroutine
 	SQLiteRows    int     `json:"sqlite_rows"`
 	SQLitePerS    float64 `json:"sqlite_per_s"`
 	PeakHeapMB    float64 `json:"peak_heap_mb"`
@@ -114,8 +120,25 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	}
 	os.Remove(path)
 	say("write CSV, %d workers: %.2fs, %.0f rows/s, %.0f MB", *workers, res.CSVSeconds, res.CSVPerS, res.CSVMB)
+	path = filepath.Join(dir, "tx.parquet")
+	start = time.Now()
+	if err := synth.GenerateFile(ctx, cfg, "transactions", synth.Parquet, path, nil); err != nil {
+		return fmt.Errorf("bench synth: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	res.ParquetPerS = float64(*rows) / secs
+	if st, err := os.Stat(path); err == nil {
+		res.ParquetMB = float64(st.Size()) / 1e6
+	}
+	os.Remove(path)
+	say("write Parquet, %d workers: %.2fs, %.0f rows/s, %.0f MB", *workers, secs, res.ParquetPerS, res.ParquetMB)
 	res.PeakHeapMB = peak() / 1e6 // the detector below holds its rows; it is not part of a streaming job
 	res.PeakRSSMB = peakRSS() / 1e6
+
+	fakeRows := min(*rows, 1_000_000)
+	res.GofakeitPerS = float64(fakeRows) / gofakeitRecords(fakeRows)
+	res.GofakeitRatio = res.Gen1PerS / res.GofakeitPerS
+	say("gofakeit, the same record on one goroutine: %.0f rows/s; ours on one worker is %.1fx", res.GofakeitPerS, res.GofakeitRatio)
 
 	if *dbRows > 0 {
 		db, err := store.Open(ctx, filepath.Join(dir, "bench.db"), env.Assets.Migrations)
@@ -168,6 +191,38 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintln(env.Stdout, string(b))
 	}
 	return nil
+}
+
+// fakeTransaction is the transaction record built with gofakeit, field for
+// field the columns of synth's transactions.
+type fakeTransaction struct {
+	ID, CustomerID, AccountID, CardID, MerchantID, DeviceID int
+	Time                                                    time.Time
+	Category, Channel, City, FraudType                      string
+	Amount, Lat, Lon                                        float64
+	IsFraud                                                 bool
+}
+
+// gofakeitRecords builds n records with gofakeit and returns the seconds it took.
+func gofakeitRecords(n int) float64 {
+	f := gofakeit.New(1)
+	cats := []string{"grocery", "restaurant", "fuel", "retail", "electronics", "travel", "transport", "digital"}
+	chans := []string{"pos", "online", "transfer", "atm"}
+	types := []string{"", "account_takeover", "card_testing", "velocity_burst"}
+	from := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 0, 90)
+	buf := make([]fakeTransaction, synth.ChunkRows)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		buf[i%len(buf)] = fakeTransaction{
+			ID: i + 1, CustomerID: f.IntRange(1, 150_000), AccountID: f.IntRange(10, 1_500_000),
+			CardID: f.IntRange(100, 15_000_000), MerchantID: f.IntRange(1, 20_000), DeviceID: f.IntRange(1, 1<<40),
+			Time: f.DateRange(from, to), Category: f.RandomString(cats), Channel: f.RandomString(chans),
+			City: f.City(), FraudType: f.RandomString(types), Amount: f.Price(0.5, 2000),
+			Lat: f.Latitude(), Lon: f.Longitude(), IsFraud: f.Float64() < 0.015,
+		}
+	}
+	return time.Since(start).Seconds()
 }
 
 // watchHeap samples the live heap every 10 ms until the returned function

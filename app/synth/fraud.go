@@ -153,7 +153,7 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		cm := w.compromised[c.Region][r.IntN(len(w.compromised[c.Region]))]
 		m := w.Merchant(cm.Merchant)
 		day := cm.From + r.IntN(cm.To-cm.From+1)
-		t = w.StartUnix + int64(day)*86400 + int64(pick(r, w.hourCDF[m.Category]))*3600 + int64(r.IntN(3600))
+		t = w.StartUnix + int64(day)*86400 + int64(w.hours[m.Category].pick(r))*3600 + int64(r.IntN(3600))
 		cat := &categories[m.Category]
 		add(t, int(m.Category), POS, c.Region, m.ID, math.Exp(cat.Mu+shift+cat.Sigma*r.NormFloat64()))
 		g.rows[len(g.rows)-1].Fraud = NotFraud
@@ -175,7 +175,7 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		}
 	case VelocityBurst:
 		// A cloned card spent fast at shops near home.
-		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(pick(r, w.hourCDF[catRetail]))*3600
+		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(w.hours[catRetail].pick(r))*3600
 		for range in.size {
 			t += int64(30 + r.ExpFloat64()*420)
 			cat := []int{catRetail, catElectronics, catFuel, catGrocery, catRetail}[r.IntN(5)]
@@ -202,7 +202,7 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		}
 	case AmountAnomaly:
 		// One or two purchases far above what the customer spends.
-		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(pick(r, w.hourCDF[catElectronics]))*3600
+		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(w.hours[catElectronics].pick(r))*3600
 		for range in.size {
 			cat := []int{catElectronics, catJewelry, catTravel}[r.IntN(3)]
 			ch := POS

@@ -129,3 +129,19 @@ func TestGenerateFileAtomic(t *testing.T) {
 		t.Fatalf("unwritable path: %v", err)
 	}
 }
+
+func TestAlias(t *testing.T) {
+	w := []float64{1, 0, 3, 6}
+	a := newAlias(w)
+	r := newRand(1, 1, 1)
+	var got [4]float64
+	const n = 200_000
+	for range n {
+		got[a.pick(r)]++
+	}
+	for i := range w {
+		if d := got[i]/n - w[i]/10; d > 0.01 || d < -0.01 {
+			t.Fatalf("index %d drawn %.3f of the time, want %.3f", i, got[i]/n, w[i]/10)
+		}
+	}
+}

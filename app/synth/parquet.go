@@ -43,13 +43,13 @@ func (t *Transaction) parquet(devices *int64) ParquetTransaction {
 }
 
 // writeParquet streams a transactions job into w as Parquet, zstd
-// compressed, one row group per 64 chunks. The rows are converted on the
+// compressed, one row group per 32 chunks. The rows are converted on the
 // workers; the Parquet writer itself runs on the caller's goroutine.
 func writeParquet(ctx context.Context, cfg Config, w io.Writer, progress Progress) error {
 	world := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
 	pw := parquet.NewGenericWriter[ParquetTransaction](w,
 		parquet.Compression(&parquet.Zstd),
-		parquet.MaxRowsPerRowGroup(64*ChunkRows),
+		parquet.MaxRowsPerRowGroup(32*ChunkRows),
 		parquet.CreatedBy("metastation", "", ""),
 	)
 	done := 0

@@ -59,3 +59,52 @@ func cumulative(w []float64) []float64 {
 	}
 	return c
 }
+
+// alias draws indexes with given weights in constant time (Vose's alias
+// method), for the tables drawn from on every row.
+type alias struct {
+	prob  []float64
+	alias []int32
+}
+
+func newAlias(w []float64) alias {
+	n := len(w)
+	total := 0.0
+	for _, x := range w {
+		total += x
+	}
+	a := alias{prob: make([]float64, n), alias: make([]int32, n)}
+	scaled := make([]float64, n)
+	var small, large []int
+	for i, x := range w {
+		scaled[i] = x * float64(n) / total
+		if scaled[i] < 1 {
+			small = append(small, i)
+		} else {
+			large = append(large, i)
+		}
+	}
+	for len(small) > 0 && len(large) > 0 {
+		s, l := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		a.prob[s], a.alias[s] = scaled[s], int32(l)
+		scaled[l] -= 1 - scaled[s]
+		if scaled[l] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, l)
+		}
+	}
+	for _, i := range append(small, large...) {
+		a.prob[i], a.alias[i] = 1, int32(i)
+	}
+	return a
+}
+
+func (a *alias) pick(r *rand.Rand) int {
+	u := r.Float64() * float64(len(a.prob))
+	i := int(u)
+	if u-float64(i) < a.prob[i] {
+		return i
+	}
+	return int(a.alias[i])
+}

@@ -263,14 +263,14 @@ func (g *txGen) timeline(c *Customer, n int) {
 func (g *txGen) dayTime(cat int) int64 {
 	r, w := g.r, g.w
 	c := &categories[cat]
-	t := w.StartUnix + int64(pick(r, w.dayCDF))*86400
+	t := w.StartUnix + int64(w.days.pick(r))*86400
 	for k := 0; k < 4; k++ {
 		if r.Float64()*1.6 < c.Week[weekday(t)] {
 			break
 		}
-		t = w.StartUnix + int64(pick(r, w.dayCDF))*86400
+		t = w.StartUnix + int64(w.days.pick(r))*86400
 	}
-	return t + int64(pick(r, w.hourCDF[cat]))*3600 + int64(r.IntN(3600))
+	return t + int64(w.hours[cat].pick(r))*3600 + int64(r.IntN(3600))
 }
 
 // weekday returns 0 for Monday through 6 for Sunday.
@@ -348,10 +348,10 @@ func (g *txGen) recurring(l *life, end int) {
 			if len(g.rows) >= end {
 				return
 			}
-			t := w.StartUnix + int64(d)*86400
-			if dayOfMonth(t) != dom {
+			if int(w.dayOfMonth[d]) != dom {
 				continue
 			}
+			t := w.StartUnix + int64(d)*86400
 			t += hour*3600 + int64(r.IntN(3600))
 			g.rows = append(g.rows, Transaction{
 				Unix:       t,
@@ -369,11 +369,6 @@ func (g *txGen) recurring(l *life, end int) {
 			})
 		}
 	}
-}
-
-func dayOfMonth(unix int64) int {
-	_, _, d := civil(unix / 86400)
-	return d
 }
 
 // cents rounds dollars to cents, at least 50 cents.

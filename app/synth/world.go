@@ -51,8 +51,9 @@ type World struct {
 	online      [numCategories]pool   // online merchants by category
 	fraudOnline pool                  // online shops where stolen cards are spent
 	testOnline  pool                  // small online merchants used to test cards
-	dayCDF      []float64
-	hourCDF     [numCategories][]float64
+	days        alias                 // the days of the period, weighted as dayCDF
+	dayOfMonth  []uint8
+	hours       [numCategories]alias // hour of day by category
 	regionCDF   []float64
 	compromised [][]compromise // by region
 }
@@ -115,9 +116,12 @@ func NewWorld(cfg Config, customers int) *World {
 	w.testOnline.ids = append(w.testOnline.ids, ids[:min(len(ids), 40)]...)
 	w.testOnline.finish()
 
-	w.dayCDF = dayCDF(cfg)
+	w.days = newAlias(dayWeights(cfg))
+	for d := range cfg.Days {
+		w.dayOfMonth = append(w.dayOfMonth, uint8(cfg.Start.AddDate(0, 0, d).Day()))
+	}
 	for i, c := range categories {
-		w.hourCDF[i] = cumulative(c.Hours[:])
+		w.hours[i] = newAlias(c.Hours[:])
 	}
 	w.compromised = make([][]compromise, len(regions))
 	for reg := range regions {
@@ -203,10 +207,10 @@ func (w *World) addMerchant(r *rand.Rand, cat, reg int, online bool) int32 {
 // Merchant returns the merchant with the given id.
 func (w *World) Merchant(id int32) *Merchant { return &w.Merchants[id-1] }
 
-// dayCDF weights the days of the period: pay days (1st and 15th) and the
+// dayWeights weights the days of the period: pay days (1st and 15th) and the
 // days after them spend more, spending grows slowly through the period, and
 // December spends more than other months.
-func dayCDF(cfg Config) []float64 {
+func dayWeights(cfg Config) []float64 {
 	wts := make([]float64, cfg.Days)
 	for d := range wts {
 		t := cfg.Start.AddDate(0, 0, d)
@@ -222,5 +226,5 @@ func dayCDF(cfg Config) []float64 {
 		}
 		wts[d] = x
 	}
-	return cumulative(wts)
+	return wts
 }
