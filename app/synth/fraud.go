@@ -104,7 +104,8 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 	card := l.card(r)
 	dev := fraudDeviceID(w.Seed, n)
 	far := farRegion(r, c.Region, 0.3)
-	start := len(g.rows)
+	first := len(g.rows) // the incident's rows, honest visit included
+	start := first       // its fraudulent rows
 	t := w.StartUnix + int64(float64(w.Days)*86400*(0.02+0.97*r.Float64()))
 	add := func(t int64, cat int, ch Channel, reg uint8, merchant int32, amount float64) {
 		tx := Transaction{
@@ -220,6 +221,14 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 				g.rows[len(g.rows)-1].Lat, g.rows[len(g.rows)-1].Lon = c.Lat, c.Lon
 			}
 			t += int64(r.ExpFloat64() * 3 * 3600)
+		}
+	}
+	// An incident that would run past the period moves earlier as a whole.
+	end := w.StartUnix + int64(w.Days)*86400
+	if last := g.rows[len(g.rows)-1].Unix; last >= end {
+		shift := last - end + 1 + r.Int64N(6*3600)
+		for j := first; j < len(g.rows); j++ {
+			g.rows[j].Unix -= shift
 		}
 	}
 	// Chargeback labelling: every row of the compromised card (the account,

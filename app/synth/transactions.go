@@ -244,7 +244,7 @@ func (g *txGen) timeline(c *Customer, n int) {
 		if cat == catDigital && r.Float64() < 0.08 {
 			last := g.rows[len(g.rows)-1]
 			for k := 1 + r.IntN(4); k > 0 && len(g.rows) < end; k-- {
-				last.Unix += int64(30 + r.ExpFloat64()*300)
+				last.Unix = min(last.Unix+int64(30+r.ExpFloat64()*300), w.StartUnix+int64(w.Days)*86400-1)
 				last.Amount = []int64{99, 199, 299, 499}[r.IntN(4)]
 				g.rows = append(g.rows, last)
 			}
@@ -283,6 +283,9 @@ func weekday(unix int64) int {
 func (g *txGen) purchase(l *life, t int64, cat int, scale float64) {
 	r, w := g.r, g.w
 	c := &categories[cat]
+	if end := w.StartUnix + int64(w.Days)*86400; t >= end { // a late shopping trip
+		t = end - 1 - int64(r.IntN(3600))
+	}
 	tx := Transaction{
 		Unix:       t,
 		CustomerID: l.c.ID,

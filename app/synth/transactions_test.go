@@ -40,7 +40,7 @@ func TestTransactionsConsistent(t *testing.T) {
 	}
 	w := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
 	nc := int64(TransactionCustomers(cfg.Rows, cfg.Days))
-	end := cfg.Start.Unix() + int64(cfg.Days+12)*86400
+	end := cfg.Start.Unix() + int64(cfg.Days)*86400
 	seen := map[int64]bool{}
 	for i, tx := range txs {
 		if tx.ID != int64(i+1) {
@@ -62,7 +62,7 @@ func TestTransactionsConsistent(t *testing.T) {
 		if m := w.Merchant(tx.MerchantID); m.Category != tx.Category {
 			t.Fatalf("row %d: category %d at a merchant of category %d", i, tx.Category, m.Category)
 		}
-		if tx.Unix < cfg.Start.Unix() || tx.Unix > end {
+		if tx.Unix < cfg.Start.Unix() || tx.Unix >= end {
 			t.Fatalf("row %d: time %d outside the period", i, tx.Unix)
 		}
 		if tx.Amount <= 0 {
@@ -105,4 +105,20 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
+}
+
+func TestInsidePeriod(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		cfg := Config{Seed: seed, Rows: 200_000, FraudRate: 0.05, Days: 30}.Normalize()
+		txs, err := Transactions(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := cfg.Start.Unix(), cfg.Start.Unix()+int64(cfg.Days)*86400
+		for _, tx := range txs {
+			if tx.Unix < lo || tx.Unix >= hi {
+				t.Fatalf("seed %d: row %d at %d outside [%d, %d)", seed, tx.ID, tx.Unix, lo, hi)
+			}
+		}
+	}
 }
