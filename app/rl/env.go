@@ -53,6 +53,8 @@ func NewEnv(name string) (Env, error) {
 		return &CartPole{}, nil
 	case "pendulum":
 		return &Pendulum{}, nil
+	case "trading":
+		return NewTrading(), nil
 	}
-	return nil, fmt.Errorf("unknown environment %q (known: cartpole, pendulum)", name)
+	return nil, fmt.Errorf("unknown environment %q (known: cartpole, pendulum, trading)", name)
 }

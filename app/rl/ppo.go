@@ -44,6 +44,13 @@ func DefaultPPOConfig(env string) PPOConfig {
 		Minibatches: 4, Epochs: 4, ClipCoef: 0.2, ClipValueLoss: true,
 		EntCoef: 0.01, VFCoef: 0.5, MaxGradNorm: 0.5, Hidden: []int{64, 64},
 	}
+	if env == "trading" {
+		// Daily rewards are mostly noise: longer rollouts, more
+		// environments, normalised observations, no entropy bonus.
+		c.TotalSteps = 300_000
+		c.NumEnvs, c.NumSteps = 8, 256
+		c.LR, c.EntCoef, c.NormObs = 3e-4, 0, true
+	}
 	if env == "pendulum" {
 		c.TotalSteps = 1_000_000
 		c.NumEnvs, c.NumSteps, c.Workers = 1, 2048, 1

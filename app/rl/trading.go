@@ -1,0 +1,215 @@
+package rl
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/metastation/metastation/app/market"
+)
+
+// Trading is a single-instrument trading environment on the market
+// simulator. Each episode simulates Horizon trading days of one instrument
+// (SPX by default) from a regime drawn uniformly from calm, volatile, crisis
+// and black swan, after which the regime chain runs freely.
+//
+// Observation: the last Window daily returns (in percent), their 20-day
+// standard deviation (in percent), the position, the cash share (1 −
+// position) and equity − 1. Action: one of TradingLevels as the target
+// position (short, half short, flat, half long, long). Reward, in percent of
+// equity: the position's return minus CostBps per unit of turnover minus
+// Risk·(position return in percent)². An episode terminates if equity falls
+// below 20% and is truncated after Horizon days.
+type Trading struct {
+	Asset   string
+	Horizon int
+	Window  int
+	CostBps float64
+	Risk    float64
+
+	Rets     []float64 // simple daily returns: warm-up, then Horizon days
+	T        int       // index of the next return to be realised
+	Position float64
+	Equity   float64
+	Regime   float64 // the starting regime, for reports
+}
+
+// TradingLevels are the target positions of the discrete actions.
+var TradingLevels = []float64{-1, -0.5, 0, 0.5, 1}
+
+const tradingVolWindow = 20
+
+// NewTrading returns the environment with its defaults: SPX, 252 days,
+// 10 returns observed, 5 bp costs, risk weight 0.01.
+func NewTrading() *Trading {
+	return &Trading{Asset: "SPX", Horizon: 252, Window: 10, CostBps: 5, Risk: 0.01}
+}
+
+// Name returns "trading".
+func (e *Trading) Name() string { return "trading" }
+
+// ObsDim is Window + 4.
+func (e *Trading) ObsDim() int { return e.Window + 4 }
+
+// ActionSpace is len(TradingLevels) discrete target positions.
+func (e *Trading) ActionSpace() Space { return Space{N: len(TradingLevels)} }
+
+func (e *Trading) warmup() int { return max(e.Window, tradingVolWindow) }
+
+// Reset simulates a new episode's prices from seed.
+func (e *Trading) Reset(seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 0x7472616465))
+	u, err := market.Preset("equity")
+	if err != nil {
+		panic(fmt.Sprintf("rl: trading: %v", err)) // the preset is compiled in
+	}
+	idx := u.Index(e.Asset)
+	if idx < 0 {
+		panic(fmt.Sprintf("rl: trading: %s is not in the equity preset", e.Asset))
+	}
+	p, err := market.NewProcess(u, rng.Uint64())
+	if err != nil {
+		panic(fmt.Sprintf("rl: trading: %v", err))
+	}
+	regime := market.Regime(rng.IntN(4))
+	p.SetScript(market.Script{{At: 0, Regime: regime}, {At: 24 * time.Hour, Auto: true}})
+	n := e.warmup() + e.Horizon
+	e.Rets = make([]float64, n)
+	for d := range e.Rets {
+		p.Step(1)
+		e.Rets[d] = math.Expm1(p.Returns()[idx])
+	}
+	e.T, e.Position, e.Equity, e.Regime = e.warmup(), 0, 1, float64(regime)
+	return e.obs()
+}
+
+// Step moves to the target position, then realises one day's return.
+func (e *Trading) Step(action []float64) Step {
+	target := TradingLevels[int(action[0])]
+	cost := e.CostBps / 1e4 * math.Abs(target-e.Position)
+	pnl := target * e.Rets[e.T]
+	e.Equity *= 1 + pnl - cost
+	e.Position = target
+	e.T++
+	reward := 100*(pnl-cost) - e.Risk*(100*pnl)*(100*pnl)
+	terminated := e.Equity < 0.2
+	return Step{
+		Obs:        e.obs(),
+		Reward:     reward,
+		Terminated: terminated,
+		Truncated:  !terminated && e.T >= len(e.Rets),
+	}
+}
+
+func (e *Trading) obs() []float64 {
+	o := make([]float64, 0, e.ObsDim())
+	for i := e.T - e.Window; i < e.T; i++ {
+		o = append(o, 100*e.Rets[i])
+	}
+	var m, v float64
+	w := e.Rets[e.T-tradingVolWindow : e.T]
+	for _, r := range w {
+		m += r
+	}
+	m /= float64(len(w))
+	for _, r := range w {
+		v += (r - m) * (r - m)
+	}
+	o = append(o, 100*math.Sqrt(v/float64(len(w)-1)), e.Position, 1-e.Position, e.Equity-1)
+	return o
+}
+
+// State returns T, position, equity, regime and the returns.
+func (e *Trading) State() []float64 {
+	return append([]float64{float64(e.T), e.Position, e.Equity, e.Regime}, e.Rets...)
+}
+
+// SetState restores what State returned.
+func (e *Trading) SetState(s []float64) error {
+	if len(s) != 4+e.warmup()+e.Horizon {
+		return fmt.Errorf("trading state: %d values, want %d", len(s), 4+e.warmup()+e.Horizon)
+	}
+	e.T, e.Position, e.Equity, e.Regime = int(s[0]), s[1], s[2], s[3]
+	e.Rets = append([]float64(nil), s[4:]...)
+	return nil
+}
+
+// FixedPolicy always takes the same action: index 4 of TradingLevels is
+// buy-and-hold, index 2 stays in cash.
+type FixedPolicy int
+
+// Act returns the fixed action.
+func (f FixedPolicy) Act([]float64, bool, *rand.Rand) []float64 { return []float64{float64(f)} }
+
+// RandomPolicy acts uniformly at random from its own stream.
+type RandomPolicy struct {
+	Space Space
+	RNG   *rand.Rand
+}
+
+// Act draws a uniform action.
+func (r RandomPolicy) Act([]float64, bool, *rand.Rand) []float64 {
+	if r.Space.Discrete() {
+		return []float64{float64(r.RNG.IntN(r.Space.N))}
+	}
+	a := make([]float64, len(r.Space.Low))
+	for j := range a {
+		a[j] = r.Space.Low[j] + r.RNG.Float64()*(r.Space.High[j]-r.Space.Low[j])
+	}
+	return a
+}
+
+// TradingScore summarises a policy over evaluation episodes.
+type TradingScore struct {
+	Reward      float64 // mean episode reward
+	RewardSE    float64 // its standard error
+	FinalEquity float64 // mean equity at the end (1 = break-even)
+	EquitySE    float64
+	Turnover    float64   // mean Σ|Δposition| per episode
+	Rewards     []float64 // per episode, for paired comparisons
+}
+
+// ScoreTrading runs episodes of the trading environment with pol
+// (deterministic) from the evaluation stream of seed, the same episodes for
+// every policy given the same seed.
+func ScoreTrading(pol Policy, episodes int, seed uint64) TradingScore {
+	seeds := rand.New(rand.NewPCG(seed, 0x6576616c))
+	e := NewTrading()
+	rewards, equity := make([]float64, episodes), make([]float64, episodes)
+	var turnover float64
+	for i := range rewards {
+		obs := e.Reset(seeds.Uint64())
+		for {
+			prev := e.Position
+			s := e.Step(pol.Act(obs, true, nil))
+			turnover += math.Abs(e.Position - prev)
+			rewards[i] += s.Reward
+			obs = s.Obs
+			if s.Terminated || s.Truncated {
+				break
+			}
+		}
+		equity[i] = e.Equity
+	}
+	var sc TradingScore
+	var sd float64
+	sc.Reward, sd = MeanStd(rewards)
+	sc.RewardSE = sd / math.Sqrt(float64(episodes))
+	sc.FinalEquity, sd = MeanStd(equity)
+	sc.EquitySE = sd / math.Sqrt(float64(episodes))
+	sc.Turnover = turnover / float64(episodes)
+	sc.Rewards = rewards
+	return sc
+}
+
+// PairedDiff returns the mean of a−b over the same episodes and its
+// standard error.
+func PairedDiff(a, b []float64) (mean, se float64) {
+	d := make([]float64, len(a))
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	m, sd := MeanStd(d)
+	return m, sd / math.Sqrt(float64(len(d)))
+}
