@@ -1,0 +1,437 @@
+package market
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/market/book"
+	"github.com/metastation/metastation/app/store"
+)
+
+// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
+// 400. Both are wrapped with a sentence saying what is wrong.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// The market's topics on the bus.
+var (
+	TopicTrades = bus.NewTopic[[]Trade]("market.trades") // trades since the last publication
+	TopicQuotes = bus.NewTopic[[]Quote]("market.quotes") // top of every book
+	TopicBars   = bus.NewTopic[[]Bar]("market.bars")     // bars closed since the last publication
+	TopicState  = bus.NewTopic[State]("market.state")    // snapshot: clock, speed, regime, quotes
+)
+
+// State is the market's snapshot, published on market.state.
+type State struct {
+	Time     time.Time `json:"time"`
+	Speed    float64   `json:"speed"` // simulated seconds per real second; 0 is as fast as possible
+	Regime   Regime    `json:"regime"`
+	Forced   bool      `json:"forced"` // a script sets the regime
+	Agents   int       `json:"agents"`
+	Quotes   []Quote   `json:"quotes"`
+	Counters Counters  `json:"counters"`
+	Lagging  bool      `json:"lagging"` // the machine cannot keep up with the speed
+	Running  bool      `json:"running"`
+}
+
+// ServiceConfig sets up the market service.
+type ServiceConfig struct {
+	Sim          SimConfig
+	Speed        float64       // simulated seconds per real second: 1, 10, 100; 0 is as fast as possible
+	PublishEvery time.Duration // real time between publications on the bus; default 250ms
+	MaxTrades    int           // most trades in one market.trades message; default 2000
+	KeepBars     int           // bars kept in memory per symbol and interval; default 5000
+}
+
+// Service runs the simulated market on a clock, publishes it on the bus and
+// persists its bars. Its query methods are safe to call while Run runs.
+type Service struct {
+	cfg ServiceConfig
+	bus *bus.Bus
+	w   *store.Writer // may be nil: bars are then only kept in memory
+	db  *store.DB     // may be nil: bar queries then read memory
+	log *slog.Logger
+
+	mu          sync.Mutex
+	sim         *Sim
+	speed       float64
+	rings       map[barKey]*barRing
+	pendingBars []Bar // closed since the last publication
+	lagging     bool
+	running     bool
+	reanchor    bool
+	lostBars    uint64 // bars the writer had no room for
+}
+
+type barKey struct {
+	symbol   string
+	interval Interval
+}
+
+// NewService builds the market service. b is required; w and db may be nil.
+func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*Service, error) {
+	if b == nil {
+		return nil, errors.New("the market service needs a bus")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.PublishEvery <= 0 {
+		cfg.PublishEvery = 250 * time.Millisecond
+	}
+	if cfg.MaxTrades <= 0 {
+		cfg.MaxTrades = 2000
+	}
+	if cfg.KeepBars <= 0 {
+		cfg.KeepBars = 5000
+	}
+	if err := checkSpeed(cfg.Speed); err != nil {
+		return nil, err
+	}
+	sim, err := NewSim(cfg.Sim)
+	if err != nil {
+		return nil, fmt.Errorf("market: %w", err)
+	}
+	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, sim: sim, speed: cfg.Speed, rings: map[barKey]*barRing{}}
+	for _, in := range sim.Universe().Instruments {
+		for _, iv := range Intervals {
+			s.rings[barKey{in.Symbol, iv}] = &barRing{bars: make([]Bar, 0, cfg.KeepBars)}
+		}
+	}
+	return s, nil
+}
+
+func checkSpeed(x float64) error {
+	if math.IsNaN(x) || x < 0 || x > 1e6 {
+		return fmt.Errorf("%w: speed must be between 0 (as fast as possible) and 1,000,000, not %g", ErrInvalid, x)
+	}
+	return nil
+}
+
+// Run advances the market on its clock until ctx ends. At speed x, one real
+// second covers x simulated seconds; at speed 0 the market runs as fast as
+// the machine allows. When the machine cannot keep up, the market runs late
+// rather than piling up a backlog, and State says it is lagging.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.running = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+		s.publish()
+	}()
+	realStart, simStart := time.Now(), s.now()
+	nextPublish := time.Now()
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		if s.reanchor {
+			realStart, simStart, s.reanchor = time.Now(), s.sim.Now(), false
+		}
+		speed := s.speed
+		batchEnd := time.Now().Add(20 * time.Millisecond)
+		var wait time.Duration
+		for n := 0; ; n++ {
+			if speed > 0 {
+				target := simStart.Add(time.Duration(float64(time.Since(realStart)) * speed))
+				behind := target.Sub(s.sim.Now())
+				if behind < s.sim.StepSize() {
+					wait = time.Duration(float64(s.sim.StepSize()-behind) / speed)
+					s.lagging = false
+					break
+				}
+				if float64(behind) > float64(2*time.Second)*speed { // more than 2 s of real time late
+					realStart, simStart, s.lagging = time.Now(), s.sim.Now(), true
+				}
+			}
+			s.sim.Step()
+			s.collectBars()
+			if n%64 == 63 && time.Now().After(batchEnd) {
+				break
+			}
+		}
+		s.mu.Unlock()
+		if time.Now().After(nextPublish) {
+			s.publish()
+			nextPublish = time.Now().Add(s.cfg.PublishEvery)
+		}
+		wait = min(wait, time.Until(nextPublish))
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sim.Now()
+}
+
+// collectBars moves closed bars to the memory rings and the writer. Called
+// with mu held.
+func (s *Service) collectBars() {
+	bars := s.sim.bars
+	if len(bars) == 0 {
+		return
+	}
+	for _, b := range bars {
+		s.rings[barKey{b.Symbol, b.Interval}].push(b)
+		if s.w != nil && !s.w.TryEnqueue(insertBar, b.Symbol, string(b.Interval), b.Time.Unix(),
+			b.Open, b.High, b.Low, b.Close, b.Volume, b.Trades) {
+			s.lostBars++
+		}
+	}
+	s.pendingBars = append(s.pendingBars, bars...)
+	s.sim.bars = s.sim.bars[:0]
+}
+
+const insertBar = `INSERT OR REPLACE INTO market_bars (symbol, interval, ts, open, high, low, close, volume, trades)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// publish sends trades, closed bars, quotes and the state on the bus.
+func (s *Service) publish() {
+	s.mu.Lock()
+	trades := s.sim.DrainTrades()
+	bars := s.pendingBars
+	s.pendingBars = nil
+	st := s.stateLocked()
+	s.mu.Unlock()
+	if len(trades) > s.cfg.MaxTrades {
+		trades = trades[len(trades)-s.cfg.MaxTrades:]
+	}
+	if len(trades) > 0 {
+		TopicTrades.Publish(s.bus, "market", "", "trades", trades)
+	}
+	if len(bars) > 0 {
+		TopicBars.Publish(s.bus, "market", "", "bars", bars)
+	}
+	TopicQuotes.Publish(s.bus, "market", "", "quotes", st.Quotes)
+	TopicState.Publish(s.bus, "market", "", "state", st)
+}
+
+func (s *Service) stateLocked() State {
+	r, forced := s.sim.Regime()
+	st := State{
+		Time: s.sim.Now(), Speed: s.speed, Regime: r, Forced: forced, Agents: s.sim.Agents(),
+		Counters: s.sim.Counters(), Lagging: s.lagging, Running: s.running,
+	}
+	for i := range s.sim.Universe().Instruments {
+		st.Quotes = append(st.Quotes, s.sim.Quote(i))
+	}
+	return st
+}
+
+// State returns the market's current snapshot.
+func (s *Service) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stateLocked()
+}
+
+// Instruments lists the simulated instruments.
+func (s *Service) Instruments() []Instrument {
+	return append([]Instrument(nil), s.sim.Universe().Instruments...)
+}
+
+// SetSpeed changes the clock: simulated seconds per real second, 0 for as
+// fast as possible.
+func (s *Service) SetSpeed(x float64) error {
+	if err := checkSpeed(x); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.speed, s.reanchor = x, true
+	return nil
+}
+
+// SetScript forces the regimes by a script (see ParseScript); times of day
+// refer to the current simulated day. An empty text hands the regimes back
+// to the Markov chain.
+func (s *Service) SetScript(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if text == "" {
+		s.sim.SetScript(Script{{Auto: true}})
+		return nil
+	}
+	sc, err := ParseScript(text, s.sim.Now())
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	s.sim.SetScript(sc)
+	return nil
+}
+
+func (s *Service) index(symbol string) (int, error) {
+	i := s.sim.Universe().Index(symbol)
+	if i < 0 {
+		return 0, fmt.Errorf("%w: no instrument %q in this market", ErrNotFound, symbol)
+	}
+	return i, nil
+}
+
+// Book returns up to depth levels per side of symbol's book (depth 1-500).
+func (s *Service) Book(symbol string, depth int) (BookSnapshot, error) {
+	if depth < 1 || depth > 500 {
+		return BookSnapshot{}, fmt.Errorf("%w: depth must be between 1 and 500, not %d", ErrInvalid, depth)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, err := s.index(symbol)
+	if err != nil {
+		return BookSnapshot{}, err
+	}
+	return s.sim.Book(i, depth), nil
+}
+
+// Bars returns symbol's bars of the interval with from <= time < to, oldest
+// first, at most limit of them (the latest ones). They come from the
+// database when the service has one, else from memory.
+func (s *Service) Bars(ctx context.Context, symbol string, iv Interval, from, to time.Time, limit int) ([]Bar, error) {
+	if _, err := s.index(symbol); err != nil {
+		return nil, err
+	}
+	if iv.Duration() == 0 {
+		return nil, fmt.Errorf("%w: unknown interval %q (choose 1m, 1h or 1d)", ErrInvalid, iv)
+	}
+	if !from.Before(to) {
+		return nil, fmt.Errorf("%w: the start of the range must be before its end", ErrInvalid)
+	}
+	if limit < 1 || limit > 100000 {
+		return nil, fmt.Errorf("%w: limit must be between 1 and 100000, not %d", ErrInvalid, limit)
+	}
+	if s.db != nil {
+		return s.dbBars(ctx, symbol, iv, from, to, limit)
+	}
+	s.mu.Lock()
+	out := s.rings[barKey{symbol, iv}].between(from, to)
+	s.mu.Unlock()
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, nil
+}
+
+func (s *Service) dbBars(ctx context.Context, symbol string, iv Interval, from, to time.Time, limit int) ([]Bar, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT ts, open, high, low, close, volume, trades FROM (
+		SELECT * FROM market_bars WHERE symbol = ? AND interval = ? AND ts >= ? AND ts < ?
+		ORDER BY ts DESC LIMIT ?) ORDER BY ts`, symbol, string(iv), from.Unix(), to.Unix(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("query bars: %w", err)
+	}
+	defer rows.Close()
+	var out []Bar
+	for rows.Next() {
+		b := Bar{Symbol: symbol, Interval: iv}
+		var ts int64
+		if err := rows.Scan(&ts, &b.Open, &b.High, &b.Low, &b.Close, &b.Volume, &b.Trades); err != nil {
+			return nil, fmt.Errorf("read bars: %w", err)
+		}
+		b.Time = time.Unix(ts, 0).UTC()
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read bars: %w", err)
+	}
+	return out, nil
+}
+
+// Fill is what became of an order sent with Submit.
+type Fill struct {
+	ID      uint64  `json:"id,omitempty"` // set when part of the order rests
+	Filled  float64 `json:"filled"`
+	Rested  float64 `json:"rested"`
+	Dropped float64 `json:"dropped"`
+	AvgPx   float64 `json:"avg_price,omitempty"`
+	Trades  []Trade `json:"trades"`
+}
+
+// Submit sends an order from outside the background population (a
+// tournament strategy, a person) to symbol's book. owner identifies the
+// sender and must be negative (non-negative owners are background agents).
+// price is ignored for market orders; qty is in units and is rounded to
+// whole lots.
+func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qty float64, owner int32) (Fill, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, err := s.index(symbol)
+	if err != nil {
+		return Fill{}, err
+	}
+	in := s.sim.Universe().Instruments[i]
+	lots := int64(math.Round(qty / in.LotSize))
+	switch {
+	case owner >= 0:
+		return Fill{}, fmt.Errorf("%w: outside owners must be negative", ErrInvalid)
+	case side != book.Buy && side != book.Sell:
+		return Fill{}, fmt.Errorf("%w: side must be buy or sell", ErrInvalid)
+	case lots < 1:
+		return Fill{}, fmt.Errorf("%w: quantity %g is less than one lot of %g", ErrInvalid, qty, in.LotSize)
+	case typ != book.Market && !(price > 0):
+		return Fill{}, fmt.Errorf("%w: a limit price must be positive", ErrInvalid)
+	}
+	before := len(s.sim.trades)
+	keep := s.sim.keep
+	s.sim.keep = true
+	s.sim.nextID++
+	o := book.Order{ID: s.sim.nextID, Owner: owner, Side: side, Type: typ, Price: in.Ticks(price), Qty: lots}
+	s.sim.orders++
+	var res book.Result
+	s.sim.tradeBuf, res, err = s.sim.books[i].Submit(o, s.sim.tradeBuf[:0])
+	if err != nil {
+		s.sim.keep = keep
+		return Fill{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	s.sim.record(i, s.sim.tradeBuf)
+	s.sim.keep = keep
+	f := Fill{
+		Filled: float64(res.Filled) * in.LotSize, Rested: float64(res.Rested) * in.LotSize,
+		Dropped: float64(res.Dropped) * in.LotSize, Trades: append([]Trade(nil), s.sim.trades[before:]...),
+	}
+	if !keep {
+		s.sim.trades = s.sim.trades[:before]
+	}
+	if res.Rested > 0 {
+		f.ID = o.ID
+	}
+	var notional float64
+	for _, t := range f.Trades {
+		notional += t.Price * t.Qty
+	}
+	if f.Filled > 0 {
+		f.AvgPx = notional / f.Filled
+	}
+	return f, nil
+}
+
+// Cancel withdraws a resting order sent with Submit.
+func (s *Service) Cancel(symbol string, id uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, err := s.index(symbol)
+	if err != nil {
+		return err
+	}
+	if _, ok := s.sim.books[i].Cancel(id); !ok {
+		return fmt.Errorf("%w: no resting order %d on %s (filled or cancelled already)", ErrNotFound, id, symbol)
+	}
+	s.sim.cancels++
+	return nil
+}
