@@ -40,6 +40,16 @@ type RLBenchResult struct {
 	SACSteps              int       `json:"sac_steps"`
 	SACHidden             []int     `json:"sac_hidden"`
 	PendulumAtLeast250    int       `json:"pendulum_seeds_at_least_minus_250"`
+	TradingSteps          int       `json:"trading_steps"`
+	TradingPPOReward      float64   `json:"trading_ppo_reward"` // mean episode reward on 300 held-out episodes
+	TradingPPORewardCI95  float64   `json:"trading_ppo_reward_ci95"`
+	TradingRandomReward   float64   `json:"trading_random_reward"`
+	TradingBuyHoldReward  float64   `json:"trading_buyhold_reward"`
+	TradingCashReward     float64   `json:"trading_cash_reward"`
+	TradingPPOEquity      float64   `json:"trading_ppo_final_equity"`
+	TradingBuyHoldEquity  float64   `json:"trading_buyhold_final_equity"`
+	TradingBeatsRandom    int       `json:"trading_seeds_beating_random"`  // paired difference > 2 standard errors
+	TradingBeatsBuyHold   int       `json:"trading_seeds_beating_buyhold"` // paired difference > 2 standard errors
 	WallS                 float64   `json:"wall_s"`
 	CartPoleRandomReturn  float64   `json:"cartpole_random_return"`
 	PendulumRandomReturn  float64   `json:"pendulum_random_return"`
@@ -51,8 +61,9 @@ type RLBenchResult struct {
 func runBenchRL(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("bench rl", env.Stderr)
 	seeds := fs.Int("seeds", 1, "training seeds (1, 2, ...) for the PPO and SAC runs")
-	ppoSteps := fs.Int("ppo-steps", 500_000, "PPO CartPole environment steps per seed")
-	sacSteps := fs.Int("sac-steps", 30_000, "SAC Pendulum environment steps per seed")
+	ppoSteps := fs.Int("ppo-steps", 500_000, "PPO CartPole environment steps per seed (0 skips the CartPole runs)")
+	sacSteps := fs.Int("sac-steps", 30_000, "SAC Pendulum environment steps per seed (0 skips the Pendulum runs)")
+	tradingSteps := fs.Int("trading-steps", 300_000, "PPO trading environment steps per seed (0 skips the trading runs)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,12 +71,12 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 		}
 		return err
 	}
-	if *seeds < 1 || *seeds > 20 || *ppoSteps < 2048 || *sacSteps < 6000 {
-		return usageError("bench rl: --seeds in [1, 20], --ppo-steps at least 2048, --sac-steps at least 6000")
+	if *seeds < 1 || *seeds > 20 || (*ppoSteps != 0 && *ppoSteps < 2048) || (*sacSteps != 0 && *sacSteps < 6000) || *tradingSteps < 0 {
+		return usageError("bench rl: --seeds in [1, 20], --ppo-steps 0 or at least 2048, --sac-steps 0 or at least 6000, --trading-steps not negative (0 skips a part)")
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
 	start := time.Now()
-	res := RLBenchResult{Seeds: *seeds, PPOSteps: *ppoSteps, SACSteps: *sacSteps, PublishedCartPoleGoal: rl.CartPoleSolved}
+	res := RLBenchResult{Seeds: *seeds, PPOSteps: *ppoSteps, SACSteps: *sacSteps, TradingSteps: *tradingSteps, PublishedCartPoleGoal: rl.CartPoleSolved}
 
 	res.CartPoleEnvs, res.Workers = 8, runtime.GOMAXPROCS(0)
 	res.CartPoleEnvStepsPerS = benchCartPoleSteps(res.CartPoleEnvs, res.Workers, 400_000)
@@ -74,7 +85,7 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 	res.PendulumRandomReturn = randomReturn("pendulum", 10)
 
 	var solveSteps, solveWall, finals, sps []float64
-	for seed := 1; seed <= *seeds; seed++ {
+	for seed := 1; seed <= *seeds && *ppoSteps > 0; seed++ {
 		cfg := rl.DefaultPPOConfig("cartpole")
 		cfg.Seed, cfg.TotalSteps = uint64(seed), *ppoSteps
 		p, err := rl.NewPPO(cfg)
@@ -103,7 +114,7 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 	res.PPOSamplesPerS, _ = meanCI95(sps)
 
 	var pend, ups []float64
-	for seed := 1; seed <= *seeds; seed++ {
+	for seed := 1; seed <= *seeds && *sacSteps > 0; seed++ {
 		cfg := rl.DefaultSACConfig("pendulum")
 		cfg.Seed, cfg.TotalSteps = uint64(seed), *sacSteps
 		res.SACHidden = cfg.Hidden
@@ -140,11 +151,25 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 	res.PendulumReturnBySeed = pend
 	res.PendulumReturn, res.PendulumReturnCI95 = meanCI95(pend)
 	res.SACUpdatesPerS, _ = meanCI95(ups)
+	if *tradingSteps > 0 {
+		if err := benchTrading(ctx, *seeds, *tradingSteps, &res, say); err != nil {
+			return err
+		}
+	}
 	res.WallS = time.Since(start).Seconds()
 
-	say("ppo cartpole: %d/%d seeds solved (mean return ≥ %.0f over 100 episodes) within %d steps; final return %.1f ± %.1f (95%% CI over seeds)",
+	if *ppoSteps > 0 {
+		say("ppo cartpole: %d/%d seeds solved (mean return ≥ %.0f over 100 episodes) within %d steps; final return %.1f ± %.1f (95%% CI over seeds)",
 		res.CartPoleSolved, *seeds, rl.CartPoleSolved, *ppoSteps, res.CartPoleFinalReturn, res.CartPoleFinalCI95)
-	say("sac pendulum: %.1f ± %.1f (95%% CI over seeds) after %d steps; %d/%d seeds ≥ −250", res.PendulumReturn, res.PendulumReturnCI95, *sacSteps, res.PendulumAtLeast250, *seeds)
+	}
+	if *sacSteps > 0 {
+		say("sac pendulum: %.1f ± %.1f (95%% CI over seeds) after %d steps; %d/%d seeds ≥ −250", res.PendulumReturn, res.PendulumReturnCI95, *sacSteps, res.PendulumAtLeast250, *seeds)
+	}
+	if *tradingSteps > 0 {
+		say("trading: ppo reward %.2f ± %.2f (95%% CI over seeds), random %.2f, buy-and-hold %.2f, cash %.2f; final equity ppo %.4f, buy-and-hold %.4f; seeds beating random %d/%d, beating buy-and-hold %d/%d",
+			res.TradingPPOReward, res.TradingPPORewardCI95, res.TradingRandomReward, res.TradingBuyHoldReward, res.TradingCashReward,
+			res.TradingPPOEquity, res.TradingBuyHoldEquity, res.TradingBeatsRandom, *seeds, res.TradingBeatsBuyHold, *seeds)
+	}
 	if *asJSON {
 		b, err := json.Marshal(res)
 		if err != nil {
@@ -211,4 +236,47 @@ func meanCI95(xs []float64) (mean, half float64) {
 	}
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(xs) - 1)}.Quantile(0.975)
 	return m, t * sd / math.Sqrt(float64(len(xs)))
+}
+
+// benchTrading trains PPO on the trading environment for each seed and
+// scores it against a random policy, buy-and-hold and cash on 300 held-out
+// episodes, the same episodes for every policy.
+func benchTrading(ctx context.Context, seeds, steps int, res *RLBenchResult, say func(string, ...any)) error {
+	const episodes, evalSeed = 300, 99
+	rnd := rl.ScoreTrading(rl.RandomPolicy{Space: rl.Space{N: len(rl.TradingLevels)}, RNG: rand.New(rand.NewPCG(1, 1))}, episodes, evalSeed)
+	hold := rl.ScoreTrading(rl.FixedPolicy(len(rl.TradingLevels)-1), episodes, evalSeed)
+	cash := rl.ScoreTrading(rl.FixedPolicy(2), episodes, evalSeed)
+	res.TradingRandomReward, res.TradingBuyHoldReward, res.TradingCashReward = rnd.Reward, hold.Reward, cash.Reward
+	res.TradingBuyHoldEquity = hold.FinalEquity
+	var rewards, equity []float64
+	for seed := 1; seed <= seeds; seed++ {
+		cfg := rl.DefaultPPOConfig("trading")
+		cfg.Seed, cfg.TotalSteps = uint64(seed), steps
+		p, err := rl.NewPPO(cfg)
+		if err != nil {
+			return fmt.Errorf("bench rl: %w", err)
+		}
+		for !p.Done() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			p.Update()
+		}
+		sc := rl.ScoreTrading(p, episodes, evalSeed)
+		rewards = append(rewards, sc.Reward)
+		equity = append(equity, sc.FinalEquity)
+		dr, ser := rl.PairedDiff(sc.Rewards, rnd.Rewards)
+		dh, seh := rl.PairedDiff(sc.Rewards, hold.Rewards)
+		if dr > 2*ser {
+			res.TradingBeatsRandom++
+		}
+		if dh > 2*seh {
+			res.TradingBeatsBuyHold++
+		}
+		say("ppo trading seed %d: reward %.2f, final equity %.4f, turnover %.0f; minus random %.2f ± %.2f, minus buy-and-hold %.2f ± %.2f (paired, se)",
+			seed, sc.Reward, sc.FinalEquity, sc.Turnover, dr, ser, dh, seh)
+	}
+	res.TradingPPOReward, res.TradingPPORewardCI95 = meanCI95(rewards)
+	res.TradingPPOEquity, _ = meanCI95(equity)
+	return nil
 }

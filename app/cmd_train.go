@@ -34,7 +34,7 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("train", env.Stderr)
 	var o trainOptions
 	fs.StringVar(&o.algo, "algo", "ppo", "algorithm: ppo or sac")
-	fs.StringVar(&o.env, "env", "cartpole", "environment: cartpole or pendulum")
+	fs.StringVar(&o.env, "env", "cartpole", "environment: cartpole, pendulum or trading")
 	fs.IntVar(&o.steps, "steps", 0, "environment `steps` in total (default: 500000 for PPO, 30000 for SAC)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random `seed`; the same seed gives the same run")
 	fs.StringVar(&o.out, "out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default runs/ALGO-ENV-seedS)")
@@ -56,7 +56,7 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	if _, err := rl.NewEnv(o.env); err != nil {
 		return usageError("train: --env: %v", err)
 	}
-	if o.algo == "sac" && o.env == "cartpole" {
+	if o.algo == "sac" && o.env != "pendulum" {
 		return usageError("train: SAC needs continuous actions; use --env pendulum")
 	}
 	if o.steps < 0 || o.every < 0 || o.workers < 1 || o.evalEpisodes < 0 {
