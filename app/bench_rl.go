@@ -160,7 +160,7 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 
 	if *ppoSteps > 0 {
 		say("ppo cartpole: %d/%d seeds solved (mean return ≥ %.0f over 100 episodes) within %d steps; final return %.1f ± %.1f (95%% CI over seeds)",
-		res.CartPoleSolved, *seeds, rl.CartPoleSolved, *ppoSteps, res.CartPoleFinalReturn, res.CartPoleFinalCI95)
+			res.CartPoleSolved, *seeds, rl.CartPoleSolved, *ppoSteps, res.CartPoleFinalReturn, res.CartPoleFinalCI95)
 	}
 	if *sacSteps > 0 {
 		say("sac pendulum: %.1f ± %.1f (95%% CI over seeds) after %d steps; %d/%d seeds ≥ −250", res.PendulumReturn, res.PendulumReturnCI95, *sacSteps, res.PendulumAtLeast250, *seeds)
