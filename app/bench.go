@@ -16,6 +16,7 @@ type Bench struct {
 // benches lists every benchmark, one line each.
 func benches() map[string]Bench {
 	return map[string]Bench{
+		"data":  {Summary: "the same as bench synth (the name issue 5 uses)", Run: runBenchSynth},
 		"hub":   {Summary: "web socket fan-out to many clients", Run: runBenchHub},
 		"rl":    {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
 		"synth": {Summary: "synthetic transactions: rows/s on 1 and all workers, CSV, peak memory, detector", Run: runBenchSynth},
