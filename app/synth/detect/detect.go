@@ -19,16 +19,18 @@ type Options struct {
 
 // Report is the detector's result on the held-out days.
 type Report struct {
-	TrainRows, TestRows int
-	TrainFraudRate      float64
-	TestFraudRate       float64
-	SplitUnix           int64 // test rows happen at or after this time
-	ROCAUC              float64
-	PRAUC               float64
-	AlertFPR            float64
-	RecallByType        map[string]float64 // at AlertFPR
-	Weights             map[string]float64 // on standardised features
-	ROC, PR             []Point
+	TrainRows      int                `json:"train_rows"`
+	TestRows       int                `json:"test_rows"`
+	TrainFraudRate float64            `json:"train_fraud_rate"`
+	TestFraudRate  float64            `json:"test_fraud_rate"`
+	SplitUnix      int64              `json:"split_unix"` // test rows happen at or after this time
+	ROCAUC         float64            `json:"roc_auc"`
+	PRAUC          float64            `json:"pr_auc"`
+	AlertFPR       float64            `json:"alert_fpr"`
+	RecallByType   map[string]float64 `json:"recall_by_type"` // at AlertFPR
+	Weights        map[string]float64 `json:"weights"`        // on standardised features
+	ROC            []Point            `json:"roc"`            // (false-positive rate, recall)
+	PR             []Point            `json:"pr"`             // (recall, precision)
 }
 
 // Evaluate computes the features of txs, trains a logistic regression on

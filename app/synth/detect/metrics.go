@@ -6,7 +6,10 @@ import (
 )
 
 // Point is one point of a curve.
-type Point struct{ X, Y float64 }
+type Point struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
 
 // ranked returns the indexes of scores from the highest score down.
 func ranked(scores []float64) []int {

@@ -23,11 +23,11 @@ type Table struct {
 
 // Report is the score of synthetic data against a reference.
 type Report struct {
-	Score        float64            // the mean of Shapes and Trends
-	Shapes       float64            // the mean column-shape score
-	Trends       float64            // the mean pair-trend score
-	ColumnShapes map[string]float64 // per column
-	PairTrends   map[string]float64 // per pair, "a~b"
+	Score        float64            `json:"score"`         // the mean of Shapes and Trends
+	Shapes       float64            `json:"shapes"`        // the mean column-shape score
+	Trends       float64            `json:"trends"`        // the mean pair-trend score
+	ColumnShapes map[string]float64 `json:"column_shapes"` // per column
+	PairTrends   map[string]float64 `json:"pair_trends"`   // per pair, "a~b"
 }
 
 // Compare scores synth against real over the columns both tables hold.
