@@ -1,0 +1,165 @@
+package rl
+
+import (
+	"fmt"
+	"math"
+)
+
+// Learner is a PPO or SAC run driven in chunks by the trainer service.
+type Learner interface {
+	Policy
+	// Advance trains for one chunk (a PPO update, or 1,000 SAC steps) and
+	// returns its metrics.
+	Advance() Metric
+	Done() bool
+	Progress() (steps, total int)
+	Checkpoint() (Checkpoint, error)
+}
+
+// Metric is one point of a learning curve; fields an algorithm does not
+// have are zero.
+type Metric struct {
+	Steps    int       `json:"steps"`
+	Episodes []float64 `json:"episodes"` // returns of the episodes finished in the chunk
+	Return   float64   `json:"return"`   // mean return of the last 100 episodes (NaN-free: 0 before any)
+
+	ApproxKL          float64 `json:"approx_kl,omitempty"`
+	ClipFrac          float64 `json:"clip_frac,omitempty"`
+	Entropy           float64 `json:"entropy,omitempty"`
+	ExplainedVariance float64 `json:"explained_variance,omitempty"`
+	PolicyLoss        float64 `json:"policy_loss,omitempty"`
+	ValueLoss         float64 `json:"value_loss,omitempty"`
+	QLoss             float64 `json:"q_loss,omitempty"`
+	Alpha             float64 `json:"alpha,omitempty"`
+}
+
+// RunSpec says what to train.
+type RunSpec struct {
+	Algo  string `json:"algo"` // ppo or sac
+	Env   string `json:"env"`  // cartpole, pendulum or trading
+	Steps int    `json:"steps"`
+	Seed  uint64 `json:"seed"`
+}
+
+// NewLearner validates spec and builds its learner with the default
+// hyper-parameters; Steps 0 keeps the algorithm's default budget.
+func NewLearner(spec RunSpec) (Learner, error) {
+	e, err := NewEnv(spec.Env)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Steps < 0 || spec.Steps > 100_000_000 {
+		return nil, fmt.Errorf("steps must be between 0 (the default) and 100,000,000, not %d", spec.Steps)
+	}
+	switch spec.Algo {
+	case "ppo":
+		cfg := DefaultPPOConfig(spec.Env)
+		cfg.Seed = spec.Seed
+		if spec.Steps > 0 {
+			cfg.TotalSteps = spec.Steps
+		}
+		p, err := NewPPO(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &ppoLearner{PPO: p}, nil
+	case "sac":
+		if e.ActionSpace().Discrete() {
+			return nil, fmt.Errorf("SAC needs continuous actions and %s has discrete ones; use pendulum", spec.Env)
+		}
+		cfg := DefaultSACConfig(spec.Env)
+		cfg.Seed = spec.Seed
+		if spec.Steps > 0 {
+			cfg.TotalSteps = spec.Steps
+		}
+		s, err := NewSAC(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &sacLearner{SAC: s}, nil
+	}
+	return nil, fmt.Errorf("unknown algorithm %q (known: ppo, sac)", spec.Algo)
+}
+
+// RestoreLearner continues a run from its checkpoint.
+func RestoreLearner(c Checkpoint) (Learner, error) {
+	switch {
+	case c.PPO != nil:
+		p, err := RestorePPO(c.PPO)
+		if err != nil {
+			return nil, err
+		}
+		return &ppoLearner{PPO: p}, nil
+	case c.SAC != nil:
+		s, err := RestoreSAC(c.SAC)
+		if err != nil {
+			return nil, err
+		}
+		return &sacLearner{SAC: s}, nil
+	}
+	return nil, fmt.Errorf("checkpoint holds no run")
+}
+
+// window keeps the last 100 episode returns.
+type window struct{ r []float64 }
+
+func (w *window) add(xs []float64) float64 {
+	w.r = append(w.r, xs...)
+	if len(w.r) > 100 {
+		w.r = w.r[len(w.r)-100:]
+	}
+	if len(w.r) == 0 {
+		return 0
+	}
+	m, _ := MeanStd(w.r)
+	return m
+}
+
+type ppoLearner struct {
+	*PPO
+	recent window
+}
+
+func (l *ppoLearner) Advance() Metric {
+	st := l.Update()
+	m := Metric{
+		Steps: st.Steps, ApproxKL: st.ApproxKL, ClipFrac: st.ClipFrac, Entropy: st.Entropy,
+		PolicyLoss: st.PolicyLoss, ValueLoss: st.ValueLoss,
+	}
+	if !math.IsNaN(st.ExplainedVariance) {
+		m.ExplainedVariance = st.ExplainedVariance
+	}
+	for _, e := range st.Episodes {
+		m.Episodes = append(m.Episodes, e.Return)
+	}
+	m.Return = l.recent.add(m.Episodes)
+	return m
+}
+
+func (l *ppoLearner) Progress() (int, int) {
+	return l.Steps, l.NumUpdates() * l.Config.NumEnvs * l.Config.NumSteps
+}
+
+type sacLearner struct {
+	*SAC
+	recent window
+}
+
+func (l *sacLearner) Advance() Metric {
+	var m Metric
+	for i := 0; i < 1000 && !l.Done(); i++ {
+		st := l.Step()
+		for _, e := range st.Episodes {
+			m.Episodes = append(m.Episodes, e.Return)
+		}
+		if st.Updated {
+			m.QLoss, m.Entropy = st.QLoss, st.Entropy
+		}
+		m.Alpha = st.Alpha
+	}
+	m.Steps = l.Steps
+	m.Return = l.recent.add(m.Episodes)
+	return m
+}
+
+func (l *sacLearner) Progress() (int, int) { return l.Steps, l.Config.TotalSteps }

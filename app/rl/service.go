@@ -1,0 +1,377 @@
+package rl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/store"
+)
+
+// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
+// 400, ErrConflict to 409. Each is wrapped with a sentence.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+	ErrConflict = errors.New("conflict")
+)
+
+// The trainer's topics on the bus.
+var (
+	TopicProgress = bus.NewTopic[[]RunInfo]("rl.progress") // snapshot: every run
+	TopicMetrics  = bus.NewTopic[RunMetric]("rl.metrics")  // one learning-curve point
+)
+
+// RunInfo describes a run, as listed and published on rl.progress.
+type RunInfo struct {
+	ID         int64     `json:"id"`
+	Spec       RunSpec   `json:"spec"`
+	Status     string    `json:"status"` // queued, running, done, stopped, failed
+	Steps      int       `json:"steps"`
+	Total      int       `json:"total"`
+	Return     float64   `json:"return"`                // mean of the last 100 training episodes
+	EvalReturn *float64  `json:"eval_return,omitempty"` // deterministic evaluation at the end
+	Error      string    `json:"error,omitempty"`
+	Checkpoint string    `json:"-"`
+	Started    time.Time `json:"started"`
+}
+
+// RunMetric is a learning-curve point of one run, published on rl.metrics.
+type RunMetric struct {
+	Run int64 `json:"run"`
+	Metric
+}
+
+// ServiceConfig sets up the trainer.
+type ServiceConfig struct {
+	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
+	CheckpointEvery time.Duration // wall time between checkpoints; default 30s
+	PublishEvery    time.Duration // least time between rl.progress snapshots; default 250ms
+}
+
+// Service trains runs one at a time (they are CPU-bound), publishes their
+// progress and metrics on the bus, persists them through the writer and
+// checkpoints them. Its methods are safe to call while Run runs.
+type Service struct {
+	cfg ServiceConfig
+	bus *bus.Bus
+	w   *store.Writer // may be nil: nothing is persisted
+	db  *store.DB     // may be nil: run ids are counted in memory
+	log *slog.Logger
+
+	mu     sync.Mutex
+	runs   map[int64]*RunInfo
+	queue  []int64
+	resume map[int64]bool
+	stop   map[int64]bool
+	nextID int64
+	wake   chan struct{}
+}
+
+// NewService builds the trainer. b is required; w and db may be nil.
+func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*Service, error) {
+	if b == nil {
+		return nil, errors.New("the trainer needs a bus")
+	}
+	if cfg.Dir == "" {
+		return nil, errors.New("the trainer needs a directory for checkpoints")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 30 * time.Second
+	}
+	if cfg.PublishEvery <= 0 {
+		cfg.PublishEvery = 250 * time.Millisecond
+	}
+	return &Service{
+		cfg: cfg, bus: b, w: w, db: db, log: log,
+		runs: map[int64]*RunInfo{}, resume: map[int64]bool{}, stop: map[int64]bool{},
+		wake: make(chan struct{}, 1),
+	}, nil
+}
+
+// Start validates spec and queues a new run.
+func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
+	l, err := NewLearner(spec)
+	if err != nil {
+		return RunInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	_, total := l.Progress()
+	now := time.Now().UTC()
+	var id int64
+	if s.db != nil {
+		res, err := s.db.W.ExecContext(ctx,
+			`INSERT INTO rl_runs (algo, env, seed, total_steps, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
+			spec.Algo, spec.Env, int64(spec.Seed), total, now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		if err != nil {
+			return RunInfo{}, fmt.Errorf("record run: %w", err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return RunInfo{}, fmt.Errorf("record run: %w", err)
+		}
+	}
+	s.mu.Lock()
+	if s.db == nil {
+		s.nextID++
+		id = s.nextID
+	}
+	info := &RunInfo{ID: id, Spec: spec, Status: "queued", Total: total, Started: now,
+		Checkpoint: filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")}
+	s.runs[id] = info
+	s.queue = append(s.queue, id)
+	out := *info
+	s.mu.Unlock()
+	s.poke()
+	s.publish()
+	return out, nil
+}
+
+// Resume queues a stopped or failed run to continue from its checkpoint.
+func (s *Service) Resume(id int64) (RunInfo, error) {
+	s.mu.Lock()
+	info, ok := s.runs[id]
+	if !ok {
+		s.mu.Unlock()
+		return RunInfo{}, fmt.Errorf("%w: no run %d", ErrNotFound, id)
+	}
+	if info.Status != "stopped" && info.Status != "failed" {
+		s.mu.Unlock()
+		return RunInfo{}, fmt.Errorf("%w: run %d is %s; only a stopped or failed run resumes", ErrConflict, id, info.Status)
+	}
+	if _, err := os.Stat(info.Checkpoint); err != nil {
+		s.mu.Unlock()
+		return RunInfo{}, fmt.Errorf("%w: run %d has no checkpoint to resume from", ErrConflict, id)
+	}
+	info.Status, info.Error = "queued", ""
+	s.resume[id] = true
+	s.queue = append(s.queue, id)
+	out := *info
+	s.mu.Unlock()
+	s.poke()
+	s.publish()
+	return out, nil
+}
+
+// Stop asks a queued or running run to stop; a running one checkpoints first.
+func (s *Service) Stop(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, ok := s.runs[id]
+	if !ok {
+		return fmt.Errorf("%w: no run %d", ErrNotFound, id)
+	}
+	if info.Status != "queued" && info.Status != "running" {
+		return fmt.Errorf("%w: run %d is already %s", ErrConflict, id, info.Status)
+	}
+	s.stop[id] = true
+	return nil
+}
+
+// Runs lists every run, newest first.
+func (s *Service) Runs() []RunInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RunInfo, 0, len(s.runs))
+	for _, r := range s.runs {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	return out
+}
+
+// CheckpointPath returns the file of a run's latest checkpoint, for download.
+func (s *Service) CheckpointPath(id int64) (string, error) {
+	s.mu.Lock()
+	info, ok := s.runs[id]
+	s.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("%w: no run %d", ErrNotFound, id)
+	}
+	if _, err := os.Stat(info.Checkpoint); err != nil {
+		return "", fmt.Errorf("%w: run %d has no checkpoint yet", ErrNotFound, id)
+	}
+	return info.Checkpoint, nil
+}
+
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run trains queued runs one after another until ctx ends. A run cut short
+// by ctx is checkpointed and left stopped.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		var id int64
+		for len(s.queue) > 0 && id == 0 {
+			id, s.queue = s.queue[0], s.queue[1:]
+			if s.stop[id] {
+				delete(s.stop, id)
+				s.runs[id].Status = "stopped"
+				s.persistStatus(s.runs[id])
+				id = 0
+			}
+		}
+		s.mu.Unlock()
+		if id == 0 {
+			s.publish()
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+				continue
+			}
+		}
+		if err := s.train(ctx, id); err != nil {
+			s.log.Error("rl run failed", "run", id, "err", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// train runs one job to its end, a stop request or ctx's end.
+func (s *Service) train(ctx context.Context, id int64) error {
+	s.mu.Lock()
+	info := s.runs[id]
+	resume := s.resume[id]
+	delete(s.resume, id)
+	spec, path := info.Spec, info.Checkpoint
+	s.mu.Unlock()
+
+	fail := func(err error) error {
+		s.mu.Lock()
+		info.Status, info.Error = "failed", err.Error()
+		s.persistStatus(info)
+		s.mu.Unlock()
+		s.publish()
+		return err
+	}
+	var l Learner
+	var err error
+	if resume {
+		c, lerr := LoadCheckpoint(path)
+		if lerr != nil {
+			return fail(lerr)
+		}
+		l, err = RestoreLearner(c)
+	} else {
+		l, err = NewLearner(spec)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fail(fmt.Errorf("checkpoint directory: %w", err))
+	}
+	save := func() error {
+		c, err := l.Checkpoint()
+		if err != nil {
+			return err
+		}
+		return SaveCheckpoint(path, c)
+	}
+	s.mu.Lock()
+	info.Status = "running"
+	s.persistStatus(info)
+	s.mu.Unlock()
+	s.publish()
+
+	lastSave, lastPublish := time.Now(), time.Now()
+	for !l.Done() {
+		s.mu.Lock()
+		stopped := s.stop[id]
+		delete(s.stop, id)
+		s.mu.Unlock()
+		if stopped || ctx.Err() != nil {
+			if err := save(); err != nil {
+				return fail(fmt.Errorf("checkpoint on stop: %w", err))
+			}
+			s.mu.Lock()
+			info.Status = "stopped"
+			s.persistStatus(info)
+			s.mu.Unlock()
+			s.publish()
+			return nil
+		}
+		m := l.Advance()
+		TopicMetrics.Publish(s.bus, "rl", "", "metric", RunMetric{Run: id, Metric: m})
+		s.persistMetric(id, m)
+		s.mu.Lock()
+		info.Steps, info.Total = l.Progress()
+		info.Return = m.Return
+		s.mu.Unlock()
+		if time.Since(lastSave) >= s.cfg.CheckpointEvery {
+			if err := save(); err != nil {
+				return fail(fmt.Errorf("checkpoint: %w", err))
+			}
+			lastSave = time.Now()
+		}
+		if time.Since(lastPublish) >= s.cfg.PublishEvery {
+			s.publish()
+			lastPublish = time.Now()
+		}
+	}
+	if err := save(); err != nil {
+		return fail(fmt.Errorf("final checkpoint: %w", err))
+	}
+	episodes := 100
+	if spec.Env == "pendulum" {
+		episodes = 10
+	}
+	rs, err := Evaluate(l, spec.Env, episodes, spec.Seed+1000)
+	if err != nil {
+		return fail(err)
+	}
+	mean, _ := MeanStd(rs)
+	s.mu.Lock()
+	info.Status, info.EvalReturn = "done", &mean
+	s.persistStatus(info)
+	s.mu.Unlock()
+	s.publish()
+	return nil
+}
+
+// publish sends the snapshot of every run on rl.progress.
+func (s *Service) publish() {
+	TopicProgress.Publish(s.bus, "rl", "", "progress", s.Runs())
+}
+
+// persistStatus records info's status; s.mu is held.
+func (s *Service) persistStatus(info *RunInfo) {
+	if s.w == nil {
+		return
+	}
+	var eval any
+	if info.EvalReturn != nil {
+		eval = *info.EvalReturn
+	}
+	if !s.w.TryEnqueue(`UPDATE rl_runs SET status = ?, steps = ?, mean_return = ?, eval_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
+		info.Status, info.Steps, info.Return, eval, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID) {
+		s.log.Warn("rl: the writer's queue is full; a run status was not persisted", "run", info.ID)
+	}
+}
+
+func (s *Service) persistMetric(id int64, m Metric) {
+	if s.w == nil {
+		return
+	}
+	if !s.w.TryEnqueue(`INSERT OR REPLACE INTO rl_metrics (run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.Steps, m.Return, len(m.Episodes), m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance, m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha) {
+		s.log.Warn("rl: the writer's queue is full; a metric was not persisted", "run", id, "steps", m.Steps)
+	}
+}

@@ -1,0 +1,113 @@
+package rl
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/store"
+)
+
+func waitStatus(t *testing.T, s *Service, id int64, status string) RunInfo {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range s.Runs() {
+			if r.ID == id && r.Status == status {
+				return r
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("run %d never became %s: %+v", id, status, s.Runs())
+	return RunInfo{}
+}
+
+func TestServiceTrainsPersistsAndResumes(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := store.NewWriter(db, store.WriterOptions{}, slog.Default())
+	defer w.Close()
+	b := bus.New()
+	metrics := b.Subscribe(1024, "rl.metrics")
+	defer metrics.Close()
+	s, err := NewService(ServiceConfig{Dir: dir}, b, w, db, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	if _, err := s.Start(ctx, RunSpec{Algo: "sac", Env: "cartpole"}); err == nil {
+		t.Fatal("SAC on CartPole was accepted")
+	}
+	run, err := s.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 8 * 512, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin := waitStatus(t, s, run.ID, "done")
+	if fin.Steps != 8*512 || fin.EvalReturn == nil {
+		t.Fatalf("finished run %+v", fin)
+	}
+	got := 0
+	for len(metrics.C()) > 0 {
+		e := <-metrics.C()
+		if m, ok := e.Payload.(RunMetric); ok && m.Run == run.ID {
+			got++
+		}
+	}
+	if got != 8 {
+		t.Fatalf("%d metrics published, want 8 (one per update)", got)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var status string
+	if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM rl_metrics WHERE run_id = ?`, run.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.R.QueryRowContext(ctx, `SELECT status FROM rl_runs WHERE id = ?`, run.ID).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	if n != 8 || status != "done" {
+		t.Fatalf("database holds %d metrics and status %q, want 8 and done", n, status)
+	}
+	if _, err := s.CheckpointPath(run.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stop a longer run at once, then resume it to the end.
+	long, err := s.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 40 * 512, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, s, long.ID, "running")
+	if err := s.Stop(long.ID); err != nil {
+		t.Fatal(err)
+	}
+	stopped := waitStatus(t, s, long.ID, "stopped")
+	if stopped.Steps >= 40*512 {
+		t.Fatalf("the run finished before it could be stopped: %+v", stopped)
+	}
+	if _, err := s.Resume(long.ID); err != nil {
+		t.Fatal(err)
+	}
+	if fin := waitStatus(t, s, long.ID, "done"); fin.Steps != 40*512 {
+		t.Fatalf("resumed run ended at %d steps", fin.Steps)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
