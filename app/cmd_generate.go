@@ -36,7 +36,7 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	rows := fs.Int("rows", 100_000, "number of `rows` to generate")
 	seed := fs.Uint64("seed", 1, "random `seed`; the same seed gives the same data")
 	rate := fs.String("fraud-rate", "1.5%", "share of fraudulent transactions, 0.1% to 10% (\"1.5%\" or \"0.015\")")
-	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "generator goroutines; the output does not depend on it")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "generator goroutines (0: one per core); the output does not depend on it")
 	days := fs.Int("days", synth.DefaultDays, "length of the simulated period in days")
 	out := fs.String("out", "", "output `FILE`; written to a temporary name, renamed when complete")
 	toDB := fs.Bool("db", false, "load transactions into the database in --data instead of a file; a killed load resumes when run again")
