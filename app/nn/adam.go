@@ -5,9 +5,13 @@ import (
 	"math"
 )
 
-// Adam is the Adam optimiser exactly as torch.optim.Adam computes it
-// (amsgrad off, no weight decay): bias-corrected moments, with ε added to
-// sqrt(v̂) rather than inside the square root.
+// Adam is the Adam optimiser exactly as torch.optim.Adam's single-tensor
+// path computes it (amsgrad off, no weight decay), operation for operation:
+//
+//	m.lerp_(g, 1−β1); v.mul_(β2).addcmul_(g, g, 1−β2)
+//	denom = sqrt(v)/sqrt(1−β2ᵗ) + ε;  θ.addcdiv_(m, denom, −lr/(1−β1ᵗ))
+//
+// so ε is added to sqrt(v̂), not inside the square root.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
 	params                []*Param
@@ -43,9 +47,10 @@ func (a *Adam) Step() {
 	sqrtBC2 := math.Sqrt(bc2)
 	for i, p := range a.params {
 		m, v := a.state.M[i], a.state.V[i]
+		w := 1 - a.Beta1
 		for j, g := range p.Grad {
-			m[j] = a.Beta1*m[j] + (1-a.Beta1)*g
-			v[j] = a.Beta2*v[j] + (1-a.Beta2)*g*g
+			m[j] = lerp(m[j], g, w)
+			v[j] = v[j]*a.Beta2 + (1-a.Beta2)*g*g
 			denom := math.Sqrt(v[j])/sqrtBC2 + a.Eps
 			p.Data[j] -= stepSize * m[j] / denom
 		}
@@ -78,4 +83,13 @@ func (a *Adam) SetState(s AdamState) error {
 		a.state.V[i] = append([]float64(nil), s.V[i]...)
 	}
 	return nil
+}
+
+// lerp is torch.lerp's formula: the form used depends on the weight, for
+// accuracy at both ends.
+func lerp(a, b, w float64) float64 {
+	if math.Abs(w) < 0.5 {
+		return a + w*(b-a)
+	}
+	return b - (b-a)*(1-w)
 }
