@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -17,96 +19,148 @@ import (
 	"github.com/metastation/metastation/app/rl"
 )
 
-// trainOptions are the flags of `metastation train`.
-type trainOptions struct {
-	algo, env, out, resume string
-	steps, every, workers  int
-	evalEpisodes           int
-	seed                   uint64
-	hidden                 string
-	quiet                  bool
-}
-
 // runTrain is `metastation train`: a PPO or SAC run with a progress bar,
-// periodic checkpoints in --out, metrics as JSON lines, and a final
-// evaluation.
+// checkpoints in --out (written atomically), the learning curve as JSON
+// lines in --out/metrics.jsonl, and a final evaluation. Interrupted, it
+// checkpoints and says how to resume; a resumed run continues exactly as an
+// uninterrupted one would.
 func runTrain(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("train", env.Stderr)
-	var o trainOptions
-	fs.StringVar(&o.algo, "algo", "ppo", "algorithm: ppo or sac")
-	fs.StringVar(&o.env, "env", "cartpole", "environment: cartpole, pendulum or trading")
-	fs.IntVar(&o.steps, "steps", 0, "environment `steps` in total (default: 500000 for PPO, 30000 for SAC)")
-	fs.Uint64Var(&o.seed, "seed", 1, "random `seed`; the same seed gives the same run")
-	fs.StringVar(&o.out, "out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default runs/ALGO-ENV-seedS)")
-	fs.StringVar(&o.resume, "resume", "", "continue from this checkpoint `file` (its run directory unless --out is given)")
-	fs.IntVar(&o.every, "checkpoint-every", 0, "PPO updates or SAC steps between checkpoints (default 50 updates, 5000 steps)")
-	fs.IntVar(&o.workers, "workers", 2, "goroutines stepping PPO's environments; the result does not depend on it")
-	fs.IntVar(&o.evalEpisodes, "eval-episodes", 0, "final evaluation episodes (default 100 for cartpole, 10 for pendulum)")
-	fs.StringVar(&o.hidden, "hidden", "", "hidden layer sizes, such as 64,64 (default: the algorithm's)")
-	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	var spec rl.RunSpec
+	fs.StringVar(&spec.Algo, "algo", "ppo", "algorithm: ppo or sac")
+	fs.StringVar(&spec.Env, "env", "cartpole", "environment: cartpole, pendulum or trading")
+	fs.IntVar(&spec.Steps, "steps", 0, "environment `steps` in total (default: 500000 for PPO on cartpole, 30000 for SAC)")
+	fs.Uint64Var(&spec.Seed, "seed", 1, "random `seed`; the same seed gives the same run")
+	fs.IntVar(&spec.Workers, "workers", 2, "goroutines stepping PPO's environments; the result does not depend on it")
+	hidden := fs.String("hidden", "", "hidden layer `sizes`, such as 64,64 (default: the algorithm's)")
+	out := fs.String("out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default runs/ALGO-ENV-seedS)")
+	resume := fs.String("resume", "", "continue from this checkpoint `file`; its run directory is the default --out")
+	every := fs.Int("checkpoint-every", 50, "PPO updates or 1,000-step SAC chunks between checkpoints")
+	evalEpisodes := fs.Int("eval-episodes", 0, "final evaluation episodes (default 100; 10 for pendulum)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	if o.algo != "ppo" && o.algo != "sac" {
-		return usageError("train: --algo must be ppo or sac, not %q", o.algo)
+	if *every < 1 || *evalEpisodes < 0 {
+		return usageError("train: --checkpoint-every must be at least 1 and --eval-episodes not negative")
 	}
-	if _, err := rl.NewEnv(o.env); err != nil {
-		return usageError("train: --env: %v", err)
-	}
-	if o.algo == "sac" && o.env != "pendulum" {
-		return usageError("train: SAC needs continuous actions; use --env pendulum")
-	}
-	if o.steps < 0 || o.every < 0 || o.workers < 1 || o.evalEpisodes < 0 {
-		return usageError("train: --steps, --checkpoint-every and --eval-episodes must not be negative, --workers at least 1")
-	}
-	hidden, err := parseHidden(o.hidden)
-	if err != nil {
+	var err error
+	if spec.Hidden, err = parseHidden(*hidden); err != nil {
 		return usageError("train: --hidden: %v", err)
 	}
-	if o.out == "" {
-		o.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", o.algo, o.env, o.seed))
-		if o.resume != "" {
-			o.out = filepath.Dir(o.resume)
+
+	var l rl.Learner
+	if *resume != "" {
+		c, err := rl.LoadCheckpoint(*resume)
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		if l, err = rl.RestoreLearner(c); err != nil {
+			return fmt.Errorf("train: resume %s: %w", *resume, err)
+		}
+		spec = c.Spec()
+		if *out == "" {
+			*out = filepath.Dir(*resume)
+		}
+	} else if l, err = rl.NewLearner(spec); err != nil {
+		return usageError("train: %v", err)
+	}
+	if *out == "" {
+		*out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", spec.Algo, spec.Env, spec.Seed))
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return usageError("train: --out %s: %v", *out, err)
+	}
+	if *evalEpisodes == 0 {
+		*evalEpisodes = 100
+		if spec.Env == "pendulum" {
+			*evalEpisodes = 10
 		}
 	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return usageError("train: --out %s: %v", o.out, err)
-	}
-	if o.evalEpisodes == 0 {
-		o.evalEpisodes = 100
-		if o.env == "pendulum" {
-			o.evalEpisodes = 10
-		}
-	}
-	metrics, err := os.OpenFile(filepath.Join(o.out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	metrics, err := os.OpenFile(filepath.Join(*out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer metrics.Close()
 	enc := json.NewEncoder(metrics)
-
-	var ck *rl.Checkpoint
-	if o.resume != "" {
-		c, err := rl.LoadCheckpoint(o.resume)
+	ckPath := filepath.Join(*out, "checkpoint.ckpt")
+	save := func() error {
+		c, err := l.Checkpoint()
 		if err != nil {
-			return fmt.Errorf("train: %w", err)
+			return fmt.Errorf("train: checkpoint: %w", err)
 		}
-		if c.Algo != o.algo {
-			return usageError("train: %s holds a %s run; pass --algo %s", o.resume, c.Algo, c.Algo)
-		}
-		ck = &c
+		return rl.SaveCheckpoint(ckPath, c)
 	}
-	ckPath := filepath.Join(o.out, "checkpoint.ckpt")
+
+	// Ctrl-C or SIGTERM checkpoints the run before it exits.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	start := time.Now()
-	if o.algo == "ppo" {
-		return trainPPO(ctx, env, o, hidden, ck, ckPath, enc, start)
+	steps, total := l.Progress()
+	var bar *progressbar.ProgressBar
+	if !*quiet {
+		bar = progressbar.NewOptions64(int64(total),
+			progressbar.OptionSetWriter(env.Stderr),
+			progressbar.OptionSetDescription(spec.Algo+" "+spec.Env),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("steps"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionFullWidth(),
+		)
+		bar.Set(steps)
 	}
-	return trainSAC(ctx, env, o, hidden, ck, ckPath, enc, start)
+	for chunk := 1; !l.Done(); chunk++ {
+		if ctx.Err() != nil {
+			if err := save(); err != nil {
+				return fmt.Errorf("train: interrupted, and %w", err)
+			}
+			fmt.Fprintf(env.Stderr, "\ninterrupted at step %d; continue with: metastation train --resume %s\n", steps, ckPath)
+			return fmt.Errorf("train: interrupted, checkpoint saved: %w", ctx.Err())
+		}
+		m := l.Advance()
+		steps = m.Steps
+		if err := enc.Encode(m); err != nil {
+			return fmt.Errorf("train: metrics: %w", err)
+		}
+		if bar != nil {
+			desc := fmt.Sprintf("%s %s return %.1f", spec.Algo, spec.Env, m.Return)
+			if spec.Algo == "ppo" {
+				desc += fmt.Sprintf(" kl %.4f", m.ApproxKL)
+			} else {
+				desc += fmt.Sprintf(" α %.3f", m.Alpha)
+			}
+			bar.Describe(desc)
+			bar.Set(steps)
+		}
+		if chunk%*every == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := save(); err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(env.Stderr)
+	}
+	rs, err := rl.Evaluate(l, spec.Env, *evalEpisodes, spec.Seed+1000)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	m, sd := rl.MeanStd(rs)
+	fmt.Fprintf(env.Stdout, "%s %s seed %d: %d steps in %.1fs; evaluation return %.1f ± %.1f (sd over %d episodes); checkpoint %s\n",
+		spec.Algo, spec.Env, spec.Seed, steps, time.Since(start).Seconds(), m, sd, len(rs), ckPath)
+	return nil
 }
 
+// parseHidden reads layer sizes such as "64,64"; "" means the default.
 func parseHidden(s string) ([]int, error) {
 	if s == "" {
 		return nil, nil
@@ -120,197 +174,4 @@ func parseHidden(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-func newTrainBar(env Env, o trainOptions, total int) *progressbar.ProgressBar {
-	if o.quiet {
-		return nil
-	}
-	return progressbar.NewOptions64(int64(total),
-		progressbar.OptionSetWriter(env.Stderr),
-		progressbar.OptionSetDescription(o.algo+" "+o.env),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("steps"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionFullWidth(),
-	)
-}
-
-func trainPPO(ctx context.Context, env Env, o trainOptions, hidden []int, ck *rl.Checkpoint, ckPath string, enc *json.Encoder, start time.Time) error {
-	var p *rl.PPO
-	var err error
-	if ck != nil {
-		if p, err = rl.RestorePPO(ck.PPO); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-		p.Vec.Workers = o.workers
-	} else {
-		cfg := rl.DefaultPPOConfig(o.env)
-		cfg.Seed, cfg.Workers = o.seed, o.workers
-		if o.steps > 0 {
-			cfg.TotalSteps = o.steps
-		}
-		if hidden != nil {
-			cfg.Hidden = hidden
-		}
-		if p, err = rl.NewPPO(cfg); err != nil {
-			return usageError("train: %v", err)
-		}
-	}
-	every := o.every
-	if every == 0 {
-		every = 50
-	}
-	save := func() error {
-		c, err := p.Checkpoint()
-		if err != nil {
-			return err
-		}
-		return rl.SaveCheckpoint(ckPath, c)
-	}
-	bar := newTrainBar(env, o, p.NumUpdates()*p.Config.NumEnvs*p.Config.NumSteps)
-	var recent []float64
-	for !p.Done() {
-		if ctx.Err() != nil {
-			if err := save(); err != nil {
-				return fmt.Errorf("train: interrupted, and the checkpoint failed: %w", err)
-			}
-			fmt.Fprintf(env.Stderr, "\ninterrupted at step %d; resume with --resume %s\n", p.Steps, ckPath)
-			return ctx.Err()
-		}
-		st := p.Update()
-		for _, e := range st.Episodes {
-			recent = append(recent, e.Return)
-		}
-		if len(recent) > 100 {
-			recent = recent[len(recent)-100:]
-		}
-		mean, _ := rl.MeanStd(recent)
-		if err := enc.Encode(map[string]any{
-			"update": st.Update, "steps": st.Steps, "return": finite(mean), "episodes": len(st.Episodes),
-			"policy_loss": st.PolicyLoss, "value_loss": st.ValueLoss, "entropy": st.Entropy,
-			"approx_kl": st.ApproxKL, "clip_frac": st.ClipFrac, "explained_variance": finite(st.ExplainedVariance),
-			"lr": st.LR, "samples_per_s": st.SamplesPerSecond,
-		}); err != nil {
-			return fmt.Errorf("train: metrics: %w", err)
-		}
-		if bar != nil {
-			bar.Describe(fmt.Sprintf("ppo %s return %.1f kl %.4f", o.env, mean, st.ApproxKL))
-			bar.Set(p.Steps)
-		}
-		if p.Updates%every == 0 {
-			if err := save(); err != nil {
-				return fmt.Errorf("train: %w", err)
-			}
-		}
-	}
-	if err := save(); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(env.Stderr)
-	}
-	return report(env, o, p, p.Steps, ckPath, start)
-}
-
-func trainSAC(ctx context.Context, env Env, o trainOptions, hidden []int, ck *rl.Checkpoint, ckPath string, enc *json.Encoder, start time.Time) error {
-	var s *rl.SAC
-	var err error
-	if ck != nil {
-		if s, err = rl.RestoreSAC(ck.SAC); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-	} else {
-		cfg := rl.DefaultSACConfig(o.env)
-		cfg.Seed = o.seed
-		if o.steps > 0 {
-			cfg.TotalSteps = o.steps
-		}
-		if hidden != nil {
-			cfg.Hidden = hidden
-		}
-		if s, err = rl.NewSAC(cfg); err != nil {
-			return usageError("train: %v", err)
-		}
-	}
-	every := o.every
-	if every == 0 {
-		every = 5000
-	}
-	save := func() error {
-		c, err := s.Checkpoint()
-		if err != nil {
-			return err
-		}
-		return rl.SaveCheckpoint(ckPath, c)
-	}
-	bar := newTrainBar(env, o, s.Config.TotalSteps)
-	var recent []float64
-	for !s.Done() {
-		if ctx.Err() != nil {
-			if err := save(); err != nil {
-				return fmt.Errorf("train: interrupted, and the checkpoint failed: %w", err)
-			}
-			fmt.Fprintf(env.Stderr, "\ninterrupted at step %d; resume with --resume %s\n", s.Steps, ckPath)
-			return ctx.Err()
-		}
-		st := s.Step()
-		for _, e := range st.Episodes {
-			recent = append(recent, e.Return)
-		}
-		if len(recent) > 10 {
-			recent = recent[len(recent)-10:]
-		}
-		if st.Steps%1000 == 0 {
-			mean, _ := rl.MeanStd(recent)
-			if err := enc.Encode(map[string]any{
-				"steps": st.Steps, "return": finite(mean), "q_loss": st.QLoss, "actor_loss": st.ActorLoss,
-				"alpha": st.Alpha, "entropy": st.Entropy, "q_mean": st.QMean,
-			}); err != nil {
-				return fmt.Errorf("train: metrics: %w", err)
-			}
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("sac %s return %.1f alpha %.3f", o.env, mean, st.Alpha))
-			}
-		}
-		if bar != nil && st.Steps%100 == 0 {
-			bar.Set(s.Steps)
-		}
-		if s.Steps%every == 0 {
-			if err := save(); err != nil {
-				return fmt.Errorf("train: %w", err)
-			}
-		}
-	}
-	if err := save(); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(env.Stderr)
-	}
-	return report(env, o, s, s.Steps, ckPath, start)
-}
-
-// report evaluates the trained policy and prints one summary line.
-func report(env Env, o trainOptions, pol rl.Policy, steps int, ckPath string, start time.Time) error {
-	rs, err := rl.Evaluate(pol, o.env, o.evalEpisodes, o.seed+1000)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	m, sd := rl.MeanStd(rs)
-	fmt.Fprintf(env.Stdout, "%s %s seed %d: %d steps in %.1fs; evaluation return %.1f ± %.1f (sd over %d episodes); checkpoint %s\n",
-		o.algo, o.env, o.seed, steps, time.Since(start).Seconds(), m, sd, len(rs), ckPath)
-	return nil
-}
-
-// finite maps NaN and infinities, which JSON cannot hold, to nil.
-func finite(x float64) any {
-	if x != x || x > 1e308 || x < -1e308 {
-		return nil
-	}
-	return x
 }

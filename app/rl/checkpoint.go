@@ -236,3 +236,16 @@ func copyRows(rows [][]float64) [][]float64 {
 	}
 	return out
 }
+
+// Spec returns the run a checkpoint belongs to.
+func (c Checkpoint) Spec() RunSpec {
+	switch {
+	case c.PPO != nil:
+		cfg := c.PPO.Config
+		return RunSpec{Algo: "ppo", Env: cfg.Env, Steps: cfg.TotalSteps, Seed: cfg.Seed, Hidden: cfg.Hidden, Workers: cfg.Workers}
+	case c.SAC != nil:
+		cfg := c.SAC.Config
+		return RunSpec{Algo: "sac", Env: cfg.Env, Steps: cfg.TotalSteps, Seed: cfg.Seed, Hidden: cfg.Hidden}
+	}
+	return RunSpec{Algo: c.Algo}
+}

@@ -35,10 +35,12 @@ type Metric struct {
 
 // RunSpec says what to train.
 type RunSpec struct {
-	Algo  string `json:"algo"` // ppo or sac
-	Env   string `json:"env"`  // cartpole, pendulum or trading
-	Steps int    `json:"steps"`
-	Seed  uint64 `json:"seed"`
+	Algo    string `json:"algo"` // ppo or sac
+	Env     string `json:"env"`  // cartpole, pendulum or trading
+	Steps   int    `json:"steps"`
+	Seed    uint64 `json:"seed"`
+	Hidden  []int  `json:"hidden,omitempty"`  // hidden layer sizes; nil keeps the default
+	Workers int    `json:"workers,omitempty"` // PPO environment goroutines; 0 keeps the default
 }
 
 // NewLearner validates spec and builds its learner with the default
@@ -51,12 +53,26 @@ func NewLearner(spec RunSpec) (Learner, error) {
 	if spec.Steps < 0 || spec.Steps > 100_000_000 {
 		return nil, fmt.Errorf("steps must be between 0 (the default) and 100,000,000, not %d", spec.Steps)
 	}
+	for _, h := range spec.Hidden {
+		if h < 1 || h > 4096 {
+			return nil, fmt.Errorf("hidden layer sizes must be between 1 and 4096, not %d", h)
+		}
+	}
+	if spec.Workers < 0 || spec.Workers > 256 {
+		return nil, fmt.Errorf("workers must be between 0 (the default) and 256, not %d", spec.Workers)
+	}
 	switch spec.Algo {
 	case "ppo":
 		cfg := DefaultPPOConfig(spec.Env)
 		cfg.Seed = spec.Seed
 		if spec.Steps > 0 {
 			cfg.TotalSteps = spec.Steps
+		}
+		if spec.Hidden != nil {
+			cfg.Hidden = spec.Hidden
+		}
+		if spec.Workers > 0 {
+			cfg.Workers = spec.Workers
 		}
 		p, err := NewPPO(cfg)
 		if err != nil {
@@ -71,6 +87,9 @@ func NewLearner(spec RunSpec) (Learner, error) {
 		cfg.Seed = spec.Seed
 		if spec.Steps > 0 {
 			cfg.TotalSteps = spec.Steps
+		}
+		if spec.Hidden != nil {
+			cfg.Hidden = spec.Hidden
 		}
 		s, err := NewSAC(cfg)
 		if err != nil {
