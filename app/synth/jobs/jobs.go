@@ -1,0 +1,350 @@
+// Package jobs runs synthetic-data jobs for the web app: one at a time, in
+// the order they were started, each written atomically into a directory,
+// with progress published on the bus and, for transactions, the detector's
+// and the quality report when the file is done.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/synth"
+	"github.com/metastation/metastation/app/synth/detect"
+	"github.com/metastation/metastation/app/synth/quality"
+)
+
+// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
+// 400. Both are wrapped with a sentence saying what is wrong.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// TopicProgress carries a job's status whenever it changes, at most a few
+// times a second while it runs. It is a snapshot topic.
+var TopicProgress = bus.NewTopic[Status]("synth.progress")
+
+// Limits on jobs started from the web app.
+const (
+	MaxRows       = 20_000_000 // rows of one job
+	MaxKept       = 20         // finished jobs kept; older ones and their files are removed
+	reportMaxRows = 500_000    // the detector and quality report use at most this many rows
+)
+
+// Spec is what a job generates.
+type Spec struct {
+	Kind      string  `json:"kind"`       // transactions, customers, merchants, shipments, employees
+	Rows      int     `json:"rows"`       // 1..MaxRows
+	Seed      uint64  `json:"seed"`       // the same seed gives the same data
+	FraudRate float64 `json:"fraud_rate"` // transactions only; 0 takes the default 1.5 %
+	Format    string  `json:"format"`     // csv (default), jsonl or parquet
+}
+
+// States of a job.
+const (
+	Queued    = "queued"
+	Running   = "running"
+	Done      = "done"
+	Failed    = "failed"
+	Cancelled = "cancelled"
+)
+
+// Status is a job's state, as published on synth.progress.
+type Status struct {
+	ID       string          `json:"id"`
+	Spec     Spec            `json:"spec"`
+	State    string          `json:"state"`
+	Rows     int             `json:"rows"` // written so far
+	RowsPerS float64         `json:"rows_per_s"`
+	ETA      float64         `json:"eta_s"`
+	Started  time.Time       `json:"started"`
+	Finished time.Time       `json:"finished"`
+	File     string          `json:"file,omitempty"` // name in the jobs directory, once done
+	Bytes    int64           `json:"bytes,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	Detector *detect.Report  `json:"detector,omitempty"`
+	Quality  *quality.Report `json:"quality,omitempty"`
+	// ReportRows is the size of the data the reports were computed on: the
+	// job itself, or its first rows' equivalent (the same seed and rate with
+	// fewer rows) when the job is larger than the report's cap.
+	ReportRows int `json:"report_rows,omitempty"`
+}
+
+type job struct {
+	st     Status
+	cancel context.CancelFunc // set while running
+}
+
+// Service queues and runs jobs. Its methods are safe to call while Run runs.
+type Service struct {
+	dir     string
+	bus     *bus.Bus
+	log     *slog.Logger
+	workers int
+
+	mu    sync.Mutex
+	jobs  map[string]*job
+	order []string // ids, oldest first
+	next  int
+	wake  chan struct{}
+}
+
+// New returns a service writing into dir (created if needed). b may be nil;
+// workers 0 means one per core.
+func New(dir string, b *bus.Bus, log *slog.Logger, workers int) (*Service, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create jobs directory: %w", err)
+	}
+	return &Service{dir: dir, bus: b, log: log, workers: workers, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// Start validates spec and queues a job for it.
+func (s *Service) Start(spec Spec) (Status, error) {
+	if spec.Format == "" {
+		spec.Format = "csv"
+	}
+	format, err := synth.ParseFormat(spec.Format)
+	if err != nil {
+		return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if !slices.Contains(synth.Kinds, spec.Kind) {
+		return Status{}, fmt.Errorf("%w: unknown kind %q", ErrInvalid, spec.Kind)
+	}
+	if spec.Rows < 1 || spec.Rows > MaxRows {
+		return Status{}, fmt.Errorf("%w: rows must be between 1 and %d, got %d", ErrInvalid, MaxRows, spec.Rows)
+	}
+	if format == synth.Parquet && spec.Kind != "transactions" {
+		return Status{}, fmt.Errorf("%w: parquet is written for transactions only", ErrInvalid)
+	}
+	if spec.FraudRate == 0 {
+		spec.FraudRate = synth.DefaultFraudRate
+	}
+	if err := s.config(spec).Validate(); err != nil {
+		return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	s.mu.Lock()
+	s.next++
+	id := strconv.Itoa(s.next)
+	j := &job{st: Status{ID: id, Spec: spec, State: Queued}}
+	s.jobs[id] = j
+	s.order = append(s.order, id)
+	st := j.st
+	s.mu.Unlock()
+	s.publish(st)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return st, nil
+}
+
+// Cancel stops a queued or running job.
+func (s *Service) Cancel(id string) error {
+	s.mu.Lock()
+	j, ok := s.jobs[id]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: no job %s", ErrNotFound, id)
+	}
+	var st Status
+	switch j.st.State {
+	case Queued:
+		j.st.State, j.st.Finished = Cancelled, time.Now()
+		st = j.st
+	case Running:
+		j.cancel()
+	}
+	s.mu.Unlock()
+	if st.ID != "" {
+		s.publish(st)
+	}
+	return nil
+}
+
+// Job returns the status of one job.
+func (s *Service) Job(id string) (Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[id]
+	if !ok {
+		return Status{}, fmt.Errorf("%w: no job %s", ErrNotFound, id)
+	}
+	return j.st, nil
+}
+
+// Jobs returns every job's status, newest first.
+func (s *Service) Jobs() []Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Status, 0, len(s.order))
+	for i := len(s.order) - 1; i >= 0; i-- {
+		out = append(out, s.jobs[s.order[i]].st)
+	}
+	return out
+}
+
+// Path returns the file of a finished job, for download.
+func (s *Service) Path(id string) (string, error) {
+	st, err := s.Job(id)
+	if err != nil {
+		return "", err
+	}
+	if st.State != Done {
+		return "", fmt.Errorf("%w: job %s is %s, its file is not ready", ErrNotFound, id, st.State)
+	}
+	return filepath.Join(s.dir, st.File), nil
+}
+
+// Run runs queued jobs one at a time until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		if id, ok := s.nextQueued(); ok {
+			s.run(ctx, id)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		}
+	}
+}
+
+func (s *Service) nextQueued() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.order {
+		if s.jobs[id].st.State == Queued {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+func (s *Service) config(spec Spec) synth.Config {
+	return synth.Config{Seed: spec.Seed, Rows: spec.Rows, FraudRate: spec.FraudRate, Workers: s.workers}.Normalize()
+}
+
+// run runs one job to its end.
+func (s *Service) run(ctx context.Context, id string) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	j := s.jobs[id]
+	j.cancel = cancel
+	j.st.State, j.st.Started = Running, time.Now()
+	spec := j.st.Spec
+	st := j.st
+	s.mu.Unlock()
+	s.publish(st)
+
+	format, _ := synth.ParseFormat(spec.Format)
+	name := fmt.Sprintf("job-%s-%s-%d.%s", id, spec.Kind, spec.Seed, format)
+	path := filepath.Join(s.dir, name)
+	cfg := s.config(spec)
+	last := time.Time{}
+	err := synth.GenerateFile(ctx, cfg, spec.Kind, format, path, func(rows int) {
+		if now := time.Now(); now.Sub(last) >= 250*time.Millisecond || rows == spec.Rows {
+			last = now
+			s.update(id, func(st *Status) {
+				st.Rows = rows
+				secs := now.Sub(st.Started).Seconds()
+				st.RowsPerS = float64(rows) / max(secs, 1e-9)
+				st.ETA = float64(spec.Rows-rows) / max(st.RowsPerS, 1)
+			})
+		}
+	})
+	if err == nil && spec.Kind == "transactions" {
+		err = s.report(ctx, id, cfg)
+	}
+	s.update(id, func(st *Status) {
+		st.Finished = time.Now()
+		switch {
+		case errors.Is(err, context.Canceled):
+			st.State = Cancelled
+		case err != nil:
+			st.State, st.Error = Failed, err.Error()
+			s.log.Error("synth job failed", "job", id, "err", err)
+		default:
+			st.State, st.File, st.ETA = Done, name, 0
+			if fi, err := os.Stat(path); err == nil {
+				st.Bytes = fi.Size()
+			}
+		}
+	})
+	if err != nil {
+		os.Remove(path) // the report failed after the file was written
+	}
+	s.prune()
+}
+
+// report trains the detector and scores the quality of a transactions job,
+// on the job's own data when it is small enough.
+func (s *Service) report(ctx context.Context, id string, cfg synth.Config) error {
+	cfg.Rows = min(cfg.Rows, reportMaxRows)
+	txs, err := synth.Transactions(cfg)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var det *detect.Report
+	if len(txs) >= 20_000 {
+		if det, err = detect.Evaluate(txs, detect.Options{}); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	q, err := quality.Transactions(cfg, txs)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	s.update(id, func(st *Status) { st.Detector, st.Quality, st.ReportRows = det, q, len(txs) })
+	return nil
+}
+
+// update changes a job's status under the lock and publishes it.
+func (s *Service) update(id string, f func(*Status)) {
+	s.mu.Lock()
+	j := s.jobs[id]
+	f(&j.st)
+	st := j.st
+	s.mu.Unlock()
+	s.publish(st)
+}
+
+func (s *Service) publish(st Status) {
+	if s.bus != nil {
+		TopicProgress.Publish(s.bus, "synth", "", st.State, st)
+	}
+}
+
+// prune forgets the oldest finished jobs beyond MaxKept and removes their files.
+func (s *Service) prune() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	finished := 0
+	for i := len(s.order) - 1; i >= 0; i-- {
+		id := s.order[i]
+		st := s.jobs[id].st
+		if st.State == Queued || st.State == Running {
+			continue
+		}
+		if finished++; finished > MaxKept {
+			if st.File != "" {
+				os.Remove(filepath.Join(s.dir, st.File))
+			}
+			delete(s.jobs, id)
+			s.order = slices.Delete(s.order, i, i+1)
+		}
+	}
+}
