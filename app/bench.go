@@ -16,10 +16,11 @@ type Bench struct {
 // benches lists every benchmark, one line each.
 func benches() map[string]Bench {
 	return map[string]Bench{
-		"data":  {Summary: "the same as bench synth (the name issue 5 uses)", Run: runBenchSynth},
-		"hub":   {Summary: "web socket fan-out to many clients", Run: runBenchHub},
-		"rl":    {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
-		"synth": {Summary: "synthetic transactions: rows/s on 1 and all workers, CSV, peak memory, detector", Run: runBenchSynth},
+		"data":   {Summary: "the same as bench synth (the name issue 5 uses)", Run: runBenchSynth},
+		"hub":    {Summary: "web socket fan-out to many clients", Run: runBenchHub},
+		"market": {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
+		"rl":     {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
+		"synth":  {Summary: "synthetic transactions: rows/s on 1 and all workers, CSV, peak memory, detector", Run: runBenchSynth},
 	}
 }
 

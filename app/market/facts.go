@@ -14,10 +14,10 @@ type Facts struct {
 	N              int       `json:"n"`
 	AnnualVol      float64   `json:"annual_vol"`      // with the year length given to ComputeFacts
 	ExcessKurtosis float64   `json:"excess_kurtosis"` // heavy tails: 0 for a normal
-	ACFR           []float64 `json:"acf_r"`           // ACF of returns, lags 1..20
+	ACFR           []float64 `json:"acf_r,omitempty"` // ACF of returns, lags 1..20
 	ACFR1          float64   `json:"acf_r1"`
-	MaxACFR2to20   float64   `json:"max_acf_r_2_20"` // largest |ACF(r)| over lags 2..20
-	ACFAbs         []float64 `json:"acf_abs_r"`      // ACF of |r|, lags 1..50
+	MaxACFR2to20   float64   `json:"max_acf_r_2_20"`      // largest |ACF(r)| over lags 2..20
+	ACFAbs         []float64 `json:"acf_abs_r,omitempty"` // ACF of |r|, lags 1..50
 	ACFAbsR1       float64   `json:"acf_abs_r1"`
 	ACFSq1         float64   `json:"acf_sq_r1"`    // ACF of r², lag 1: volatility clustering
 	S20            float64   `json:"s20"`          // sum of ACF(|r|) over lags 1..20
