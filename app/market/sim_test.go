@@ -67,3 +67,34 @@ func TestSimIsDeterministic(t *testing.T) {
 		t.Errorf("same seed, different markets: %+v %+v vs %+v %+v", a.Counters(), a.Quote(0), b.Counters(), b.Quote(0))
 	}
 }
+
+func TestSimulateBars(t *testing.T) {
+	u, _ := Preset("equity")
+	bars, err := SimulateBars(u, 10, 1, Day, DefaultStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bars) != 4 || len(bars[0]) != 10 {
+		t.Fatalf("got %d instruments, %d bars", len(bars), len(bars[0]))
+	}
+	for _, b := range bars[0] {
+		if wd := b.Time.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			t.Errorf("equity bar on a %s", wd)
+		}
+		if b.High < max(b.Open, b.Close) || b.Low > min(b.Open, b.Close) || b.Volume <= 0 {
+			t.Errorf("bad bar %+v", b)
+		}
+	}
+	for k := 1; k < 10; k++ {
+		if bars[0][k].Open != bars[0][k-1].Close {
+			t.Errorf("day %d opens at %g, not the previous close %g", k, bars[0][k].Open, bars[0][k-1].Close)
+		}
+	}
+	h, _ := SimulateBars(u, 1, 1, Hour, DefaultStart)
+	if len(h[0]) != 24 {
+		t.Errorf("%d hourly bars in a day, want 24", len(h[0]))
+	}
+	if _, err := SimulateBars(u, 100000, 1, Minute, DefaultStart); err == nil {
+		t.Error("100,000 days of minute bars should be refused")
+	}
+}
