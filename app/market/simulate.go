@@ -78,7 +78,7 @@ func SimulateBars(u Universe, days int, seed uint64, iv Interval, start time.Tim
 				b := &cur[i]
 				if b.Time != open || b.Symbol == "" {
 					if b.Symbol != "" {
-						out[i] = append(out[i], *b)
+						out[i] = append(out[i], roundBar(*b, u.Instruments[i]))
 					}
 					*b = Bar{Symbol: u.Instruments[i].Symbol, Interval: iv, Time: open, Open: px, High: px, Low: px, Close: px}
 				}
@@ -96,7 +96,14 @@ func SimulateBars(u Universe, days int, seed uint64, iv Interval, start time.Tim
 		day = day.AddDate(0, 0, 1)
 	}
 	for i := range n {
-		out[i] = append(out[i], cur[i])
+		out[i] = append(out[i], roundBar(cur[i], u.Instruments[i]))
 	}
 	return out, nil
+}
+
+// roundBar rounds a bar's prices to whole ticks of in.
+func roundBar(b Bar, in Instrument) Bar {
+	r := func(x float64) float64 { return in.PriceOf(in.Ticks(x)) }
+	b.Open, b.High, b.Low, b.Close = r(b.Open), r(b.High), r(b.Low), r(b.Close)
+	return b
 }
