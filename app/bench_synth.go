@@ -33,6 +33,8 @@ type SynthBenchResult struct {
 	GenPerS       float64 `json:"gen_per_s"`
 	Speedup       float64 `json:"speedup"` // all workers over one, same run
 	GenSeconds    float64 `json:"gen_s"`
+	Gen1Cores     float64 `json:"gen_1worker_cores"` // CPU seconds over wall seconds: the cores the run got
+	GenCores      float64 `json:"gen_cores"`
 	CSVPerS       float64 `json:"csv_per_s"`
 	CSVSeconds    float64 `json:"csv_s"`
 	CSVMB         float64 `json:"csv_mb"`
@@ -79,28 +81,34 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	peak := watchHeap()
 	say := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
 
-	gen := func(w int) (float64, error) {
+	// gen returns the wall seconds of a run and the cores it used on average
+	// (CPU seconds over wall seconds), which shows when other processes hold
+	// the machine's cores.
+	gen := func(w int) (float64, float64, error) {
 		cfg := synth.Config{Seed: 1, Rows: *rows, Workers: w}
+		cpu0 := cpuSeconds()
 		start := time.Now()
 		n := 0
 		err := synth.StreamTransactions(ctx, cfg, func(rows []synth.Transaction) error { n += len(rows); return nil })
 		if err == nil && n != *rows {
 			err = fmt.Errorf("generated %d rows, want %d", n, *rows)
 		}
-		return time.Since(start).Seconds(), err
+		wall := time.Since(start).Seconds()
+		return wall, (cpuSeconds() - cpu0) / wall, err
 	}
-	secs1, err := gen(1)
+	secs1, cores1, err := gen(1)
 	if err != nil {
 		return fmt.Errorf("bench synth: %w", err)
 	}
-	res.Gen1PerS = float64(*rows) / secs1
-	say("generate in memory, 1 worker: %d rows in %.2fs, %.0f rows/s", *rows, secs1, res.Gen1PerS)
-	if res.GenSeconds, err = gen(*workers); err != nil {
+	res.Gen1PerS, res.Gen1Cores = float64(*rows)/secs1, cores1
+	say("generate in memory, 1 worker: %d rows in %.2fs, %.0f rows/s (%.2f cores busy)", *rows, secs1, res.Gen1PerS, cores1)
+	if res.GenSeconds, res.GenCores, err = gen(*workers); err != nil {
 		return fmt.Errorf("bench synth: %w", err)
 	}
 	res.GenPerS = float64(*rows) / res.GenSeconds
 	res.Speedup = res.GenPerS / res.Gen1PerS
-	say("generate in memory, %d workers: %.2fs, %.0f rows/s (%.2fx one worker)", *workers, res.GenSeconds, res.GenPerS, res.Speedup)
+	say("generate in memory, %d workers: %.2fs, %.0f rows/s (%.2fx one worker; %.2f cores busy)",
+		*workers, res.GenSeconds, res.GenPerS, res.Speedup, res.GenCores)
 
 	dir, err := os.MkdirTemp("", "metastation-bench-synth-")
 	if err != nil {
@@ -256,6 +264,20 @@ func watchHeap() func() float64 {
 		defer mu.Unlock()
 		return peak
 	}
+}
+
+// cpuSeconds returns the CPU time this process has used: its goroutines'
+// and the garbage collector's.
+func cpuSeconds() float64 {
+	s := []rtmetrics.Sample{{Name: "/cpu/classes/user:cpu-seconds"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	rtmetrics.Read(s)
+	total := 0.0
+	for _, x := range s {
+		if x.Value.Kind() == rtmetrics.KindFloat64 {
+			total += x.Value.Float64()
+		}
+	}
+	return total
 }
 
 // peakRSS returns the process's peak resident set size in bytes (Linux;

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"io"
 	"testing"
 )
@@ -30,4 +31,26 @@ func BenchmarkEncodeCSV(b *testing.B) {
 		io.Discard.Write(e.b)
 	}
 	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkStreamOneWorker(b *testing.B) {
+	for b.Loop() {
+		StreamTransactions(context.Background(), Config{Seed: 1, Rows: 50 * ChunkRows, Workers: 1},
+			func([]Transaction) error { return nil })
+	}
+	b.ReportMetric(50*ChunkRows*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkCSVTwoWorkers(b *testing.B) {
+	for b.Loop() {
+		Generate(context.Background(), Config{Seed: 1, Rows: 100 * ChunkRows, Workers: 2}, "transactions", CSV, io.Discard, nil)
+	}
+	b.ReportMetric(100*ChunkRows*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkCSVOneWorker(b *testing.B) {
+	for b.Loop() {
+		Generate(context.Background(), Config{Seed: 1, Rows: 100 * ChunkRows, Workers: 1}, "transactions", CSV, io.Discard, nil)
+	}
+	b.ReportMetric(100*ChunkRows*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

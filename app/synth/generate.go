@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Kinds a job can generate, in the order help lists them.
@@ -32,54 +33,69 @@ func Generate(ctx context.Context, cfg Config, kind string, format Format, w io.
 	case "transactions":
 		world := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
 		return write(ctx, cfg, format, w, progress,
-			func(i int) []Transaction { return TransactionChunk(world, cfg, i) },
+			func(i int, dst []Transaction) []Transaction { return appendTransactionChunk(dst, world, cfg, i) },
 			(*Transaction).encode)
 	case "customers":
 		return write(ctx, cfg, format, w, progress,
-			func(i int) []Customer { return CustomerChunk(cfg, i) },
+			func(i int, _ []Customer) []Customer { return CustomerChunk(cfg, i) },
 			(*Customer).encode)
 	case "merchants":
 		return write(ctx, cfg, format, w, progress,
-			func(i int) []Merchant { return MerchantChunk(cfg, i) },
+			func(i int, _ []Merchant) []Merchant { return MerchantChunk(cfg, i) },
 			(*Merchant).encode)
 	case "shipments":
 		net := NewNetwork(cfg)
 		return write(ctx, cfg, format, w, progress,
-			func(i int) []Shipment { return ShipmentChunk(net, cfg, i) },
+			func(i int, _ []Shipment) []Shipment { return ShipmentChunk(net, cfg, i) },
 			(*Shipment).encode)
 	case "employees":
 		org := NewOrg(cfg)
 		return write(ctx, cfg, format, w, progress,
-			func(i int) []Employee { return EmployeeChunk(org, cfg, i) },
+			func(i int, _ []Employee) []Employee { return EmployeeChunk(org, cfg, i) },
 			(*Employee).encode)
 	}
 	return fmt.Errorf("%w: unknown kind %q (want one of %s)", ErrInvalidConfig, kind, strings.Join(Kinds, ", "))
 }
 
 // write runs gen over every chunk of cfg.Rows rows, encodes each chunk on
-// its worker, and writes the encoded chunks to w in order.
+// its worker, and writes the encoded chunks to w in order. gen may append
+// its rows to the empty slice it is given, whose memory earlier chunks used.
 func write[T any](ctx context.Context, cfg Config, format Format, w io.Writer, progress Progress,
-	gen func(i int) []T, encode func(*T, *encoder)) error {
+	gen func(i int, dst []T) []T, encode func(*T, *encoder)) error {
 	var zero T
 	if _, err := w.Write(header(format, func(e *encoder) { encode(&zero, e) })); err != nil {
 		return fmt.Errorf("write header: %w", err)
 	}
 	type chunk struct {
-		b    []byte
+		b    *[]byte
 		rows int
 	}
+	var buffers sync.Pool // encoded chunks, reused once written
+	var rowBufs sync.Pool // rows, reused once encoded
 	done := 0
 	return ordered(ctx, cfg.Workers, chunks(cfg.Rows),
 		func(i int) chunk {
-			rows := gen(i)
-			e := &encoder{format: format, b: make([]byte, 0, len(rows)*160)}
+			rb, _ := rowBufs.Get().(*[]T)
+			if rb == nil {
+				rb = new([]T)
+			}
+			rows := gen(i, (*rb)[:0])
+			defer func() { *rb = rows; rowBufs.Put(rb) }()
+			b, _ := buffers.Get().(*[]byte)
+			if b == nil {
+				b = new([]byte)
+			}
+			e := &encoder{format: format, b: (*b)[:0]}
 			for j := range rows {
 				encode(&rows[j], e)
 			}
-			return chunk{e.b, len(rows)}
+			*b = e.b
+			return chunk{b, len(rows)}
 		},
 		func(_ int, c chunk) error {
-			if _, err := w.Write(c.b); err != nil {
+			_, err := w.Write(*c.b)
+			buffers.Put(c.b)
+			if err != nil {
 				return fmt.Errorf("write rows: %w", err)
 			}
 			done += c.rows

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -52,10 +53,16 @@ func writeParquet(ctx context.Context, cfg Config, w io.Writer, progress Progres
 		parquet.MaxRowsPerRowGroup(32*ChunkRows),
 		parquet.CreatedBy("metastation", "", ""),
 	)
+	var txBufs sync.Pool // rows, reused once converted
 	done := 0
 	err := ordered(ctx, cfg.Workers, chunks(cfg.Rows),
 		func(i int) []ParquetTransaction {
-			txs := TransactionChunk(world, cfg, i)
+			tb, _ := txBufs.Get().(*[]Transaction)
+			if tb == nil {
+				tb = new([]Transaction)
+			}
+			txs := appendTransactionChunk((*tb)[:0], world, cfg, i)
+			defer func() { *tb = txs; txBufs.Put(tb) }()
 			devices := make([]int64, len(txs))
 			out := make([]ParquetTransaction, len(txs))
 			for j := range txs {

@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // Merchant is a business that accepts cards.
@@ -56,6 +57,7 @@ type World struct {
 	hours       [numCategories]alias // hour of day by category
 	regionCDF   []float64
 	compromised [][]compromise // by region
+	scratch     sync.Pool      // of *scratch
 }
 
 // merchantsFor returns how many merchants a world of the given number of
