@@ -26,6 +26,7 @@ import (
 //	r.Post("/api/market/speed", marketSpeed(m))         // {"speed": 10}
 //	r.Post("/api/market/script", marketScript(m))       // {"script": "calm; 10:30 black_swan shock=-6"}
 //	r.Post("/api/market/orders", marketOrder(m))        // {"symbol","side","type","price","qty"}
+//	r.Post("/api/market/import", marketImport(m))       // multipart: file, symbol, format
 
 // marketInstruments lists the simulated instruments.
 func marketInstruments(m *market.Service) http.HandlerFunc {
@@ -185,6 +186,43 @@ func marketOrder(m *market.Service) http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusOK, fill)
+	}
+}
+
+// maxImportBytes caps an uploaded price file (Yahoo's 25 years of daily
+// bars are about 450 KB).
+const maxImportBytes = 32 << 20
+
+// marketImport takes an uploaded price file (multipart form: file, symbol,
+// format yahoo|alphavantage) and stores it, all or nothing. A rejected file
+// answers 422 with every problem and its line number.
+func marketImport(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			writeError(w, r, http.StatusBadRequest, "The upload must be a multipart form with a file of at most 32 MB.")
+			return
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "The form has no file.")
+			return
+		}
+		defer f.Close()
+		res, err := m.Import(r.Context(), f, r.FormValue("symbol"), r.FormValue("format"))
+		var ie *market.ImportError
+		if errors.As(err, &ie) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+				"error":    marketSentence(err),
+				"problems": ie.Problems,
+			})
+			return
+		}
+		if err != nil {
+			marketError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -434,4 +436,47 @@ func (s *Service) Cancel(symbol string, id uint64) error {
 	}
 	s.sim.cancels++
 	return nil
+}
+
+// ImportResult is what Import accepted.
+type ImportResult struct {
+	Symbol string       `json:"symbol"`
+	Rows   int          `json:"rows"`
+	From   time.Time    `json:"from"`
+	To     time.Time    `json:"to"`
+	Report ImportReport `json:"report"`
+}
+
+// Import checks a price file (format "yahoo" or "alphavantage") and stores
+// it under symbol, all or nothing. A rejected file returns an *ImportError
+// listing its problems with line numbers, and nothing is written.
+func (s *Service) Import(ctx context.Context, r io.Reader, symbol, format string) (ImportResult, error) {
+	symbol = strings.TrimSpace(symbol)
+	if symbol == "" || len(symbol) > 32 || strings.ContainsAny(symbol, " \t\r\n/\\") {
+		return ImportResult{}, fmt.Errorf("%w: the symbol must be 1 to 32 characters without spaces or slashes", ErrInvalid)
+	}
+	if s.db == nil {
+		return ImportResult{}, errors.New("the market has no database to import into")
+	}
+	var (
+		ser Series
+		rep ImportReport
+		err error
+	)
+	switch format {
+	case "", "yahoo":
+		ser, rep, err = ParseYahoo(r)
+	case "alphavantage":
+		ser, rep, err = ParseAlphaVantage(r)
+	default:
+		return ImportResult{}, fmt.Errorf("%w: the format must be yahoo or alphavantage, not %q", ErrInvalid, format)
+	}
+	if err != nil {
+		return ImportResult{}, err
+	}
+	ser.Symbol = symbol
+	if err := ImportSeries(ctx, s.db.W, ser); err != nil {
+		return ImportResult{}, err
+	}
+	return ImportResult{Symbol: symbol, Rows: rep.Rows, From: ser.Bars[0].Time, To: ser.Bars[len(ser.Bars)-1].Time, Report: rep}, nil
 }

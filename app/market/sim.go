@@ -280,7 +280,7 @@ func (s *Sim) Quote(i int) Quote {
 		Symbol: st.in.Symbol, Time: s.now,
 		Bid: st.in.PriceOf(q.Bid), BidQty: float64(q.BidQty) * lot,
 		Ask: st.in.PriceOf(q.Ask), AskQty: float64(q.AskQty) * lot,
-		Latent: st.latent * st.in.TickSize,
+		Latent: st.in.PriceOf(int64(math.Round(st.latent))),
 	}
 	if st.last > 0 {
 		out.Last = st.in.PriceOf(st.last)
