@@ -128,3 +128,30 @@ func TestPPOCartPoleSolves(t *testing.T) {
 		}
 	}
 }
+
+func TestLearnerChunks(t *testing.T) {
+	if _, err := NewLearner(RunSpec{Algo: "sac", Env: "cartpole"}); err == nil {
+		t.Fatal("SAC on a discrete environment was accepted")
+	}
+	if _, err := NewLearner(RunSpec{Algo: "dqn", Env: "cartpole"}); err == nil {
+		t.Fatal("an unknown algorithm was accepted")
+	}
+	l, err := NewLearner(RunSpec{Algo: "sac", Env: "pendulum", Steps: 2500, Hidden: []int{8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	for !l.Done() {
+		steps = append(steps, l.Advance().Steps)
+	}
+	if len(steps) != 3 || steps[2] != 2500 {
+		t.Fatalf("chunks ended at steps %v, want [1000 2000 2500]", steps)
+	}
+	c, err := l.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec := c.Spec(); spec.Algo != "sac" || spec.Env != "pendulum" || spec.Steps != 2500 {
+		t.Fatalf("checkpoint spec %+v", spec)
+	}
+}
