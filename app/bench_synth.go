@@ -34,6 +34,7 @@ type SynthBenchResult struct {
 	Speedup       float64 `json:"speedup"` // all workers over one, same run
 	GenSeconds    float64 `json:"gen_s"`
 	Gen1Cores     float64 `json:"gen_1worker_cores"` // CPU seconds over wall seconds: the cores the run got
+	GenPerCPUS    float64 `json:"gen_per_cpu_s"`     // rows per CPU second on one worker, whatever else runs
 	GenCores      float64 `json:"gen_cores"`
 	CSVPerS       float64 `json:"csv_per_s"`
 	CSVSeconds    float64 `json:"csv_s"`
@@ -101,7 +102,11 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("bench synth: %w", err)
 	}
 	res.Gen1PerS, res.Gen1Cores = float64(*rows)/secs1, cores1
-	say("generate in memory, 1 worker: %d rows in %.2fs, %.0f rows/s (%.2f cores busy)", *rows, secs1, res.Gen1PerS, cores1)
+	if cores1 > 0 {
+		res.GenPerCPUS = res.Gen1PerS / cores1
+	}
+	say("generate in memory, 1 worker: %d rows in %.2fs, %.0f rows/s (%.2f cores busy; %.0f rows per CPU second)",
+		*rows, secs1, res.Gen1PerS, cores1, res.GenPerCPUS)
 	if res.GenSeconds, res.GenCores, err = gen(*workers); err != nil {
 		return fmt.Errorf("bench synth: %w", err)
 	}
@@ -266,18 +271,26 @@ func watchHeap() func() float64 {
 	}
 }
 
-// cpuSeconds returns the CPU time this process has used: its goroutines'
-// and the garbage collector's.
+// cpuSeconds returns the CPU time (user and system) this process has used,
+// from /proc/self/stat on Linux; 0 elsewhere. Linux counts it in ticks of
+// 1/100 s.
 func cpuSeconds() float64 {
-	s := []rtmetrics.Sample{{Name: "/cpu/classes/user:cpu-seconds"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
-	rtmetrics.Read(s)
-	total := 0.0
-	for _, x := range s {
-		if x.Value.Kind() == rtmetrics.KindFloat64 {
-			total += x.Value.Float64()
-		}
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
 	}
-	return total
+	// The command name, in parentheses, may hold spaces: count fields after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
 }
 
 // peakRSS returns the process's peak resident set size in bytes (Linux;
