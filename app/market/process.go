@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -50,7 +51,13 @@ type asset struct {
 	jumpPerDay float64 // jump intensity per day before the regime's factor
 	dailyStd   float64 // long-run daily standard deviation
 	regimeBeta float64 // 1 if regimes move the drift, 0 for FX
-	chi        distuv.Gamma
+
+	replay    []float64 // daily log-returns to follow instead of the model
+	replayDay int       // index of the day being replayed
+	replayVar float64   // variance of the replayed returns, for the bridge
+	left      float64   // part of the replayed day still to come
+	remaining float64   // log-return still to come in the replayed day
+	chi       distuv.Gamma
 }
 
 // NewProcess builds the latent process of u from seed. u must be valid.
@@ -229,6 +236,9 @@ func (p *Process) Step(dt float64) {
 				r += a.in.Jumps.Mean + a.in.Jumps.Std*p.rng.NormFloat64()
 			}
 		}
+		if a.replayDay < len(a.replay) {
+			r = p.replayStep(a, dt, p.corr[i])
+		}
 		a.logPrice += r
 		p.ret[i] = r
 	}
@@ -236,6 +246,11 @@ func (p *Process) Step(dt float64) {
 	p.dayFrac += dt
 	if p.dayFrac >= 1-1e-9 {
 		p.dayFrac = 0
+		for i := range p.assets {
+			if a := &p.assets[i]; a.replayDay < len(a.replay) {
+				a.replayDay++
+			}
+		}
 		for i := range p.assets {
 			a := &p.assets[i]
 			g := a.in.GARCH
@@ -259,6 +274,34 @@ func (p *Process) Step(dt float64) {
 	}
 }
 
+// Replay makes instrument i follow the daily log-returns r (oldest first)
+// instead of its model: every simulated day ends exactly r[d] above the
+// previous one, along a Brownian bridge within the day. Regimes, jumps and
+// shocks do not touch it. After the last return the model takes over.
+func (p *Process) Replay(i int, r []float64) {
+	a := &p.assets[i]
+	a.replay, a.replayDay = append([]float64(nil), r...), 0
+	a.replayVar = max(stat.Variance(r, nil), 1e-12)
+	a.left = 0
+}
+
+// replayStep is the next increment of a replayed instrument: a Brownian
+// bridge from the day's start to its recorded close, z a standard normal.
+func (p *Process) replayStep(a *asset, dt, z float64) float64 {
+	if a.left <= 1e-12 { // a new day begins
+		a.left, a.remaining = 1, a.replay[a.replayDay]
+	}
+	var r float64
+	if dt >= a.left-1e-9 {
+		r = a.remaining
+	} else {
+		r = a.remaining*dt/a.left + math.Sqrt(a.replayVar*dt*(a.left-dt)/a.left)*z
+	}
+	a.remaining -= r
+	a.left = max(0, a.left-dt)
+	return r
+}
+
 // applyScript applies every script step that is due and reports whether one
 // was.
 func (p *Process) applyScript() bool {
@@ -274,6 +317,9 @@ func (p *Process) applyScript() bool {
 		if st.Shock != 0 {
 			for i := range p.assets {
 				a := &p.assets[i]
+				if a.replayDay < len(a.replay) {
+					continue
+				}
 				p.ret[i] += st.Shock * a.dailyStd
 				a.logPrice += st.Shock * a.dailyStd
 			}

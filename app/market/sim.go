@@ -18,6 +18,9 @@ type SimConfig struct {
 	Start    time.Time     // zero means Monday 2026-01-05 09:30 UTC
 	Step     time.Duration // simulated time per step; zero means one second
 	Script   Script        // optional forced regimes
+	// Replay maps symbols to daily log-returns their latent price follows
+	// instead of the model (see Process.Replay and ReplayUniverse).
+	Replay map[string][]float64
 }
 
 // DefaultStart is when simulations start unless told otherwise.
@@ -111,6 +114,13 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	proc, err := NewProcess(cfg.Universe, cfg.Seed)
 	if err != nil {
 		return nil, err
+	}
+	for sym, r := range cfg.Replay {
+		i := cfg.Universe.Index(sym)
+		if i < 0 {
+			return nil, fmt.Errorf("cannot replay %s: it is not in the universe", sym)
+		}
+		proc.Replay(i, r)
 	}
 	if cfg.Script != nil {
 		proc.SetScript(cfg.Script)

@@ -98,3 +98,55 @@ func TestSimulateBars(t *testing.T) {
 		t.Error("100,000 days of minute bars should be refused")
 	}
 }
+
+func TestReplayFollowsTheSeries(t *testing.T) {
+	s, _ := parseFile(t, "testdata/SPY-2007-2009.csv")
+	s.Bars = s.Bars[:6]
+	u, err := ReplayUniverse(s, "SPY", ClassIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := NewSim(SimConfig{Universe: u, Seed: 1, Agents: 300, Step: 10 * time.Second,
+		Replay: map[string][]float64{"SPY": s.Returns()}, Script: Script{{Regime: BlackSwan, Shock: -10}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := 1; d <= 5; d++ {
+		for range 8640 {
+			sim.Step()
+		}
+		got, want := sim.proc.Price(0), s.Bars[d].AdjClose
+		if math.Abs(got/want-1) > 1e-9 {
+			t.Errorf("day %d: latent %.6f, want the recorded %.6f", d, got, want)
+		}
+		if q := sim.Quote(0); math.Abs(q.Last/want-1) > 0.01 {
+			t.Errorf("day %d: last trade %.2f strays from the replayed %.2f", d, q.Last, want)
+		}
+	}
+}
+
+func TestFlashCrashReachesTheBook(t *testing.T) {
+	u, _ := Preset("equity")
+	sc, _ := FlashCrash(DefaultStart)
+	sim, err := NewSim(SimConfig{Universe: u, Seed: 2, Agents: 2000, Script: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, low float64
+	for k := 1; k <= 75*60; k++ { // to 10:45
+		sim.Step()
+		last := sim.Quote(0).Last
+		if k == 59*60 {
+			before, low = last, last
+		}
+		if k > 59*60 {
+			low = min(low, last)
+		}
+	}
+	if r, _ := sim.Regime(); r != Crisis {
+		t.Errorf("regime at 10:45 is %s, want crisis", r)
+	}
+	if low/before-1 > -0.03 {
+		t.Errorf("SPX traded from %.2f down to only %.2f in the flash crash", before, low)
+	}
+}

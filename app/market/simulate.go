@@ -107,3 +107,25 @@ func roundBar(b Bar, in Instrument) Bar {
 	b.Open, b.High, b.Low, b.Close = r(b.Open), r(b.High), r(b.Low), r(b.Close)
 	return b
 }
+
+// ReplayUniverse builds a one-instrument universe for replaying s as the
+// market: it starts at the first adjusted close, with a tick of about a
+// hundredth of a percent of it, and the series' own volatility. Pass
+// s.Returns() as SimConfig.Replay[symbol].
+func ReplayUniverse(s Series, symbol string, class Class) (Universe, error) {
+	if len(s.Bars) < 2 {
+		return Universe{}, fmt.Errorf("%w: a replay needs at least two bars", ErrInvalid)
+	}
+	px := s.Bars[0].AdjClose
+	tick := math.Pow(10, math.Floor(math.Log10(px/10000)))
+	r := s.Returns()
+	var v float64
+	for _, x := range r {
+		v += x * x
+	}
+	vol := math.Min(math.Sqrt(v/float64(len(r))*class.DaysPerYear()), 4.9)
+	in := Instrument{Symbol: symbol, Name: symbol + " (replay)", Class: class, Price: px, TickSize: tick, LotSize: 1,
+		AnnualVol: vol, GARCH: GARCH{Alpha: 0.05, Beta: 0.9, Nu: 6}}
+	u := Universe{Name: "replay " + symbol, Instruments: []Instrument{in}, Correlation: [][]float64{{1}}}
+	return u, u.Validate()
+}
