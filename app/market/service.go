@@ -389,27 +389,22 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 	case typ != book.Market && !(price > 0):
 		return Fill{}, fmt.Errorf("%w: a limit price must be positive", ErrInvalid)
 	}
-	before := len(s.sim.trades)
-	keep := s.sim.keep
-	s.sim.keep = true
 	s.sim.nextID++
 	o := book.Order{ID: s.sim.nextID, Owner: owner, Side: side, Type: typ, Price: in.Ticks(price), Qty: lots}
 	s.sim.orders++
 	var res book.Result
 	s.sim.tradeBuf, res, err = s.sim.books[i].Submit(o, s.sim.tradeBuf[:0])
 	if err != nil {
-		s.sim.keep = keep
 		return Fill{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	s.sim.record(i, s.sim.tradeBuf)
-	s.sim.keep = keep
 	f := Fill{
 		Filled: float64(res.Filled) * in.LotSize, Rested: float64(res.Rested) * in.LotSize,
-		Dropped: float64(res.Dropped) * in.LotSize, Trades: append([]Trade(nil), s.sim.trades[before:]...),
+		Dropped: float64(res.Dropped) * in.LotSize, Trades: make([]Trade, 0, len(s.sim.tradeBuf)),
 	}
-	if !keep {
-		s.sim.trades = s.sim.trades[:before]
+	for _, t := range s.sim.tradeBuf {
+		f.Trades = append(f.Trades, Trade{Symbol: symbol, Time: s.sim.Now(), Price: in.PriceOf(t.Price), Qty: float64(t.Qty) * in.LotSize, Side: t.TakerSide})
 	}
+	s.sim.record(i, s.sim.tradeBuf)
 	if res.Rested > 0 {
 		f.ID = o.ID
 	}

@@ -262,12 +262,20 @@ func (s *Sim) record(i int, trades []book.Trade) {
 			st.makers[k].add(px, qty)
 		}
 		if s.keep {
+			if len(s.trades) >= 2*maxKeptTrades { // nobody drains fast enough: keep the latest
+				s.trades = s.trades[:copy(s.trades, s.trades[len(s.trades)-maxKeptTrades:])]
+			}
 			s.trades = append(s.trades, Trade{Symbol: st.in.Symbol, Time: s.now, Price: px, Qty: qty, Side: t.TakerSide})
 		}
 	}
 }
 
-// DrainTrades returns the trades since the last call and forgets them.
+// maxKeptTrades bounds the trades kept between two DrainTrades: between
+// one and two times this many of the latest are kept.
+const maxKeptTrades = 10000
+
+// DrainTrades returns the trades since the last call (at most the latest
+// 10,000 to 20,000 of them) and forgets them.
 func (s *Sim) DrainTrades() []Trade {
 	t := s.trades
 	s.trades = nil
