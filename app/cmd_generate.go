@@ -38,7 +38,7 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	rate := fs.String("fraud-rate", "1.5%", "share of fraudulent transactions, 0.1% to 10% (\"1.5%\" or \"0.015\")")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "generator goroutines (0: one per core); the output does not depend on it")
 	days := fs.Int("days", synth.DefaultDays, "length of the simulated period in days")
-	out := fs.String("out", "", "output `FILE`; written to a temporary name, renamed when complete")
+	out := fs.String("out", "", "output `FILE`; written to a hidden partial file, renamed when complete; a killed CSV or JSONL job resumes when run again")
 	toDB := fs.Bool("db", false, "load transactions into the database in --data instead of a file; a killed load resumes when run again")
 	data := fs.String("data", defaultDataDir(), "data `directory` holding the database (with --db)")
 	format := fs.String("format", "", "csv, jsonl or parquet (default: from the extension of --out, else csv)")
@@ -122,7 +122,8 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	if *toDB {
 		return loadDB(ctx, env, cfg, filepath.Join(*data, store.FileName), progress, bar, start)
 	}
-	if err := synth.GenerateFile(ctx, cfg, genKind, ff, *out, progress); err != nil {
+	resumed, err := synth.GenerateFileResumable(ctx, cfg, genKind, ff, *out, progress)
+	if err != nil {
 		if errors.Is(err, synth.ErrInvalidConfig) {
 			return usageError("generate: %v", err)
 		}
@@ -133,7 +134,10 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintln(env.Stderr)
 	}
 	secs := time.Since(start).Seconds()
-	fmt.Fprintf(env.Stdout, "wrote %d %s rows to %s in %.2fs (%.0f rows/s)\n", cfg.Rows, k, *out, secs, float64(cfg.Rows)/secs)
+	if resumed > 0 {
+		fmt.Fprintf(env.Stdout, "resumed an interrupted job after %d rows; ", resumed)
+	}
+	fmt.Fprintf(env.Stdout, "wrote %d %s rows to %s in %.2fs (%.0f rows/s)\n", cfg.Rows, k, *out, secs, float64(cfg.Rows-resumed)/secs)
 	if k == "fraud" {
 		return writeFraudReport(cfg, *out+".report.json", env)
 	}

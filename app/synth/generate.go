@@ -19,6 +19,17 @@ type Progress func(rows int)
 // goroutines and written in order, so the bytes are the same whatever the
 // number of workers, and memory stays constant whatever the number of rows.
 func Generate(ctx context.Context, cfg Config, kind string, format Format, w io.Writer, progress Progress) error {
+	return generate(ctx, cfg, kind, format, w, progress, resume{})
+}
+
+// resume lets a job start at a chunk other than the first (the header then
+// is not written again) and hears of every chunk written.
+type resume struct {
+	from    int                  // first chunk to generate
+	written func(next int) error // called after chunk next-1 is written; may be nil
+}
+
+func generate(ctx context.Context, cfg Config, kind string, format Format, w io.Writer, progress Progress, res resume) error {
 	cfg = cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -27,30 +38,33 @@ func Generate(ctx context.Context, cfg Config, kind string, format Format, w io.
 		if kind != "transactions" {
 			return fmt.Errorf("%w: parquet is written for transactions only, not %s", ErrInvalidConfig, kind)
 		}
+		if res.from != 0 {
+			return fmt.Errorf("parquet files cannot resume")
+		}
 		return writeParquet(ctx, cfg, w, progress)
 	}
 	switch kind {
 	case "transactions":
 		world := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
-		return write(ctx, cfg, format, w, progress,
+		return write(ctx, cfg, format, w, progress, res,
 			func(i int, dst []Transaction) []Transaction { return appendTransactionChunk(dst, world, cfg, i) },
 			(*Transaction).encode)
 	case "customers":
-		return write(ctx, cfg, format, w, progress,
+		return write(ctx, cfg, format, w, progress, res,
 			func(i int, _ []Customer) []Customer { return CustomerChunk(cfg, i) },
 			(*Customer).encode)
 	case "merchants":
-		return write(ctx, cfg, format, w, progress,
+		return write(ctx, cfg, format, w, progress, res,
 			func(i int, _ []Merchant) []Merchant { return MerchantChunk(cfg, i) },
 			(*Merchant).encode)
 	case "shipments":
 		net := NewNetwork(cfg)
-		return write(ctx, cfg, format, w, progress,
+		return write(ctx, cfg, format, w, progress, res,
 			func(i int, _ []Shipment) []Shipment { return ShipmentChunk(net, cfg, i) },
 			(*Shipment).encode)
 	case "employees":
 		org := NewOrg(cfg)
-		return write(ctx, cfg, format, w, progress,
+		return write(ctx, cfg, format, w, progress, res,
 			func(i int, _ []Employee) []Employee { return EmployeeChunk(org, cfg, i) },
 			(*Employee).encode)
 	}
@@ -60,11 +74,13 @@ func Generate(ctx context.Context, cfg Config, kind string, format Format, w io.
 // write runs gen over every chunk of cfg.Rows rows, encodes each chunk on
 // its worker, and writes the encoded chunks to w in order. gen may append
 // its rows to the empty slice it is given, whose memory earlier chunks used.
-func write[T any](ctx context.Context, cfg Config, format Format, w io.Writer, progress Progress,
+func write[T any](ctx context.Context, cfg Config, format Format, w io.Writer, progress Progress, res resume,
 	gen func(i int, dst []T) []T, encode func(*T, *encoder)) error {
 	var zero T
-	if _, err := w.Write(header(format, func(e *encoder) { encode(&zero, e) })); err != nil {
-		return fmt.Errorf("write header: %w", err)
+	if res.from == 0 {
+		if _, err := w.Write(header(format, func(e *encoder) { encode(&zero, e) })); err != nil {
+			return fmt.Errorf("write header: %w", err)
+		}
 	}
 	type chunk struct {
 		b    *[]byte
@@ -72,14 +88,14 @@ func write[T any](ctx context.Context, cfg Config, format Format, w io.Writer, p
 	}
 	var buffers sync.Pool // encoded chunks, reused once written
 	var rowBufs sync.Pool // rows, reused once encoded
-	done := 0
-	return ordered(ctx, cfg.Workers, chunks(cfg.Rows),
+	done := res.from * ChunkRows
+	return ordered(ctx, cfg.Workers, chunks(cfg.Rows)-res.from,
 		func(i int) chunk {
 			rb, _ := rowBufs.Get().(*[]T)
 			if rb == nil {
 				rb = new([]T)
 			}
-			rows := gen(i, (*rb)[:0])
+			rows := gen(res.from+i, (*rb)[:0])
 			defer func() { *rb = rows; rowBufs.Put(rb) }()
 			b, _ := buffers.Get().(*[]byte)
 			if b == nil {
@@ -92,11 +108,16 @@ func write[T any](ctx context.Context, cfg Config, format Format, w io.Writer, p
 			*b = e.b
 			return chunk{b, len(rows)}
 		},
-		func(_ int, c chunk) error {
+		func(i int, c chunk) error {
 			_, err := w.Write(*c.b)
 			buffers.Put(c.b)
 			if err != nil {
 				return fmt.Errorf("write rows: %w", err)
+			}
+			if res.written != nil {
+				if err := res.written(res.from + i + 1); err != nil {
+					return err
+				}
 			}
 			done += c.rows
 			if progress != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-func generate(t *testing.T, cfg Config, kind string, format Format) []byte {
+func generateBytes(t *testing.T, cfg Config, kind string, format Format) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := Generate(context.Background(), cfg, kind, format, &b, nil); err != nil {
@@ -28,12 +28,12 @@ func TestGenerateSameBytesAnyWorkers(t *testing.T) {
 		for _, format := range []Format{CSV, JSONL} {
 			t.Run(kind+"/"+format.String(), func(t *testing.T) {
 				rows := 3*ChunkRows + 123 // three full chunks and a partial one
-				one := generate(t, Config{Seed: 7, Rows: rows, Workers: 1}, kind, format)
-				four := generate(t, Config{Seed: 7, Rows: rows, Workers: 4}, kind, format)
+				one := generateBytes(t, Config{Seed: 7, Rows: rows, Workers: 1}, kind, format)
+				four := generateBytes(t, Config{Seed: 7, Rows: rows, Workers: 4}, kind, format)
 				if !bytes.Equal(one, four) {
 					t.Fatalf("1 worker and 4 workers differ: %x vs %x", sha256.Sum256(one), sha256.Sum256(four))
 				}
-				other := generate(t, Config{Seed: 8, Rows: rows, Workers: 4}, kind, format)
+				other := generateBytes(t, Config{Seed: 8, Rows: rows, Workers: 4}, kind, format)
 				if bytes.Equal(one, other) {
 					t.Fatal("seeds 7 and 8 give the same output")
 				}
@@ -53,7 +53,7 @@ func TestGenerateFormatsParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data := generate(t, Config{Seed: 1, Rows: 500, Workers: 2}, kind, CSV)
+		data := generateBytes(t, Config{Seed: 1, Rows: 500, Workers: 2}, kind, CSV)
 		recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
 		if err != nil {
 			t.Fatalf("%s: CSV does not parse: %v", kind, err)
@@ -61,7 +61,7 @@ func TestGenerateFormatsParse(t *testing.T) {
 		if strings.Join(recs[0], ",") != strings.Join(cols, ",") || len(recs) != 501 {
 			t.Fatalf("%s: header %v, %d records", kind, recs[0], len(recs))
 		}
-		data = generate(t, Config{Seed: 1, Rows: 500, Workers: 2}, kind, JSONL)
+		data = generateBytes(t, Config{Seed: 1, Rows: 500, Workers: 2}, kind, JSONL)
 		for i, line := range bytes.Split(bytes.TrimSpace(data), []byte{'\n'}) {
 			var m map[string]any
 			if err := json.Unmarshal(line, &m); err != nil {

@@ -71,7 +71,7 @@ func ordered[T any](ctx context.Context, workers, n int, gen func(i int) T, emit
 			break
 		}
 		pending[r.i] = r.v
-		for {
+		for ctx.Err() == nil {
 			v, ok := pending[next]
 			if !ok {
 				break
