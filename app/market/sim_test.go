@@ -150,3 +150,14 @@ func TestFlashCrashReachesTheBook(t *testing.T) {
 		t.Errorf("SPX traded from %.2f down to only %.2f in the flash crash", before, low)
 	}
 }
+
+func TestSimWithAHandfulOfAgents(t *testing.T) {
+	s := runSim(t, "crypto", 5, 1, 30*time.Minute)
+	if s.Agents() < 3 || s.Agents() > 8 {
+		t.Errorf("%d agents, want about 5", s.Agents())
+	}
+	u, _ := Preset("crypto")
+	if _, err := NewSim(SimConfig{Universe: u, Agents: MaxAgents + 1}); err == nil {
+		t.Error("more than MaxAgents should be refused")
+	}
+}
