@@ -3,6 +3,7 @@ package market
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,8 +20,9 @@ func TestServiceRunsPublishesAndPersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	w := store.NewWriter(db, store.WriterOptions{}, nil)
+	t.Cleanup(func() { db.Close() })
+	w := store.NewWriter(db, store.WriterOptions{}, slog.Default())
+	t.Cleanup(func() { w.Close() }) // runs before db.Close
 	b := bus.New()
 	sub := b.Subscribe(1024, "market.*")
 	defer sub.Close()
@@ -31,6 +33,7 @@ func TestServiceRunsPublishesAndPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(runCtx) }()
 	seen := map[string]bool{}
@@ -43,7 +46,11 @@ func TestServiceRunsPublishesAndPersists(t *testing.T) {
 			t.Fatalf("topics seen in 10 s: %v", seen)
 		}
 	}
-	for svc.State().Time.Before(DefaultStart.Add(3 * time.Hour)) {
+	for give := time.Now().Add(20 * time.Second); svc.State().Time.Before(DefaultStart.Add(3 * time.Hour)); {
+		if time.Now().After(give) {
+			cancel()
+			t.Fatalf("after 20 s the market is only at %s", svc.State().Time)
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
@@ -52,6 +59,9 @@ func TestServiceRunsPublishesAndPersists(t *testing.T) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Failed > 0 || st.Committed == 0 {
+		t.Errorf("writer: %+v, want rows committed and none failed", st)
 	}
 	bars, err := svc.Bars(ctx, "SPX", Hour, DefaultStart.Add(-time.Hour), DefaultStart.Add(24*time.Hour), 100)
 	if err != nil {
