@@ -43,6 +43,7 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	data := fs.String("data", defaultDataDir(), "data `directory` holding the database (with --db)")
 	format := fs.String("format", "", "csv, jsonl or parquet (default: from the extension of --out, else csv)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	entities := fs.Bool("entities", false, "with transactions: also write the customers, accounts, cards, devices and merchants they refer to, beside --out (tx.csv: tx.customers.csv, ...)")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -63,6 +64,9 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	}
 	if k == "fraud" && cfg.Rows > maxFraudReportRows {
 		return usageError("generate: --kind fraud trains a detector in memory and takes at most %d rows; use --kind transactions for more", maxFraudReportRows)
+	}
+	if *entities && (k != "transactions" && k != "fraud" || *toDB) {
+		return usageError("generate: --entities goes with --kind transactions or fraud and --out")
 	}
 	if *toDB {
 		if k != "transactions" {
@@ -138,6 +142,13 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "resumed an interrupted job after %d rows; ", resumed)
 	}
 	fmt.Fprintf(env.Stdout, "wrote %d %s rows to %s in %.2fs (%.0f rows/s)\n", cfg.Rows, k, *out, secs, float64(cfg.Rows-resumed)/secs)
+	if *entities {
+		if err := synth.WriteEntities(ctx, cfg, ff, *out); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		fmt.Fprintf(env.Stdout, "wrote the %s tables beside it (%s, ...)\n",
+			strings.Join(synth.EntityTables, ", "), synth.EntityPath(*out, synth.EntityTables[0], ff))
+	}
 	if k == "fraud" {
 		return writeFraudReport(cfg, *out+".report.json", env)
 	}
