@@ -30,7 +30,7 @@ type Options struct {
 	MaxTopics    int           // subscriptions per client; default 64
 	MaxPerTopic  int           // stream messages per topic per tick; default 256
 	ReadLimit    int64         // largest client message in bytes; default 4096
-	WriteTimeout time.Duration // longest a single frame write may take; default 5s
+	WriteTimeout time.Duration // grace for a kicked client to close cleanly; default 5s
 	// OriginPatterns are extra allowed origins besides the request's own host
 	// (coder/websocket's OriginPatterns). Origin checking always stays on.
 	OriginPatterns []string
@@ -355,7 +355,7 @@ func (h *Hub) send(c *client, frame []byte) {
 	case c.queue <- frame:
 		h.stats.frames.Add(1)
 	default:
-		if c.kick("too slow: the client fell behind the live feed") {
+		if c.kick("too slow: the client fell behind the live feed", h.opts.WriteTimeout) {
 			h.stats.slowKicked.Add(1)
 		}
 	}
