@@ -85,6 +85,10 @@ var categories = [numCategories]Category{
 	{"rent", 0, math.Log(1300), 0.3, 1, Transfer, &hoursHome, weekFlat}, // recurring only
 }
 
+// CategoryMedian returns the configured median amount of category i in
+// dollars, before each customer's spending shift.
+func CategoryMedian(i int) float64 { return math.Exp(categories[i].Mu) }
+
 // CategoryName returns the name of category i.
 func CategoryName(i int) string { return categories[i].Name }
 

@@ -28,6 +28,13 @@ type Report struct {
 	Trends       float64            `json:"trends"`        // the mean pair-trend score
 	ColumnShapes map[string]float64 `json:"column_shapes"` // per column
 	PairTrends   map[string]float64 `json:"pair_trends"`   // per pair, "a~b"
+	Targets      map[string]Target  `json:"targets,omitempty"`
+}
+
+// Target is a headline figure of the data against its configured value.
+type Target struct {
+	Want float64 `json:"want"`
+	Got  float64 `json:"got"`
 }
 
 // Compare scores synth against real over the columns both tables hold.

@@ -60,6 +60,12 @@ func TestGeneratedQuality(t *testing.T) {
 	for k, v := range rep.PairTrends {
 		t.Logf("  trend %-18s %.4f", k, v)
 	}
+	for k, v := range rep.Targets {
+		t.Logf("  target %-28s want %9.4f got %9.4f", k, v.Want, v.Got)
+	}
+	if f := rep.Targets["fraud_rate"]; math.Abs(f.Got-f.Want) > 0.15*f.Want {
+		t.Errorf("fraud rate %.4f, configured %.4f", f.Got, f.Want)
+	}
 	if rep.Score < 0.85 || math.IsNaN(rep.Score) {
 		t.Fatalf("quality score %.4f under 0.85", rep.Score)
 	}

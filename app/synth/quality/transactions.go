@@ -2,6 +2,7 @@ package quality
 
 import (
 	"math"
+	"slices"
 
 	"github.com/metastation/metastation/app/synth"
 )
@@ -41,7 +42,34 @@ func TransactionTable(txs []synth.Transaction) Table {
 
 // Transactions scores generated transactions against a sample drawn from
 // the configured targets alone (synth.TargetSample) of the same size.
+// The report's Targets compare headline figures with their configured
+// values: the fraud rate, and the median amount of every category.
 func Transactions(cfg synth.Config, txs []synth.Transaction) (*Report, error) {
+	cfg = cfg.Normalize()
 	target := synth.TargetSample(cfg, len(txs))
-	return Compare(TransactionTable(target), TransactionTable(txs))
+	rep, err := Compare(TransactionTable(target), TransactionTable(txs))
+	if err != nil {
+		return nil, err
+	}
+	fraud := 0
+	amounts := make([][]float64, synth.NumCategories)
+	for i := range txs {
+		if txs[i].IsFraud() {
+			fraud++
+			continue
+		}
+		c := txs[i].Category
+		amounts[c] = append(amounts[c], float64(txs[i].Amount)/100)
+	}
+	rep.Targets = map[string]Target{
+		"fraud_rate": {Want: cfg.FraudRate, Got: float64(fraud) / float64(max(1, len(txs)))},
+	}
+	for c, a := range amounts {
+		if len(a) < 50 {
+			continue
+		}
+		slices.Sort(a)
+		rep.Targets["median_amount_"+synth.CategoryName(c)] = Target{Want: synth.CategoryMedian(c), Got: a[len(a)/2]}
+	}
+	return rep, nil
 }
