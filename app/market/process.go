@@ -34,6 +34,8 @@ type Process struct {
 	next    int  // index of the next script step to apply
 	forced  bool // the script, not the chain, sets the regime
 
+	slow float64 // market-wide slow log-volatility factor, AR(1) day by day
+
 	normal []float64 // scratch: independent normals
 	corr   []float64 // scratch: correlated normals
 	ret    []float64 // log-returns of the last step
@@ -226,11 +228,15 @@ func (p *Process) Step(dt float64) {
 		p.corr[i] = s
 	}
 	sq := math.Sqrt(dt)
+	slowVol := math.Exp(p.slow - slowSD*slowSD)
 	for i := range p.assets {
 		a := &p.assets[i]
 		e := math.Sqrt(a.h) * a.mix * sq * p.corr[i]
 		a.dayShock += e
-		r := (a.drift+a.regimeBeta*eff.Drift/a.in.Class.DaysPerYear())*dt + eff.Vol*e
+		// Regime, slow factor and GARCH together may lift the volatility
+		// to five times its long-run level, not more.
+		scale := min(eff.Vol*slowVol, 5*math.Sqrt(a.hbar/a.h))
+		r := (a.drift+a.regimeBeta*eff.Drift/a.in.Class.DaysPerYear())*dt + scale*e
 		if a.in.Jumps.PerYear > 0 {
 			for k := poisson(p.rng, a.jumpPerDay*eff.Jumps*dt); k > 0; k-- {
 				r += a.in.Jumps.Mean + a.in.Jumps.Std*p.rng.NormFloat64()
@@ -268,6 +274,7 @@ func (p *Process) Step(dt float64) {
 			a.dayShock = 0
 		}
 		p.drawMixes()
+		p.slow = slowPhi*p.slow + slowSD*math.Sqrt(1-slowPhi*slowPhi)*p.rng.NormFloat64()
 	}
 	if !p.applyScript() && !p.forced {
 		p.regime = nextRegime(p.regime, dt, p.rng)
@@ -327,6 +334,18 @@ func (p *Process) applyScript() bool {
 	}
 	return applied
 }
+
+// The slow factor: a market-wide log-volatility with a half-life of
+// slowHalfLife days and a standard deviation of slowSD, scaled so that it
+// leaves the mean variance alone. It gives volatility the long memory of
+// real markets (months-long quiet and nervous spells) without the sharp
+// GARCH spikes that would fatten the tails of quarterly returns.
+const (
+	slowHalfLife = 90.0
+	slowSD       = 0.30
+)
+
+var slowPhi = math.Exp(-math.Ln2 / slowHalfLife)
 
 // dayDuration converts simulated days to a duration.
 func dayDuration(days float64) time.Duration {
