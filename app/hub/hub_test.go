@@ -1,0 +1,257 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/metastation/metastation/app/bus"
+)
+
+type frame struct {
+	Type  string         `json:"type"`
+	Error string         `json:"error"`
+	Msgs  []bus.Envelope `json:"msgs"`
+}
+
+// start runs a hub behind a real HTTP server and returns its ws:// URL.
+func start(t *testing.T, opts Options) (*Hub, *bus.Bus, string) {
+	t.Helper()
+	b := bus.New()
+	h := New(b, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	go h.Run(ctx)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		h.Shutdown(sctx)
+		cancel()
+		srv.Close()
+	})
+	return h, b, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func dial(t *testing.T, url string, topics ...string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(1 << 24)
+	t.Cleanup(func() { c.CloseNow() })
+	if f := read(t, c); f.Type != "hello" {
+		t.Fatalf("first frame %q, want hello", f.Type)
+	}
+	if topics != nil {
+		send(t, c, map[string]any{"type": "subscribe", "topics": topics})
+	}
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, c *websocket.Conn) frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("frame %q: %v", data, err)
+	}
+	return f
+}
+
+// waitSubscribed publishes probes on topic until one arrives on c.
+func waitSubscribed(t *testing.T, b *bus.Bus, c *websocket.Conn, topic string) {
+	t.Helper()
+	b.Publish(bus.Envelope{Topic: topic, Kind: "probe"})
+	for {
+		f := read(t, c)
+		for _, m := range f.Msgs {
+			if m.Kind == "probe" {
+				return
+			}
+		}
+	}
+}
+
+func TestStreamsEverythingAndCoalescesSnapshots(t *testing.T) {
+	_, b, url := start(t, Options{Tick: 100 * time.Millisecond})
+	c := dial(t, url, "market.*", "system.state")
+	waitSubscribed(t, b, c, "market.probe")
+	for i := 0; i < 5; i++ {
+		b.Publish(bus.Envelope{Topic: "market.trades", Payload: i})
+		b.Publish(bus.Envelope{Topic: "system.state", Payload: i})
+		b.Publish(bus.Envelope{Topic: "other.topic", Payload: i})
+	}
+	var trades, states []float64
+	for len(trades) < 5 || len(states) < 1 {
+		for _, m := range read(t, c).Msgs {
+			switch m.Topic {
+			case "market.trades":
+				trades = append(trades, m.Payload.(float64))
+			case "system.state":
+				states = append(states, m.Payload.(float64))
+			case "other.topic":
+				t.Fatal("received a topic it did not subscribe to")
+			}
+		}
+	}
+	if len(trades) != 5 || trades[4] != 4 {
+		t.Errorf("stream topic: got %v, want all of 0..4 in order", trades)
+	}
+	if len(states) != 1 || states[0] != 4 {
+		t.Errorf("snapshot topic: got %v, want only the latest (4)", states)
+	}
+}
+
+func TestNewSubscriberGetsLatestSnapshotAtOnce(t *testing.T) {
+	_, b, url := start(t, Options{Tick: 20 * time.Millisecond})
+	first := dial(t, url, "system.state")
+	b.Publish(bus.Envelope{Topic: "system.state", Payload: "v1"})
+	if f := read(t, first); len(f.Msgs) != 1 || f.Msgs[0].Payload != "v1" {
+		t.Fatalf("first client got %+v", f)
+	}
+	late := dial(t, url, "system.*")
+	f := read(t, late)
+	if len(f.Msgs) != 1 || f.Msgs[0].Payload != "v1" {
+		t.Fatalf("late subscriber got %+v, want the latest snapshot at once", f)
+	}
+}
+
+func TestMalformedMessagesGetErrorFrames(t *testing.T) {
+	h, _, url := start(t, Options{ReadLimit: 512})
+	c := dial(t, url)
+	tests := []struct {
+		name string
+		typ  websocket.MessageType
+		msg  string
+		want string
+	}{
+		{"not json", websocket.MessageText, "hello?", "not valid JSON"},
+		{"binary", websocket.MessageBinary, "\x00\x01", "JSON text"},
+		{"unknown type", websocket.MessageText, `{"type":"launch"}`, "unknown message type"},
+		{"bad topic", websocket.MessageText, `{"type":"subscribe","topics":["../etc"]}`, "not a valid topic"},
+		{"too many topics", websocket.MessageText, `{"type":"subscribe","topics":[` + strings.Repeat(`"a",`, 64) + `"a"]}`, "at most 64"},
+	}
+	for _, tt := range tests {
+		if err := c.Write(context.Background(), tt.typ, []byte(tt.msg)); err != nil {
+			t.Fatal(err)
+		}
+		f := read(t, c)
+		if f.Type != "error" || !strings.Contains(f.Error, tt.want) {
+			t.Errorf("%s: got %+v, want an error containing %q", tt.name, f, tt.want)
+		}
+	}
+	// The connection survives all of that.
+	send(t, c, map[string]any{"type": "ping", "id": 7})
+	if f := read(t, c); f.Type != "pong" {
+		t.Fatalf("after bad input, ping got %+v", f)
+	}
+	if got := h.Stats().BadMessages; got != uint64(len(tests)) {
+		t.Errorf("bad messages counted %d, want %d", got, len(tests))
+	}
+
+	// An oversized message closes the connection with 1009.
+	c.Write(context.Background(), websocket.MessageText, []byte(strings.Repeat("x", 4096)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+				t.Fatalf("oversized message: close %v (%v), want 1009", got, err)
+			}
+			break
+		}
+	}
+}
+
+func TestSlowClientIsDisconnectedAndOthersKeepUp(t *testing.T) {
+	h, b, url := start(t, Options{Tick: 10 * time.Millisecond, ClientQueue: 4, WriteTimeout: 200 * time.Millisecond})
+	slow := dial(t, url, "load.data")
+	fast := dial(t, url, "load.data")
+	waitSubscribed(t, b, fast, "load.data")
+	waitSubscribed(t, b, slow, "load.data") // from here on, slow reads nothing
+
+	// Enough data to fill the slow client's socket buffers many times over.
+	payload := strings.Repeat("p", 64<<10)
+	const n = 400
+	got := make(chan int)
+	go func() {
+		count := 0
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for count < n {
+			_, data, err := fast.Read(ctx)
+			if err != nil {
+				break
+			}
+			count += strings.Count(string(data), `"kind":"load"`)
+		}
+		got <- count
+	}()
+	for i := 0; i < n; i++ {
+		b.Publish(bus.Envelope{Topic: "load.data", Kind: "load", Payload: payload})
+		time.Sleep(time.Millisecond)
+	}
+	if c := <-got; c != n {
+		t.Fatalf("the fast client got %d of %d messages", c, n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.Stats().SlowKicked != 1 || h.Stats().Clients != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow client not disconnected: %+v", h.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestForeignOriginRefused(t *testing.T) {
+	_, _, url := start(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
+	if err == nil {
+		t.Fatal("a cross-origin socket was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin dial: %v, response %v", err, resp)
+	}
+}
+
+func TestShutdownSaysGoingAway(t *testing.T) {
+	h, _, url := start(t, Options{})
+	c := dial(t, url, "x.y")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go h.Shutdown(ctx)
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+				t.Fatalf("close %v, want going away", err)
+			}
+			return
+		}
+	}
+}
