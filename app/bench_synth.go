@@ -35,6 +35,7 @@ type SynthBenchResult struct {
 	GenSeconds    float64 `json:"gen_s"`
 	Gen1Cores     float64 `json:"gen_1worker_cores"` // CPU seconds over wall seconds: the cores the run got
 	GenPerCPUS    float64 `json:"gen_per_cpu_s"`     // rows per CPU second on one worker, whatever else runs
+	GenAllPerCPUS float64 `json:"gen_all_per_cpu_s"` // the same on all workers: near gen_per_cpu_s means no parallel overhead
 	GenCores      float64 `json:"gen_cores"`
 	CSVPerS       float64 `json:"csv_per_s"`
 	CSVSeconds    float64 `json:"csv_s"`
@@ -112,8 +113,11 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	}
 	res.GenPerS = float64(*rows) / res.GenSeconds
 	res.Speedup = res.GenPerS / res.Gen1PerS
-	say("generate in memory, %d workers: %.2fs, %.0f rows/s (%.2fx one worker; %.2f cores busy)",
-		*workers, res.GenSeconds, res.GenPerS, res.Speedup, res.GenCores)
+	if res.GenCores > 0 {
+		res.GenAllPerCPUS = res.GenPerS / res.GenCores
+	}
+	say("generate in memory, %d workers: %.2fs, %.0f rows/s (%.2fx one worker; %.2f cores busy; %.0f rows per CPU second)",
+		*workers, res.GenSeconds, res.GenPerS, res.Speedup, res.GenCores, res.GenAllPerCPUS)
 
 	dir, err := os.MkdirTemp("", "metastation-bench-synth-")
 	if err != nil {
