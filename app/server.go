@@ -62,7 +62,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	s.writer = store.NewWriter(db, store.WriterOptions{}, log)
 	s.hub = hub.New(s.bus, log, hub.Options{})
 	s.mx = newMetrics()
-	s.sup = supervisor.New(log, supervisor.Options{OnRestart: s.mx.serviceRestarted})
+	s.sup = supervisor.New(log, supervisor.Options{OnRestart: s.mx.serviceRestarted, OnChange: s.serviceChanged})
 	s.mx.register(s)
 	return s, nil
 }

@@ -70,13 +70,11 @@ func (s *Server) snapshot() SystemState {
 	}
 }
 
-// runSystem publishes system.state each second and a system.events message
-// whenever a service changes state.
+// runSystem publishes system.state each second.
 func (s *Server) runSystem(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	prev := s.snapshot()
-	seen := map[string]supervisor.Status{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -84,23 +82,21 @@ func (s *Server) runSystem(ctx context.Context) error {
 		case <-tick.C:
 		}
 		cur := s.snapshot()
-		dt := cur.Time.Sub(prev.Time).Seconds()
-		if dt > 0 {
+		if dt := cur.Time.Sub(prev.Time).Seconds(); dt > 0 {
 			cur.BusPerS = float64(cur.Bus.Published-prev.Bus.Published) / dt
 			cur.FramesPerS = float64(cur.Hub.Frames-prev.Hub.Frames) / dt
 			cur.WritesPerS = float64(cur.Writer.Committed-prev.Writer.Committed) / dt
 		}
-		for _, st := range cur.Services {
-			old, ok := seen[st.Name]
-			if !ok || old.State != st.State || old.Restarts != st.Restarts {
-				topicSystemEvents.Publish(s.bus, "supervisor", "", "service",
-					ServiceEvent{Service: st.Name, State: st.State, Restarts: st.Restarts, LastError: st.LastError})
-			}
-			seen[st.Name] = st
-		}
 		topicSystemState.Publish(s.bus, "system", "", "state", cur)
 		prev = cur
 	}
+}
+
+// serviceChanged publishes a service's new state on system.events the
+// moment the supervisor reports it.
+func (s *Server) serviceChanged(st supervisor.Status) {
+	topicSystemEvents.Publish(s.bus, "supervisor", "", "service",
+		ServiceEvent{Service: st.Name, State: st.State, Restarts: st.Restarts, LastError: st.LastError})
 }
 
 // runRecorder persists the system's samples and events through the batching

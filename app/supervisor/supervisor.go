@@ -52,6 +52,9 @@ type Options struct {
 	Healthy time.Duration
 	// OnRestart, when set, is called after each failure (for metrics).
 	OnRestart func(name string)
+	// OnChange, when set, is called with the new status after every state
+	// change, so that watchers hear of a restart the moment it happens.
+	OnChange func(Status)
 }
 
 func (o *Options) defaults() {
@@ -122,8 +125,13 @@ func (s *Supervisor) Healthy() bool {
 
 func (s *Supervisor) set(name string, f func(*Status)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	f(s.statuses[name])
+	st := s.statuses[name]
+	f(st)
+	snapshot := *st
+	s.mu.Unlock()
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(snapshot)
+	}
 }
 
 func (s *Supervisor) keep(ctx context.Context, svc Service) {
