@@ -33,6 +33,8 @@ type Server struct {
 	mx     *metrics
 	start  time.Time
 
+	recorderSub *bus.Subscription // what runRecorder persists
+
 	// extra services added before Start, for tests (the injected panic).
 	services []supervisor.Service
 
@@ -60,6 +62,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	}
 	s := &Server{cfg: cfg, log: log, db: db, bus: bus.New(), static: static, start: time.Now()}
 	s.writer = store.NewWriter(db, store.WriterOptions{}, log)
+	s.recorderSub = s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	s.hub = hub.New(s.bus, log, hub.Options{})
 	s.mx = newMetrics()
 	s.sup = supervisor.New(log, supervisor.Options{OnRestart: s.mx.serviceRestarted, OnChange: s.serviceChanged})

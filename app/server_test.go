@@ -99,6 +99,10 @@ func newPanicky() *panicky {
 	return p
 }
 
+func newPanickyService(p *panicky) supervisor.Service {
+	return supervisor.Service{Name: "flaky", Run: p.Run}
+}
+
 func (p *panicky) fire() {
 	next := make(chan struct{})
 	old := p.trigger.Swap(&next)
@@ -117,7 +121,7 @@ func (p *panicky) Run(ctx context.Context) error {
 
 func TestPanicShowsRestartingInHealthThenRunning(t *testing.T) {
 	p := newPanicky()
-	_, url := startServer(t, supervisor.Service{Name: "flaky", Run: p.Run})
+	_, url := startServer(t, newPanickyService(p))
 	if st := serviceState(getHealth(t, url), "flaky"); st.State != supervisor.Running {
 		t.Fatalf("before: %+v", st)
 	}
@@ -236,7 +240,7 @@ func TestStaticCaching(t *testing.T) {
 
 func TestEventsArePersisted(t *testing.T) {
 	p := newPanicky()
-	srv, url := startServer(t, supervisor.Service{Name: "flaky", Run: p.Run})
+	srv, url := startServer(t, newPanickyService(p))
 	p.fire()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

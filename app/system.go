@@ -101,9 +101,10 @@ func (s *Server) serviceChanged(st supervisor.Status) {
 
 // runRecorder persists the system's samples and events through the batching
 // writer. Losing a sample under overload is acceptable; it never blocks.
+// Its subscription is made in NewServer, so that the services' first
+// "running" events, published as they start, are recorded too.
 func (s *Server) runRecorder(ctx context.Context) error {
-	sub := s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
-	defer sub.Close()
+	sub := s.recorderSub
 	for {
 		var e bus.Envelope
 		select {
