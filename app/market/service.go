@@ -26,7 +26,7 @@ var (
 // The market's topics on the bus.
 var (
 	TopicTrades = bus.NewTopic[[]Trade]("market.trades") // trades since the last publication
-	TopicQuotes = bus.NewTopic[[]Quote]("market.quotes") // top of every book
+	TopicQuotes = bus.NewTopic[[]Quote]("market.quotes") // tops of the books that changed since the last message
 	TopicBars   = bus.NewTopic[[]Bar]("market.bars")     // bars closed since the last publication
 	TopicState  = bus.NewTopic[State]("market.state")    // snapshot: clock, speed, regime, quotes
 )
@@ -212,6 +212,7 @@ func (s *Service) publish() {
 	trades := s.sim.DrainTrades()
 	bars := s.pendingBars
 	s.pendingBars = nil
+	quotes := s.sim.ChangedQuotes()
 	st := s.stateLocked()
 	s.mu.Unlock()
 	if len(trades) > s.cfg.MaxTrades {
@@ -223,7 +224,9 @@ func (s *Service) publish() {
 	if len(bars) > 0 {
 		TopicBars.Publish(s.bus, "market", "", "bars", bars)
 	}
-	TopicQuotes.Publish(s.bus, "market", "", "quotes", st.Quotes)
+	if len(quotes) > 0 {
+		TopicQuotes.Publish(s.bus, "market", "", "quotes", quotes)
+	}
 	TopicState.Publish(s.bus, "market", "", "state", st)
 }
 

@@ -91,6 +91,8 @@ type instState struct {
 	minuteVol float64 // one minute's standard deviation of the log price
 	fast      float64 // moving averages of ref, in ticks
 	slow      float64
+	top       book.Quote // top of the book after the last step
+	moved     bool       // top changed since the last ChangedQuotes
 	makers    [3]barMaker // one per Intervals entry
 }
 
@@ -199,7 +201,23 @@ func (s *Sim) Step() {
 			}
 		}
 		s.wake(i, dt)
+		if top := s.books[i].Top(); top != st.top {
+			st.top, st.moved = top, true
+		}
 	}
+}
+
+// ChangedQuotes returns the top of every book whose best bid or ask (price
+// or size) changed since the last call: the top-of-book events, coalesced.
+func (s *Sim) ChangedQuotes() []Quote {
+	var out []Quote
+	for i := range s.inst {
+		if s.inst[i].moved {
+			s.inst[i].moved = false
+			out = append(out, s.Quote(i))
+		}
+	}
+	return out
 }
 
 // reference is the price agents work from: the mid when both sides have

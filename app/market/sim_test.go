@@ -161,3 +161,14 @@ func TestSimWithAHandfulOfAgents(t *testing.T) {
 		t.Error("more than MaxAgents should be refused")
 	}
 }
+
+func TestChangedQuotes(t *testing.T) {
+	s := runSim(t, "fx", 300, 1, time.Minute)
+	q := s.ChangedQuotes()
+	if len(q) != 3 {
+		t.Fatalf("%d changed quotes after a minute, want 3", len(q))
+	}
+	if again := s.ChangedQuotes(); len(again) != 0 {
+		t.Errorf("%d changed quotes without a step, want 0", len(again))
+	}
+}
