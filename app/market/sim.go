@@ -91,8 +91,8 @@ type instState struct {
 	minuteVol float64 // one minute's standard deviation of the log price
 	fast      float64 // moving averages of ref, in ticks
 	slow      float64
-	top       book.Quote // top of the book after the last step
-	moved     bool       // top changed since the last ChangedQuotes
+	top       book.Quote  // top of the book after the last step
+	moved     bool        // top changed since the last ChangedQuotes
 	makers    [3]barMaker // one per Intervals entry
 }
 
