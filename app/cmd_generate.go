@@ -102,6 +102,11 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	if err := checkWritableDir(dir); err != nil {
 		return usageError("generate: --out %s: %v", *out, err)
 	}
+	if !*toDB {
+		if err := checkSpace(cfg, genKindOf(k), ff, dir); err != nil {
+			return usageError("generate: %v", err)
+		}
+	}
 
 	var bar *progressbar.ProgressBar
 	progress := func(int) {}
@@ -119,10 +124,7 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 		progress = func(n int) { bar.Set(n) }
 	}
 	start := time.Now()
-	genKind := k
-	if k == "fraud" {
-		genKind = "transactions"
-	}
+	genKind := genKindOf(k)
 	if *toDB {
 		return loadDB(ctx, env, cfg, filepath.Join(*data, store.FileName), progress, bar, start)
 	}
@@ -216,6 +218,40 @@ func writeFraudReport(cfg synth.Config, path string, env Env) error {
 	fmt.Fprintf(env.Stdout, "fraud rate %.2f%%; detector on held-out days: ROC-AUC %.3f, PR-AUC %.3f; quality %.3f; report in %s\n",
 		rep.FraudRate*100, d.ROCAUC, d.PRAUC, rep.Quality.Score, path)
 	return nil
+}
+
+// genKindOf is the kind of rows written for kind: fraud jobs write
+// transactions.
+func genKindOf(kind string) string {
+	if kind == "fraud" {
+		return "transactions"
+	}
+	return kind
+}
+
+// checkSpace refuses a job whose file would not fit in dir's free space,
+// with a margin of 5 %.
+func checkSpace(cfg synth.Config, kind string, format synth.Format, dir string) error {
+	free, ok := synth.FreeBytes(dir)
+	if !ok {
+		return nil
+	}
+	need, err := synth.EstimateBytes(cfg, kind, format)
+	if err != nil {
+		return err
+	}
+	if float64(need)*1.05 > float64(free) {
+		return fmt.Errorf("%s has %s free; %d rows of %s as %s need about %s",
+			dir, sizeString(float64(free)), cfg.Rows, kind, format, sizeString(float64(need)))
+	}
+	return nil
+}
+
+func sizeString(b float64) string {
+	if b >= 1e9 {
+		return fmt.Sprintf("%.1f GB", b/1e9)
+	}
+	return fmt.Sprintf("%.0f MB", b/1e6)
 }
 
 // parseRate reads a rate as a percentage ("1.5%") or a fraction ("0.015").

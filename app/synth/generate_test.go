@@ -145,3 +145,20 @@ func TestAlias(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimateBytes(t *testing.T) {
+	cfg := Config{Seed: 1, Rows: 5 * ChunkRows}
+	for _, format := range []Format{CSV, JSONL} {
+		est, err := EstimateBytes(cfg, "transactions", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := int64(len(generateBytes(t, cfg, "transactions", format)))
+		if d := float64(est-got) / float64(got); d > 0.05 || d < -0.05 {
+			t.Errorf("%s: estimated %d bytes, got %d", format, est, got)
+		}
+	}
+	if free, ok := FreeBytes(t.TempDir()); ok && free == 0 {
+		t.Error("no free space reported in a temporary directory")
+	}
+}

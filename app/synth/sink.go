@@ -57,3 +57,19 @@ func GenerateFile(ctx context.Context, cfg Config, kind string, format Format, p
 		return Generate(ctx, cfg, kind, format, w, progress)
 	})
 }
+
+// EstimateBytes estimates the size of a job's file from one chunk of it.
+func EstimateBytes(cfg Config, kind string, format Format) (int64, error) {
+	cfg = cfg.Normalize()
+	if cfg.Rows == 0 {
+		return 0, nil
+	}
+	sample := cfg
+	sample.Rows = min(cfg.Rows, ChunkRows)
+	sample.Workers = 1
+	cw := &countingWriter{w: io.Discard}
+	if err := Generate(context.Background(), sample, kind, format, cw, nil); err != nil {
+		return 0, err
+	}
+	return cw.n * int64(cfg.Rows) / int64(sample.Rows), nil
+}
