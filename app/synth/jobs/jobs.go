@@ -131,6 +131,15 @@ func (s *Service) Start(spec Spec) (Status, error) {
 	if err := s.config(spec).Validate(); err != nil {
 		return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	if free, ok := synth.FreeBytes(s.dir); ok {
+		need, err := synth.EstimateBytes(s.config(spec), spec.Kind, format)
+		if err != nil {
+			return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if float64(need)*1.05 > float64(free) {
+			return Status{}, fmt.Errorf("%w: the disk has %d MB free and this job needs about %d MB", ErrInvalid, free>>20, need>>20)
+		}
+	}
 	s.mu.Lock()
 	s.next++
 	id := strconv.Itoa(s.next)
