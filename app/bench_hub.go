@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,7 @@ func runBenchHub(ctx context.Context, env Env, args []string) error {
 	procs := fs.Int("procs", 0, "load-generator processes: 0 picks one per 15,000 clients; -1 runs the clients in this process (then heap figures include them)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	loadURL := fs.String("load-generator", "", "internal: be a load-generator process for this ws:// URL")
+	cpuProfile := fs.String("cpuprofile", "", "write the server process's CPU profile during publishing to `file`")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -77,6 +79,17 @@ func runBenchHub(ctx context.Context, env Env, args []string) error {
 	}
 	if *loadURL != "" {
 		return hubLoad(ctx, *loadURL, *clients, os.Stdin, env.Stdout)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := benchHub(ctx, env, *clients, *seconds, *rate, *procs)
 	if err != nil {

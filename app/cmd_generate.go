@@ -40,7 +40,7 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	days := fs.Int("days", synth.DefaultDays, "length of the simulated period in days")
 	out := fs.String("out", "", "output `FILE`; written to a hidden partial file, renamed when complete; a killed CSV or JSONL job resumes when run again")
 	toDB := fs.Bool("db", false, "load transactions into the database in --data instead of a file; a killed load resumes when run again")
-	data := fs.String("data", defaultDataDir(), "data `directory` holding the database (with --db)")
+	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database (with --db)")
 	format := fs.String("format", "", "csv, jsonl or parquet (default: from the extension of --out, else csv)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	entities := fs.Bool("entities", false, "with transactions: also write the customers, accounts, cards, devices and merchants they refer to, beside --out (tx.csv: tx.customers.csv, ...)")

@@ -156,7 +156,7 @@ func runMarketImport(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("market import", env.Stderr)
 	symbol := fs.String("symbol", "", "symbol to file the series under (default: the file name)")
 	format := fs.String("format", "yahoo", "file format: yahoo (CSV) or alphavantage (saved TIME_SERIES_DAILY JSON or CSV)")
-	data := fs.String("data", defaultDataDir(), "data `directory` holding the database")
+	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database")
 	dry := fs.Bool("dry-run", false, "check the file and report, write nothing")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -110,8 +111,18 @@ func runHelp(_ context.Context, env Env, _ []string) error {
 	return nil
 }
 
-// defaultDataDir is the per-user data directory of the OS.
-func defaultDataDir() string {
+// defaultDataDir is the per-user data directory of the OS: on Linux and the
+// BSDs $XDG_DATA_HOME or ~/.local/share, on macOS ~/Library/Application
+// Support, on Windows %AppData%; each with "metastation" inside.
+func defaultDataDir(getenv func(string) string) string {
+	if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
+		if d := getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+			return filepath.Join(d, "metastation")
+		}
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, ".local", "share", "metastation")
+		}
+	}
 	if d, err := os.UserConfigDir(); err == nil {
 		return filepath.Join(d, "metastation")
 	}

@@ -66,7 +66,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	var cfg Config
 	var level string
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "loopback `host:port` to serve on; the next free port is taken if it is busy")
-	fs.StringVar(&cfg.DataDir, "data", defaultDataDir(), "`directory` holding the database")
+	fs.StringVar(&cfg.DataDir, "data", defaultDataDir(getenv), "`directory` holding the database")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of every random process: the same seed replays the same run")
 	fs.BoolVar(&cfg.NoBrowser, "no-browser", false, "do not open a browser tab")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
