@@ -81,7 +81,9 @@ func (s *Server) Start(ctx context.Context) (string, error) {
 		return "", err
 	}
 	s.ln = ln
-	ctx, s.cancel = context.WithCancel(ctx)
+	// Services and requests live until Shutdown, not until the caller's ctx
+	// ends: a signal starts the shutdown, which then stops them in order.
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, svc := range append(s.coreServices(), s.services...) {
 		if err := s.sup.Start(ctx, svc); err != nil {
 			s.cancel()
