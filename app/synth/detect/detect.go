@@ -15,10 +15,12 @@ type Options struct {
 	TrainShare float64 // share of the days used for training; default 0.7
 	Lambda     float64 // L2 penalty; default 1e-4
 	AlertFPR   float64 // false-positive rate at which recall is reported; default 0.01
+	Model      string  // "logistic" (the default) or "gbt"
 }
 
 // Report is the detector's result on the held-out days.
 type Report struct {
+	Model          string             `json:"model"`
 	TrainRows      int                `json:"train_rows"`
 	TestRows       int                `json:"test_rows"`
 	TrainFraudRate float64            `json:"train_fraud_rate"`
@@ -27,10 +29,10 @@ type Report struct {
 	ROCAUC         float64            `json:"roc_auc"`
 	PRAUC          float64            `json:"pr_auc"`
 	AlertFPR       float64            `json:"alert_fpr"`
-	RecallByType   map[string]float64 `json:"recall_by_type"` // at AlertFPR
-	Weights        map[string]float64 `json:"weights"`        // on standardised features
-	ROC            []Point            `json:"roc"`            // (false-positive rate, recall)
-	PR             []Point            `json:"pr"`             // (recall, precision)
+	RecallByType   map[string]float64 `json:"recall_by_type"`    // at AlertFPR
+	Weights        map[string]float64 `json:"weights,omitempty"` // logistic: on standardised features
+	ROC            []Point            `json:"roc"`               // (false-positive rate, recall)
+	PR             []Point            `json:"pr"`                // (recall, precision)
 }
 
 // Evaluate computes the features of txs, trains a logistic regression on
@@ -75,18 +77,30 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("evaluate detector: %d training frauds and %d test rows; generate more rows", int(rep.TrainFraudRate), len(test))
 	}
 	rep.TrainFraudRate /= float64(len(train))
-	model, err := TrainLogistic(x, y, opt.Lambda)
-	if err != nil {
-		return nil, err
-	}
-	rep.Weights = map[string]float64{}
-	for j, n := range names {
-		rep.Weights[n] = model.Weights[j]
+	var score func(row []float64) float64
+	switch opt.Model {
+	case "", "logistic":
+		rep.Model = "logistic"
+		model, err := TrainLogistic(x, y, opt.Lambda)
+		if err != nil {
+			return nil, err
+		}
+		rep.Weights = map[string]float64{}
+		for j, n := range names {
+			rep.Weights[n] = model.Weights[j]
+		}
+		score = model.Score
+	case "gbt":
+		rep.Model = "gbt"
+		model := TrainGBT(x.RawMatrix().Data, d, y, GBTOptions{})
+		score = model.Score
+	default:
+		return nil, fmt.Errorf("evaluate detector: unknown model %q (want logistic or gbt)", opt.Model)
 	}
 	scores := make([]float64, len(test))
 	labels := make([]bool, len(test))
 	for r, i := range test {
-		scores[r] = model.Score(feats[i*d : (i+1)*d])
+		scores[r] = score(feats[i*d : (i+1)*d])
 		labels[r] = txs[i].IsFraud()
 		if labels[r] {
 			rep.TestFraudRate++
