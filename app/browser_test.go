@@ -155,6 +155,16 @@ func TestBrowserHomeShowsLiveFigures(t *testing.T) {
 		t.Error("the heap sparkline is blank")
 	}
 	screenshot(t, ctx, "home")
+
+	// On a phone the layout reflows: nothing wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the phone layout", `window.innerWidth === 390`, 5*time.Second)
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a 390 px phone the page is %v px wide", w)
+	}
+	screenshot(t, ctx, "home-phone")
 }
 
 func TestBrowserShowsPanicAndRecovery(t *testing.T) {

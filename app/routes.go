@@ -37,6 +37,7 @@ func (s *Server) routes() http.Handler {
 
 	// API.
 	r.Get("/api/system", s.handleSystem)
+	r.Get("/api/system/history", s.handleHistory)
 	r.Get("/api/events", s.handleEvents)
 
 	// Embedded static files.

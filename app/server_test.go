@@ -177,6 +177,8 @@ func TestSecurityAndErrors(t *testing.T) {
 		{"go metrics", "GET", "/metrics", nil, "", 200, "go_goroutines"},
 		{"system", "GET", "/api/system", nil, "", 200, `"services"`},
 		{"events", "GET", "/api/events", nil, "", 200, "["},
+		{"history", "GET", "/api/system/history?seconds=60", nil, "", 200, "["},
+		{"bad history", "GET", "/api/system/history?seconds=lots", nil, "", 400, "whole number"},
 		{"missing static", "GET", "/static/nope.js", nil, "", 404, "no static file"},
 	}
 	for _, tt := range tests {

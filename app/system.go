@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
@@ -180,6 +181,49 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		e.Payload = json.RawMessage(payload)
 		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Sample is one stored system sample, as GET /api/system/history returns it.
+type Sample struct {
+	TimeMs       int64 `json:"ts_ms"`
+	Goroutines   int   `json:"goroutines"`
+	HeapBytes    int64 `json:"heap_bytes"`
+	BusPublished int64 `json:"bus_published"`
+	HubClients   int   `json:"hub_clients"`
+}
+
+// handleHistory returns the stored samples of the last ?seconds= (default
+// 120, at most one day), oldest first, so a page can draw its charts at once.
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
+	seconds := 120
+	if v := r.URL.Query().Get("seconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 86400 {
+			writeError(w, r, http.StatusBadRequest, "seconds must be a whole number from 1 to 86400.")
+			return
+		}
+		seconds = n
+	}
+	since := time.Now().Add(-time.Duration(seconds) * time.Second).UnixMilli()
+	rows, err := s.db.R.QueryContext(r.Context(), `SELECT ts_ms, goroutines, heap_bytes, bus_published, hub_clients
+		FROM system_samples WHERE ts_ms >= ? ORDER BY ts_ms LIMIT 100000`, since)
+	if err != nil {
+		s.log.Error("read samples", "err", err)
+		writeError(w, r, http.StatusInternalServerError, "The system history could not be read.")
+		return
+	}
+	defer rows.Close()
+	out := []Sample{}
+	for rows.Next() {
+		var x Sample
+		if err := rows.Scan(&x.TimeMs, &x.Goroutines, &x.HeapBytes, &x.BusPublished, &x.HubClients); err != nil {
+			s.log.Error("scan samples", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The system history could not be read.")
+			return
+		}
+		out = append(out, x)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -41,6 +41,22 @@ live.subscribe("system.state", (s) => {
   renderServices(s.services);
 });
 
+// Draw the last two minutes from the database at once, so the charts are
+// never empty when the page opens.
+fetch("/api/system/history?seconds=120", { headers: { Accept: "application/json" } })
+  .then((r) => (r.ok ? r.json() : []))
+  .then((rows) => {
+    if (window.metastationHome.updates > 0) return; // live data got here first
+    rows.forEach((x, i) => {
+      const prev = rows[i - 1];
+      if (prev) sparks.bus.values.push((x.bus_published - prev.bus_published) / Math.max(0.001, (x.ts_ms - prev.ts_ms) / 1000));
+      sparks.heap.values.push(x.heap_bytes);
+      sparks.goroutines.values.push(x.goroutines);
+    });
+    Object.values(sparks).forEach((s) => { s.values.splice(0, Math.max(0, s.values.length - s.max)); s.draw(); });
+  })
+  .catch(() => {});
+
 function renderServices(services) {
   const body = el("services").tBodies[0];
   body.replaceChildren(...services.map((svc) => {
