@@ -126,3 +126,30 @@ func TestCheckpointVersionMismatch(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestLoadPolicy(t *testing.T) {
+	l, err := NewLearner(RunSpec{Algo: "ppo", Env: "trading", Steps: 2048, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "trading.ckpt")
+	if err := SaveCheckpoint(path, c); err != nil {
+		t.Fatal(err)
+	}
+	pol, spec, err := LoadPolicy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Env != "trading" || spec.Seed != 2 {
+		t.Fatalf("spec %+v", spec)
+	}
+	e := NewTrading()
+	obs := e.Reset(1)
+	if a, b := TradingTarget(pol, obs), TradingTarget(l, obs); a != b || a < -1 || a > 1 {
+		t.Fatalf("loaded policy targets %v, original %v", a, b)
+	}
+}

@@ -182,3 +182,19 @@ func (l *sacLearner) Advance() Metric {
 }
 
 func (l *sacLearner) Progress() (int, int) { return l.Steps, l.Config.TotalSteps }
+
+// LoadPolicy reads a checkpoint file and returns its trained policy, for
+// use outside training (the tournament's strategies, evaluation). The
+// returned policy acts deterministically when asked and is not safe for
+// concurrent use.
+func LoadPolicy(path string) (Policy, RunSpec, error) {
+	c, err := LoadCheckpoint(path)
+	if err != nil {
+		return nil, RunSpec{}, err
+	}
+	l, err := RestoreLearner(c)
+	if err != nil {
+		return nil, RunSpec{}, fmt.Errorf("load policy %s: %w", path, err)
+	}
+	return l, c.Spec(), nil
+}

@@ -213,3 +213,10 @@ func PairedDiff(a, b []float64) (mean, se float64) {
 	m, sd := MeanStd(d)
 	return m, sd / math.Sqrt(float64(len(d)))
 }
+
+// TradingTarget maps a trading policy's action to its target position in
+// [−1, 1], for strategies that trade on a policy's decisions.
+func TradingTarget(pol Policy, obs []float64) float64 {
+	a := int(pol.Act(obs, true, nil)[0])
+	return TradingLevels[max(0, min(len(TradingLevels)-1, a))]
+}
