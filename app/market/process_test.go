@@ -3,6 +3,7 @@ package market
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,20 @@ func TestFlashCrashScript(t *testing.T) {
 		if _, err := ParseScript(b, start); err == nil {
 			t.Errorf("script %q: want an error", b)
 		}
+	}
+}
+
+func TestExampleUniverseFile(t *testing.T) {
+	f, err := os.Open("testdata/universe.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	u, err := LoadUniverse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSim(SimConfig{Universe: u, Seed: 1, Agents: 100}); err != nil {
+		t.Fatal(err)
 	}
 }
