@@ -1,0 +1,234 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/store"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestKeyIsCanonical(t *testing.T) {
+	a := Key("market.price", Labels{"instrument": "SPY", "subsystem": "market"})
+	b := Key("market.price", Labels{"subsystem": "market", "instrument": "SPY"})
+	if a != b || a != "market.price{instrument=SPY,subsystem=market}" {
+		t.Errorf("keys %q and %q", a, b)
+	}
+	if Key("x", nil) != "x" {
+		t.Error(Key("x", nil))
+	}
+}
+
+func TestRingKeepsTheNewestAndQueriesRanges(t *testing.T) {
+	r := NewRegistry(Options{RawPoints: 100})
+	l := Labels{"subsystem": "system"}
+	for i := 0; i < 250; i++ {
+		r.Record("s", l, "", t0.Add(time.Duration(i)*time.Second), float64(i))
+	}
+	r.Record("s", l, "", t0, -1) // out of order: dropped
+	pts, err := r.Query(context.Background(), "s", l, t0, t0.Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100 raw points (150..249) and the one-minute means before them
+	// (minutes 0, 1; minute 2 starts at 120 and is still open? no: closed at 180).
+	if last := pts[len(pts)-1]; last.V != 249 {
+		t.Errorf("last point %v", last)
+	}
+	raw := 0
+	for _, p := range pts {
+		if p.T >= t0.Add(150*time.Second).UnixMilli() {
+			raw++
+		}
+	}
+	if raw != 100 {
+		t.Errorf("%d raw points, want 100", raw)
+	}
+	if pts[0].T != t0.UnixMilli() || pts[0].V != 29.5 {
+		t.Errorf("first point %v, want the mean of minute 0 (29.5)", pts[0])
+	}
+	ds, _ := r.Query(context.Background(), "s", l, t0.Add(150*time.Second), t0.Add(time.Hour), 10)
+	if len(ds) != 10 || ds[0].V != 154.5 {
+		t.Errorf("downsampled %v", ds)
+	}
+	if _, err := r.Query(context.Background(), "nope", nil, t0, t0.Add(time.Hour), 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown series: %v", err)
+	}
+	if _, err := r.Query(context.Background(), "s", l, t0.Add(time.Hour), t0, 0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("reversed range: %v", err)
+	}
+	if got := r.List("", Labels{"subsystem": "system"}); len(got) != 1 || got[0].Points != 100 || got[0].Value != 249 {
+		t.Errorf("list %+v", got)
+	}
+	if got := r.List("", Labels{"subsystem": "market"}); len(got) != 0 {
+		t.Errorf("filtered list %+v", got)
+	}
+}
+
+func openDB(t *testing.T) (*store.DB, *store.Writer) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := store.NewWriter(db, store.WriterOptions{}, quiet())
+	t.Cleanup(func() {
+		w.Close()
+		db.Close()
+	})
+	return db, w
+}
+
+func TestPersistsQueriesHistoryAndPrunesByAge(t *testing.T) {
+	db, w := openDB(t)
+	ctx := context.Background()
+	r := NewRegistry(Options{RawPoints: 10, Writer: w, DB: db, Retention: time.Hour})
+	now := time.Now().Truncate(time.Second)
+	for i := 0; i < 120; i++ { // two hours, one point a minute
+		r.Record("m", nil, "", now.Add(time.Duration(i-120)*time.Minute), float64(i))
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A registry restarted on the same database still answers from SQLite.
+	r2 := NewRegistry(Options{DB: db, Writer: w})
+	pts, err := r2.Query(ctx, "m", nil, now.Add(-3*time.Hour), now, 0)
+	if err != nil || len(pts) != 120 {
+		t.Fatalf("%d points from the database, err %v", len(pts), err)
+	}
+	if err := r.Prune(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.R.QueryRow(`SELECT count(*) FROM metric_points`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 60 {
+		t.Errorf("%d points after pruning at one hour, want 60", n)
+	}
+}
+
+func TestServiceSamplesTheBus(t *testing.T) {
+	b := bus.New()
+	reg := NewRegistry(Options{})
+	s := NewService(reg, b, quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond) // let Run subscribe
+
+	sys := map[string]any{"heap_bytes": 1e6, "bus_per_s": 12.5, "hub": map[string]any{"clients": 2}}
+	b.Publish(bus.Envelope{Topic: "system.state", From: "system", Kind: "state", Payload: sys, Time: t0})
+	b.Publish(bus.Envelope{Topic: "market.state", From: "market", Kind: "state", Time: t0, Payload: map[string]any{
+		"regime": "crisis", "quotes": []map[string]any{{"symbol": "SPY", "bid": 99.0, "ask": 101.0, "last": 100.0}}}})
+	b.Publish(bus.Envelope{Topic: "tournament.standings", From: "tournament", Time: t0, Payload: []map[string]any{
+		{"strategy": "momentum", "equity": 1010.0, "sharpe": 1.2}}})
+	b.Publish(bus.Envelope{Topic: "rl.progress", From: "rl", Time: t0, Payload: []map[string]any{
+		{"id": 3, "status": "running", "steps": 1000, "return": -12.0}}})
+
+	want := map[string]float64{
+		"system.heap_bytes{subsystem=system}":                       1e6,
+		"system.hub_clients{subsystem=system}":                      2,
+		"market.regime{subsystem=market}":                           2,
+		"market.price{instrument=SPY,subsystem=market}":             100,
+		"market.spread_bps{instrument=SPY,subsystem=market}":        200,
+		"tournament.equity{strategy=momentum,subsystem=tournament}": 1010,
+		"rl.return{run=3,subsystem=rl}":                             -12,
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := map[string]float64{}
+		for _, in := range reg.List("", nil) {
+			got[in.Key] = in.Value
+		}
+		missing := ""
+		for k, v := range want {
+			if g, ok := got[k]; !ok || g != v {
+				missing = k
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("series %s missing or wrong; have %v", missing, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShowcaseFillsTheNetwork(t *testing.T) {
+	b := bus.New()
+	sc := NewShowcase(b, 7)
+	if len(sc.Agents) < 50 || len(sc.Edges) < 200 {
+		t.Fatalf("showcase has %d agents and %d edges", len(sc.Agents), len(sc.Edges))
+	}
+	if again := NewShowcase(b, 7); len(again.Edges) != len(sc.Edges) || again.Edges[17] != sc.Edges[17] {
+		t.Error("the same seed gave another population")
+	}
+	// Drive the graph directly from the showcase's envelopes, 3 s worth.
+	g := NewGraph(10 * time.Second)
+	sub := b.Subscribe(100000, "showcase.*")
+	sc.Tick = time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	go sc.Run(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	var st NetworkState
+	for time.Now().Before(deadline) {
+		select {
+		case e := <-sub.C():
+			g.Observe(e)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if g.messages%500 == 0 {
+			st = g.Snapshot(time.Now())
+			if len(st.Nodes) >= 50 && len(st.Links) >= 200 {
+				break
+			}
+		}
+	}
+	cancel()
+	st = g.Snapshot(time.Now())
+	if len(st.Nodes) < 50 || len(st.Links) < 200 {
+		t.Fatalf("network has %d nodes and %d links after the showcase ran", len(st.Nodes), len(st.Links))
+	}
+	for _, n := range st.Nodes {
+		if !n.Showcase || n.Subsystem == "" || n.Role == "" {
+			t.Fatalf("node %+v", n)
+		}
+	}
+	d, ok := g.Agent(st.Nodes[0].ID, time.Now())
+	if !ok || len(d.Recent) == 0 || len(d.Peers) == 0 {
+		t.Errorf("agent detail %+v", d)
+	}
+}
+
+func TestGraphLinksBroadcastsToTheirTopic(t *testing.T) {
+	g := NewGraph(10 * time.Second)
+	g.Observe(bus.Envelope{Topic: "market.trades", From: "market", Time: t0})
+	g.Observe(bus.Envelope{Topic: "market.trades", From: "market", Time: t0})
+	st := g.Snapshot(t0)
+	if len(st.Nodes) != 2 || len(st.Links) != 1 || st.Links[0].Target != "topic:market.trades" || st.Links[0].Count != 2 || st.Links[0].Recent != 2 {
+		t.Fatalf("%+v", st)
+	}
+	if st = g.Snapshot(t0.Add(11 * time.Second)); len(st.Links) != 0 || len(st.Nodes) != 0 {
+		t.Errorf("after the window: %+v", st)
+	}
+}
