@@ -1,0 +1,7 @@
+// Package marl is multi-agent reinforcement learning: an environment API in
+// the style of PettingZoo's parallel API, verification worlds (MPE
+// simple_spread and the QMIX paper's matrix games), QMIX with VDN as its
+// special case, and MADDPG, all built on package nn.
+//
+// Every run is deterministic from its seed.
+package marl
