@@ -23,16 +23,17 @@ import (
 	"github.com/metastation/metastation/app/synth/quality"
 )
 
-// maxFraudReportRows caps --kind fraud, which holds every row in memory to
-// train and score the detector.
-const maxFraudReportRows = 5_000_000
+// fraudReportRows caps the rows --kind fraud trains and scores the detector
+// on, in memory: the job itself when it is no larger, else a job of the same
+// seed and rate with this many rows.
+const fraudReportRows = 1_000_000
 
 // runGenerate is `metastation generate`: a synthetic data job written to a
 // file atomically, with a progress bar.
 func runGenerate(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("generate", env.Stderr)
 	kind := fs.String("kind", "transactions", "what to generate: "+strings.Join(append(synth.Kinds, "fraud"), ", ")+
-		" (fraud: labelled transactions plus a detector and quality report in FILE.report.json)")
+		" (fraud: transactions plus a detector and quality report in FILE.report.json, on at most 1M rows)")
 	rows := fs.Int("rows", 100_000, "number of `rows` to generate")
 	seed := fs.Uint64("seed", 1, "random `seed`; the same seed gives the same data")
 	rate := fs.String("fraud-rate", "1.5%", "share of fraudulent transactions, 0.1% to 10% (\"1.5%\" or \"0.015\")")
@@ -61,9 +62,6 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	k := *kind
 	if k != "fraud" && !containsString(synth.Kinds, k) {
 		return usageError("generate: unknown kind %q (want one of %s, fraud)", k, strings.Join(synth.Kinds, ", "))
-	}
-	if k == "fraud" && cfg.Rows > maxFraudReportRows {
-		return usageError("generate: --kind fraud trains a detector in memory and takes at most %d rows; use --kind transactions for more", maxFraudReportRows)
 	}
 	if *entities && (k != "transactions" && k != "fraud" || *toDB) {
 		return usageError("generate: --entities goes with --kind transactions or fraud and --out")
@@ -182,7 +180,7 @@ func loadDB(ctx context.Context, env Env, cfg synth.Config, path string, progres
 
 // FraudReport is what --kind fraud writes next to the data.
 type FraudReport struct {
-	Rows      int             `json:"rows"`
+	Rows      int             `json:"report_rows"` // rows the report was computed on
 	Seed      uint64          `json:"seed"`
 	FraudRate float64         `json:"fraud_rate"`
 	Detector  *detect.Report  `json:"detector"`
@@ -190,6 +188,7 @@ type FraudReport struct {
 }
 
 func writeFraudReport(cfg synth.Config, path string, env Env) error {
+	cfg.Rows = min(cfg.Rows, fraudReportRows)
 	txs, err := synth.Transactions(cfg)
 	if err != nil {
 		return fmt.Errorf("fraud report: %w", err)
