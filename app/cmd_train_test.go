@@ -1,0 +1,41 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTrainCommand(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	args := []string{"--algo", "ppo", "--env", "cartpole", "--steps", "4096", "--out", dir, "--quiet", "--eval-episodes", "3"}
+	if err := runTrain(t.Context(), env, args); err != nil {
+		t.Fatalf("train: %v (%s)", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "ppo cartpole seed 1: 4096 steps") {
+		t.Fatalf("summary %q", out.String())
+	}
+	for _, f := range []string{"checkpoint.ckpt", "metrics.jsonl"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Resuming a finished run evaluates it again and changes nothing.
+	out.Reset()
+	if err := runTrain(t.Context(), env, []string{"--resume", filepath.Join(dir, "checkpoint.ckpt"), "--quiet", "--eval-episodes", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "4096 steps") {
+		t.Fatalf("resumed summary %q", out.String())
+	}
+	// Mistakes are usage errors.
+	for _, bad := range [][]string{{"--algo", "sac", "--env", "cartpole"}, {"--env", "mars"}, {"--hidden", "0"}} {
+		if err := runTrain(t.Context(), env, append(bad, "--out", dir, "--quiet")); ExitCode(err) != 2 {
+			t.Errorf("%v: %v, want a usage error", bad, err)
+		}
+	}
+}
