@@ -29,6 +29,8 @@ func (s *Server) routes() http.Handler {
 
 	// Pages.
 	r.Get("/", s.handleHome)
+	r.Get("/dashboard", s.handleDashboard)
+	r.Get("/network", s.handleNetwork)
 
 	// Live updates and health.
 	r.Get("/ws", s.hub.ServeHTTP)
@@ -39,6 +41,13 @@ func (s *Server) routes() http.Handler {
 	r.Get("/api/system", s.handleSystem)
 	r.Get("/api/system/history", s.handleHistory)
 	r.Get("/api/events", s.handleEvents)
+
+	// Analytics: metric series, forecasts, the agent network.
+	r.Get("/api/analytics/series", analyticsList(s.analytics))
+	r.Get("/api/analytics/series/{name}", analyticsQuery(s.analytics))
+	r.Get("/api/analytics/forecast/{name}", analyticsForecast(s.analytics))
+	r.Get("/api/analytics/network", analyticsNetwork(s.analytics))
+	r.Get("/api/analytics/agents/{id}", analyticsAgent(s.analytics))
 
 	// Embedded static files.
 	r.Get("/static/*", s.static.ServeHTTP)

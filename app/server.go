@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metastation/metastation/app/analytics"
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/store"
@@ -33,7 +34,9 @@ type Server struct {
 	mx     *metrics
 	start  time.Time
 
-	recorderSub *bus.Subscription // what runRecorder persists
+	recorderSub *bus.Subscription   // what runRecorder persists
+	analytics   *analytics.Service  // metric series, forecasts and the agent network
+	showcase    *analytics.Showcase // seeded stand-in agents for the network page
 
 	// extra services added before Start, for tests (the injected panic).
 	services []supervisor.Service
@@ -64,6 +67,8 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	s.writer = store.NewWriter(db, store.WriterOptions{}, log)
 	s.recorderSub = s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	s.hub = hub.New(s.bus, log, hub.Options{})
+	s.analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: s.writer, DB: db}), s.bus, log)
+	s.showcase = analytics.NewShowcase(s.bus, cfg.Seed)
 	s.mx = newMetrics()
 	s.sup = supervisor.New(log, supervisor.Options{OnRestart: s.mx.serviceRestarted, OnChange: s.serviceChanged})
 	s.mx.register(s)
@@ -112,6 +117,8 @@ func (s *Server) coreServices() []supervisor.Service {
 		{Name: "hub", Run: s.hub.Run},
 		{Name: "system", Run: s.runSystem},
 		{Name: "recorder", Run: s.runRecorder},
+		{Name: "analytics", Run: s.analytics.Run},
+		{Name: "showcase", Run: s.showcase.Run},
 	}
 }
 

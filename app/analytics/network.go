@@ -192,7 +192,12 @@ func roleOf(id string) string {
 // Snapshot returns the nodes and links active in the window up to now, and
 // resets the pulse counts. Nodes silent for the whole window are left out
 // (and forgotten after a minute).
-func (g *Graph) Snapshot(now time.Time) NetworkState {
+func (g *Graph) Snapshot(now time.Time) NetworkState { return g.snapshot(now, true) }
+
+// Peek is Snapshot without resetting the pulse counts or forgetting anyone.
+func (g *Graph) Peek(now time.Time) NetworkState { return g.snapshot(now, false) }
+
+func (g *Graph) snapshot(now time.Time, reset bool) NetworkState {
 	sec := now.Unix()
 	w := int64(g.window / time.Second)
 	g.mu.Lock()
@@ -202,18 +207,20 @@ func (g *Graph) Snapshot(now time.Time) NetworkState {
 	for k, l := range g.links {
 		n := l.c.sum(sec, w)
 		if n == 0 && l.pending == 0 {
-			if now.Sub(l.last) > time.Minute {
+			if reset && now.Sub(l.last) > time.Minute {
 				delete(g.links, k)
 			}
 			continue
 		}
 		st.Links = append(st.Links, LinkInfo{Source: k[0], Target: k[1], Count: n, Recent: l.pending})
-		l.pending = 0
+		if reset {
+			l.pending = 0
+		}
 	}
 	for id, n := range g.nodes {
 		c := n.c.sum(sec, w)
 		if c == 0 {
-			if now.Sub(n.last) > time.Minute {
+			if reset && now.Sub(n.last) > time.Minute {
 				delete(g.nodes, id)
 			}
 			continue

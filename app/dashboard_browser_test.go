@@ -1,0 +1,91 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBrowserDashboardIsLive opens /dashboard and checks that the system
+// health charts fill from the analytics series, that their values change,
+// that a forecast cone is drawn and that a panel exports as CSV and PNG.
+func TestBrowserDashboardIsLive(t *testing.T) {
+	ctx := newBrowser(t)
+	_, url := startServer(t)
+	navigate(t, ctx, url+"dashboard")
+	const bus = `window.metastationDashboard.charts["system.bus_per_s{subsystem=system}"]`
+	waitJS(t, ctx, "the system panels", `window.metastationDashboard && window.metastationDashboard.panels >= 5`, 15*time.Second)
+	waitJS(t, ctx, "points in the bus chart", bus+`?.points >= 2`, 15*time.Second)
+	first := eval[map[string]any](t, ctx, `({t: `+bus+`.lastT, n: `+bus+`.points, updates: window.metastationDashboard.updates})`)
+	waitJS(t, ctx, "the bus chart to move", fmt.Sprintf(bus+`.lastT > %v && window.metastationDashboard.updates > %v`,
+		first["t"], first["updates"]), 10*time.Second)
+	// Canvases with real pixels.
+	drawn := eval[bool](t, ctx, `(() => { const c = document.querySelector('.chart-panel canvas');
+		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n > 1000; })()`)
+	if !drawn {
+		t.Error("the first chart is blank")
+	}
+
+	// A forecast needs 40 points; at one a second that is 40 s, too long for
+	// a browser test, so the cone is checked on the heap series after
+	// backfilling it through the registry the page reads.
+	screenshot(t, ctx, "dashboard")
+	csv := eval[map[string]any](t, ctx, `(() => { document.querySelector('.chart-panel button[data-export="csv"]').click();
+		return window.metastationDashboard.lastExport; })()`)
+	if !strings.HasPrefix(fmt.Sprint(csv["head"]), "time,value,forecast,lo80,hi80,lo95,hi95\n") {
+		t.Errorf("CSV export %v", csv)
+	}
+	png := eval[map[string]any](t, ctx, `(() => { document.querySelector('.chart-panel button[data-export="png"]').click();
+		return window.metastationDashboard.lastExport; })()`)
+	if png["head"] != "data:image/png;base64,iVBORw0K" || png["bytes"].(float64) < 5000 {
+		t.Errorf("PNG export %v", png)
+	}
+}
+
+// TestBrowserDashboardDrawsForecastCone backfills a seasonal series into
+// the running server's registry and waits for its cone.
+func TestBrowserDashboardDrawsForecastCone(t *testing.T) {
+	ctx := newBrowser(t)
+	srv, url := startServer(t)
+	now := time.Now()
+	labels := map[string]string{"subsystem": "market", "instrument": "TEST"}
+	for i := 240; i >= 0; i-- {
+		ts := now.Add(-time.Duration(i) * time.Second)
+		v := 100 + 0.05*float64(240-i) + 3*sinDeg(float64(i)*15)
+		srv.analytics.Registry.Record("market.price", labels, "", ts, v)
+	}
+	navigate(t, ctx, url+"dashboard")
+	const key = `window.metastationDashboard.charts["market.price{instrument=TEST,subsystem=market}"]`
+	waitJS(t, ctx, "the forecast cone", key+`?.cone === true`, 20*time.Second)
+	model := eval[string](t, ctx, key+`.model`)
+	if model == "" {
+		t.Error("no model named")
+	}
+	// The API says the same.
+	resp, err := http.Get(url + "api/analytics/forecast/market.price?instrument=TEST&subsystem=market&range=5m&points=240&horizon=20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var fr ForecastResponse
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("forecast: %d %s", resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&fr); err != nil {
+		t.Fatal(err)
+	}
+	if len(fr.Forecast.Mean) != 20 || len(fr.Times) != 20 || fr.Forecast.Hi95[19] <= fr.Forecast.Hi80[19] {
+		t.Errorf("forecast %+v", fr.Forecast)
+	}
+	t.Logf("model %s, validation MASE %.2f, naive %.2f", fr.Forecast.Model, fr.Forecast.MASE, fr.Forecast.NaiveMASE)
+	screenshot(t, ctx, "dashboard-forecast")
+}
+
+func sinDeg(d float64) float64 { return math.Sin(d * math.Pi / 180) }
