@@ -151,7 +151,7 @@ func (c *Commentator) fill(tpl string, e Event) string {
 	r := strings.NewReplacer(
 		"{name}", e.Name, "{other}", e.Other, "{symbol}", e.Symbol, "{side}", sideVerb(e.Side),
 		"{regime}", strings.ReplaceAll(e.Regime, "_", " "), "{clock}", e.Clock,
-		"{value}", Money(e.Value), "{amount}", strings.TrimPrefix(Money(e.Value), "+"), "{pct}", Pct(e.Pct), "{qty}", Qty(e.Qty), "{price}", Price(e.Price),
+		"{value}", Money(e.Value), "{amount}", strings.TrimPrefix(Money(e.Value), "+"), "{pct}", Pct(e.Pct), "{qty}", Qty(e.Qty), "{price}", PriceText(e.Price),
 		"{phrase}", phrase,
 	)
 	return r.Replace(tpl)
@@ -189,5 +189,5 @@ func Pct(v float64) string { return fmt.Sprintf("%.2f", v) }
 // Qty formats a quantity.
 func Qty(v float64) string { return fmt.Sprintf("%g", v) }
 
-// Price formats a price with two decimals.
-func Price(v float64) string { return fmt.Sprintf("%.2f", v) }
+// PriceText formats a price with two decimals.
+func PriceText(v float64) string { return fmt.Sprintf("%.2f", v) }
