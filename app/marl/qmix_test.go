@@ -79,3 +79,16 @@ func TestNonMonotonicLimit(t *testing.T) {
 		t.Errorf("every seed found the optimum; seed 1 used to miss it")
 	}
 }
+
+func TestQMIXDeterministic(t *testing.T) {
+	a := trainQMIX(t, "matrix2", "qmix", 4)
+	b := trainQMIX(t, "matrix2", "qmix", 4)
+	pa, pb := a.Agent.Params(), b.Agent.Params()
+	for i := range pa {
+		for j := range pa[i].Data {
+			if pa[i].Data[j] != pb[i].Data[j] {
+				t.Fatalf("tensor %d differs at %d after the same seed", i, j)
+			}
+		}
+	}
+}
