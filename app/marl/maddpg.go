@@ -131,7 +131,7 @@ func (m *MADDPG) Run() MADDPGStats {
 		st.Return += s.TeamReward()
 		obs = s.Obs
 		if m.Steps >= m.Config.LearningStarts && m.Steps%m.Config.UpdateEvery == 0 {
-			m.update()
+			m.Update()
 			st.Updated = true
 		}
 		if s.Done() {
@@ -143,8 +143,9 @@ func (m *MADDPG) Run() MADDPGStats {
 	return st
 }
 
-// update is one round: every agent's critic then actor, then all targets.
-func (m *MADDPG) update() {
+// Update is one round: every agent's critic then actor, then all targets.
+// The buffer must not be empty.
+func (m *MADDPG) Update() {
 	c := m.Config
 	b := m.Buffer.Sample(m.rng, c.BatchSize)
 	B := c.BatchSize

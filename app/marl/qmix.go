@@ -180,7 +180,7 @@ func (q *QMIX) Run() QMIXStats {
 	}
 	if q.Buffer.Len() >= q.Config.BatchSize {
 		for k := 0; k < q.Config.UpdatesPerEpisode; k++ {
-			q.update()
+			q.Update()
 		}
 		st.Updated, st.Loss, st.QTotMean, st.GradNorm = true, q.lastLoss, q.lastQ, q.lastGrad
 	}
@@ -224,8 +224,9 @@ func (q *QMIX) collect() *Episode {
 	return ep
 }
 
-// update is one gradient step on a batch of episodes.
-func (q *QMIX) update() {
+// Update is one gradient step on a batch of episodes; the buffer must hold
+// at least one.
+func (q *QMIX) Update() {
 	c := q.Config
 	T, n, A := q.limit, q.n, q.nAct
 	eps := q.Buffer.Sample(q.rng, c.BatchSize)
