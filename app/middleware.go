@@ -36,10 +36,15 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// limitBody caps request bodies; a handler reading past the cap gets an error.
-func limitBody(n int64) func(http.Handler) http.Handler {
+// limitBody caps request bodies at n bytes, or at larger[path] for the few
+// upload routes; a handler reading past the cap gets an error.
+func limitBody(n int64, larger map[string]int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := n
+			if l, ok := larger[r.URL.Path]; ok {
+				n = l
+			}
 			if r.ContentLength > n {
 				writeError(w, r, http.StatusRequestEntityTooLarge, "The request body is too large.")
 				return

@@ -12,6 +12,7 @@ import (
 func nav() []ui.NavItem {
 	return []ui.NavItem{
 		{Title: "Home", Href: "/"},
+		{Title: "Market", Href: "/market"},
 		{Title: "Dashboard", Href: "/dashboard"},
 		{Title: "Network", Href: "/network"},
 	}

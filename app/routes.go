@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// maxBodyBytes caps every request body.
+// maxBodyBytes caps every request body but file uploads.
 const maxBodyBytes = 1 << 20
 
 // routes lists every route of the application, in one place.
@@ -18,7 +18,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.logRequests)
 	r.Use(loopbackHostOnly)
 	r.Use(http.NewCrossOriginProtection().Handler)
-	r.Use(limitBody(maxBodyBytes))
+	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes}))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 
 	// Pages.
 	r.Get("/", s.handleHome)
+	r.Get("/market", s.handleMarket)
 	r.Get("/dashboard", s.handleDashboard)
 	r.Get("/network", s.handleNetwork)
 
@@ -48,6 +49,16 @@ func (s *Server) routes() http.Handler {
 	r.Get("/api/analytics/forecast/{name}", analyticsForecast(s.analytics))
 	r.Get("/api/analytics/network", analyticsNetwork(s.analytics))
 	r.Get("/api/analytics/agents/{id}", analyticsAgent(s.analytics))
+
+	// Market: instruments, bars, books, the clock, regime scripts, orders, imports.
+	r.Get("/api/market/instruments", marketInstruments(s.market))
+	r.Get("/api/market/state", marketState(s.market))
+	r.Get("/api/market/bars/{symbol}", marketBars(s.market))
+	r.Get("/api/market/book/{symbol}", marketBook(s.market))
+	r.Post("/api/market/speed", marketSpeed(s.market))
+	r.Post("/api/market/script", marketScript(s.market))
+	r.Post("/api/market/orders", marketOrder(s.market))
+	r.Post("/api/market/import", marketImport(s.market))
 
 	// Embedded static files.
 	r.Get("/static/*", s.static.ServeHTTP)

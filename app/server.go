@@ -16,6 +16,7 @@ import (
 	"github.com/metastation/metastation/app/analytics"
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/hub"
+	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/supervisor"
 )
@@ -34,6 +35,7 @@ type Server struct {
 	mx     *metrics
 	start  time.Time
 
+	market      *market.Service     // the simulated market everyone trades on
 	recorderSub *bus.Subscription   // what runRecorder persists
 	analytics   *analytics.Service  // metric series, forecasts and the agent network
 	showcase    *analytics.Showcase // seeded stand-in agents for the network page
@@ -67,6 +69,11 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	s.writer = store.NewWriter(db, store.WriterOptions{}, log)
 	s.recorderSub = s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	s.hub = hub.New(s.bus, log, hub.Options{})
+	if s.market, err = newMarket(cfg, s.bus, s.writer, db, log); err != nil {
+		s.writer.Close()
+		db.Close()
+		return nil, err
+	}
 	s.analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: s.writer, DB: db}), s.bus, log)
 	s.showcase = analytics.NewShowcase(s.bus, cfg.Seed)
 	s.mx = newMetrics()
@@ -117,6 +124,7 @@ func (s *Server) coreServices() []supervisor.Service {
 		{Name: "hub", Run: s.hub.Run},
 		{Name: "system", Run: s.runSystem},
 		{Name: "recorder", Run: s.runRecorder},
+		{Name: "market", Run: s.market.Run},
 		{Name: "analytics", Run: s.analytics.Run},
 		{Name: "showcase", Run: s.showcase.Run},
 	}
