@@ -44,12 +44,25 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database (with --db)")
 	format := fs.String("format", "", "csv, jsonl or parquet (default: from the extension of --out, else csv)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	check := fs.String("check", "", "read back a transactions `FILE` (csv, jsonl or parquet) and print its rows and fraud rate, then stop")
 	entities := fs.Bool("entities", false, "with transactions: also write the customers, accounts, cards, devices and merchants they refer to, beside --out (tx.csv: tx.customers.csv, ...)")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *check != "" {
+		s, err := synth.CheckTransactionsFile(*check)
+		if err != nil {
+			return fmt.Errorf("generate --check: %w", err)
+		}
+		fmt.Fprintf(env.Stdout, "%s: %d rows (ids %d to %d), %d fraud (%.3f%%)", *check, s.Rows, s.FirstID, s.LastID, s.Fraud, s.FraudRate*100)
+		for _, t := range []string{"account_takeover", "card_testing", "compromised_merchant", "velocity_burst", "geo_impossible", "amount_anomaly"} {
+			fmt.Fprintf(env.Stdout, ", %s %d", t, s.ByType[t])
+		}
+		fmt.Fprintln(env.Stdout)
+		return nil
 	}
 	fraudRate, err := parseRate(*rate)
 	if err != nil {
