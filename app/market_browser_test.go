@@ -28,8 +28,6 @@ func TestBrowserMarketPage(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#mk-ticket button[type="submit"]`))); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	t.Logf("fill %q error %q", eval[string](t, ctx, `document.getElementById("mk-fill").textContent`), eval[string](t, ctx, `document.getElementById("mk-error").textContent`))
 	waitJS(t, ctx, "the market order filled", `(window.metastationMarket.lastFill?.filled ?? 0) > 0`, 10*time.Second)
 
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#mk-crash`))); err != nil {
