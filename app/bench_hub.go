@@ -382,6 +382,9 @@ func hubLoad(ctx context.Context, wsURL string, n int, in io.Reader, out io.Writ
 				if err == nil {
 					err = c.Write(ctx, websocket.MessageText, sub)
 				}
+				if err == nil {
+					err = awaitSubscribed(ctx, c)
+				}
 				if err != nil {
 					report(false)
 					continue
@@ -412,6 +415,22 @@ func hubLoad(ctx context.Context, wsURL string, n int, in io.Reader, out io.Writ
 	cancel()
 	wg.Wait()
 	return enc.Encode(loadLine{Done: true, Received: received.Load(), Dropped: int(dropped.Load()), Hist: hist.Sparse(), MaxUS: hist.MaxUS.Load()})
+}
+
+// awaitSubscribed reads past the hello until the server acknowledges the
+// subscription, so no published message can be missed.
+func awaitSubscribed(ctx context.Context, c *websocket.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, []byte(`"type":"subscribed"`)) {
+			return nil
+		}
+	}
 }
 
 var sentKey = []byte(`"sent_ns":`)

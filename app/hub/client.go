@@ -131,7 +131,7 @@ func (h *Hub) readLoop(ctx context.Context, c *client) {
 			}
 			return
 		}
-		reply, err := h.handle(c, typ, data)
+		replies, err := h.handle(c, typ, data)
 		if err != nil {
 			h.stats.badMessages.Add(1)
 			bad++
@@ -139,9 +139,9 @@ func (h *Hub) readLoop(ctx context.Context, c *client) {
 				c.kick("bad message: too many malformed messages", h.opts.WriteTimeout)
 				return
 			}
-			reply = errorFrame(err)
+			replies = [][]byte{errorFrame(err)}
 		}
-		if reply != nil {
+		for _, reply := range replies {
 			select {
 			case c.queue <- reply:
 			default:
@@ -157,8 +157,8 @@ func errorFrame(err error) []byte {
 	return b
 }
 
-// handle applies one client command and returns the frame to answer with.
-func (h *Hub) handle(c *client, typ websocket.MessageType, data []byte) ([]byte, error) {
+// handle applies one client command and returns the frames to answer with.
+func (h *Hub) handle(c *client, typ websocket.MessageType, data []byte) ([][]byte, error) {
 	if typ != websocket.MessageText {
 		return nil, errors.New("messages must be JSON text")
 	}
@@ -176,9 +176,17 @@ func (h *Hub) handle(c *client, typ websocket.MessageType, data []byte) ([]byte,
 				return nil, err
 			}
 		}
-		return h.setSubscriptions(c, dedupe(m.Topics)), nil
+		topics := dedupe(m.Topics)
+		snapshot := h.setSubscriptions(c, topics)
+		// The acknowledgement comes first: from it on, every message on these
+		// topics reaches the client; the latest snapshots follow at once.
+		ack, _ := json.Marshal(map[string]any{"type": "subscribed", "topics": topics})
+		if snapshot == nil {
+			return [][]byte{ack}, nil
+		}
+		return [][]byte{ack, snapshot}, nil
 	case "ping":
-		return fmt.Appendf(nil, `{"type":"pong","id":%d,"server_time":%d}`, m.ID, time.Now().UnixMilli()), nil
+		return [][]byte{fmt.Appendf(nil, `{"type":"pong","id":%d,"server_time":%d}`, m.ID, time.Now().UnixMilli())}, nil
 	default:
 		return nil, fmt.Errorf("unknown message type %q (expected subscribe or ping)", m.Type)
 	}
