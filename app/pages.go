@@ -12,6 +12,8 @@ import (
 func nav() []ui.NavItem {
 	return []ui.NavItem{
 		{Title: "Home", Href: "/"},
+		{Title: "Tournament", Href: "/tournament"},
+		{Title: "Floor", Href: "/floor"},
 		{Title: "Market", Href: "/market"},
 		{Title: "Dashboard", Href: "/dashboard"},
 		{Title: "Network", Href: "/network"},

@@ -60,6 +60,9 @@ func (s *Server) routes() http.Handler {
 	r.Post("/api/market/orders", marketOrder(s.market))
 	r.Post("/api/market/import", marketImport(s.market))
 
+	// Tournament: its pages, state, commentary and votes.
+	s.tournamentRoutes(r)
+
 	// Embedded static files.
 	r.Get("/static/*", s.static.ServeHTTP)
 	return r

@@ -40,6 +40,8 @@ type Server struct {
 	analytics   *analytics.Service  // metric series, forecasts and the agent network
 	showcase    *analytics.Showcase // seeded stand-in agents for the network page
 
+	tournament *tournamentService // the trading tournament (app/tournament)
+
 	// extra services added before Start, for tests (the injected panic).
 	services []supervisor.Service
 
@@ -69,6 +71,11 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	s.writer = store.NewWriter(db, store.WriterOptions{}, log)
 	s.recorderSub = s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	s.hub = hub.New(s.bus, log, hub.Options{})
+	if s.tournament, err = newTournament(s); err != nil {
+		s.writer.Close()
+		db.Close()
+		return nil, err
+	}
 	if s.market, err = newMarket(cfg, s.bus, s.writer, db, log); err != nil {
 		s.writer.Close()
 		db.Close()
@@ -124,6 +131,7 @@ func (s *Server) coreServices() []supervisor.Service {
 		{Name: "hub", Run: s.hub.Run},
 		{Name: "system", Run: s.runSystem},
 		{Name: "recorder", Run: s.runRecorder},
+		{Name: "tournament", Run: s.tournament.Run},
 		{Name: "market", Run: s.market.Run},
 		{Name: "analytics", Run: s.analytics.Run},
 		{Name: "showcase", Run: s.showcase.Run},

@@ -1,0 +1,216 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/metastation/metastation/app/tournament"
+	"github.com/metastation/metastation/ui"
+)
+
+// tournamentService is the Server's tournament (a name server.go can use
+// without importing the package).
+type tournamentService = tournament.Service
+
+// newTournament builds the tournament service with the server's seed.
+func newTournament(s *Server) (*tournament.Service, error) {
+	return tournament.NewService(tournament.Config{Seed: uint64(s.cfg.Seed)}, s.bus, s.db, s.writer, s.log)
+}
+
+// tournamentRoutes adds the tournament's pages and API:
+//
+//	GET  /tournament                    the leaderboard, votes and commentary
+//	GET  /floor                         the 3D trading floor
+//	GET  /api/tournament/state          the current snapshot (as on tournament.state)
+//	GET  /api/tournament/commentary     ?round=N&limit=50
+//	POST /api/tournament/votes          {"round": 3, "strategy": "momentum"}
+//
+// Votes are protected from cross-site requests by the server's
+// cross-origin middleware; the voter is a random id in a signed, HttpOnly,
+// SameSite=Strict cookie; each address has a token bucket.
+func (s *Server) tournamentRoutes(r chi.Router) {
+	t := s.tournament
+	if t == nil {
+		return
+	}
+	voters := &voterCookies{t: t}
+	limit := newRateLimiter(5, 20)
+	r.Get("/tournament", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, ui.Tournament(s.page("Tournament", "/tournament")))
+	})
+	r.Get("/floor", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, ui.Floor(s.page("Trading floor", "/floor")))
+	})
+	r.Get("/api/tournament/state", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, t.State())
+	})
+	r.Get("/api/tournament/commentary", func(w http.ResponseWriter, r *http.Request) {
+		round, _ := strconv.ParseInt(r.URL.Query().Get("round"), 10, 64)
+		n := 50
+		if v := r.URL.Query().Get("limit"); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {
+				writeError(w, r, http.StatusBadRequest, "limit must be a number between 1 and 1000.")
+				return
+			}
+		}
+		lines, err := t.Commentary(r.Context(), round, n)
+		if err != nil {
+			s.log.Error("tournament commentary", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The commentary could not be read.")
+			return
+		}
+		writeJSON(w, http.StatusOK, lines)
+	})
+	r.Post("/api/tournament/votes", func(w http.ResponseWriter, r *http.Request) {
+		if !limit.allow(clientAddr(r), time.Now()) {
+			writeError(w, r, http.StatusTooManyRequests, "Too many votes from this address; wait a few seconds.")
+			return
+		}
+		var req struct {
+			Round    int64  `json:"round"`
+			Strategy string `json:"strategy"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(w, r, http.StatusBadRequest, `The vote must be JSON like {"round": 3, "strategy": "momentum"}.`)
+			return
+		}
+		client, err := voters.client(w, r)
+		if err != nil {
+			writeError(w, r, http.StatusForbidden, "Your voter cookie is not valid; clear the site's cookies and vote again.")
+			return
+		}
+		res, err := t.Vote(r.Context(), req.Round, client, req.Strategy)
+		switch {
+		case errors.Is(err, tournament.ErrNotFound):
+			writeError(w, r, http.StatusNotFound, sentence(err))
+		case errors.Is(err, tournament.ErrLocked):
+			writeError(w, r, http.StatusConflict, sentence(err))
+		case errors.Is(err, tournament.ErrInvalid):
+			writeError(w, r, http.StatusBadRequest, sentence(err))
+		case err != nil:
+			s.log.Error("tournament vote", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The vote could not be recorded.")
+		default:
+			writeJSON(w, http.StatusOK, res)
+		}
+	})
+}
+
+// sentence turns "kind: what happened" into "What happened."
+func sentence(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, ": "); ok {
+		msg = rest
+	}
+	if msg == "" {
+		return "The request failed."
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// voterCookieName holds "<id>.<signature>": a random voter id and its
+// HMAC-SHA256 under the tournament's key.
+const voterCookieName = "ms_voter"
+
+type voterCookies struct {
+	t    *tournament.Service
+	once sync.Once
+	key  []byte
+	err  error
+}
+
+func (v *voterCookies) sign(id string) string {
+	m := hmac.New(sha256.New, v.key)
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// client returns the voter's id from its cookie, or sets a new cookie for a
+// browser that has none. A cookie with a bad signature is an error.
+func (v *voterCookies) client(w http.ResponseWriter, r *http.Request) (string, error) {
+	v.once.Do(func() { v.key, v.err = v.t.CookieKey(context.WithoutCancel(r.Context())) })
+	if v.err != nil {
+		return "", v.err
+	}
+	if c, err := r.Cookie(voterCookieName); err == nil {
+		id, sig, ok := strings.Cut(c.Value, ".")
+		if !ok || !hmac.Equal([]byte(sig), []byte(v.sign(id))) {
+			return "", errors.New("forged voter cookie")
+		}
+		return id, nil
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: voterCookieName, Value: id + "." + v.sign(id), Path: "/",
+		MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return id, nil
+}
+
+// clientAddr is the request's remote IP address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// rateLimiter is a token bucket per address: rate tokens a second up to
+// burst.
+type rateLimiter struct {
+	mu      sync.Mutex
+	rate    float64
+	burst   float64
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(rate, burst float64) *rateLimiter {
+	return &rateLimiter{rate: rate, burst: burst, buckets: map[string]*bucket{}}
+}
+
+func (l *rateLimiter) allow(addr string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[addr]
+	if b == nil {
+		if len(l.buckets) > 10_000 { // forget idle addresses rather than grow forever
+			for k, old := range l.buckets {
+				if now.Sub(old.last) > time.Minute {
+					delete(l.buckets, k)
+				}
+			}
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[addr] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

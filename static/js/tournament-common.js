@@ -1,0 +1,155 @@
+// tournament-common.js: what the tournament page and the trading floor
+// share: the round header, the vote panel, the commentary feed and the
+// leaderboard. Every figure comes from tournament.state and
+// tournament.commentary; nothing is computed here that a test would check.
+import { live } from "./live.js";
+
+const el = (id) => document.getElementById(id);
+const set = (id, text) => { const e = el(id); if (e) e.textContent = text; };
+
+export function money(v) {
+  if (v == null || isNaN(v)) return "–";
+  const s = Math.round(Math.abs(v)).toLocaleString("en-US");
+  return (v < 0 ? "−$" : "+$") + s;
+}
+export const pct = (v, d = 2) => (v == null || isNaN(v) ? "–" : (v * 100).toFixed(d) + "%");
+export const num = (v, d = 2) => (v == null || isNaN(v) ? "–" : Number(v).toFixed(d));
+
+// The shared state tests read: window.metastationTournament.
+export const view = (window.metastationTournament = {
+  updates: 0, last: null, lines: 0, votes: 0, voteErrors: 0, profiles: [], myVote: null,
+});
+
+export function profileOf(id) { return view.profiles.find((p) => p.id === id); }
+
+export function renderHeader(s) {
+  set("t-round", s.round ? `${s.round}` : "–");
+  set("t-season", s.season);
+  set("t-clock", s.clock || "–");
+  const reg = el("t-regime");
+  if (reg) { reg.textContent = (s.regime || "–").replace("_", " "); reg.dataset.regime = s.regime || ""; }
+  set("t-scenario", s.scenario || "");
+  const bar = el("t-progress");
+  if (bar) bar.style.width = `${Math.round((s.progress || 0) * 100)}%`;
+  set("t-phase", s.phase === "voting" ? "· round over, next one soon" : s.phase === "running" ? "· live" : "");
+}
+
+// The vote panel: one button per strategy with its live tally.
+export function renderVotes(s) {
+  set("vote-round", s.vote_round);
+  set("vote-lock", s.phase === "voting" && s.lock_in_s > 0
+    ? `Votes for round ${s.vote_round} close in ${Math.ceil(s.lock_in_s)} s.`
+    : `Votes for round ${s.vote_round} close when it starts. You can change your mind until then.`);
+  const c = s.crowd || {};
+  set("crowd", c.rounds ? `${c.correct} of ${c.rounds} rounds` : "no rounds yet");
+  const box = el("vote-buttons");
+  if (!box) return;
+  const total = s.vote_total || 0;
+  for (const p of s.profiles) {
+    let b = box.querySelector(`button[data-strategy="${p.id}"]`);
+    if (!b) {
+      b = document.createElement("button");
+      b.type = "button";
+      b.className = "vote";
+      b.dataset.strategy = p.id;
+      b.style.setProperty("--c", p.color);
+      b.innerHTML = `<i class="swatch"></i><span class="n"></span><b class="count">0</b><span class="bar"><i></i></span>`;
+      b.querySelector(".n").textContent = p.name;
+      b.addEventListener("click", () => vote(p.id));
+      box.append(b);
+    }
+    const n = (s.votes && s.votes[p.id]) || 0;
+    b.querySelector(".count").textContent = n;
+    b.querySelector(".bar i").style.width = total ? `${(100 * n) / total}%` : "0";
+    b.setAttribute("aria-pressed", view.myVote && view.myVote.round === s.vote_round && view.myVote.strategy === p.id ? "true" : "false");
+  }
+}
+
+async function vote(strategy) {
+  const round = view.last?.vote_round;
+  const msg = el("vote-msg");
+  try {
+    const res = await fetch("/api/tournament/votes", {
+      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ round, strategy }), credentials: "same-origin",
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error || res.statusText);
+    view.votes++;
+    view.myVote = { round: body.round, strategy: body.strategy };
+    if (msg) msg.textContent = `${body.replaced ? "Vote changed" : "Vote recorded"}: ${profileOf(strategy)?.name} to win round ${body.round}.`;
+    if (view.last) renderVotes({ ...view.last, votes: body.votes, vote_total: body.total });
+  } catch (err) {
+    view.voteErrors++;
+    if (msg) msg.textContent = `Your vote was not counted: ${err.message}`;
+  }
+}
+
+// The commentary feed, newest first.
+const seen = new Set();
+export function addLines(lines) {
+  const list = el("commentary");
+  if (!list) return;
+  for (const l of lines) {
+    const key = `${l.round}/${l.step}/${l.text}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    view.lines++;
+    const li = document.createElement("li");
+    li.dataset.kind = l.kind;
+    const p = profileOf(l.strategy);
+    if (p) li.style.setProperty("--c", p.color);
+    const t = document.createElement("time");
+    t.textContent = l.clock;
+    const span = document.createElement("span");
+    span.textContent = l.text;
+    li.append(t, span);
+    list.prepend(li);
+  }
+  while (list.children.length > 60) list.lastChild.remove();
+}
+
+// The compact leaderboard rows (the full table has more columns).
+export function renderBoard(s, full) {
+  const body = el("leaderboard")?.tBodies[0];
+  if (!body) return;
+  body.replaceChildren(...(s.leaderboard || []).map((e) => {
+    const tr = document.createElement("tr");
+    tr.dataset.strategy = e.strategy;
+    tr.dataset.status = e.status;
+    const p = profileOf(e.strategy);
+    const cells = full
+      ? [e.rank, null, money(e.pnl), pct(e.return), num(e.sharpe), num(e.sortino), pct(e.max_drawdown), num(e.turnover, 1) + "×", money(e.fees).slice(1), e.status]
+      : [e.rank, null, money(e.pnl), e.status];
+    cells.forEach((v, i) => {
+      const td = document.createElement("td");
+      if (v === null) {
+        td.innerHTML = `<i class="swatch"></i>`;
+        td.firstChild.style.background = p?.color || "#888";
+        td.append(document.createTextNode(" " + e.name));
+      } else td.textContent = v;
+      if (i === 2) td.className = e.pnl >= 0 ? "up" : "down";
+      tr.append(td);
+    });
+    return tr;
+  }));
+}
+
+// connect subscribes to the tournament's topics and calls onState with
+// every snapshot, after the shared parts are drawn.
+export function connect(onState, onFills) {
+  fetch("/api/tournament/state", { headers: { Accept: "application/json" } })
+    .then((r) => r.json()).then((s) => { if (!view.last) handle(s); }).catch(() => {});
+  function handle(s) {
+    view.updates++;
+    view.last = s;
+    view.profiles = s.profiles || [];
+    renderHeader(s);
+    renderVotes(s);
+    addLines(s.recent || []);
+    onState(s);
+  }
+  live.subscribe("tournament.state", handle);
+  live.subscribe("tournament.commentary", (lines) => addLines(lines));
+  if (onFills) live.subscribe("tournament.fills", onFills);
+}
