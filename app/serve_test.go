@@ -69,7 +69,7 @@ func TestSIGINTShutsDownGracefully(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(data), `"system.state"`) {
+		if strings.Contains(string(data), `"topic":"system.state"`) {
 			break
 		}
 	}
