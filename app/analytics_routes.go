@@ -241,7 +241,11 @@ func analyticsNetwork(a *analytics.Service) http.HandlerFunc {
 // analyticsAgent returns one agent's details and recent messages.
 func analyticsAgent(a *analytics.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
+		id, err := url.PathUnescape(chi.URLParam(r, "id"))
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "The agent id is not a valid URL path element.")
+			return
+		}
 		d, ok := a.Graph.Agent(id, time.Now())
 		if !ok {
 			writeError(w, r, http.StatusNotFound, fmt.Sprintf("No agent %q has been seen on the bus in the last minute.", id))
