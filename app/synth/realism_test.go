@@ -16,9 +16,10 @@ func TestSeasonality(t *testing.T) {
 	var days [numCategories][7]float64
 	var dom [32]float64
 	for _, tx := range txs {
-		hours[tx.Category][tx.Unix%86400/3600]++
-		days[tx.Category][weekday(tx.Unix)]++
-		_, _, d := civil(tx.Unix / 86400)
+		local := LocalUnix(&tx)
+		hours[tx.Category][local%86400/3600]++
+		days[tx.Category][weekday(local)]++
+		_, _, d := civil(local / 86400)
 		dom[d]++
 	}
 	r := hours[catRestaurant]
@@ -91,10 +92,10 @@ func TestHomeTravelRecurring(t *testing.T) {
 		if len(bs) < 2 {
 			continue
 		}
-		_, _, d0 := civil(bs[0].Unix / 86400)
+		_, _, d0 := civil(LocalUnix(&bs[0]) / 86400)
 		same := true
 		for _, b := range bs[1:] {
-			_, _, d := civil(b.Unix / 86400)
+			_, _, d := civil(LocalUnix(&b) / 86400)
 			same = same && d == d0 && b.Amount == bs[0].Amount
 		}
 		if same {

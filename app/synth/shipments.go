@@ -46,8 +46,12 @@ type Network struct {
 
 // overseas are supplier cities abroad, reached by ocean or air.
 var overseas = []Region{
-	{"Shanghai", 31.23, 121.47, 3}, {"Shenzhen", 22.54, 114.06, 2.5}, {"Ho Chi Minh City", 10.82, 106.63, 1.5},
-	{"Hamburg", 53.55, 9.99, 1}, {"Monterrey", 25.69, -100.32, 2}, {"Busan", 35.18, 129.08, 1},
+	{Name: "Shanghai", Lat: 31.23, Lon: 121.47, Weight: 3},
+	{Name: "Shenzhen", Lat: 22.54, Lon: 114.06, Weight: 2.5},
+	{Name: "Ho Chi Minh City", Lat: 10.82, Lon: 106.63, Weight: 1.5},
+	{Name: "Hamburg", Lat: 53.55, Lon: 9.99, Weight: 1},
+	{Name: "Monterrey", Lat: 25.69, Lon: -100.32, Weight: 2},
+	{Name: "Busan", Lat: 35.18, Lon: 129.08, Weight: 1},
 }
 
 var skuFamilies = []string{"electronics", "apparel", "chemicals", "components", "food", "furniture", "packaging"}

@@ -46,5 +46,6 @@ func TargetSample(cfg Config, n int) []Transaction {
 		}
 		out[i] = tx
 	}
+	toUTC(out)
 	return out
 }

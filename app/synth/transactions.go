@@ -117,9 +117,19 @@ func appendTransactionChunk(dst []Transaction, w *World, cfg Config, i int) []Tr
 		k := g.fr.IntN(nc)
 		g.inject(&custs[k], spans[k], in, uint64(i)<<20|uint64(n))
 	}
+	toUTC(g.rows)
 	out := sortByTime(dst, g.rows, w.StartUnix, int64(i)*ChunkRows, sc)
 	sc.rows = g.rows
 	return out
+}
+
+// toUTC turns the times of rows, drawn on the local clock of where each
+// transaction happened (the calendar and hour profiles are local), into UTC.
+func toUTC(rows []Transaction) {
+	for j := range rows {
+		t := &rows[j]
+		t.Unix -= offset(t.Region, floorDiv(t.Unix, 86400))
+	}
 }
 
 // scratch is the memory a chunk works in, reused from chunk to chunk: a

@@ -62,7 +62,7 @@ func TestTransactionsConsistent(t *testing.T) {
 		if m := w.Merchant(tx.MerchantID); m.Category != tx.Category {
 			t.Fatalf("row %d: category %d at a merchant of category %d", i, tx.Category, m.Category)
 		}
-		if tx.Unix < cfg.Start.Unix() || tx.Unix >= end {
+		if l := LocalUnix(&tx); l < cfg.Start.Unix() || l >= end {
 			t.Fatalf("row %d: time %d outside the period", i, tx.Unix)
 		}
 		if tx.Amount <= 0 {
@@ -116,8 +116,8 @@ func TestInsidePeriod(t *testing.T) {
 		}
 		lo, hi := cfg.Start.Unix(), cfg.Start.Unix()+int64(cfg.Days)*86400
 		for _, tx := range txs {
-			if tx.Unix < lo || tx.Unix >= hi {
-				t.Fatalf("seed %d: row %d at %d outside [%d, %d)", seed, tx.ID, tx.Unix, lo, hi)
+			if l := LocalUnix(&tx); l < lo || l >= hi {
+				t.Fatalf("seed %d: row %d at local %d outside [%d, %d)", seed, tx.ID, l, lo, hi)
 			}
 		}
 	}

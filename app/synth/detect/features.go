@@ -126,7 +126,7 @@ func customerFeatures(txs []synth.Transaction, idx []int, out []float64, d int) 
 			f[15] = 1
 			f[16] = f[4]
 		}
-		if h := tx.Unix % 86400 / 3600; h < 6 {
+		if h := synth.LocalUnix(tx) % 86400 / 3600; h < 6 {
 			f[17] = 1
 		}
 		if tx.Channel != synth.POS {

@@ -8,8 +8,8 @@ import (
 )
 
 // TransactionTable lays out the columns of transactions that the quality
-// report compares: amount (on a log scale), hour of day, weekday, category,
-// channel and city.
+// report compares: amount (on a log scale), local hour of day and weekday,
+// category, channel and city.
 func TransactionTable(txs []synth.Transaction) Table {
 	n := len(txs)
 	t := Table{
@@ -28,9 +28,10 @@ func TransactionTable(txs []synth.Transaction) Table {
 	days := [...]string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 	for i := range txs {
 		tx := &txs[i]
-		wd := (tx.Unix/86400 + 3) % 7
+		local := synth.LocalUnix(tx)
+		wd := (local/86400 + 3) % 7
 		t.Numeric["log_amount"][i] = math.Log(float64(tx.Amount) / 100)
-		t.Numeric["hour"][i] = float64(tx.Unix%86400) / 3600
+		t.Numeric["hour"][i] = float64(local%86400) / 3600
 		t.Numeric["weekday_index"][i] = float64(wd)
 		t.Categorical["category"][i] = synth.CategoryName(int(tx.Category))
 		t.Categorical["channel"][i] = tx.Channel.String()
