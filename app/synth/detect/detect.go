@@ -16,6 +16,7 @@ type Options struct {
 	Lambda     float64 // L2 penalty; default 1e-4
 	AlertFPR   float64 // false-positive rate at which recall is reported; default 0.01
 	Model      string  // "logistic" (the default) or "gbt"
+	GBT        GBTOptions
 }
 
 // Report is the detector's result on the held-out days.
@@ -92,7 +93,7 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 		score = model.Score
 	case "gbt":
 		rep.Model = "gbt"
-		model := TrainGBT(x.RawMatrix().Data, d, y, GBTOptions{})
+		model := TrainGBT(x.RawMatrix().Data, d, y, opt.GBT)
 		score = model.Score
 	default:
 		return nil, fmt.Errorf("evaluate detector: unknown model %q (want logistic or gbt)", opt.Model)

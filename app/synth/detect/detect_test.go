@@ -24,7 +24,8 @@ func transactions(t *testing.T, rows int, rate float64) []synth.Transaction {
 func TestDetectorTargets(t *testing.T) {
 	txs := transactions(t, 200_000, 0.015)
 	for _, model := range []string{"logistic", "gbt"} {
-		rep, err := Evaluate(txs, Options{Model: model})
+		// Fewer, faster-learning trees than the default keep the test short.
+		rep, err := Evaluate(txs, Options{Model: model, GBT: GBTOptions{Trees: 60, Rate: 0.2}})
 		if err != nil {
 			t.Fatal(err)
 		}
