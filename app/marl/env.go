@@ -78,8 +78,10 @@ func NewEnv(name string) (Env, error) {
 		return NewTwoStep(), nil
 	case "nonmonotonic":
 		return NewNonMonotonic(), nil
+	case "trading-ma":
+		return NewTradingMA(), nil
 	}
-	return nil, fmt.Errorf("unknown multi-agent environment %q (known: spread, matrix2, nonmonotonic)", name)
+	return nil, fmt.Errorf("unknown multi-agent environment %q (known: spread, matrix2, nonmonotonic, trading-ma)", name)
 }
 
 // Controller picks one action per agent.
@@ -145,6 +147,18 @@ func EvaluateTeam(env Env, c Controller, episodes int, seed uint64, greedy bool)
 	out := make([]float64, episodes)
 	for i := range out {
 		out[i], _ = Rollout(env, c, seeds.Uint64(), greedy, rng)
+	}
+	return out
+}
+
+// fixedController always takes the same action for every agent.
+type fixedController int
+
+// Actions returns the fixed action for every agent.
+func (f fixedController) Actions(obs [][]float64, state []float64, avail [][]bool, greedy bool, rng *rand.Rand) []int {
+	out := make([]int, len(avail))
+	for i := range out {
+		out[i] = int(f)
 	}
 	return out
 }

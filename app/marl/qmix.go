@@ -30,6 +30,9 @@ type QMIXConfig struct {
 	EpsStart, EpsEnd float64
 	EpsAnnealSteps   int
 	TargetEvery      int  // updates between hard copies into the target networks
+	// TargetTau, when positive, replaces the hard copies by Polyak
+	// averaging after every update.
+	TargetTau float64
 	DoubleQ          bool // pick next actions with the online network
 }
 
@@ -42,6 +45,8 @@ func DefaultQMIXConfig(env, mixer string) QMIXConfig {
 		EpsStart: 1, EpsEnd: 0.05, EpsAnnealSteps: 50_000, TargetEvery: 200, DoubleQ: true,
 	}
 	switch env {
+	case "trading-ma":
+		c.Episodes, c.BufferSize, c.EpsAnnealSteps = 1500, 1000, 30_000
 	case "matrix2", "nonmonotonic":
 		c.Episodes, c.BufferSize, c.Embed, c.Hidden = 600, 600, 8, []int{32}
 		c.EpsStart, c.EpsEnd, c.LR, c.TargetEvery = 1, 1, 3e-3, 50
@@ -67,6 +72,7 @@ type QMIX struct {
 	n, obsDim, nAct   int
 	stateDim, limit   int
 	rng, seeds        *rand.Rand
+	src, seedSrc      *rand.PCG
 	lastLoss, lastQ   float64
 	lastGrad, lastEps float64
 }
@@ -82,19 +88,24 @@ type QMIXStats struct {
 	GradNorm float64
 }
 
-// NewQMIX builds the learner.
+// NewQMIX builds the learner on a fresh environment named by cfg.Env.
 func NewQMIX(cfg QMIXConfig) (*QMIX, error) {
 	env, err := NewEnv(cfg.Env)
 	if err != nil {
 		return nil, fmt.Errorf("qmix: %w", err)
 	}
+	return NewQMIXEnv(cfg, env)
+}
+
+// NewQMIXEnv builds the learner on env, already configured.
+func NewQMIXEnv(cfg QMIXConfig, env Env) (*QMIX, error) {
 	if cfg.Mixer != "qmix" && cfg.Mixer != "vdn" {
 		return nil, fmt.Errorf("qmix: unknown mixer %q (known: qmix, vdn)", cfg.Mixer)
 	}
 	q := &QMIX{Config: cfg, Env: env, n: env.NumAgents(), obsDim: env.ObsDim(), nAct: env.NumActions(),
 		stateDim: env.StateDim(), limit: env.Limit(),
-		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x716d6978)),
-		seeds: rand.New(rand.NewPCG(cfg.Seed, 0x65707373))}
+		src: rand.NewPCG(cfg.Seed, 0x716d6978), seedSrc: rand.NewPCG(cfg.Seed, 0x65707373)}
+	q.rng, q.seeds = rand.New(q.src), rand.New(q.seedSrc)
 	init := rand.New(rand.NewPCG(cfg.Seed, 0x696e6974))
 	sizes := append(append([]int{q.obsDim + q.n}, cfg.Hidden...), q.nAct)
 	q.Agent = nn.NewMLP(init, sizes, nn.ActReLU, math.Sqrt2, 1)
@@ -312,10 +323,17 @@ func (q *QMIX) Update() {
 	q.lastGrad = nn.ClipGradNorm(q.params(), c.GradClip)
 	q.Opt.Step()
 	q.Updates++
-	if q.Updates%c.TargetEvery == 0 {
+	switch {
+	case c.TargetTau > 0:
+		nn.Polyak(q.AgentT.Params(), q.Agent.Params(), c.TargetTau)
+		nn.Polyak(q.MixT.Params(), q.Mix.Params(), c.TargetTau)
+	case q.Updates%c.TargetEvery == 0:
 		q.syncTargets()
 	}
 	q.lastLoss, q.lastQ = loss, qmean
+	if debugHook != nil {
+		debugHook(qtot, qnext, eps)
+	}
 }
 
 // QTot returns the online Q_tot of the joint action acts in the current
@@ -328,3 +346,5 @@ func (q *QMIX) QTot(obs [][]float64, state []float64, acts []int) float64 {
 	}
 	return q.Mix.Forward(ch, mat.NewDense(1, q.stateDim, append([]float64(nil), state...))).At(0, 0)
 }
+
+var debugHook func(qtot, qnext *mat.Dense, eps []*Episode)
