@@ -18,6 +18,11 @@ import (
 // other, so they pay the spread, walk the book, and their own flow moves the
 // price through the impact term (which decays with a half-life).
 //
+// On top of the latent price, each instrument has a slowly changing
+// order-flow drift (an Ornstein–Uhlenbeck process with a half-life of an
+// hour): intraday trends a trend follower can ride and a contrarian can be
+// run over by.
+//
 // The universe is the market's equity preset plus PEP, an instrument
 // cointegrated with KO: its latent log price is KO's plus a constant plus a
 // mean-reverting (Ornstein–Uhlenbeck) spread. That pair is what the Risk
@@ -31,6 +36,8 @@ type exchange struct {
 	rng    *rand.Rand
 	latent []float64 // latent prices, including the pair leg
 	impact []float64 // log-price impact of recent flow, decaying
+	trend  []float64 // order-flow drift per second (log), Ornstein–Uhlenbeck
+	drift  []float64 // accumulated drift (log)
 	last   []float64 // last trade price
 	liq    [][]uint64
 	nextID uint64
@@ -60,7 +67,9 @@ const (
 	noisePerStep   = 0.6      // mean noise market orders per instrument and step
 	noiseNotional  = 25_000   // mean money of one noise order
 	pairHalfLife   = 1800.0   // seconds: the pair spread's mean reversion
-	pairSpreadVol  = 0.004    // stationary standard deviation of the log spread
+	pairSpreadVol  = 0.006    // stationary standard deviation of the log spread
+	trendHalfLife  = 3600.0   // seconds: persistence of the order-flow drift
+	trendVol       = 2.5e-6   // stationary standard deviation of the drift, log per second
 	pairPrice      = 170.0    // PEP's starting price
 	houseOwner     = -1       // book owner of the house liquidity
 	noiseOwner     = -2       // book owner of the noise traders
@@ -94,6 +103,8 @@ func newExchange(seed uint64, script market.Script, step, session time.Duration)
 	x.books = make([]*book.Book, n)
 	x.latent = make([]float64, n)
 	x.impact = make([]float64, n)
+	x.trend = make([]float64, n)
+	x.drift = make([]float64, n)
 	x.last = make([]float64, n)
 	x.liq = make([][]uint64, n)
 	for i := range x.books {
@@ -110,7 +121,7 @@ func newExchange(seed uint64, script market.Script, step, session time.Duration)
 
 func (x *exchange) updateLatent() {
 	for i := range x.nproc {
-		x.latent[i] = x.proc.Price(i)
+		x.latent[i] = x.proc.Price(i) * math.Exp(x.drift[i])
 	}
 	x.latent[x.nproc] = math.Exp(math.Log(x.latent[x.ko]) + x.pairBase + x.spread)
 }
@@ -134,18 +145,10 @@ func (x *exchange) applyScript() (changed bool) {
 // advance moves the market by one step: latent prices, the pair spread,
 // the regime script, impact decay, the house ladder and the noise flow.
 func (x *exchange) advance() {
-	dt := x.step.Seconds()
-	x.proc.Step(dt / x.session.Seconds())
-	x.elapsed += x.step
-	kappa := math.Ln2 / pairHalfLife
-	a := math.Exp(-kappa * dt)
-	x.spread = a*x.spread + pairSpreadVol*math.Sqrt(1-a*a)*x.rng.NormFloat64()
-	x.applyScript()
-	x.updateLatent()
-	decay := math.Exp(-math.Ln2 * dt / impactHalfLife)
+	// Uninformed flow first, at the quotes everyone left at the end of the
+	// last step; then the news: the latent price moves and the house
+	// re-quotes around it.
 	for i := range x.ins {
-		x.impact[i] *= decay
-		x.refresh(i)
 		for k := poisson(x.rng, noisePerStep); k > 0; k-- {
 			side := book.Buy
 			if x.rng.IntN(2) == 0 {
@@ -155,6 +158,24 @@ func (x *exchange) advance() {
 			lots := max(1, int64(money/x.latent[i]/x.ins[i].Lot))
 			x.submit(i, book.Order{Owner: noiseOwner, Side: side, Type: book.Market, Qty: lots})
 		}
+	}
+	dt := x.step.Seconds()
+	x.proc.Step(dt / x.session.Seconds())
+	x.elapsed += x.step
+	kappa := math.Ln2 / pairHalfLife
+	a := math.Exp(-kappa * dt)
+	x.spread = a*x.spread + pairSpreadVol*math.Sqrt(1-a*a)*x.rng.NormFloat64()
+	b := math.Exp(-math.Ln2 * dt / trendHalfLife)
+	for i := range x.nproc {
+		x.trend[i] = b*x.trend[i] + trendVol*math.Sqrt(1-b*b)*x.rng.NormFloat64()
+		x.drift[i] += x.trend[i] * dt
+	}
+	x.applyScript()
+	x.updateLatent()
+	decay := math.Exp(-math.Ln2 * dt / impactHalfLife)
+	for i := range x.ins {
+		x.impact[i] *= decay
+		x.refresh(i)
 	}
 }
 
@@ -168,6 +189,9 @@ func (x *exchange) refresh(i int) {
 		b.Cancel(id)
 	}
 	x.liq[i] = x.liq[i][:0]
+	// The house posts only: its ladder never crosses the strategies'
+	// resting orders (what is left in the book once its own are gone).
+	top := b.Top()
 	c := x.centre(i)
 	tick := x.ins[i].Tick
 	lots := max(1, int64(ladderNotional/c/x.ins[i].Lot))
@@ -177,6 +201,12 @@ func (x *exchange) refresh(i int) {
 		ask := int64(math.Ceil((c + off) / tick))
 		if ask <= bid {
 			ask = bid + 1
+		}
+		if top.AskQty > 0 {
+			bid = min(bid, top.Ask-1)
+		}
+		if top.BidQty > 0 {
+			ask = max(ask, top.Bid+1)
 		}
 		for _, o := range []book.Order{
 			{Owner: houseOwner, Side: book.Buy, Type: book.Limit, Price: bid - int64(k), Qty: lots},

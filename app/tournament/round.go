@@ -21,7 +21,8 @@ type RoundConfig struct {
 	Length       time.Duration // simulated length; default 6h30m, one trading day
 	Step         time.Duration // simulated time per step; default 5s
 	Capital      float64       // starting equity of each strategy; default 1,000,000
-	FeeBps       float64       // fee on the money of every fill, in basis points; default 1; negative means none
+	FeeBps       float64       // fee on the money of aggressive (taker) fills, in basis points; default 1; negative means none
+	MakerFeeBps  float64       // fee on fills of resting (maker) orders; default 0, as on maker-taker exchanges; negative is a rebate
 	MaxPosition  float64       // largest |position| per instrument as a share of capital; default 0.3
 	StopDrawdown float64       // the risk stop: drawdown from peak equity that benches a strategy; default 0.05
 	Roster       []Maker       // default DefaultRoster()
@@ -366,6 +367,9 @@ func (r *Round) fill(k, inst int, side book.Side, t book.Trade, maker bool) {
 	qty := float64(t.Qty) * in.Lot
 	money := px * qty
 	fee := money * r.cfg.FeeBps / 1e4
+	if maker {
+		fee = money * r.cfg.MakerFeeBps / 1e4
+	}
 	a := &r.accounts[k]
 	a.Cash -= float64(side)*money + fee
 	a.Fees += fee

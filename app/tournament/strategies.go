@@ -64,7 +64,7 @@ type Momentum struct {
 
 // NewMomentum returns the Momentum Chaser with its default parameters.
 func NewMomentum() *Momentum {
-	return &Momentum{Symbols: []string{"SPX", "AAPL", "JPM"}, Window: 60, Fast: 12, Slow: 48, Size: 0.25}
+	return &Momentum{Symbols: []string{"SPX", "AAPL", "JPM"}, Window: 180, Fast: 20, Slow: 90, Size: 0.25}
 }
 
 func (m *Momentum) Profile() Profile {
@@ -132,7 +132,7 @@ type Arbitrageur struct {
 
 // NewArbitrageur returns the Risk Arbitrageur with its default parameters.
 func NewArbitrageur() *Arbitrageur {
-	return &Arbitrageur{Y: "PEP", X: "KO", Window: 240, Entry: 2, Exit: 0.5, Stop: 4.5, Size: 0.2}
+	return &Arbitrageur{Y: "PEP", X: "KO", Window: 480, Entry: 2, Exit: 0.5, Stop: 4.5, Size: 0.2}
 }
 
 func (a *Arbitrageur) Profile() Profile {
@@ -213,7 +213,7 @@ type MeanReverter struct {
 
 // NewMeanReverter returns the Mean Reverter with its default parameters.
 func NewMeanReverter() *MeanReverter {
-	return &MeanReverter{Symbols: []string{"AAPL", "JPM", "KO"}, Window: 48, K: 2, RSIWindow: 14, Size: 0.2}
+	return &MeanReverter{Symbols: []string{"AAPL", "JPM", "KO"}, Window: 120, K: 2.5, RSIWindow: 14, Size: 0.15}
 }
 
 func (m *MeanReverter) Profile() Profile {
@@ -297,7 +297,8 @@ func (m *MeanReverter) Decide(v *View, out []Order) []Order {
 // with q the inventory in clips, σ² the variance of the mid over the whole
 // round estimated from an exponential average of squared one-step changes,
 // τ the share of the round still to come, k the order arrival decay per
-// tick. γ is set each step so that γ·σ² = Skew ticks: one clip of inventory
+// tick, taken as K over one step's standard deviation (quotes closer than
+// the price moves in one step get run over). γ is set each step so that γ·σ² = Skew ticks: one clip of inventory
 // shifts the quotes by Skew·τ ticks. Beyond MaxClips it quotes only the side
 // that reduces its inventory.
 type MarketMaker struct {
@@ -305,13 +306,13 @@ type MarketMaker struct {
 	Clip     float64 // money per quote
 	MaxClips float64
 	Skew     float64 // ticks of reservation shift per clip at the open
-	K        float64 // arrival decay per tick
+	K        float64 // order arrival decay: k = K / (one step's standard deviation in ticks)
 	vars     []float64
 }
 
 // NewMarketMaker returns the Market Maker with its default parameters.
 func NewMarketMaker() *MarketMaker {
-	return &MarketMaker{Symbols: []string{"AAPL", "KO", "PEP"}, Clip: 40_000, MaxClips: 5, Skew: 2, K: 1.5}
+	return &MarketMaker{Symbols: []string{"AAPL", "KO", "PEP"}, Clip: 40_000, MaxClips: 3, Skew: 4, K: 1}
 }
 
 func (m *MarketMaker) Profile() Profile {
@@ -338,13 +339,15 @@ func (m *MarketMaker) Decide(v *View, out []Order) []Order {
 		}
 		d := (mids[len(mids)-1] - mids[len(mids)-2]) / in.Tick
 		m.vars[k] = ema(m.vars[k], d*d, 120)
-		sigma2 := max(m.vars[k], 0.25) * float64(v.Steps) // ticks² over the round
+		step2 := max(m.vars[k], 0.25)      // ticks² per step
+		sigma2 := step2 * float64(v.Steps) // ticks² over the round
 		gamma := m.Skew / sigma2
+		kk := m.K / math.Sqrt(step2) // order arrivals fade over K one-step moves
 		mid := v.Quotes[i].Mid / in.Tick
 		clip := m.Clip / v.Quotes[i].Mid
 		q := v.Account.Position[i] / clip
 		r := mid - q*gamma*sigma2*tau
-		delta := gamma*sigma2*tau + 2/gamma*math.Log(1+gamma/m.K)
+		delta := gamma*sigma2*tau + 2/gamma*math.Log(1+gamma/kk)
 		bid := math.Floor(r - delta/2)
 		ask := math.Ceil(r + delta/2)
 		// Never cross the book: a quote is a passive order.
