@@ -100,3 +100,14 @@ fetch("/api/events", { headers: { Accept: "application/json" } })
   .catch(() => {});
 
 live.subscribe("system.events", (_p, env) => addEvent(env));
+
+// The live line under each tile of the tour.
+live.subscribe("market.state", (m) => {
+  const q = (m.quotes || [])[0];
+  const speed = m.speed === 0 ? "max" : `${m.speed}×`;
+  set("live-market", `${String(m.regime).replace("_", " ")} · ${q ? q.symbol + " " + q.last.toLocaleString("en-US", { maximumFractionDigits: 2 }) : ""} · ${speed}`);
+});
+live.subscribe("tournament.state", (t) => {
+  const lead = (t.leaderboard || []).find((e) => e.rank === 1);
+  set("live-tournament", `season ${t.season}, round ${t.round} · ${t.phase}` + (lead ? ` · leading: ${lead.name}` : ""));
+});
