@@ -25,7 +25,13 @@ import (
 // clock: a two-hour round runs in about 30 seconds.
 func startTournamentServer(t *testing.T, tc tournament.Config) (*Server, string) {
 	t.Helper()
-	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true}
+	return startTournamentServerAt(t, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true}, tc)
+}
+
+// startTournamentServerAt is startTournamentServer with a given address and
+// data directory (to restart a server where the last one was).
+func startTournamentServerAt(t *testing.T, cfg Config, tc tournament.Config) (*Server, string) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -147,6 +153,30 @@ func TestBrowserFloorRenders(t *testing.T) {
 	eval[any](t, ctx, `window.metastationFloor.open("learner")`)
 	waitJS(t, ctx, "the avatar panel", `!document.getElementById("avatar-panel").hidden && document.getElementById("ap-name").textContent === "Adaptive Learner"`, 5*time.Second)
 	screenshot(t, ctx, "floor")
+}
+
+// The 2D floor (no WebGL) follows the tournament, and after a server
+// restart the page reconnects by itself and goes on with the next round.
+func TestBrowserFloor2DReconnects(t *testing.T) {
+	ctx := newBrowser(t)
+	srv, url := startTournamentServer(t, fastTournament())
+	navigate(t, ctx, url+"floor?2d")
+	waitJS(t, ctx, "the 2D floor", `window.metastationFloor.mode === "2d" && window.metastationFloor.avatars === 5`, 15*time.Second)
+	waitJS(t, ctx, "a running round", `window.metastationTournament.last?.phase === "running"`, 10*time.Second)
+	round := eval[float64](t, ctx, `window.metastationTournament.last.round`)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "offline", `document.getElementById("conn-state").dataset.state === "offline"`, 10*time.Second)
+	cfg := srv.cfg
+	cfg.Addr = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	startTournamentServerAt(t, cfg, fastTournament())
+	waitJS(t, ctx, "live again", `document.getElementById("conn-state").dataset.state === "live"`, 20*time.Second)
+	waitJS(t, ctx, "the next round", fmt.Sprintf(`window.metastationTournament.last.round > %v && window.metastationTournament.last.phase === "running"`, round), 15*time.Second)
+	n := eval[float64](t, ctx, `window.metastationTournament.updates`)
+	waitJS(t, ctx, "updates after the restart", fmt.Sprintf(`window.metastationTournament.updates >= %v`, n+3), 10*time.Second)
 }
 
 // Votes through the HTTP API: one per browser, validated, rate-limited.
