@@ -31,12 +31,12 @@ var templates = map[string][]string{
 	EventLeadChange: {
 		"{name} takes the lead from {other}, now {value} on the day!",
 		"New leader! {name} overtakes {other} at {clock}.",
-		"{name} edges past {other} into first place with {value}.",
+		"{name} edges past {other} into first place, {value} on the day.",
 		"Change at the top: {name} leads, {other} slips to second.",
 	},
 	EventNewHigh: {
 		"{name} hits a new high for the day: {value}.",
-		"Fresh peak for {name}, now {value} up. {phrase}",
+		"Fresh peak for {name}: {value} on the day. {phrase}",
 		"{name} keeps climbing: {value} and counting.",
 	},
 	EventDrawdown: {
@@ -71,7 +71,7 @@ var templates = map[string][]string{
 		"Votes pour in for {name}, {pct}% and rising.",
 	},
 	EventFinal: {
-		"Final minute! {name} leads with {value}.",
+		"Final minute! {name} leads the board at {value}.",
 		"One minute to the close and {name} is on top at {value}.",
 		"Into the last minute: can anyone catch {name} at {value}?",
 	},

@@ -95,7 +95,7 @@ func TestRoundCommentary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDetector(len(r.Profiles()))
+	d := newDetector(len(r.Profiles()), BySortino)
 	c := NewCommentator(1, 1, r.Profiles())
 	kinds := map[string]int{}
 	var events []Event

@@ -15,6 +15,48 @@ type detector struct {
 	inRed       []bool
 	finalDone   bool
 	lastBigFill int
+	by          ScoreBy
+	sums        []runningScore
+}
+
+// runningScore keeps the sums the live score needs, one return at a time,
+// so that the leader the commentary names is the leader of the board.
+type runningScore struct {
+	n                 int
+	sum, sumsq, down2 float64
+}
+
+func (s *runningScore) add(r float64) {
+	s.n++
+	s.sum += r
+	s.sumsq += r * r
+	if r < 0 {
+		s.down2 += r * r
+	}
+}
+
+// score is the live score by by, in the conventions of score.go (Calmar
+// falls back to P&L, which needs no running sums).
+func (s *runningScore) score(by ScoreBy, pnl, ppy float64) float64 {
+	if s.n < 2 {
+		return 0
+	}
+	n := float64(s.n)
+	mean := s.sum / n
+	switch by {
+	case BySortino:
+		if s.down2 == 0 {
+			return 0
+		}
+		return mean * ppy / (math.Sqrt(s.down2/n) * math.Sqrt(ppy))
+	case BySharpe:
+		v := (s.sumsq - n*mean*mean) / (n - 1)
+		if !(v > 0) {
+			return 0
+		}
+		return mean / math.Sqrt(v) * math.Sqrt(ppy)
+	}
+	return pnl
 }
 
 // Detector thresholds, as shares of capital or in steps.
@@ -28,9 +70,9 @@ const (
 	bigFillGap    = 24    // steps between two big-fill lines
 )
 
-func newDetector(n int) *detector {
+func newDetector(n int, by ScoreBy) *detector {
 	return &detector{leader: -1, candidate: -1, highs: make([]float64, n), inDrawdown: make([]bool, n),
-		inRed: make([]bool, n), lastBigFill: -bigFillGap}
+		inRed: make([]bool, n), lastBigFill: -bigFillGap, by: by, sums: make([]runningScore, n)}
 }
 
 // step examines r after a step and appends the events found to out.
@@ -46,12 +88,15 @@ func (d *detector) step(r *Round, own []Event, out []Event) []Event {
 	}
 	capital := r.cfg.Capital
 	step, clock := r.StepNo(), r.clock()
-	best, bestPnL := -1, math.Inf(-1)
+	best, bestScore, bestPnL := -1, math.Inf(-1), 0.0
 	for k, p := range r.profiles {
 		a := r.accounts[k]
 		pnl := a.Equity - capital
-		if pnl > bestPnL {
-			best, bestPnL = k, pnl
+		if eq := r.equity[k]; len(eq) >= 2 {
+			d.sums[k].add(eq[len(eq)-1]/eq[len(eq)-2] - 1)
+		}
+		if sc := d.sums[k].score(d.by, pnl, r.PeriodsPerYear()); sc > bestScore || sc == bestScore && pnl > bestPnL {
+			best, bestScore, bestPnL = k, sc, pnl
 		}
 		if pnl > d.highs[k]+highStep*capital {
 			d.highs[k] = pnl
@@ -74,7 +119,7 @@ func (d *detector) step(r *Round, own []Event, out []Event) []Event {
 	if best != d.candidate {
 		d.candidate, d.since = best, step
 	}
-	if best >= 0 && best != d.leader && step-d.since >= leadHold && bestPnL > 0 {
+	if best >= 0 && best != d.leader && step-d.since >= leadHold {
 		if d.leader >= 0 {
 			p, o := r.profiles[best], r.profiles[d.leader]
 			out = append(out, Event{Kind: EventLeadChange, Step: step, Clock: clock, Strategy: p.ID, Name: p.Name,

@@ -254,7 +254,7 @@ func (s *Service) runRound(ctx context.Context) error {
 	if season != s.season {
 		s.season, s.standings = season, nil
 	}
-	s.det = newDetector(len(r.profiles))
+	s.det = newDetector(len(r.profiles), s.cfg.ScoreBy)
 	s.com = NewCommentator(seed, id, r.profiles)
 	s.recentFill = make([]int, len(r.profiles))
 	for k := range s.recentFill {
