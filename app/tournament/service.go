@@ -453,7 +453,7 @@ func (s *Service) loadSeason(ctx context.Context) error {
 	}
 	var crowd CrowdAccuracy
 	if err := s.db.W.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(crowd_pick = winner), 0) FROM tournament_rounds
-		WHERE state = 'finished' AND crowd_pick IS NOT NULL`).Scan(&crowd.Rounds, &crowd.Correct); err != nil {
+		WHERE season = ? AND state = 'finished' AND crowd_pick IS NOT NULL`, season).Scan(&crowd.Rounds, &crowd.Correct); err != nil {
 		return fmt.Errorf("tournament: read crowd record: %w", err)
 	}
 	s.mu.Lock()
@@ -463,9 +463,9 @@ func (s *Service) loadSeason(ctx context.Context) error {
 	return nil
 }
 
-// CrowdAccuracy is how often the audience's favourite won.
+// CrowdAccuracy is how often the audience's favourite won this season.
 type CrowdAccuracy struct {
-	Rounds  int `json:"rounds"`  // finished rounds that had votes
+	Rounds  int `json:"rounds"`  // finished rounds of the season that had votes
 	Correct int `json:"correct"` // of them, won by the crowd's pick
 }
 

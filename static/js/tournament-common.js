@@ -25,6 +25,7 @@ export function profileOf(id) { return view.profiles.find((p) => p.id === id); }
 export function renderHeader(s) {
   set("t-round", s.round ? `${s.round}` : "–");
   set("t-season", s.season);
+  set("t-scoreby", { sortino: "Sortino ratio", sharpe: "Sharpe ratio", calmar: "Calmar ratio", pnl: "P&L" }[s.score_by] || s.score_by);
   set("t-clock", s.clock || "–");
   const reg = el("t-regime");
   if (reg) { reg.textContent = (s.regime || "–").replace("_", " "); reg.dataset.regime = s.regime || ""; }
@@ -41,7 +42,7 @@ export function renderVotes(s) {
     ? `Votes for round ${s.vote_round} close in ${Math.ceil(s.lock_in_s)} s.`
     : `Votes for round ${s.vote_round} close when it starts. You can change your mind until then.`);
   const c = s.crowd || {};
-  set("crowd", c.rounds ? `${c.correct} of ${c.rounds} rounds` : "no rounds yet");
+  set("crowd", c.rounds ? `${c.correct} of ${c.rounds} rounds this season` : "no rounds with votes yet this season");
   const box = el("vote-buttons");
   if (!box) return;
   const total = s.vote_total || 0;
