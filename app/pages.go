@@ -17,6 +17,8 @@ func nav() []ui.NavItem {
 		{Title: "Market", Href: "/market"},
 		{Title: "Dashboard", Href: "/dashboard"},
 		{Title: "Network", Href: "/network"},
+		{Title: "Learning", Href: "/train"},
+		{Title: "Data", Href: "/data"},
 	}
 }
 

@@ -60,6 +60,24 @@ func (s *Server) routes() http.Handler {
 	r.Post("/api/market/orders", marketOrder(s.market))
 	r.Post("/api/market/import", marketImport(s.market))
 
+	// Data: synthetic data jobs (app/synth/jobs) and their page.
+	r.Get("/data", s.handleData)
+	r.Get("/api/synth/jobs", synthList(s.synth))
+	r.Post("/api/synth/jobs", synthStart(s.synth))
+	r.Get("/api/synth/jobs/{id}", synthJob(s.synth))
+	r.Delete("/api/synth/jobs/{id}", synthCancel(s.synth))
+	r.Get("/api/synth/jobs/{id}/preview", synthPreview(s.synth))
+	r.Get("/api/synth/jobs/{id}/file", synthFile(s.synth))
+
+	// Learning: reinforcement-learning runs (app/rl) and the Training page.
+	r.Get("/train", s.handleTrain)
+	r.Get("/api/rl/runs", rlRuns(s.rl))
+	r.Post("/api/rl/runs", rlStart(s.rl))
+	r.Post("/api/rl/runs/{id}/stop", rlStop(s.rl))
+	r.Post("/api/rl/runs/{id}/resume", rlResume(s.rl))
+	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(s.rl))
+	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(s.rl))
+
 	// Tournament: its pages, state, commentary and votes.
 	s.tournamentRoutes(r)
 
