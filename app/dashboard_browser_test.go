@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -55,9 +56,10 @@ func TestBrowserDashboardDrawsForecastCone(t *testing.T) {
 	srv, url := startServer(t)
 	now := time.Now()
 	labels := map[string]string{"subsystem": "market", "instrument": "TEST"}
+	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 240; i >= 0; i-- {
 		ts := now.Add(-time.Duration(i) * time.Second)
-		v := 100 + 0.05*float64(240-i) + 3*sinDeg(float64(i)*15)
+		v := 100 + 0.05*float64(240-i) + 3*sinDeg(float64(i)*15) + 0.6*rng.NormFloat64()
 		srv.analytics.Registry.Record("market.price", labels, "", ts, v)
 	}
 	navigate(t, ctx, url+"dashboard")
@@ -85,6 +87,12 @@ func TestBrowserDashboardDrawsForecastCone(t *testing.T) {
 		t.Errorf("forecast %+v", fr.Forecast)
 	}
 	t.Logf("model %s, validation MASE %.2f, naive %.2f", fr.Forecast.Model, fr.Forecast.MASE, fr.Forecast.NaiveMASE)
+	// The picture for the README: the last two minutes, the cone larger.
+	eval[bool](t, ctx, `(() => { const s = document.getElementById("dash-range"); s.value = "2m";
+		s.dispatchEvent(new Event("change")); return true; })()`)
+	waitJS(t, ctx, "the cone on two minutes", key+`?.cone === true && `+key+`.points <= 130`, 20*time.Second)
+	eval[bool](t, ctx, `(document.querySelector('.chart-panel[data-key="market.price{instrument=TEST,subsystem=market}"]').scrollIntoView({block: "center"}), true)`)
+	time.Sleep(300 * time.Millisecond)
 	screenshot(t, ctx, "dashboard-forecast")
 }
 

@@ -418,15 +418,22 @@ func Select(y []float64, opt SelectOptions) (*Forecast, error) {
 		folds = 4
 	}
 	step := max(1, h/2)
-	first := len(y) - h - (folds-1)*step // first origin
-	if first < 12 {
+	if len(y)-h < 12 {
 		return nil, fmt.Errorf("forecasting %d steps needs at least %d points, the series has %d: %w",
-			h, 12+h+(folds-1)*step, len(y), ErrTooShort)
+			h, 12+h, len(y), ErrTooShort)
 	}
+	// The season is detected on all but the last horizon (which every fold's
+	// training data covers in part); then the folds are cut down so that the
+	// first origin leaves a seasonal model two seasons to fit.
 	period := opt.Period
 	if period == 0 {
-		period = DetectPeriod(y[:first], first/3)
+		period = DetectPeriod(y[:len(y)-h], (len(y)-h)/3)
 	}
+	need := max(12, 2*period+4)
+	for folds > 1 && len(y)-h-(folds-1)*step < need {
+		folds--
+	}
+	first := len(y) - h - (folds-1)*step // first origin
 	type score struct {
 		m    Model
 		sum  float64

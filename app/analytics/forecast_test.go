@@ -160,3 +160,52 @@ func constant(v float64, n int) []float64 {
 	}
 	return y
 }
+
+// TestSelectOnShortSeasonalSeries is the dashboard's case: two minutes of a
+// seasonal series at one point a second, forecast 40 steps ahead. Five
+// seasons are enough for the seasonal model to take part and win.
+func TestSelectOnShortSeasonalSeries(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		y := synthetic(seed, 160, 24, 1)
+		train, test := y[:120], y[120:]
+		f, err := Select(train, SelectOptions{Horizon: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := MASE(train, test, f.Mean)
+		if f.Period != 24 || got >= 1 {
+			t.Errorf("seed %d: %s (period %d) held-out MASE %.2f; want period 24 and MASE below 1", seed, f.Model, f.Period, got)
+		}
+	}
+}
+
+// TestHoltWintersCoverage checks Holt-Winters' own intervals (the ETS(A,A,A)
+// variance formula) on its home ground, over 20 seeds.
+func TestHoltWintersCoverage(t *testing.T) {
+	var in80, in95, total int
+	for seed := uint64(1); seed <= 20; seed++ {
+		y := synthetic(seed+100, 312, 24, 2)
+		train, test := y[:288], y[288:]
+		fit, err := HoltWinters{Period: 24}.Fit(train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mean, sd := fit.Forecast(len(test))
+		lo80, hi80 := interval(mean, sd, 0.80)
+		lo95, hi95 := interval(mean, sd, 0.95)
+		for i, v := range test {
+			if v >= lo80[i] && v <= hi80[i] {
+				in80++
+			}
+			if v >= lo95[i] && v <= hi95[i] {
+				in95++
+			}
+			total++
+		}
+	}
+	c80, c95 := float64(in80)/float64(total), float64(in95)/float64(total)
+	t.Logf("Holt-Winters: coverage 80%%: %.1f%%, 95%%: %.1f%% over %d points", 100*c80, 100*c95, total)
+	if math.Abs(c80-0.80) > 0.07 || math.Abs(c95-0.95) > 0.04 {
+		t.Errorf("Holt-Winters coverage 80%%: %.1f%%, 95%%: %.1f%%", 100*c80, 100*c95)
+	}
+}

@@ -47,6 +47,7 @@ const ORDER = Object.keys(TITLES);
 // Step-like series get no forecast.
 const NO_FORECAST = new Set(["market.regime", "system.hub_clients", "system.bus_dropped", "market.agents"]);
 
+const RANGES = { "2m": 120, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400 };
 const COLORS = ["#7cf2c5", "#6aa8ff", "#b694ff", "#ffc46a", "#ff8fab", "#5ee0ff"];
 
 const state = { range: "5m", sub: "", filter: "", forecasts: true, series: [] };
@@ -59,8 +60,8 @@ window.metastationDashboard = dash;
 function fmt(unit, v) {
   if (v == null || isNaN(v)) return "–";
   if (unit === "bytes") return bytes(v);
-  if (Math.abs(v) >= 1000) return rate(v);
-  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4).replace(/\.?0+$/, "");
+  if (Math.abs(v) >= 1e6) return rate(v);
+  return v.toLocaleString("en-US", { maximumSignificantDigits: 6 });
 }
 
 function query(info) {
@@ -114,31 +115,58 @@ class Panel {
     const width = Math.max(280, this.plotEl.clientWidth || 380);
     const unit = this.info.unit;
     const cone = "rgba(124, 242, 197, ";
+    const axis = { stroke: "#8a93a8", grid: { stroke: "#1b2130" }, ticks: { stroke: "#232a3b" } };
     const opts = {
       width, height: 190,
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
-      legend: { live: true },
-      axes: [
-        { stroke: "#8a93a8", grid: { stroke: "#1b2130" }, ticks: { stroke: "#232a3b" } },
-        { stroke: "#8a93a8", grid: { stroke: "#1b2130" }, ticks: { stroke: "#232a3b" }, size: 58,
-          values: (u, vals) => vals.map((v) => fmt(unit, v)) },
-      ],
+      scales: {
+        // The x axis spans the picked range (or the data, if longer), plus the forecast.
+        x: { time: true, range: (u) => {
+          const xs = u.data[0];
+          const span = RANGES[state.range] || 300;
+          const hi = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
+          const lo = Math.min(xs.length ? xs[0] : hi, hi - span);
+          return [lo, hi];
+        } },
+        y: this.info.name === "market.regime" ? { range: [0, 3] } : {},
+      },
+      legend: { show: false },
+      axes: [axis, { ...axis, size: 62, ...(unit === "bytes" ? { values: (u, vals) => vals.map((v) => bytes(v)) } : {}) }],
       series: [
-        { value: (u, v) => (v == null ? "–" : clock(v * 1000)) },
-        { label: "value", stroke: this.color, width: 1.6, value: (u, v) => fmt(unit, v) },
-        { label: "forecast", stroke: "#ffc46a", width: 1.4, dash: [6, 4], value: (u, v) => fmt(unit, v) },
-        { label: "80 %", stroke: cone + "0.5)", width: 0.8, value: (u, v) => fmt(unit, v) },
-        { label: "", stroke: cone + "0.5)", width: 0.8, value: (u, v) => fmt(unit, v) },
-        { label: "95 %", stroke: cone + "0.25)", width: 0.6, value: (u, v) => fmt(unit, v) },
-        { label: "", stroke: cone + "0.25)", width: 0.6, value: (u, v) => fmt(unit, v) },
+        {},
+        { label: "value", stroke: this.color, width: 1.6 },
+        { label: "forecast", stroke: "#ffc46a", width: 1.4, dash: [6, 4] },
+        { label: "lo80", stroke: cone + "0.5)", width: 0.8 },
+        { label: "hi80", stroke: cone + "0.5)", width: 0.8 },
+        { label: "lo95", stroke: cone + "0.25)", width: 0.6 },
+        { label: "hi95", stroke: cone + "0.25)", width: 0.6 },
       ],
       bands: [
         { series: [4, 3], fill: "rgba(255, 196, 106, 0.20)" },
         { series: [6, 5], fill: "rgba(255, 196, 106, 0.09)" },
       ],
+      // Hover: the header shows the time and value (or forecast and its
+      // 80 % interval) under the cursor instead of the latest value.
+      hooks: { setCursor: [(u) => this.hover(u.cursor.idx)] },
     };
     this.u = new uPlot(opts, this.data(), this.plotEl);
+  }
+
+  hover(i) {
+    const d = this.u && this.u.data;
+    if (i == null || !d || i >= d[0].length) {
+      this.hovered = null;
+      const last = this.points[this.points.length - 1];
+      this.valueEl.textContent = last ? fmt(this.info.unit, last.v) : "–";
+      this.valueEl.title = "";
+      return;
+    }
+    const unit = this.info.unit;
+    const t = clock(d[0][i] * 1000);
+    this.hovered = { i, t: d[0][i], value: d[1][i], forecast: d[2][i] };
+    if (d[1][i] != null) this.valueEl.textContent = `${t}  ${fmt(unit, d[1][i])}`;
+    else this.valueEl.textContent = `${t}  ≈${fmt(unit, d[2][i])} (${fmt(unit, d[3][i])}…${fmt(unit, d[4][i])})`;
+    dash.hover = { key: this.info.key, text: this.valueEl.textContent };
   }
 
   // data aligns the history and the forecast on one time axis (seconds).
@@ -195,7 +223,7 @@ class Panel {
     const d = this.data();
     this.u.setData(d);
     const last = this.points[this.points.length - 1];
-    this.valueEl.textContent = last ? fmt(this.info.unit, last.v) : "–";
+    if (!this.hovered) this.valueEl.textContent = last ? fmt(this.info.unit, last.v) : "–";
     dash.charts[this.info.key] = {
       points: this.points.length,
       last: last ? last.v : null,
@@ -300,7 +328,10 @@ function layout() {
       const grid = document.createElement("div");
       grid.className = "dash-grid";
       box.append(h, grid);
-      root.append(box);
+      // Keep the sections in their order whatever order they appear in.
+      const rankOf = (sub) => { const i = order.findIndex((x) => x.sub === sub); return i < 0 ? 1e9 : i; };
+      const after = [...root.children].find((b) => rankOf(b.dataset.sub) > rankOf(sec.sub));
+      root.insertBefore(box, after || null);
     }
     box.hidden = false;
     const grid = box.querySelector(".dash-grid");

@@ -64,9 +64,10 @@ window.metastationNetwork = stats;
 
 // ---- Scene ----
 const canvas = el("net-canvas");
-const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, powerPreference: "high-performance" });
+const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, alpha: true, powerPreference: "high-performance" });
 renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
 renderer.info.autoReset = true;
+renderer.setClearColor(0x000000, 0); // the page's background shows through
 stats.webgl = renderer.capabilities.isWebGL2 ? "webgl2" : "webgl";
 const scene = new THREE.Scene();
 const camera = new THREE.PerspectiveCamera(55, 1, 1, 6000);
@@ -121,7 +122,7 @@ const pulseGeom = new THREE.BufferGeometry();
 pulseGeom.setAttribute("position", new THREE.BufferAttribute(pulsePos, 3).setUsage(THREE.DynamicDrawUsage));
 pulseGeom.setAttribute("color", new THREE.BufferAttribute(pulseCol, 3).setUsage(THREE.DynamicDrawUsage));
 const pulsePoints = new THREE.Points(pulseGeom, new THREE.PointsMaterial({
-  size: 7, map: glowTexture(), vertexColors: true, transparent: true, depthWrite: false, blending: THREE.AdditiveBlending,
+  size: 9, map: glowTexture(), vertexColors: true, transparent: true, depthWrite: false, blending: THREE.AdditiveBlending,
 }));
 pulsePoints.frustumCulled = false;
 scene.add(pulsePoints);
@@ -254,7 +255,7 @@ function writeInstances() {
     const k = list.length;
     list.push(nd);
     const arr = nd.showcase ? sm : am;
-    const s = visible(nd) ? (2.2 + 1.6 * Math.log2(1 + nd.n)) * (nd === selected ? 1.5 : 1) : 0;
+    const s = visible(nd) ? (2 + 1.1 * Math.log2(1 + nd.n)) * (nd === selected ? 1.6 : 1) : 0;
     const o = k * 16;
     arr[o] = s; arr[o + 1] = 0; arr[o + 2] = 0; arr[o + 3] = 0;
     arr[o + 4] = 0; arr[o + 5] = s; arr[o + 6] = 0; arr[o + 7] = 0;
@@ -346,6 +347,28 @@ function resize() {
   }
 }
 
+// fitCamera keeps the whole network in view until the user zooms or pans.
+let userMoved = false;
+controls.addEventListener("start", () => { userMoved = true; });
+canvas.addEventListener("wheel", () => { userMoved = true; }, { passive: true });
+function fitCamera() {
+  if (userMoved || paused || nodes.length === 0) return;
+  let cx = 0, cy = 0, cz = 0;
+  for (const nd of nodes) { cx += nd.x; cy += nd.y; cz += nd.z; }
+  cx /= nodes.length; cy /= nodes.length; cz /= nodes.length;
+  // Frame the 90 % of agents nearest the centre; a few outliers may leave the picture.
+  const d2 = nodes.map((nd) => (nd.x - cx) ** 2 + (nd.y - cy) ** 2 + (nd.z - cz) ** 2).sort((a, b) => a - b);
+  const r = Math.sqrt(d2[Math.floor(0.9 * (d2.length - 1))]) + 15;
+  const fov = (camera.fov * Math.PI) / 180;
+  const want = r / Math.tan(Math.min(fov, fov * camera.aspect) / 2);
+  controls.target.lerp(new THREE.Vector3(cx, cy, cz), 0.05);
+  const dir = camera.position.clone().sub(controls.target);
+  const dist = dir.length();
+  dir.setLength(dist + (want - dist) * 0.05);
+  camera.position.copy(controls.target).add(dir);
+}
+stats.fit = () => { userMoved = false; };
+
 function frame(now) {
   const dt = Math.min(0.1, (now - lastFrame) / 1000);
   intervals.push(now - lastFrame);
@@ -357,6 +380,7 @@ function frame(now) {
   writeLinks();
   writePulses(dt);
   colorsDirty = false;
+  fitCamera();
   controls.update();
   renderer.render(scene, camera);
   works.push(performance.now() - t0);
