@@ -229,13 +229,13 @@ func (s *SAC) updateActor(obs *mat.Dense) {
 	alpha := s.Alpha()
 	pi := s.policy(obs)
 	x := concatCols(obs, pi.Action)
+	// Each critic keeps its own forward cache for the backward below; the
+	// gradient of min(Q1, Q2) flows to the smaller one, row by row.
 	q1 := s.Q1.Forward(x).RawMatrix().Data
-	d1 := mat.NewDense(n, 1, nil)
-	var loss float64
-	// Q2 is evaluated after Q1's backward needs are recorded in d1; each
-	// network keeps its own forward cache.
 	q2 := s.Q2.Forward(x).RawMatrix().Data
+	d1 := mat.NewDense(n, 1, nil)
 	d2 := mat.NewDense(n, 1, nil)
+	var loss float64
 	dLogP := make([]float64, n)
 	var ent float64
 	for i := 0; i < n; i++ {
@@ -248,6 +248,8 @@ func (s *SAC) updateActor(obs *mat.Dense) {
 		dLogP[i] = alpha / float64(n)
 		ent -= pi.LogProb[i]
 	}
+	// The critics' parameter gradients computed here are discarded: the
+	// next critic update starts with ZeroGrad.
 	dx1 := s.Q1.Backward(d1)
 	dx2 := s.Q2.Backward(d2)
 	dAct := mat.NewDense(n, s.actDim, nil)
