@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,9 +27,16 @@ import (
 // without importing the package).
 type tournamentService = tournament.Service
 
-// newTournament builds the tournament service with the server's seed.
+// newTournament builds the tournament service with the server's seed. When
+// METASTATION_LLM_URL points at an OpenAI-compatible chat completions
+// endpoint (a local model; METASTATION_LLM_MODEL names it), commentary lines
+// are rewritten by it, with the templates as the fallback.
 func newTournament(s *Server) (*tournament.Service, error) {
-	return tournament.NewService(tournament.Config{Seed: uint64(s.cfg.Seed)}, s.bus, s.db, s.writer, s.log)
+	cfg := tournament.Config{Seed: uint64(s.cfg.Seed)}
+	if u := os.Getenv("METASTATION_LLM_URL"); u != "" {
+		cfg.LLM = &tournament.LLM{URL: u, Model: os.Getenv("METASTATION_LLM_MODEL")}
+	}
+	return tournament.NewService(cfg, s.bus, s.db, s.writer, s.log)
 }
 
 // tournamentRoutes adds the tournament's pages and API:

@@ -3,13 +3,9 @@ package tournament
 import (
 	"math"
 	"math/rand/v2"
-	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 )
-
-var numberRE = regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)
 
 // Every name and number in a line equals a field of the event that made it.
 func TestCommentaryQuotesOnlyEventFields(t *testing.T) {
@@ -21,6 +17,10 @@ func TestCommentaryQuotesOnlyEventFields(t *testing.T) {
 	kinds := make([]string, 0, len(templates))
 	for k := range templates {
 		kinds = append(kinds, k)
+	}
+	var names []string
+	for _, p := range profiles {
+		names = append(names, p.Name)
 	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	c := NewCommentator(77, 1, profiles)
@@ -37,26 +37,8 @@ func TestCommentaryQuotesOnlyEventFields(t *testing.T) {
 			continue
 		}
 		lines++
-		allowed := map[float64]bool{math.Abs(e.Value): true, e.Pct: true, e.Qty: true, e.Price: true}
-		for _, part := range strings.Split(e.Clock, ":") {
-			x, _ := strconv.ParseFloat(part, 64)
-			allowed[x] = true
-		}
-		for _, tok := range numberRE.FindAllString(line.Text, -1) {
-			x, err := strconv.ParseFloat(strings.ReplaceAll(tok, ",", ""), 64)
-			if err != nil || !allowed[x] {
-				t.Fatalf("line %q shows %s, which is no field of %+v", line.Text, tok, e)
-			}
-		}
-		for _, q := range profiles {
-			if strings.Contains(line.Text, q.Name) && q.Name != e.Name && q.Name != e.Other {
-				t.Fatalf("line %q names %s, not in the event", line.Text, q.Name)
-			}
-		}
-		for _, s := range symbols {
-			if strings.Contains(line.Text, " "+s) && s != e.Symbol {
-				t.Fatalf("line %q names %s, not the event's %s", line.Text, s, e.Symbol)
-			}
+		if err := QuotesOnly(line.Text, e, names, symbols); err != nil {
+			t.Fatalf("line %q: %v (event %+v)", line.Text, err, e)
 		}
 	}
 	if lines < 4000 {

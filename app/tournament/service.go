@@ -53,6 +53,7 @@ type Config struct {
 	RoundsPerSeason int           // default 5
 	ScoreBy         ScoreBy       // default sortino
 	PublishEvery    time.Duration // default 250ms
+	LLM             *LLM          // when set, commentary lines are rewritten by a local model (templates are the fallback)
 }
 
 func (c Config) withDefaults() Config {
@@ -90,6 +91,8 @@ type Service struct {
 	profiles []Profile
 
 	voteMu sync.Mutex // serialises votes: database and tallies change together
+	llmCtx context.Context
+	llmWG  sync.WaitGroup // rewrites in flight
 
 	mu         sync.Mutex
 	phase      string // "starting", "running", "voting"
@@ -148,6 +151,8 @@ func (s *Service) RoundPlan(id int64) (uint64, Scenario) {
 
 // Run runs rounds until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	s.llmCtx = ctx
+	defer s.llmWG.Wait()
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
@@ -332,6 +337,39 @@ func (s *Service) say(e Event) {
 	if !ok {
 		return
 	}
+	if s.cfg.LLM != nil && s.llmCtx != nil {
+		var names, symbols []string
+		for _, p := range s.profiles {
+			names = append(names, p.Name)
+		}
+		if s.round != nil {
+			for _, in := range s.round.Instruments() {
+				symbols = append(symbols, in.Symbol)
+			}
+		}
+		s.llmWG.Add(1)
+		go func() {
+			defer s.llmWG.Done()
+			text, err := s.cfg.LLM.Rewrite(s.llmCtx, l.Text)
+			if err == nil {
+				err = QuotesOnly(text, e, names, symbols)
+			}
+			if err == nil {
+				l.Text = text
+			} else {
+				s.log.Debug("tournament: commentary rewrite dropped", "err", err)
+			}
+			s.mu.Lock()
+			s.emit(l)
+			s.mu.Unlock()
+		}()
+		return
+	}
+	s.emit(l)
+}
+
+// emit publishes and persists a line. Called with mu held.
+func (s *Service) emit(l Line) {
 	s.lines = append(s.lines, l)
 	s.recent = append(s.recent, l)
 	if len(s.recent) > 30 {
