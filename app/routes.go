@@ -69,6 +69,15 @@ func (s *Server) routes() http.Handler {
 	r.Get("/api/synth/jobs/{id}/preview", synthPreview(s.synth))
 	r.Get("/api/synth/jobs/{id}/file", synthFile(s.synth))
 
+	// Learning: reinforcement-learning runs (app/rl) and the Training page.
+	r.Get("/train", s.handleTrain)
+	r.Get("/api/rl/runs", rlRuns(s.rl))
+	r.Post("/api/rl/runs", rlStart(s.rl))
+	r.Post("/api/rl/runs/{id}/stop", rlStop(s.rl))
+	r.Post("/api/rl/runs/{id}/resume", rlResume(s.rl))
+	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(s.rl))
+	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(s.rl))
+
 	// Tournament: its pages, state, commentary and votes.
 	s.tournamentRoutes(r)
 

@@ -42,6 +42,7 @@ type Server struct {
 	showcase    *analytics.Showcase // seeded stand-in agents for the network page
 
 	tournament *tournamentService // the trading tournament (app/tournament)
+	rl         *rlTrainer         // reinforcement-learning runs for the Learning page (app/rl)
 
 	synth *jobs.Service // synthetic data jobs for the Data page (app/synth/jobs)
 
@@ -86,6 +87,11 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	}
 	s.analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: s.writer, DB: db}), s.bus, log)
 	s.showcase = analytics.NewShowcase(s.bus, cfg.Seed)
+	if s.rl, err = newRLTrainer(cfg, s.bus, s.writer, db, log); err != nil {
+		s.writer.Close()
+		db.Close()
+		return nil, err
+	}
 	if s.synth, err = jobs.New(filepath.Join(cfg.DataDir, "synth"), s.bus, log.With("service", "synth"), 0); err != nil {
 		s.writer.Close()
 		db.Close()
@@ -143,6 +149,7 @@ func (s *Server) coreServices() []supervisor.Service {
 		{Name: "market", Run: s.market.Run},
 		{Name: "analytics", Run: s.analytics.Run},
 		{Name: "showcase", Run: s.showcase.Run},
+		{Name: "rl", Run: s.rl.Run},
 		{Name: "synth", Run: s.synth.Run},
 	}
 }

@@ -1,0 +1,309 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/store"
+	"github.com/metastation/metastation/ui"
+)
+
+// The trainer's HTTP API and the Training page. Wire them in routes.go:
+//
+//	r.Get("/train", s.handleTrain)
+//	r.Get("/api/rl/runs", rlRuns(t))                          // every run, newest first
+//	r.Post("/api/rl/runs", rlStart(t))                        // {"algo","env","steps","seed"}
+//	r.Post("/api/rl/runs/{id}/stop", rlStop(t))               // checkpoints, then stops
+//	r.Post("/api/rl/runs/{id}/resume", rlResume(t))           // continues from the checkpoint
+//	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(t))          // the learning curve so far
+//	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(t))    // the latest checkpoint file
+
+// rlTrainer is the trainer service of app/rl plus a record of each run's
+// learning curve, kept from rl.metrics so that a page opened in the middle of
+// a run can draw it from its start (app/rl persists metrics to SQLite but
+// without the episode returns the histogram needs, and has no read API).
+type rlTrainer struct {
+	svc *rl.Service
+	sub *bus.Subscription
+
+	mu   sync.Mutex
+	hist map[int64]*rlHistory
+}
+
+// The record of a run is bounded: at most rlMaxPoints learning-curve points
+// (older ones are thinned) and rlMaxEpisodes episode returns (the oldest are
+// dropped first).
+const (
+	rlMaxPoints   = 4000
+	rlMaxEpisodes = 20000
+)
+
+type rlHistory struct {
+	points   []rl.RunMetric
+	episodes int // episode returns held across points
+}
+
+// newRLTrainer builds the trainer with its checkpoints under
+// cfg.DataDir/rl. The subscription is made now so no metric is missed.
+func newRLTrainer(cfg Config, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*rlTrainer, error) {
+	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "rl")}, b, w, db, log.With("service", "rl"))
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	return &rlTrainer{svc: svc, sub: b.Subscribe(4096, rl.TopicMetrics.Name), hist: map[int64]*rlHistory{}}, nil
+}
+
+// Run trains queued runs and records their metrics until ctx ends.
+func (t *rlTrainer) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-t.sub.C():
+				if m, ok := e.Payload.(rl.RunMetric); ok {
+					t.record(m)
+				}
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	return t.svc.Run(ctx)
+}
+
+func (t *rlTrainer) record(m rl.RunMetric) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.hist[m.Run]
+	if h == nil {
+		h = &rlHistory{}
+		t.hist[m.Run] = h
+	}
+	// A resumed run continues from its checkpoint: forget what came after it.
+	for len(h.points) > 0 && h.points[len(h.points)-1].Steps >= m.Steps {
+		h.episodes -= len(h.points[len(h.points)-1].Episodes)
+		h.points = h.points[:len(h.points)-1]
+	}
+	h.points = append(h.points, m)
+	h.episodes += len(m.Episodes)
+	for i := 0; h.episodes > rlMaxEpisodes && i < len(h.points)-1; i++ {
+		h.episodes -= len(h.points[i].Episodes)
+		h.points[i].Episodes = nil
+	}
+	if len(h.points) > rlMaxPoints {
+		// Keep every other point of the older half.
+		half := len(h.points) / 2
+		kept := h.points[:0]
+		for i, p := range h.points {
+			if i >= half || i%2 == 1 {
+				kept = append(kept, p)
+			} else {
+				h.episodes -= len(p.Episodes)
+			}
+		}
+		h.points = kept
+	}
+}
+
+// metrics returns a copy of a run's learning curve so far.
+func (t *rlTrainer) metrics(id int64) []rl.RunMetric {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.hist[id]
+	if h == nil {
+		return []rl.RunMetric{}
+	}
+	return append([]rl.RunMetric(nil), h.points...)
+}
+
+func (t *rlTrainer) find(id int64) (rl.RunInfo, bool) {
+	for _, r := range t.svc.Runs() {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return rl.RunInfo{}, false
+}
+
+func (s *Server) handleTrain(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, ui.Train(s.page("Learning", "/train")))
+}
+
+// rlRuns lists every run of this server, newest first.
+func rlRuns(t *rlTrainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, t.svc.Runs())
+	}
+}
+
+// rlStart queues a run: {"algo":"ppo","env":"cartpole","steps":100000,"seed":1}.
+// Steps 0 keeps the algorithm's default budget.
+func rlStart(t *rlTrainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Algo  string `json:"algo"`
+			Env   string `json:"env"`
+			Steps int    `json:"steps"`
+			Seed  uint64 `json:"seed"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(w, r, http.StatusBadRequest, "The request body is not the JSON expected ({\"algo\", \"env\", \"steps\", \"seed\"}): "+err.Error()+".")
+			return
+		}
+		req.Algo, req.Env = strings.ToLower(strings.TrimSpace(req.Algo)), strings.ToLower(strings.TrimSpace(req.Env))
+		if req.Algo == "" || req.Env == "" {
+			writeError(w, r, http.StatusBadRequest, "A run needs an algorithm (ppo or sac) and an environment (cartpole, pendulum or trading).")
+			return
+		}
+		info, err := t.svc.Start(r.Context(), rl.RunSpec{Algo: req.Algo, Env: req.Env, Steps: req.Steps, Seed: req.Seed})
+		if err != nil {
+			rlError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, info)
+	}
+}
+
+// rlStop asks a queued or running run to stop; a running one checkpoints first.
+func rlStop(t *rlTrainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := rlID(w, r)
+		if !ok {
+			return
+		}
+		if err := t.svc.Stop(id); err != nil {
+			rlError(w, r, err)
+			return
+		}
+		info, _ := t.find(id)
+		writeJSON(w, http.StatusAccepted, info)
+	}
+}
+
+// rlResume queues a stopped or failed run to continue from its checkpoint.
+func rlResume(t *rlTrainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := rlID(w, r)
+		if !ok {
+			return
+		}
+		info, err := t.svc.Resume(id)
+		if err != nil {
+			rlError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, info)
+	}
+}
+
+// rlMetrics returns a run's learning curve so far, the same points as
+// rl.metrics sends live (each with the returns of the episodes it finished).
+func rlMetrics(t *rlTrainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := rlID(w, r)
+		if !ok {
+			return
+		}
+		if _, ok := t.find(id); !ok {
+			writeError(w, r, http.StatusNotFound, fmt.Sprintf("There is no run %d.", id))
+			return
+		}
+		writeJSON(w, http.StatusOK, t.metrics(id))
+	}
+}
+
+// rlCheckpoint sends a run's latest checkpoint file as a download.
+func rlCheckpoint(t *rlTrainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := rlID(w, r)
+		if !ok {
+			return
+		}
+		path, err := t.svc.CheckpointPath(id)
+		if err != nil {
+			rlError(w, r, err)
+			return
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			writeError(w, r, http.StatusNotFound, fmt.Sprintf("The checkpoint of run %d cannot be read.", id))
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			writeError(w, r, http.StatusInternalServerError, fmt.Sprintf("The checkpoint of run %d cannot be read.", id))
+			return
+		}
+		name := "run-" + strconv.FormatInt(id, 10)
+		if info, ok := t.find(id); ok {
+			name = fmt.Sprintf("%s-%s-run-%d", info.Spec.Algo, info.Spec.Env, id)
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.ckpt"`)
+		w.Header().Set("Cache-Control", "no-store")
+		http.ServeContent(w, r, name+".ckpt", st.ModTime(), f)
+	}
+}
+
+// rlID reads the run id from the path, answering 400 when it is not one.
+func rlID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	s := chi.URLParam(r, "id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("A run id is a whole number from 1, not %q.", s))
+		return 0, false
+	}
+	return id, true
+}
+
+// rlError maps the trainer's errors to statuses.
+func rlError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, rl.ErrInvalid):
+		writeError(w, r, http.StatusBadRequest, rlSentence(err))
+	case errors.Is(err, rl.ErrNotFound):
+		writeError(w, r, http.StatusNotFound, rlSentence(err))
+	case errors.Is(err, rl.ErrConflict):
+		writeError(w, r, http.StatusConflict, rlSentence(err))
+	default:
+		writeError(w, r, http.StatusInternalServerError, "The trainer could not answer: "+err.Error()+".")
+	}
+}
+
+// rlSentence turns "invalid: unknown algorithm ..." into "Unknown algorithm ...".
+func rlSentence(err error) string {
+	s := err.Error()
+	for _, e := range []error{rl.ErrInvalid, rl.ErrNotFound, rl.ErrConflict} {
+		s = strings.TrimPrefix(s, e.Error()+": ")
+	}
+	if s == "" {
+		return "Something went wrong."
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}

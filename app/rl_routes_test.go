@@ -1,0 +1,174 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/rl"
+)
+
+func rlTestServer(t *testing.T) (*rlTrainer, *httptest.Server) {
+	t.Helper()
+	tr, err := newRLTrainer(Config{DataDir: t.TempDir()}, bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Get("/api/rl/runs", rlRuns(tr))
+	r.Post("/api/rl/runs", rlStart(tr))
+	r.Post("/api/rl/runs/{id}/stop", rlStop(tr))
+	r.Post("/api/rl/runs/{id}/resume", rlResume(tr))
+	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(tr))
+	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(tr))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return tr, srv
+}
+
+type rlCase struct {
+	method, path, body string
+	status             int
+	want               string
+}
+
+func rlDo(t *testing.T, srv *httptest.Server, tc rlCase) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != tc.status || !bytes.Contains(body, []byte(tc.want)) {
+		t.Errorf("%s %s %s: got %d %s; want %d containing %q", tc.method, tc.path, tc.body, resp.StatusCode, body, tc.status, tc.want)
+	}
+	return body
+}
+
+// TestRLRoutes checks the trainer API's answers, its errors above all: each
+// is a sentence with the status the error deserves.
+func TestRLRoutes(t *testing.T) {
+	tr, srv := rlTestServer(t)
+	for _, tc := range []rlCase{
+		{"GET", "/api/rl/runs", "", 200, `[]`},
+		{"POST", "/api/rl/runs", `{"algo":`, 400, "The request body is not the JSON expected"},
+		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","lr":3}`, 400, `unknown field \"lr\"`},
+		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","seed":-1}`, 400, "The request body is not the JSON expected"},
+		{"POST", "/api/rl/runs", `{}`, 400, "A run needs an algorithm (ppo or sac) and an environment"},
+		{"POST", "/api/rl/runs", `{"algo":"dqn","env":"cartpole"}`, 400, `Unknown algorithm \"dqn\" (known: ppo, sac).`},
+		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"mountaincar"}`, 400, `Unknown environment \"mountaincar\" (known: cartpole, pendulum, trading).`},
+		{"POST", "/api/rl/runs", `{"algo":"sac","env":"cartpole"}`, 400, "SAC needs continuous actions and cartpole has discrete ones; use pendulum."},
+		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":-5}`, 400, "Steps must be between 0 (the default) and 100,000,000, not -5."},
+		{"POST", "/api/rl/runs", `{"algo":"PPO","env":"CartPole","steps":2048,"seed":3}`, 201, `"status": "queued"`},
+		{"GET", "/api/rl/runs", "", 200, `"algo": "ppo"`},
+		{"POST", "/api/rl/runs/1/resume", "", 409, "Run 1 is queued; only a stopped or failed run resumes."},
+		{"POST", "/api/rl/runs/abc/stop", "", 400, `A run id is a whole number from 1, not \"abc\".`},
+		{"POST", "/api/rl/runs/0/resume", "", 400, "A run id is a whole number from 1"},
+		{"POST", "/api/rl/runs/99/stop", "", 404, "No run 99."},
+		{"POST", "/api/rl/runs/99/resume", "", 404, "No run 99."},
+		{"GET", "/api/rl/runs/99/metrics", "", 404, "There is no run 99."},
+		{"GET", "/api/rl/runs/1/metrics", "", 200, "[]"},
+		{"GET", "/api/rl/runs/99/checkpoint", "", 404, "No run 99."},
+		{"GET", "/api/rl/runs/1/checkpoint", "", 404, "Run 1 has no checkpoint yet."},
+		{"POST", "/api/rl/runs/1/stop", "", 202, `"id": 1`},
+	} {
+		rlDo(t, srv, tc)
+	}
+
+	// Now let the trainer run: run 1 was stopped before it started, so it
+	// has nothing to resume from; run 2 trains to its end.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("trainer: %v", err)
+		}
+	}()
+	rlWaitFor(t, "run 1 stopped", func() bool { r, _ := tr.find(1); return r.Status == "stopped" })
+	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/1/resume", "", 409, "Run 1 has no checkpoint to resume from."})
+	rlDo(t, srv, rlCase{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":2048,"seed":1}`, 201, `"id": 2`})
+	rlWaitFor(t, "run 2 done", func() bool { r, _ := tr.find(2); return r.Status == "done" })
+	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/2/stop", "", 409, "Run 2 is already done."})
+	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/2/resume", "", 409, "Run 2 is done; only a stopped or failed run resumes."})
+
+	var pts []rl.RunMetric
+	if err := json.Unmarshal(rlDo(t, srv, rlCase{"GET", "/api/rl/runs/2/metrics", "", 200, `"approx_kl"`}), &pts); err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 4 || pts[3].Steps != 2048 || len(pts[0].Episodes) == 0 {
+		t.Errorf("run 2 has %d points (want 4, one per PPO update of 512 steps): %+v", len(pts), pts)
+	}
+	resp, err := http.Get(srv.URL + "/api/rl/runs/2/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(ck) < 10_000 || !strings.Contains(resp.Header.Get("Content-Disposition"), `filename="ppo-cartpole-run-2.ckpt"`) {
+		t.Errorf("checkpoint: %d, %d bytes, %q", resp.StatusCode, len(ck), resp.Header.Get("Content-Disposition"))
+	}
+	path := filepath.Join(t.TempDir(), "download.ckpt")
+	if err := os.WriteFile(path, ck, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, spec, err := rl.LoadPolicy(path); err != nil || spec.Algo != "ppo" || spec.Env != "cartpole" {
+		t.Errorf("the downloaded checkpoint does not load as a PPO CartPole policy: %+v, %v", spec, err)
+	}
+}
+
+// TestRLHistory checks the record of a learning curve: a resumed run
+// forgets the points past its checkpoint, and the record stays bounded.
+func TestRLHistory(t *testing.T) {
+	tr := &rlTrainer{hist: map[int64]*rlHistory{}}
+	for s := 1; s <= 5; s++ {
+		tr.record(rl.RunMetric{Run: 1, Metric: rl.Metric{Steps: s * 100, Episodes: []float64{float64(s)}}})
+	}
+	tr.record(rl.RunMetric{Run: 1, Metric: rl.Metric{Steps: 400, Episodes: []float64{9}}})
+	got := tr.metrics(1)
+	if len(got) != 4 || got[3].Steps != 400 || got[3].Episodes[0] != 9 || tr.hist[1].episodes != 4 {
+		t.Fatalf("after a rewind to 400: %+v (episodes %d)", got, tr.hist[1].episodes)
+	}
+	eps := make([]float64, 10)
+	for s := 5; s < 5+3*rlMaxPoints; s++ {
+		tr.record(rl.RunMetric{Run: 1, Metric: rl.Metric{Steps: s * 100, Episodes: eps}})
+	}
+	h := tr.hist[1]
+	n := 0
+	for _, p := range h.points {
+		n += len(p.Episodes)
+	}
+	if len(h.points) > rlMaxPoints || h.episodes != n || n > rlMaxEpisodes || n < rlMaxEpisodes-10 {
+		t.Errorf("record holds %d points and %d episodes (counted %d); caps %d and %d", len(h.points), n, h.episodes, rlMaxPoints, rlMaxEpisodes)
+	}
+	if last := h.points[len(h.points)-1].Steps; last != (4+3*rlMaxPoints)*100 {
+		t.Errorf("last point at %d steps", last)
+	}
+}
+
+func rlWaitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,519 @@
+// train.js: the Training page. The list of runs comes from rl.progress (a
+// snapshot of every run), learning-curve points from rl.metrics (one per PPO
+// update or per 1,000 SAC steps, with the returns of the episodes finished
+// in it). A run opened mid-way is first filled from /api/rl/runs/{id}/metrics.
+import { live } from "./live.js";
+import { count } from "./format.js";
+
+const el = (id) => document.getElementById(id);
+const css = getComputedStyle(document.documentElement);
+const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+const C = {
+  text: color("--text", "#e6e9f2"), muted: color("--muted", "#8a93a8"), line: color("--line", "#232a3b"),
+  accent: color("--accent", "#7cf2c5"), accent2: color("--accent-2", "#6aa8ff"),
+  violet: color("--violet", "#b694ff"), warn: color("--warn", "#ffc46a"), bad: color("--bad", "#ff6b7a"),
+  mono: color("--mono", "monospace"),
+};
+
+const ENV_NAMES = { cartpole: "CartPole-v1", pendulum: "Pendulum-v1", trading: "Trading" };
+const SUGGESTED_STEPS = { "ppo/cartpole": 100000, "ppo/pendulum": 1000000, "ppo/trading": 300000, "sac/pendulum": 30000 };
+const DIAGS = {
+  ppo: [
+    { key: "approx_kl", label: "approx KL", digits: 4, color: C.violet },
+    { key: "entropy", label: "entropy", digits: 3, color: C.accent2 },
+    { key: "clip_frac", label: "clip fraction", digits: 3, color: C.warn },
+    { key: "explained_variance", label: "explained variance", digits: 3, color: C.accent },
+  ],
+  sac: [
+    { key: "alpha", label: "α (entropy temperature)", digits: 4, color: C.violet },
+    { key: "q_loss", label: "Q loss", digits: 3, color: C.warn },
+    { key: "entropy", label: "policy entropy", digits: 3, color: C.accent2 },
+  ],
+};
+
+const state = {
+  runs: new Map(), // id -> RunInfo
+  selected: null, // run id
+  points: [], // learning-curve points of the selected run
+  loading: false,
+  buffer: [], // live points that arrived while the history was loading
+  diagAlgo: null,
+};
+// Tests and curious people look here.
+const hooks = { metrics: 0, progress: 0, draws: 0, points: 0, selected: null, status: "", state };
+window.metastationTrain = hooks;
+
+// --- helpers -------------------------------------------------------------
+
+function showError(msg) {
+  const p = el("tr-error");
+  p.textContent = msg;
+  p.hidden = !msg;
+}
+
+async function api(method, url, body) {
+  const opts = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(url, opts);
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
+  return data;
+}
+
+function short(n) {
+  if (n == null || !isFinite(n)) return "–";
+  const a = Math.abs(n);
+  if (a >= 1e6) return (n / 1e6).toFixed(a >= 1e7 ? 0 : 1) + "M";
+  if (a >= 1e3) return (n / 1e3).toFixed(a >= 1e4 ? 0 : 1) + "k";
+  return String(Math.round(n));
+}
+
+function num(v, digits = 1) {
+  if (v == null || !isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return v.toFixed(digits);
+}
+
+function runLabel(r) {
+  return `${r.spec.algo.toUpperCase()} · ${ENV_NAMES[r.spec.env] ?? r.spec.env} · seed ${r.spec.seed}`;
+}
+
+// Canvas sized to its box at the screen's pixel ratio.
+function canvas2d(c) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(10, c.clientWidth), h = Math.max(10, c.clientHeight);
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+  }
+  const ctx = c.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+// "Nice" tick values between lo and hi.
+function ticks(lo, hi, n) {
+  const span = hi - lo;
+  if (!(span > 0)) return [lo];
+  const raw = span / n, mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= n) ?? 10 * mag;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
+
+function extent(values) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) {
+    if (v == null || !isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === Infinity) return [0, 1];
+  if (lo === hi) return [lo - 1, hi + 1];
+  const pad = (hi - lo) * 0.06;
+  return [lo - pad, hi + pad];
+}
+
+// Axes with grid; returns the plot area and scales.
+function frame(ctx, w, h, xd, yd, { left = 52, bottom = 24, top = 10, right = 12, xfmt = short, yfmt = (v) => num(v, 0), yticks = 5, xticks = 6 } = {}) {
+  const pw = w - left - right, ph = h - top - bottom;
+  const x = (v) => left + ((v - xd[0]) / (xd[1] - xd[0] || 1)) * pw;
+  const y = (v) => top + ph - ((v - yd[0]) / (yd[1] - yd[0] || 1)) * ph;
+  ctx.font = `11px ${C.mono}`;
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = C.line;
+  ctx.fillStyle = C.muted;
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (const v of ticks(yd[0], yd[1], yticks)) {
+    const py = Math.round(y(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(left, py); ctx.lineTo(left + pw, py); ctx.stroke();
+    ctx.fillText(yfmt(v), left - 6, py);
+  }
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  for (const v of ticks(xd[0], xd[1], xticks)) {
+    ctx.fillText(xfmt(v), x(v), top + ph + 6);
+  }
+  return { x, y, left, top, pw, ph };
+}
+
+// --- charts --------------------------------------------------------------
+
+function drawCurve() {
+  const { ctx, w, h } = canvas2d(el("tr-curve"));
+  const run = state.runs.get(state.selected);
+  const pts = state.points;
+  if (!run || pts.length === 0) {
+    ctx.fillStyle = C.muted;
+    ctx.font = `13px ${C.mono}`;
+    ctx.textAlign = "center";
+    ctx.fillText(run ? "waiting for the first update…" : "no run selected", w / 2, h / 2);
+    return;
+  }
+  const last = pts[pts.length - 1];
+  const xd = [0, Math.max(run.total || 0, last.steps, 1)];
+  const ys = [];
+  for (const p of pts) {
+    ys.push(p.return);
+    if (p.episodes) for (const e of p.episodes) ys.push(e);
+  }
+  if (run.eval_return != null) ys.push(run.eval_return);
+  const f = frame(ctx, w, h, xd, extent(ys));
+
+  // Episodes: faint dots, at most ~15,000 of the latest.
+  ctx.fillStyle = "rgba(106, 168, 255, 0.32)";
+  let budget = 15000;
+  for (let i = pts.length - 1; i >= 0 && budget > 0; i--) {
+    const p = pts[i];
+    if (!p.episodes) continue;
+    const px = f.x(p.steps);
+    for (const e of p.episodes) {
+      ctx.fillRect(px - 1.2, f.y(e) - 1.2, 2.4, 2.4);
+      if (--budget <= 0) break;
+    }
+  }
+  // Rolling mean of the last 100 episodes.
+  ctx.strokeStyle = C.accent;
+  ctx.lineWidth = 2;
+  ctx.lineJoin = "round";
+  ctx.beginPath();
+  let started = false;
+  for (const p of pts) {
+    if (!started && !(p.episodes?.length || p.return)) continue; // no episode finished yet
+    const px = f.x(p.steps), py = f.y(p.return);
+    if (!started) { ctx.moveTo(px, py); started = true; } else ctx.lineTo(px, py);
+  }
+  ctx.stroke();
+  // Final deterministic evaluation.
+  if (run.eval_return != null) {
+    const py = f.y(run.eval_return);
+    ctx.setLineDash([5, 4]);
+    ctx.strokeStyle = C.violet;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath(); ctx.moveTo(f.left, py); ctx.lineTo(f.left + f.pw, py); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = C.violet;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    ctx.fillText(`evaluation ${num(run.eval_return, 1)}`, f.left + 6, py - 3);
+  }
+}
+
+function episodesOf(pts) {
+  const out = [];
+  for (const p of pts) if (p.episodes) for (const e of p.episodes) out.push(e);
+  return out;
+}
+
+function drawHist() {
+  const { ctx, w, h } = canvas2d(el("tr-hist"));
+  const eps = episodesOf(state.points);
+  if (eps.length === 0) {
+    ctx.fillStyle = C.muted;
+    ctx.font = `13px ${C.mono}`;
+    ctx.textAlign = "center";
+    ctx.fillText("no finished episode yet", w / 2, h / 2);
+    return;
+  }
+  const N = 200;
+  const recent = eps.slice(-N);
+  const early = eps.length > N ? eps.slice(0, N) : [];
+  let [lo, hi] = extent(eps);
+  const bins = 24, bw = (hi - lo) / bins;
+  const hist = (xs) => {
+    const c = new Array(bins).fill(0);
+    for (const v of xs) c[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / bw)))]++;
+    return c;
+  };
+  const hr = hist(recent), he = hist(early);
+  const ymax = Math.max(1, ...hr, ...he);
+  const f = frame(ctx, w, h, [lo, hi], [0, ymax * 1.08], { left: 40, yfmt: (v) => num(v, 0), xfmt: (v) => num(v, Math.abs(hi - lo) < 10 ? 1 : 0), yticks: 4, xticks: 5 });
+  ctx.fillStyle = "rgba(124, 242, 197, 0.55)";
+  for (let i = 0; i < bins; i++) {
+    if (!hr[i]) continue;
+    const x0 = f.x(lo + i * bw) + 1, x1 = f.x(lo + (i + 1) * bw) - 1;
+    ctx.fillRect(x0, f.y(hr[i]), Math.max(1, x1 - x0), f.y(0) - f.y(hr[i]));
+  }
+  ctx.strokeStyle = C.muted;
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  for (let i = 0; i < bins && early.length; i++) {
+    const x0 = f.x(lo + i * bw), x1 = f.x(lo + (i + 1) * bw);
+    ctx.moveTo(x0, f.y(he[i])); ctx.lineTo(x1, f.y(he[i]));
+    if (i + 1 < bins) ctx.lineTo(x1, f.y(he[i + 1]));
+  }
+  ctx.stroke();
+}
+
+function buildDiags(algo) {
+  const box = el("tr-diags");
+  state.diagAlgo = algo;
+  el("tr-diag-algo").textContent = algo ? algo.toUpperCase() : "";
+  box.replaceChildren(...(DIAGS[algo] ?? []).map((d) => {
+    const div = document.createElement("div");
+    div.className = "diag";
+    div.dataset.key = d.key;
+    div.innerHTML = `<div class="diag-head"><span class="label"></span><b class="value">–</b></div><canvas></canvas>`;
+    div.querySelector(".label").textContent = d.label;
+    return div;
+  }));
+}
+
+function drawDiags() {
+  const run = state.runs.get(state.selected);
+  const algo = run?.spec.algo ?? null;
+  if (algo !== state.diagAlgo) buildDiags(algo);
+  if (!algo) return;
+  const pts = state.points;
+  const xd = [0, Math.max(run.total || 0, pts.at(-1)?.steps ?? 1, 1)];
+  for (const d of DIAGS[algo]) {
+    const div = document.querySelector(`#tr-diags .diag[data-key="${d.key}"]`);
+    if (!div) continue;
+    const series = [];
+    for (const p of pts) {
+      let v = p[d.key];
+      if (v === undefined) v = algo === "sac" ? null : 0; // zero values are left out of the JSON
+      if (v != null && isFinite(v)) series.push([p.steps, v]);
+    }
+    div.querySelector(".value").textContent = series.length ? num(series.at(-1)[1], d.digits) : "–";
+    const { ctx, w, h } = canvas2d(div.querySelector("canvas"));
+    if (!series.length) continue;
+    const f = frame(ctx, w, h, xd, extent(series.map((s) => s[1])), { left: 46, bottom: 18, top: 6, right: 6, yticks: 3, xticks: 4, yfmt: (v) => num(v, Math.abs(v) < 1 ? 3 : 1) });
+    ctx.strokeStyle = d.color;
+    ctx.lineWidth = 1.6;
+    ctx.beginPath();
+    series.forEach(([sx, sy], i) => (i ? ctx.lineTo(f.x(sx), f.y(sy)) : ctx.moveTo(f.x(sx), f.y(sy))));
+    ctx.stroke();
+  }
+}
+
+function renderFigures() {
+  const run = state.runs.get(state.selected);
+  const eps = state.points.reduce((n, p) => n + (p.episodes?.length ?? 0), 0);
+  el("tr-title").textContent = run ? `run ${run.id} · ${runLabel(run)}` : "";
+  el("tr-return").textContent = run ? num(state.points.at(-1)?.return ?? run.return, 1) : "–";
+  el("tr-eval").textContent = run?.eval_return != null ? num(run.eval_return, 1) : "–";
+  el("tr-episodes").textContent = run ? count(eps) : "–";
+  const pct = run && run.total ? Math.min(100, (100 * run.steps) / run.total) : 0;
+  el("tr-progress").style.width = pct + "%";
+  el("tr-progress").dataset.status = run?.status ?? "";
+}
+
+let frameQueued = false;
+function redraw() {
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(() => {
+    frameQueued = false;
+    renderFigures();
+    drawCurve();
+    drawHist();
+    drawDiags();
+    hooks.draws++;
+    hooks.points = state.points.length;
+  });
+}
+
+// --- runs ----------------------------------------------------------------
+
+function actionsFor(r) {
+  const td = document.createElement("td");
+  td.className = "actions";
+  const button = (text, cls, fn) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.className = cls;
+    b.addEventListener("click", (e) => { e.stopPropagation(); fn(); });
+    td.append(b);
+  };
+  if (r.status === "queued" || r.status === "running") button("Stop", "stop danger", () => command(r.id, "stop"));
+  if (r.status === "stopped" || r.status === "failed") button("Resume", "resume", () => command(r.id, "resume"));
+  if ((r.status === "done" || r.status === "stopped") && r.steps > 0) {
+    const a = document.createElement("a");
+    a.className = "ckpt";
+    a.href = `/api/rl/runs/${r.id}/checkpoint`;
+    a.download = "";
+    a.textContent = "checkpoint";
+    a.title = "download the checkpoint: weights, optimiser and RNG state, step counters";
+    a.addEventListener("click", (e) => e.stopPropagation());
+    td.append(a);
+  }
+  return td;
+}
+
+function renderRuns() {
+  const body = el("tr-runs").tBodies[0];
+  const list = [...state.runs.values()].sort((a, b) => b.id - a.id);
+  el("tr-empty").hidden = list.length > 0;
+  const rows = new Map([...body.rows].map((tr) => [Number(tr.dataset.run), tr]));
+  let prev = null;
+  for (const r of list) {
+    let tr = rows.get(r.id);
+    rows.delete(r.id);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.run = r.id;
+      tr.tabIndex = 0;
+      tr.innerHTML = `<td><b></b><span class="muted"></span></td><td><span class="pill"></span></td><td class="num steps"></td><td class="num ret"></td><td class="actions"></td>`;
+      tr.querySelector("b").textContent = `#${r.id} `;
+      tr.querySelector("span.muted").textContent = runLabel(r);
+      tr.addEventListener("click", () => select(r.id));
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") select(r.id); });
+    }
+    if (tr.dataset.status !== r.status) {
+      tr.dataset.status = r.status;
+      const pill = tr.querySelector(".pill");
+      pill.textContent = r.status;
+      pill.dataset.state = { running: "running", queued: "starting", failed: "failed" }[r.status] ?? r.status;
+      tr.lastElementChild.replaceWith(actionsFor(r));
+      if (r.error) tr.title = r.error;
+    }
+    tr.querySelector(".steps").textContent = `${short(r.steps)} / ${short(r.total)}`;
+    tr.querySelector(".ret").textContent = r.eval_return != null ? `${num(r.return, 1)} (eval ${num(r.eval_return, 1)})` : num(r.return, 1);
+    tr.setAttribute("aria-selected", String(r.id === state.selected));
+    if (prev ? prev.nextSibling !== tr : body.firstChild !== tr) {
+      if (prev) prev.after(tr); else body.prepend(tr);
+    }
+    prev = tr;
+  }
+  for (const tr of rows.values()) tr.remove();
+  const sel = state.runs.get(state.selected);
+  hooks.status = sel?.status ?? "";
+}
+
+function setRuns(list) {
+  state.runs = new Map((list ?? []).map((r) => [r.id, r]));
+  renderRuns();
+  if (state.selected == null && list?.length) {
+    const running = list.find((r) => r.status === "running") ?? list[0];
+    select(running.id);
+    return;
+  }
+  redraw();
+}
+
+async function command(id, what) {
+  try {
+    const r = await api("POST", `/api/rl/runs/${id}/${what}`);
+    showError("");
+    if (r?.id) { state.runs.set(r.id, r); renderRuns(); }
+    if (what === "resume") select(id, true);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+async function select(id, reload = false) {
+  if (state.selected === id && !reload) return;
+  state.selected = id;
+  hooks.selected = id;
+  const url = new URL(location.href);
+  url.searchParams.set("run", id);
+  history.replaceState(null, "", url);
+  renderRuns();
+  await loadHistory();
+}
+
+async function loadHistory() {
+  const id = state.selected;
+  if (id == null) return;
+  state.loading = true;
+  state.buffer = [];
+  try {
+    const pts = await api("GET", `/api/rl/runs/${id}/metrics`);
+    if (state.selected !== id) return;
+    state.points = pts ?? [];
+    for (const p of state.buffer) addPoint(p);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    state.loading = false;
+    state.buffer = [];
+    redraw();
+  }
+}
+
+function addPoint(p) {
+  const pts = state.points;
+  while (pts.length && pts[pts.length - 1].steps >= p.steps) pts.pop(); // resumed from a checkpoint
+  pts.push(p);
+}
+
+// --- the form ------------------------------------------------------------
+
+function syncForm(changed) {
+  const algo = el("tr-algo").value;
+  const envSel = el("tr-env");
+  for (const o of envSel.options) o.disabled = algo === "sac" && o.value !== "pendulum";
+  if (envSel.selectedOptions[0]?.disabled) envSel.value = "pendulum";
+  if (changed) {
+    const s = SUGGESTED_STEPS[`${algo}/${envSel.value}`];
+    if (s) el("tr-steps").value = s;
+  }
+}
+
+el("tr-algo").addEventListener("change", () => syncForm(true));
+el("tr-env").addEventListener("change", () => syncForm(true));
+el("tr-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const btn = el("tr-start");
+  btn.disabled = true;
+  try {
+    const r = await api("POST", "/api/rl/runs", {
+      algo: f.get("algo"), env: f.get("env"), steps: Number(f.get("steps")), seed: Number(f.get("seed")),
+    });
+    showError("");
+    state.runs.set(r.id, r);
+    state.points = [];
+    await select(r.id, true);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// --- live ----------------------------------------------------------------
+
+live.subscribe("rl.progress", (runs) => {
+  hooks.progress++;
+  setRuns(runs);
+});
+
+live.subscribe("rl.metrics", (m) => {
+  if (m.run !== state.selected) return;
+  hooks.metrics++;
+  if (state.loading) { state.buffer.push(m); return; }
+  addPoint(m);
+  const run = state.runs.get(m.run);
+  if (run && m.steps > run.steps) { run.steps = m.steps; run.return = m.return; }
+  redraw();
+});
+
+// After a reconnect the points sent meanwhile are missing: reload them.
+let wasLive = false;
+live.onState((s) => {
+  if (s === "live" && wasLive) loadHistory();
+  if (s === "live") wasLive = true;
+});
+
+window.addEventListener("resize", redraw);
+syncForm(false);
+const wanted = Number(new URLSearchParams(location.search).get("run"));
+api("GET", "/api/rl/runs").then((list) => {
+  if (wanted && list.some((r) => r.id === wanted)) {
+    state.runs = new Map(list.map((r) => [r.id, r]));
+    select(wanted);
+  }
+  setRuns(list);
+}).catch((err) => showError(err.message));
+redraw();
