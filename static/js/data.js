@@ -277,7 +277,7 @@ function renderReports(st) {
     const tr = document.createElement("tr");
     tr.innerHTML = `<td></td><td class="num"></td><td class="num"></td>`;
     const isRate = k === "fraud_rate";
-    tr.children[0].textContent = isRate ? "fraud rate" : k.replace(/^median_amount_/, "median $ ").replaceAll("_", " ");
+    tr.children[0].textContent = isRate ? "fraud rate" : k.replace(/^median_amount_/, "").replaceAll("_", " ");
     const fmt = (x) => (isRate ? (100 * x).toFixed(2) + " %" : x.toFixed(2));
     tr.children[1].textContent = fmt(v.want);
     tr.children[2].textContent = fmt(v.got);

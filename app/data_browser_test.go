@@ -1,0 +1,133 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserDataPage uses the Data page as a person would: a fraud job
+// started from the form runs to its end with live progress, its preview,
+// download, quality report and detector curves appear; a second, large job
+// is cancelled while it runs.
+func TestBrowserDataPage(t *testing.T) {
+	ctx := newBrowser(t)
+	_, url := startServer(t)
+	navigate(t, ctx, url+"data")
+	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
+	waitJS(t, ctx, "the page script", `window.metastationData !== undefined`, 5*time.Second)
+	if nav := eval[string](t, ctx, `document.querySelector('.nav a[aria-current="page"]')?.textContent ?? ""`); nav != "Data" {
+		t.Errorf("the current nav entry is %q, want Data", nav)
+	}
+
+	// A 50,000-row fraud job at 2 %, started by clicking.
+	setField := func(id, v string) {
+		t.Helper()
+		eval[bool](t, ctx, fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = %q;
+			el.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, id, v))
+	}
+	setField("dt-kind", "fraud")
+	setField("dt-rows", "50000")
+	setField("dt-seed", "3")
+	setField("dt-rate", "2")
+	setField("dt-format", "csv")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#dt-start`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the job accepted", `window.metastationData.started.length === 1`, 10*time.Second)
+	id := eval[string](t, ctx, `window.metastationData.started[0]`)
+	waitJS(t, ctx, "progress of the job on synth.progress",
+		fmt.Sprintf(`window.metastationData.progress.some(p => p.id === %q && p.rows > 0)`, id), 20*time.Second)
+	waitJS(t, ctx, "the job done", `document.getElementById("dt-job-state").textContent === "done"`, 40*time.Second)
+	if msg := eval[string](t, ctx, `document.getElementById("dt-error").textContent`); msg != "" {
+		t.Errorf("the page shows an error: %q", msg)
+	}
+	got := eval[map[string]any](t, ctx, `({
+		bar: document.getElementById("dt-bar").getAttribute("aria-valuenow"),
+		rows: document.getElementById("dt-rows-done").textContent,
+		listed: document.querySelector('#dt-jobs tr[data-id="`+id+`"] .pill')?.textContent ?? "",
+		roc: document.getElementById("dt-roc-auc").textContent,
+		pr: document.getElementById("dt-pr-auc").textContent,
+		quality: document.getElementById("dt-quality").textContent,
+		recall: document.querySelectorAll("#dt-recall tr").length,
+		targets: document.querySelectorAll("#dt-targets tbody tr").length,
+		download: document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href,
+	})`)
+	if got["bar"] != "100" || got["rows"] != "50,000" || got["listed"] != "done" {
+		t.Errorf("finished job shows bar %v, rows %v, list state %v", got["bar"], got["rows"], got["listed"])
+	}
+	for _, k := range []string{"roc", "pr", "quality"} {
+		v, err := strconv.ParseFloat(got[k].(string), 64)
+		if err != nil || v <= 0 || v > 1 {
+			t.Errorf("%s figure %q is not a number in (0, 1]", k, got[k])
+		}
+	}
+	if v, _ := strconv.ParseFloat(got["roc"].(string), 64); v < 0.7 {
+		t.Errorf("ROC-AUC %v: the detector learned nothing", v)
+	}
+	if got["recall"].(float64) < 3 || got["targets"].(float64) < 2 {
+		t.Errorf("reports: %v recall rows, %v target rows", got["recall"], got["targets"])
+	}
+
+	// The preview table holds the file's first rows.
+	waitJS(t, ctx, "the preview", `document.querySelectorAll("#dt-preview tbody tr").length === 20`, 10*time.Second)
+	cols := eval[[]string](t, ctx, `[...document.querySelectorAll("#dt-preview thead th")].map(th => th.textContent)`)
+	if len(cols) < 10 || cols[0] != "id" || !strings.Contains(strings.Join(cols, ","), "is_fraud") {
+		t.Errorf("preview columns %v", cols)
+	}
+
+	// Both curves are drawn: points handed to the canvas and pixels on it.
+	waitJS(t, ctx, "the ROC and PR curves", `window.metastationData.drawn.roc > 5 && window.metastationData.drawn.pr > 5`, 5*time.Second)
+	for _, c := range []string{"dt-roc", "dt-pr"} {
+		lit := eval[int](t, ctx, fmt.Sprintf(`(() => { const c = document.getElementById(%q);
+			const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })()`, c))
+		if lit < 2000 {
+			t.Errorf("canvas %s has %d painted pixels: blank", c, lit)
+		}
+	}
+
+	// The download link serves the file: a header row and 50,000 rows.
+	dl, _ := got["download"].(string)
+	if !strings.HasSuffix(dl, "/api/synth/jobs/"+id+"/file") {
+		t.Fatalf("download link %q", dl)
+	}
+	eval[bool](t, ctx, `(window.dtFile = null, fetch(document.getElementById("dt-download").href)
+		.then(async r => { const t = await r.text(); window.dtFile = {status: r.status, type: r.headers.get("content-type"),
+			head: t.slice(0, t.indexOf("\n")), lines: t.split("\n").filter(Boolean).length}; }), true)`)
+	waitJS(t, ctx, "the downloaded file", `window.dtFile !== null`, 15*time.Second)
+	file := eval[map[string]any](t, ctx, `window.dtFile`)
+	if file["status"] != 200.0 || !strings.HasPrefix(file["type"].(string), "text/csv") ||
+		!strings.HasPrefix(file["head"].(string), "id,") || !strings.Contains(file["head"].(string), "is_fraud") || file["lines"] != 50001.0 {
+		t.Errorf("download: %v", file)
+	}
+	eval[bool](t, ctx, `(window.scrollTo(0, document.querySelector(".data-grid").offsetTop - 70), true)`)
+	screenshot(t, ctx, "data")
+
+	// A large job: its progress moves, then Cancel stops it.
+	setField("dt-rows", "20000000")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#dt-start`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the second job accepted", `window.metastationData.started.length === 2`, 10*time.Second)
+	id2 := eval[string](t, ctx, `window.metastationData.started[1]`)
+	waitJS(t, ctx, "the large job's progress moving", fmt.Sprintf(`new Set(window.metastationData.progress
+		.filter(p => p.id === %q && p.rows > 0 && p.rows < 20000000).map(p => p.rows)).size >= 2`, id2), 20*time.Second)
+	if eta := eval[string](t, ctx, `document.getElementById("dt-eta").textContent`); eta == "–" || eta == "" {
+		t.Errorf("no ETA while running: %q", eta)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#dt-cancel`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the large job cancelled", fmt.Sprintf(`document.getElementById("dt-job-state").textContent === "cancelled" &&
+		document.querySelector('#dt-jobs tr[data-id=%q] .pill')?.textContent === "cancelled"`, id2), 15*time.Second)
+	after := eval[map[string]any](t, ctx, `({download: document.getElementById("dt-download").hidden,
+		cancel: document.getElementById("dt-cancel").disabled, error: document.getElementById("dt-error").textContent})`)
+	if after["download"] != true || after["cancel"] != true || after["error"] != "" {
+		t.Errorf("after the cancel: %v", after)
+	}
+}
