@@ -36,6 +36,10 @@ func TestBrowserDashboardIsLive(t *testing.T) {
 	// A forecast needs 40 points; at one a second that is 40 s, too long for
 	// a browser test, so the cone is checked on the heap series after
 	// backfilling it through the registry the page reads.
+	// The tournament's strategies: their metrics table and equity panels.
+	waitJS(t, ctx, "the strategy metrics table", `document.querySelectorAll("#dash-strategy-table tbody tr").length >= 2`, 15*time.Second)
+	waitJS(t, ctx, "per-strategy equity panels",
+		`document.querySelectorAll('.dash-section[data-sub="tournament"] .chart-panel').length >= 2`, 15*time.Second)
 	screenshot(t, ctx, "dashboard")
 	csv := eval[map[string]any](t, ctx, `(() => { document.querySelector('.chart-panel button[data-export="csv"]').click();
 		return window.metastationDashboard.lastExport; })()`)

@@ -134,8 +134,8 @@ func TestServiceSamplesTheBus(t *testing.T) {
 	b.Publish(bus.Envelope{Topic: "system.state", From: "system", Kind: "state", Payload: sys, Time: t0})
 	b.Publish(bus.Envelope{Topic: "market.state", From: "market", Kind: "state", Time: t0, Payload: map[string]any{
 		"regime": "crisis", "quotes": []map[string]any{{"symbol": "SPY", "bid": 99.0, "ask": 101.0, "last": 100.0}}}})
-	b.Publish(bus.Envelope{Topic: "tournament.standings", From: "tournament", Time: t0, Payload: []map[string]any{
-		{"strategy": "momentum", "equity": 1010.0, "sharpe": 1.2}}})
+	b.Publish(bus.Envelope{Topic: "tournament.state", From: "tournament", Time: t0, Payload: map[string]any{
+		"leaderboard": []map[string]any{{"strategy": "momentum", "sharpe": 1.2, "curve": []float64{1000, 1100, 1010}}}}})
 	b.Publish(bus.Envelope{Topic: "rl.progress", From: "rl", Time: t0, Payload: []map[string]any{
 		{"id": 3, "status": "running", "steps": 1000, "return": -12.0}}})
 

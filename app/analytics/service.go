@@ -17,8 +17,7 @@ var TopicNetwork = bus.NewTopic[NetworkState]("analytics.network.state")
 // series, tracks the agent network, publishes its snapshot and prunes old
 // history. It reads payloads through their JSON form, so it depends on no
 // other domain package: system.state, market.state and market.trades,
-// rl.progress and rl.metrics, synth.progress, and any tournament.* payload
-// with a strategy and numeric figures.
+// rl.progress and rl.metrics, synth.progress and tournament.state.
 type Service struct {
 	Registry *Registry
 	Graph    *Graph
@@ -111,7 +110,7 @@ func (s *Service) Sample(e bus.Envelope) error {
 		return s.sampleRLMetric(e)
 	case e.Topic == "synth.progress":
 		return s.sampleSynth(e)
-	case len(e.Topic) > 11 && e.Topic[:11] == "tournament.":
+	case e.Topic == "tournament.state":
 		return s.sampleTournament(e)
 	}
 	return nil
@@ -281,45 +280,38 @@ func (s *Service) sampleSynth(e bus.Envelope) error {
 	return nil
 }
 
-// sampleTournament records the numeric top-level figures of every object in
-// a tournament payload that names a strategy: tournament.<field>{strategy}.
+// sampleTournament records each strategy's figures from the tournament's
+// leaderboard: equity (the curve's last point), underwater drawdown from the
+// curve's peak, P&L, Sharpe of the round so far and gross exposure.
 func (s *Service) sampleTournament(e bus.Envelope) error {
-	var v any
-	if err := decode(e.Payload, &v); err != nil {
+	var st struct {
+		Leaderboard []struct {
+			Strategy string    `json:"strategy"`
+			PnL      float64   `json:"pnl"`
+			Sharpe   float64   `json:"sharpe"`
+			Gross    float64   `json:"gross"`
+			Curve    []float64 `json:"curve"`
+		} `json:"leaderboard"`
+	}
+	if err := decode(e.Payload, &st); err != nil {
 		return err
 	}
-	var objs []map[string]any
-	switch x := v.(type) {
-	case map[string]any:
-		objs = append(objs, x)
-		for _, k := range []string{"strategies", "standings", "scores"} {
-			if list, ok := x[k].([]any); ok {
-				for _, it := range list {
-					if m, ok := it.(map[string]any); ok {
-						objs = append(objs, m)
-					}
-				}
-			}
-		}
-	case []any:
-		for _, it := range x {
-			if m, ok := it.(map[string]any); ok {
-				objs = append(objs, m)
-			}
-		}
-	}
-	for _, o := range objs {
-		name, _ := o["strategy"].(string)
-		if name == "" {
-			name, _ = o["name"].(string)
-		}
-		if name == "" {
+	for _, en := range st.Leaderboard {
+		if en.Strategy == "" {
 			continue
 		}
-		l := Labels{"subsystem": "tournament", "strategy": name}
-		for k, val := range o {
-			if f, ok := val.(float64); ok {
-				s.record("tournament."+k, l, "", e.Time, f)
+		l := Labels{"subsystem": "tournament", "strategy": en.Strategy}
+		s.record("tournament.pnl", l, "", e.Time, en.PnL)
+		s.record("tournament.sharpe", l, "", e.Time, en.Sharpe)
+		s.record("tournament.gross", l, "", e.Time, en.Gross)
+		if n := len(en.Curve); n > 0 {
+			peak := en.Curve[0]
+			for _, v := range en.Curve {
+				peak = max(peak, v)
+			}
+			s.record("tournament.equity", l, "", e.Time, en.Curve[n-1])
+			if peak > 0 {
+				s.record("tournament.drawdown", l, "%", e.Time, 100*(en.Curve[n-1]/peak-1))
 			}
 		}
 	}

@@ -3,6 +3,7 @@
 // server's forecast drawn as a cone (80 % and 95 % prediction intervals).
 // Panels export as CSV or PNG. Tests read window.metastationDashboard.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { live } from "./live.js";
 import { bytes, rate, clock } from "./format.js";
 
 const el = (id) => document.getElementById(id);
@@ -14,7 +15,7 @@ const SECTIONS = [
   { sub: "rl", title: "Training" },
   { sub: "synth", title: "Data pipelines" },
 ];
-const MAX_PANELS = 12; // per section
+const MAX_PANELS = { tournament: 24 }; // per section; default 12
 const REFRESH_MS = 2000;
 const FORECAST_MS = 10000;
 
@@ -36,6 +37,9 @@ const TITLES = {
   "market.orders": "Orders",
   "market.agents": "Market agents",
   "tournament.equity": "Equity",
+  "tournament.drawdown": "Underwater drawdown (%)",
+  "tournament.sharpe": "Sharpe, round so far",
+  "tournament.gross": "Exposure (gross)",
   "tournament.pnl": "P&L",
   "rl.return": "Training return",
   "rl.steps": "Training steps",
@@ -45,7 +49,8 @@ const TITLES = {
 };
 const ORDER = Object.keys(TITLES);
 // Step-like series get no forecast.
-const NO_FORECAST = new Set(["market.regime", "system.hub_clients", "system.bus_dropped", "market.agents"]);
+const NO_FORECAST = new Set(["market.regime", "system.hub_clients", "system.bus_dropped", "market.agents",
+  "tournament.drawdown", "tournament.sharpe", "tournament.gross", "tournament.pnl"]);
 
 const RANGES = { "2m": 120, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400 };
 const COLORS = ["#7cf2c5", "#6aa8ff", "#b694ff", "#ffc46a", "#ff8fab", "#5ee0ff"];
@@ -316,7 +321,7 @@ function layout() {
   const order = [...SECTIONS, ...[...subs].filter((s) => !SECTIONS.some((x) => x.sub === s)).map((s) => ({ sub: s, title: s }))];
   for (const sec of order) {
     const infos = state.series.filter((i) => sectionOf(i) === sec.sub && wanted(i))
-      .sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key)).slice(0, MAX_PANELS);
+      .sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key)).slice(0, MAX_PANELS[sec.sub] || 12);
     let box = root.querySelector(`section[data-sub="${sec.sub}"]`);
     if (infos.length === 0) { if (box) box.hidden = true; continue; }
     if (!box) {
@@ -381,6 +386,26 @@ el("dash-forecast").onchange = (e) => {
 };
 window.addEventListener("resize", () => {
   panels.forEach((p) => p.u && p.u.setSize({ width: Math.max(280, p.plotEl.clientWidth), height: 190 }));
+});
+
+// The tournament's own metrics table (computed by the tournament, shown here).
+const pct = (v) => (v == null || isNaN(v) ? "–" : (100 * v).toFixed(2) + " %");
+const num = (v) => (v == null || isNaN(v) ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: 2 }));
+live.subscribe("tournament.state", (st) => {
+  const rows = st.leaderboard || [];
+  el("dash-strategies").hidden = rows.length === 0;
+  dash.strategies = rows.length;
+  el("dash-strategy-table").tBodies[0].replaceChildren(...rows.map((e) => {
+    const tr = document.createElement("tr");
+    tr.dataset.strategy = e.strategy;
+    for (const v of [e.rank, e.name || e.strategy, num(e.pnl), pct(e.return), num(e.sharpe), num(e.sortino),
+      pct(e.max_drawdown), num(e.turnover), num(e.fees), num(e.gross), num(e.score)]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.append(td);
+    }
+    return tr;
+  }));
 });
 
 refresh().then(() => setTimeout(refreshForecasts, 500));
