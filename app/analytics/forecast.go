@@ -443,11 +443,17 @@ func Select(y []float64, opt SelectOptions) (*Forecast, error) {
 	var scores []score
 	for _, m := range Candidates(period) {
 		sc := score{m: m}
+		fm := m // the model fitted on each fold
 		for k := 0; k < folds; k++ {
 			o := first + k*step
-			fit, err := m.Fit(y[:o])
+			fit, err := fm.Fit(y[:o])
 			if err != nil {
 				break
+			}
+			// An AR model's order, chosen by AIC on the first fold, is kept
+			// for the others: the search over orders is most of its cost.
+			if ar, ok := m.(AR); ok && ar.P == 0 {
+				fm = AR{P: len(fit.(*arFit).phi), Diff: ar.Diff}
 			}
 			mean, _ := fit.Forecast(h)
 			sc.sum += mase(y[:o], y[o:o+h], mean)

@@ -209,3 +209,14 @@ func TestHoltWintersCoverage(t *testing.T) {
 		t.Errorf("Holt-Winters coverage 80%%: %.1f%%, 95%%: %.1f%%", 100*c80, 100*c95)
 	}
 }
+
+// BenchmarkSelect is the dashboard's forecast request: 240 points, 40 steps,
+// every candidate over the validation folds and the refit.
+func BenchmarkSelect(b *testing.B) {
+	y := synthetic(1, 240, 24, 2)
+	for b.Loop() {
+		if _, err := Select(y, SelectOptions{Horizon: 40}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

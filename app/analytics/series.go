@@ -4,7 +4,9 @@
 // (subsystem, strategy, instrument, regime, run). The Registry keeps each
 // series' recent points in a ring buffer for live views, and a coarser ring
 // of one-minute means for longer ranges; with a batching writer it persists
-// every point to SQLite and deletes points older than the retention. The
+// the one-minute means to SQLite (a minute when it ends; 60 series make
+// 86,400 rows a day, not 5 million) and deletes those older than the
+// retention. The
 // Service samples what the system publishes on the bus into the registry;
 // Select forecasts a series with the model that validates best.
 package analytics
@@ -156,7 +158,8 @@ func NewRegistry(opts Options) *Registry {
 }
 
 // Record adds a point to the series name with labels, creating it on first
-// use. Points must arrive in time order per series; an older point is
+// use. When a minute ends, its mean goes to the one-minute ring and, with a
+// writer, to SQLite. Points must arrive in time order per series; an older point is
 // dropped. NaN and infinite values are dropped.
 func (r *Registry) Record(name string, labels Labels, unit string, t time.Time, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -183,9 +186,12 @@ func (r *Registry) Record(name string, labels Labels, unit string, t time.Time, 
 	s.raw.add(Point{ms, v})
 	s.info.Last, s.info.Value = ms, v
 	minute := ms - ms%60000
+	var closed *Point // a minute that ended, to persist
 	if s.count > 0 && minute != s.minute {
-		s.coarse.add(Point{s.minute, s.sum / float64(s.count)})
+		p := Point{s.minute, s.sum / float64(s.count)}
+		s.coarse.add(p)
 		s.sum, s.count = 0, 0
+		closed = &p
 	}
 	s.minute = minute
 	s.sum += v
@@ -197,7 +203,9 @@ func (r *Registry) Record(name string, labels Labels, unit string, t time.Time, 
 			w.TryEnqueue(`INSERT OR IGNORE INTO metric_series (key, name, labels, unit) VALUES (?, ?, ?, ?)`,
 				key, name, labelsText(labels), unit)
 		}
-		w.TryEnqueue(`INSERT INTO metric_points (key, ts_ms, value) VALUES (?, ?, ?)`, key, ms, v)
+		if closed != nil {
+			w.TryEnqueue(`INSERT INTO metric_points (key, ts_ms, value) VALUES (?, ?, ?)`, key, closed.T, closed.V)
+		}
 	}
 }
 

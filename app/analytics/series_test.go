@@ -94,7 +94,8 @@ func TestPersistsQueriesHistoryAndPrunesByAge(t *testing.T) {
 	ctx := context.Background()
 	r := NewRegistry(Options{RawPoints: 10, Writer: w, DB: db, Retention: time.Hour})
 	now := time.Now().Truncate(time.Second)
-	for i := 0; i < 120; i++ { // two hours, one point a minute
+	now = now.Truncate(time.Minute)
+	for i := 0; i <= 120; i++ { // two hours, one point a minute; the 121st closes the 120th minute
 		r.Record("m", nil, "", now.Add(time.Duration(i-120)*time.Minute), float64(i))
 	}
 	if err := w.Flush(ctx); err != nil {
@@ -103,7 +104,7 @@ func TestPersistsQueriesHistoryAndPrunesByAge(t *testing.T) {
 	// A registry restarted on the same database still answers from SQLite.
 	r2 := NewRegistry(Options{DB: db, Writer: w})
 	pts, err := r2.Query(ctx, "m", nil, now.Add(-3*time.Hour), now, 0)
-	if err != nil || len(pts) != 120 {
+	if err != nil || len(pts) != 120 || pts[0].V != 0 || pts[119].V != 119 {
 		t.Fatalf("%d points from the database, err %v", len(pts), err)
 	}
 	if err := r.Prune(ctx, now); err != nil {
