@@ -152,6 +152,19 @@ func TestBrowserFloorRenders(t *testing.T) {
 	// Clicking an avatar opens its panel (through the same function the click uses).
 	eval[any](t, ctx, `window.metastationFloor.open("learner")`)
 	waitJS(t, ctx, "the avatar panel", `!document.getElementById("avatar-panel").hidden && document.getElementById("ap-name").textContent === "Adaptive Learner"`, 5*time.Second)
+	// The vote panel on the floor: a click raises the tally; the same vote
+	// again from the same browser leaves it where it is.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="learner"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the tally to rise", `document.querySelector('#vote-buttons button[data-strategy="learner"] .count').textContent === "1"`, 5*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="learner"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the second vote answered", `window.metastationTournament.votes === 2`, 5*time.Second)
+	if c := eval[string](t, ctx, `document.querySelector('#vote-buttons button[data-strategy="learner"] .count').textContent`); c != "1" {
+		t.Errorf("voting twice from one browser shows %s votes", c)
+	}
 	screenshot(t, ctx, "floor")
 }
 

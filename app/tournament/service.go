@@ -130,6 +130,10 @@ func NewService(cfg Config, b *bus.Bus, db *store.DB, w *store.Writer, log *slog
 	for k, mk := range cfg.Round.Roster {
 		s.profiles = append(s.profiles, mk(uint64(k)).Profile())
 	}
+	// Votes for the next round are open from now, before Run starts.
+	if err := s.recover(context.Background()); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

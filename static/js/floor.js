@@ -55,14 +55,14 @@ if (webglAvailable() && !new URLSearchParams(location.search).has("2d")) {
 
 function build3D(THREE, OrbitControls) {
   // Software renderers (SwiftShader in headless browsers, old laptops)
-  // get no antialiasing and one pixel per CSS pixel.
+  // get no antialiasing and fewer pixels than CSS pixels.
   const probe = document.createElement("canvas").getContext("webgl2");
   const dbg = probe && probe.getExtension("WEBGL_debug_renderer_info");
   const gpu = dbg ? String(probe.getParameter(dbg.UNMASKED_RENDERER_WEBGL)) : "";
   const software = /swiftshader|llvmpipe|software/i.test(gpu);
   stats.gpu = gpu;
   const renderer = new THREE.WebGLRenderer({ antialias: !software, preserveDrawingBuffer: true });
-  renderer.setPixelRatio(software ? 1 : Math.min(window.devicePixelRatio || 1, 2));
+  renderer.setPixelRatio(software ? 0.75 : Math.min(window.devicePixelRatio || 1, 2));
   renderer.info.autoReset = false;
   stage.prepend(renderer.domElement);
   renderer.domElement.id = "floor-3d";
