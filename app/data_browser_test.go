@@ -130,4 +130,13 @@ func TestBrowserDataPage(t *testing.T) {
 	if after["download"] != true || after["cancel"] != true || after["error"] != "" {
 		t.Errorf("after the cancel: %v", after)
 	}
+
+	// On a phone the page reflows: nothing wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the phone layout", `window.innerWidth === 390`, 5*time.Second)
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a 390 px phone the page is %v px wide", w)
+	}
 }

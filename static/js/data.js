@@ -149,6 +149,10 @@ $("dt-jobs").addEventListener("click", (ev) => {
   const tr = ev.target.closest("tr[data-id]");
   if (tr) select(tr.dataset.id);
 });
+$("dt-jobs").addEventListener("keydown", (ev) => {
+  const tr = ev.target.closest("tr[data-id]");
+  if (tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); select(tr.dataset.id); }
+});
 
 function kindName(spec) { return spec.kind; }
 
@@ -162,6 +166,7 @@ function renderList() {
     if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.id = id;
+      tr.tabIndex = 0;
       tr.innerHTML = `<td class="num"></td><td></td><td class="num"></td><td><span class="pill"></span></td>`;
     }
     const c = tr.children;
