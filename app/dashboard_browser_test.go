@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserDashboardIsLive opens /dashboard and checks that the system
@@ -91,6 +94,21 @@ func TestBrowserDashboardDrawsForecastCone(t *testing.T) {
 		t.Errorf("forecast %+v", fr.Forecast)
 	}
 	t.Logf("model %s, validation MASE %.2f, naive %.2f", fr.Forecast.Model, fr.Forecast.MASE, fr.Forecast.NaiveMASE)
+	// Hover: the panel's header shows the value under the cursor, and in
+	// the forecast part the forecast and its interval.
+	box := eval[map[string]float64](t, ctx, `(() => { document.querySelector('.chart-panel[data-key="market.price{instrument=TEST,subsystem=market}"]').scrollIntoView({block: "center"});
+		const r = document.querySelector('.chart-panel[data-key="market.price{instrument=TEST,subsystem=market}"] .u-over').getBoundingClientRect();
+		return {x: r.left, y: r.top, w: r.width, h: r.height}; })()`)
+	if _, err := chromedp.Run(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box["x"]+box["w"]-3, box["y"]+box["h"]/2)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the hover readout of the forecast", `(window.metastationDashboard.hover?.text || "").includes("≈")`, 5*time.Second)
+	// (the readout was checked; move away so the picture shows the latest value)
+	if _, err := chromedp.Run(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("hover: %s", eval[string](t, ctx, `window.metastationDashboard.hover.text`))
+
 	// The picture for the README: the last two minutes, the cone larger.
 	eval[bool](t, ctx, `(() => { const s = document.getElementById("dash-range"); s.value = "2m";
 		s.dispatchEvent(new Event("change")); return true; })()`)

@@ -58,6 +58,9 @@ func TestBrowserNetworkShowsLiveAgents(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.SendKeys(chromedp.CSS("#net-search"), kb.Enter)); err != nil {
 		t.Fatal(err)
 	}
+	if n := eval[float64](t, ctx, `window.metastationNetwork.matching`); n < 5 {
+		t.Errorf("searching for learner matches %v agents; the showcase has 7", n)
+	}
 	eval[bool](t, ctx, `(document.querySelector('#net-legend button[data-sub="market"]').click(), true)`)
 	waitJS(t, ctx, "market hidden", `(window.metastationNetwork.hidden || []).includes("market")`, 3*time.Second)
 }

@@ -450,6 +450,7 @@ function refreshList() {
 el("net-search").addEventListener("input", (e) => {
   query = e.target.value.trim().toLowerCase();
   colorsDirty = true;
+  stats.matching = query ? nodes.filter(matches).length : nodes.length;
   const exact = byId.get(e.target.value.trim());
   if (exact) select(exact);
 });
