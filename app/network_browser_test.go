@@ -81,7 +81,7 @@ func TestBrowserNetworkAt500Nodes(t *testing.T) {
 	waitJS(t, ctx, "500 nodes and 2000 links",
 		`window.metastationNetwork && window.metastationNetwork.nodes === 500 && window.metastationNetwork.links === 2000`, 15*time.Second)
 	f0 := eval[float64](t, ctx, `window.metastationNetwork.frames`)
-	waitJS(t, ctx, "120 more frames", fmt.Sprintf(`window.metastationNetwork.frames > %v`, f0+120), 30*time.Second)
+	waitJS(t, ctx, "90 more frames", fmt.Sprintf(`window.metastationNetwork.frames > %v`, f0+90), 30*time.Second)
 	st := eval[map[string]any](t, ctx, `(({nodes, links, pulses, fps, frameMs, frameMsP95, workMs, workMsP95, drawCalls, triangles}) =>
 		({nodes, links, pulses, fps, frameMs, frameMsP95, workMs, workMsP95, drawCalls, triangles}))(window.metastationNetwork)`)
 	t.Logf("500 nodes / 2,000 links: %v", st)
