@@ -251,6 +251,8 @@ function renderReports(st) {
   const det = st.detector, q = st.quality;
   const box = $("dt-reports");
   box.hidden = !det && !q;
+  $("dt-side-note").hidden = !!(det || q);
+  $("dt-side-reports").hidden = !det && !q;
   const key = `${st.id}:${st.state}:${!!det}:${!!q}`;
   if (reportOf === key) return;
   reportOf = key;
