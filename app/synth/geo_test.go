@@ -25,6 +25,7 @@ func TestDST(t *testing.T) {
 // drawn on, in every region and season.
 func TestLocalUnixRoundTrip(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
+	w := NewWorld(Config{Start: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Days: 120}.Normalize(), 0)
 	for reg := range regions {
 		for _, local := range []int64{
 			time.Date(2025, 1, 15, 12, 30, 0, 0, time.UTC).Unix(),
@@ -32,7 +33,7 @@ func TestLocalUnixRoundTrip(t *testing.T) {
 			time.Date(2025, 11, 30, 0, 5, 0, 0, time.UTC).Unix(),
 		} {
 			rows := []Transaction{{Unix: local, Region: uint8(reg)}}
-			toUTC(rows)
+			w.toUTC(rows)
 			if got := LocalUnix(&rows[0]); got != local {
 				t.Fatalf("%s: local %d became UTC %d and local %d", regions[reg].Name, local, rows[0].Unix, got)
 			}

@@ -46,6 +46,6 @@ func TargetSample(cfg Config, n int) []Transaction {
 		}
 		out[i] = tx
 	}
-	toUTC(out)
+	w.toUTC(out)
 	return out
 }

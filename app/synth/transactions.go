@@ -117,7 +117,7 @@ func appendTransactionChunk(dst []Transaction, w *World, cfg Config, i int) []Tr
 		k := g.fr.IntN(nc)
 		g.inject(&custs[k], spans[k], in, uint64(i)<<20|uint64(n))
 	}
-	toUTC(g.rows)
+	w.toUTC(g.rows)
 	out := sortByTime(dst, g.rows, w.StartUnix, int64(i)*ChunkRows, sc)
 	sc.rows = g.rows
 	return out
@@ -125,10 +125,20 @@ func appendTransactionChunk(dst []Transaction, w *World, cfg Config, i int) []Tr
 
 // toUTC turns the times of rows, drawn on the local clock of where each
 // transaction happened (the calendar and hour profiles are local), into UTC.
-func toUTC(rows []Transaction) {
+func (w *World) toUTC(rows []Transaction) {
+	first := w.StartUnix / 86400
 	for j := range rows {
 		t := &rows[j]
-		t.Unix -= offset(t.Region, floorDiv(t.Unix, 86400))
+		day := floorDiv(t.Unix, 86400)
+		if k := day - first; k >= 0 && k < int64(len(w.dst)) {
+			h := int64(regions[t.Region].UTCOffset)
+			if w.dst[k] && !regions[t.Region].NoDST {
+				h++
+			}
+			t.Unix -= h * 3600
+		} else {
+			t.Unix -= offset(t.Region, day)
+		}
 	}
 }
 

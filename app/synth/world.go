@@ -54,6 +54,7 @@ type World struct {
 	testOnline  pool                  // small online merchants used to test cards
 	days        alias                 // the days of the period, weighted as dayCDF
 	dayOfMonth  []uint8
+	dst         []bool               // daylight saving time on each day of the period
 	hours       [numCategories]alias // hour of day by category
 	regionCDF   []float64
 	compromised [][]compromise // by region
@@ -121,6 +122,7 @@ func NewWorld(cfg Config, customers int) *World {
 	w.days = newAlias(dayWeights(cfg))
 	for d := range cfg.Days {
 		w.dayOfMonth = append(w.dayOfMonth, uint8(cfg.Start.AddDate(0, 0, d).Day()))
+		w.dst = append(w.dst, isDST(cfg.Start.Unix()/86400+int64(d)))
 	}
 	for i, c := range categories {
 		w.hours[i] = newAlias(c.Hours[:])
