@@ -16,6 +16,7 @@ const C = {
 };
 
 const ENV_NAMES = { cartpole: "CartPole-v1", pendulum: "Pendulum-v1", trading: "Trading" };
+const ENV_SHORT = { cartpole: "CartPole", pendulum: "Pendulum", trading: "Trading" };
 const SUGGESTED_STEPS = { "ppo/cartpole": 100000, "ppo/pendulum": 1000000, "ppo/trading": 300000, "sac/pendulum": 30000 };
 const DIAGS = {
   ppo: [
@@ -25,7 +26,7 @@ const DIAGS = {
     { key: "explained_variance", label: "explained variance", digits: 3, color: C.accent },
   ],
   sac: [
-    { key: "alpha", label: "α (entropy temperature)", digits: 4, color: C.violet },
+    { key: "alpha", label: "alpha (entropy temperature)", digits: 4, color: C.violet },
     { key: "q_loss", label: "Q loss", digits: 3, color: C.warn },
     { key: "entropy", label: "policy entropy", digits: 3, color: C.accent2 },
   ],
@@ -76,6 +77,15 @@ function num(v, digits = 1) {
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return v.toFixed(digits);
+}
+
+// Short axis labels: 0, 0.25, 1.5k, 2e-4.
+function axisNum(v) {
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a < 1e-2) return v.toExponential(0);
+  if (a >= 1e4) return short(v);
+  return String(Number(v.toPrecision(3)));
 }
 
 function runLabel(r) {
@@ -167,15 +177,18 @@ function drawCurve() {
   if (run.eval_return != null) ys.push(run.eval_return);
   const f = frame(ctx, w, h, xd, extent(ys));
 
-  // Episodes: faint dots, at most ~15,000 of the latest.
-  ctx.fillStyle = "rgba(106, 168, 255, 0.32)";
+  // Episodes: dots, fainter and smaller when there are many; at most
+  // ~15,000 of the latest.
+  const neps = pts.reduce((n, p) => n + (p.episodes?.length ?? 0), 0);
+  const r = neps < 300 ? 2 : neps < 3000 ? 1.2 : 0.9;
+  ctx.fillStyle = neps < 300 ? "rgba(106, 168, 255, 0.7)" : "rgba(106, 168, 255, 0.32)";
   let budget = 15000;
   for (let i = pts.length - 1; i >= 0 && budget > 0; i--) {
     const p = pts[i];
     if (!p.episodes) continue;
     const px = f.x(p.steps);
     for (const e of p.episodes) {
-      ctx.fillRect(px - 1.2, f.y(e) - 1.2, 2.4, 2.4);
+      ctx.fillRect(px - r, f.y(e) - r, 2 * r, 2 * r);
       if (--budget <= 0) break;
     }
   }
@@ -285,7 +298,7 @@ function drawDiags() {
     div.querySelector(".value").textContent = series.length ? num(series.at(-1)[1], d.digits) : "–";
     const { ctx, w, h } = canvas2d(div.querySelector("canvas"));
     if (!series.length) continue;
-    const f = frame(ctx, w, h, xd, extent(series.map((s) => s[1])), { left: 46, bottom: 18, top: 6, right: 6, yticks: 3, xticks: 4, yfmt: (v) => num(v, Math.abs(v) < 1 ? 3 : 1) });
+    const f = frame(ctx, w, h, xd, extent(series.map((s) => s[1])), { left: 46, bottom: 18, top: 6, right: 6, yticks: 3, xticks: 4, yfmt: axisNum });
     ctx.strokeStyle = d.color;
     ctx.lineWidth = 1.6;
     ctx.beginPath();
@@ -362,9 +375,9 @@ function renderRuns() {
       tr = document.createElement("tr");
       tr.dataset.run = r.id;
       tr.tabIndex = 0;
-      tr.innerHTML = `<td><b></b><span class="muted"></span></td><td><span class="pill"></span></td><td class="num steps"></td><td class="num ret"></td><td class="actions"></td>`;
-      tr.querySelector("b").textContent = `#${r.id} `;
-      tr.querySelector("span.muted").textContent = runLabel(r);
+      tr.innerHTML = `<td><b></b> <span class="what"></span><small class="muted ret"></small></td><td><span class="pill"></span></td><td class="num steps"></td><td class="actions"></td>`;
+      tr.querySelector("b").textContent = `#${r.id}`;
+      tr.querySelector(".what").textContent = `${r.spec.algo.toUpperCase()} · ${ENV_SHORT[r.spec.env] ?? r.spec.env}`;
       tr.addEventListener("click", () => select(r.id));
       tr.addEventListener("keydown", (e) => { if (e.key === "Enter") select(r.id); });
     }
@@ -374,10 +387,10 @@ function renderRuns() {
       pill.textContent = r.status;
       pill.dataset.state = { running: "running", queued: "starting", failed: "failed" }[r.status] ?? r.status;
       tr.lastElementChild.replaceWith(actionsFor(r));
-      if (r.error) tr.title = r.error;
     }
-    tr.querySelector(".steps").textContent = `${short(r.steps)} / ${short(r.total)}`;
-    tr.querySelector(".ret").textContent = r.eval_return != null ? `${num(r.return, 1)} (eval ${num(r.eval_return, 1)})` : num(r.return, 1);
+    tr.querySelector(".steps").textContent = `${short(r.steps)}/${short(r.total)}`;
+    tr.querySelector(".ret").textContent = `seed ${r.spec.seed} · ` + (r.eval_return != null ? `eval ${num(r.eval_return, 1)}` : `return ${num(r.return, 1)}`);
+    if (r.error) tr.title = r.error;
     tr.setAttribute("aria-selected", String(r.id === state.selected));
     if (prev ? prev.nextSibling !== tr : body.firstChild !== tr) {
       if (prev) prev.after(tr); else body.prepend(tr);
