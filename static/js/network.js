@@ -572,6 +572,7 @@ function startSynthetic(spec) {
 // Tests use these (and the scene's objects, to measure what each costs).
 stats.objects = { agentsMesh, showcaseMesh, linkLines, pulsePoints, renderer };
 stats.screenOf = (id) => { const nd = byId.get(id); return nd ? screenOf(nd) : null; };
+stats.ids = () => nodes.map((nd) => nd.id);
 stats.select = (id) => { const nd = byId.get(id); if (nd) select(nd); return !!nd; };
 
 if (synthetic) {
