@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,6 +162,28 @@ func TestVotes(t *testing.T) {
 		if _, err := s.Vote(ctx, c.round, "client-c", c.strategy); !errors.Is(err, c.want) {
 			t.Errorf("vote round %d for %s: %v, want %v", c.round, c.strategy, err, c.want)
 		}
+	}
+	// During a running round, a change of the crowd's favourite is news.
+	r, err := NewRound(RoundConfig{Seed: 1, Length: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.round, s.phase, s.com = r, "running", NewCommentator(1, 1, r.Profiles())
+	s.mu.Unlock()
+	for _, c := range []string{"x", "y", "z"} {
+		if _, err := s.Vote(ctx, 1, c, "arbitrageur"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	swing := false
+	for _, l := range s.lines {
+		swing = swing || l.Kind == EventVoteSwing && strings.Contains(l.Text, "Risk Arbitrageur")
+	}
+	s.mu.Unlock()
+	if !swing {
+		t.Error("no vote-swing line when the favourite changed")
 	}
 	// Once round 1 starts, its votes are locked.
 	s.mu.Lock()
