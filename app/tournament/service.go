@@ -635,16 +635,19 @@ func (s *Service) stateLocked() State {
 	return st
 }
 
-// downsample keeps at most n points of xs, evenly spaced, always the last.
+// downsample keeps at most n points of xs, evenly spaced, always the last,
+// rounded to whole units of money (the curves are for drawing).
 func downsample(xs []float64, n int) []float64 {
-	if len(xs) <= n {
-		return append([]float64(nil), xs...)
+	m := min(len(xs), n)
+	out := make([]float64, 0, m)
+	for k := range m {
+		i := len(xs) - 1
+		if m > 1 {
+			i = k * (len(xs) - 1) / (m - 1)
+		}
+		out = append(out, math.Round(xs[i]))
 	}
-	out := make([]float64, 0, n)
-	for k := range n - 1 {
-		out = append(out, xs[k*(len(xs)-1)/(n-1)])
-	}
-	return append(out, xs[len(xs)-1])
+	return out
 }
 
 // publish sends the pending commentary and fills and the state.
