@@ -342,6 +342,23 @@ func Downsample(pts []Point, n int) []Point {
 	return out
 }
 
+// FlushMinutes persists the mean of every series' minute in progress, so
+// that a shutdown loses no history. Call it once, at the end.
+func (r *Registry) FlushMinutes() {
+	w := r.opts.Writer
+	if w == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for key, s := range r.series {
+		if s.count > 0 {
+			w.TryEnqueue(`INSERT INTO metric_points (key, ts_ms, value) VALUES (?, ?, ?)`, key, s.minute, s.sum/float64(s.count))
+			s.sum, s.count = 0, 0
+		}
+	}
+}
+
 // Prune deletes persisted points older than the retention, counted from now.
 // It goes through the batching writer, so it never competes with it.
 func (r *Registry) Prune(ctx context.Context, now time.Time) error {

@@ -65,6 +65,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.Registry.FlushMinutes() // the writer closes after the services stop
 			return nil
 		case e := <-sub.C():
 			if e.Topic == TopicNetwork.Name {
