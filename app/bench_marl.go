@@ -11,6 +11,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
 )
 
@@ -42,6 +43,21 @@ type MARLBenchResult struct {
 	QMIXSpreadBySeed       []float64 `json:"qmix_spread_return_by_seed"`
 	QMIXImprovement        float64   `json:"qmix_improvement"`
 	QMIXSeedsAtLeast30     int       `json:"qmix_seeds_at_least_30pct"`
+	CurriculumEpisodes     int       `json:"curriculum_episodes"`
+	CurriculumMixer        string    `json:"curriculum_mixer"`
+	CurriculumCompleted    int       `json:"curriculum_seeds_completed"` // seeds that passed all four stages
+	CurriculumStageBySeed  []int     `json:"curriculum_stage_by_seed"`   // stages passed
+	CurriculumForgot       int       `json:"curriculum_forgetting_events"`
+	CurriculumBlackSwan    float64   `json:"curriculum_black_swan_return"` // held-out black-swan team return
+	CurriculumBlackSwanCI  float64   `json:"curriculum_black_swan_return_ci95"`
+	CurriculumBySeed       []float64 `json:"curriculum_black_swan_return_by_seed"`
+	CurriculumDrawdown     float64   `json:"curriculum_black_swan_drawdown"`
+	DirectBlackSwan        float64   `json:"direct_black_swan_return"`
+	DirectBlackSwanCI      float64   `json:"direct_black_swan_return_ci95"`
+	DirectBySeed           []float64 `json:"direct_black_swan_return_by_seed"`
+	DirectDrawdown         float64   `json:"direct_black_swan_drawdown"`
+	CurriculumMinusDirect  float64   `json:"curriculum_minus_direct"` // paired by seed
+	CurriculumMinusDirCI   float64   `json:"curriculum_minus_direct_ci95"`
 	WallS                  float64   `json:"wall_s"`
 	SpreadRandomEpisodes   int       `json:"spread_random_episodes"`
 	SpreadEnvStepsMeasured int       `json:"spread_env_steps_measured"`
@@ -56,6 +72,8 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 	maddpgEps := fs.Int("maddpg-episodes", 3000, "MADDPG training episodes per seed (0 skips MADDPG)")
 	qmixEps := fs.Int("qmix-episodes", 4000, "QMIX training episodes per seed (0 skips QMIX)")
 	evalEps := fs.Int("eval-episodes", 200, "greedy evaluation episodes per trained seed")
+	curEps := fs.Int("curriculum-episodes", 0, "trading-world episodes per seed for the curriculum and the direct run each (0 skips the comparison)")
+	curMixer := fs.String("curriculum-mixer", "vdn", "mixer of the trading learners: qmix or vdn")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,13 +81,13 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 		}
 		return err
 	}
-	if *seeds < 1 || *seeds > 20 || *maddpgEps < 0 || *qmixEps < 0 || *evalEps < 1 {
-		return usageError("bench marl: --seeds in [1, 20], episode counts not negative, --eval-episodes at least 1")
+	if *seeds < 1 || *seeds > 20 || *maddpgEps < 0 || *qmixEps < 0 || *curEps < 0 || *evalEps < 1 || (*curMixer != "qmix" && *curMixer != "vdn") {
+		return usageError("bench marl: --seeds in [1, 20], episode counts not negative, --eval-episodes at least 1, --curriculum-mixer qmix or vdn")
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
 	start := time.Now()
 	res := MARLBenchResult{Seeds: *seeds, EvalEpisodes: *evalEps, MADDPGEpisodes: *maddpgEps, QMIXEpisodes: *qmixEps,
-		SpreadRandomEpisodes: 4000, SpreadEnvStepsMeasured: 250_000}
+		SpreadRandomEpisodes: 4000, SpreadEnvStepsMeasured: 250_000, CurriculumEpisodes: *curEps, CurriculumMixer: *curMixer}
 
 	res.SpreadEnvStepsPerS = benchSpreadSteps(res.SpreadEnvStepsMeasured)
 	rs := marl.EvaluateTeam(marl.NewSpread(marl.SpreadConfig{}), marl.RandomController{}, res.SpreadRandomEpisodes, 7, false)
@@ -96,8 +114,8 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 	}
 	say("two-step game: qmix %.0f, vdn %.0f (optimum 8)", res.QMIXTwoStepValue, res.VDNTwoStepValue)
 
-	bar := progressbar.NewOptions(*seeds*(*maddpgEps+*qmixEps), progressbar.OptionSetWriter(env.Stderr),
-		progressbar.OptionSetDescription("training"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	bar := progressbar.NewOptions(*seeds*(*maddpgEps+*qmixEps+2*(*curEps)), progressbar.OptionSetWriter(env.Stderr),
+		progressbar.OptionSetDescription("training"), progressbar.OptionShowCount(), progressbar.OptionThrottle(250*time.Millisecond), progressbar.OptionClearOnFinish())
 	var mRets, mUps, qRets, qUps []float64
 	for seed := 1; seed <= *seeds && *maddpgEps > 0; seed++ {
 		cfg := marl.DefaultMADDPGConfig("spread")
@@ -143,6 +161,11 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 		bar.Clear()
 		say("qmix seed %d: greedy return %.2f over %d episodes after %d episodes; %.1f updates/s", seed, qRets[len(qRets)-1], *evalEps, *qmixEps, qUps[len(qUps)-1])
 	}
+	if *curEps > 0 {
+		if err := benchCurriculum(ctx, *seeds, *curEps, *curMixer, &res, bar, say); err != nil {
+			return err
+		}
+	}
 	_ = bar.Finish()
 	res.MADDPGSpreadBySeed, res.QMIXSpreadBySeed = mRets, qRets
 	res.MADDPGSpreadReturn, res.MADDPGSpreadCI95 = meanCI95(mRets)
@@ -158,6 +181,11 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 		res.QMIXImprovement = 1 - res.QMIXSpreadReturn/res.SpreadRandomReturn
 		say("qmix: %.2f ± %.2f (95%% CI over %d seeds), %.0f%% better than random; %d/%d seeds at least 30%% better",
 			res.QMIXSpreadReturn, res.QMIXSpreadCI95, len(qRets), 100*res.QMIXImprovement, res.QMIXSeedsAtLeast30, len(qRets))
+	}
+	if *curEps > 0 {
+		say("curriculum (%s, %d episodes): %d/%d seeds passed all four stages; black swan %.2f ± %.2f (drawdown %.1f%%) vs direct on mixed regimes %.2f ± %.2f (drawdown %.1f%%); paired difference %.2f ± %.2f (95%% CI)",
+			*curMixer, *curEps, res.CurriculumCompleted, *seeds, res.CurriculumBlackSwan, res.CurriculumBlackSwanCI, 100*res.CurriculumDrawdown,
+			res.DirectBlackSwan, res.DirectBlackSwanCI, 100*res.DirectDrawdown, res.CurriculumMinusDirect, res.CurriculumMinusDirCI)
 	}
 	res.WallS = time.Since(start).Seconds()
 	if *asJSON {
@@ -202,4 +230,59 @@ func timeUpdates(update func(), n int) float64 {
 func evalSpread(c marl.Controller, n int) float64 {
 	m, _ := meanCI95(marl.EvaluateTeam(marl.NewSpread(marl.SpreadConfig{}), c, n, 1000, true))
 	return m
+}
+
+// benchCurriculum trains, for each seed, one trading learner through the
+// calm → black-swan curriculum and one directly on mixed regimes for the
+// same number of episodes, then scores both on 100 held-out black-swan
+// episodes.
+func benchCurriculum(ctx context.Context, seeds, episodes int, mixer string, res *MARLBenchResult, bar *progressbar.ProgressBar, say func(string, ...any)) error {
+	const evalEpisodes, evalSeed = 100, 0x626c61636b
+	var cur, dir, diff, curDD, dirDD []float64
+	for seed := 1; seed <= seeds; seed++ {
+		cfg := marl.DefaultQMIXConfig("trading-ma", mixer)
+		cfg.Seed, cfg.Episodes = uint64(seed), episodes
+		qc, err := marl.NewQMIX(cfg)
+		if err != nil {
+			return fmt.Errorf("bench marl: %w", err)
+		}
+		c := marl.NewCurriculum(marl.DefaultCurriculumConfig())
+		err = marl.TrainCurriculum(ctx, qc, c, func(ev marl.CurriculumEvent) {
+			_ = bar.Add(c.Config.EvalEvery)
+			if ev.Promoted {
+				bar.Clear()
+				say("curriculum seed %d: %s", seed, ev)
+			}
+			res.CurriculumForgot += len(ev.Forgot)
+		})
+		if err != nil {
+			return fmt.Errorf("bench marl: %w", err)
+		}
+		_ = bar.Add(episodes % c.Config.EvalEvery)
+		res.CurriculumStageBySeed = append(res.CurriculumStageBySeed, c.Stage)
+		if c.Done() {
+			res.CurriculumCompleted++
+		}
+		qd, err := marl.NewQMIX(cfg)
+		if err != nil {
+			return fmt.Errorf("bench marl: %w", err)
+		}
+		if err := marl.TrainDirect(ctx, qd); err != nil {
+			return fmt.Errorf("bench marl: %w", err)
+		}
+		_ = bar.Add(episodes)
+		sc := marl.EvaluateTrading(qc, marl.NewTradingMA, market.BlackSwan, evalEpisodes, evalSeed)
+		sd := marl.EvaluateTrading(qd, marl.NewTradingMA, market.BlackSwan, evalEpisodes, evalSeed)
+		cur, dir, diff = append(cur, sc.Score), append(dir, sd.Score), append(diff, sc.Score-sd.Score)
+		curDD, dirDD = append(curDD, sc.Drawdown), append(dirDD, sd.Drawdown)
+		bar.Clear()
+		say("seed %d: black swan curriculum %.2f (stage %d/4, drawdown %.1f%%), direct %.2f (drawdown %.1f%%)", seed, sc.Score, c.Stage, 100*sc.Drawdown, sd.Score, 100*sd.Drawdown)
+	}
+	res.CurriculumBySeed, res.DirectBySeed = cur, dir
+	res.CurriculumBlackSwan, res.CurriculumBlackSwanCI = meanCI95(cur)
+	res.DirectBlackSwan, res.DirectBlackSwanCI = meanCI95(dir)
+	res.CurriculumMinusDirect, res.CurriculumMinusDirCI = meanCI95(diff)
+	res.CurriculumDrawdown, _ = meanCI95(curDD)
+	res.DirectDrawdown, _ = meanCI95(dirDD)
+	return nil
 }

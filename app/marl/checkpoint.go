@@ -23,6 +23,7 @@ type QMIXCheckpoint struct {
 	RNG, Seeds               []byte
 	Episodes, Steps          int
 	Updates                  int
+	Rew                      RunningStat
 	Buffer                   *EpisodeReplay
 	Curriculum               *Curriculum
 	Env                      *TradingMA // the trading world's settings, when it is the environment
@@ -41,7 +42,7 @@ func SaveQMIX(w io.Writer, q *QMIX, cur *Curriculum) error {
 	ck := QMIXCheckpoint{
 		Config: q.Config, Agent: nn.Export(q.Agent.Params()), AgentT: nn.Export(q.AgentT.Params()),
 		Mix: nn.Export(q.Mix.Params()), Mix2: nn.Export(q.MixT.Params()), Adam: q.Opt.State(),
-		RNG: rng, Seeds: seeds, Episodes: q.Episodes, Steps: q.Steps, Updates: q.Updates,
+		RNG: rng, Seeds: seeds, Episodes: q.Episodes, Steps: q.Steps, Updates: q.Updates, Rew: q.Rew,
 		Buffer: q.Buffer, Curriculum: cur,
 	}
 	if t, ok := q.Env.(*TradingMA); ok {
@@ -88,7 +89,7 @@ func LoadQMIX(r io.Reader) (*QMIX, *Curriculum, error) {
 	if err := q.seedSrc.UnmarshalBinary(ck.Seeds); err != nil {
 		return nil, nil, fmt.Errorf("load qmix: %w", err)
 	}
-	q.Episodes, q.Steps, q.Updates = ck.Episodes, ck.Steps, ck.Updates
+	q.Episodes, q.Steps, q.Updates, q.Rew = ck.Episodes, ck.Steps, ck.Updates, ck.Rew
 	if ck.Buffer != nil {
 		q.Buffer = ck.Buffer
 	}

@@ -91,7 +91,8 @@ func (c *Curriculum) Current() Stage {
 	return c.Config.Stages[min(c.Stage, len(c.Config.Stages)-1)]
 }
 
-// Apply sets env to the current stage's regime.
+// Apply sets env to the current stage's regime (the last stage's once
+// every stage is passed).
 func (c *Curriculum) Apply(env *TradingMA) {
 	env.Mixed, env.Regime = false, c.Current().Regime
 }

@@ -24,7 +24,7 @@ func smallTradingQMIX(t *testing.T, seed uint64, episodes int) *QMIX {
 // A curriculum whose gates every policy passes promotes through all four
 // stages, in order, re-evaluating the earlier stages at each promotion.
 func TestCurriculumPromotesThroughStages(t *testing.T) {
-	q := smallTradingQMIX(t, 1, 200)
+	q := smallTradingQMIX(t, 1, 25)
 	cfg := DefaultCurriculumConfig()
 	cfg.EvalEvery, cfg.EvalEpisodes = 5, 2
 	for i := range cfg.Stages {

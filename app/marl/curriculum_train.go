@@ -5,9 +5,11 @@ import (
 	"fmt"
 )
 
-// TrainCurriculum trains q on the trading world through cur until every
-// stage is passed or q's episode budget is spent. onEval, if not nil, sees
-// every evaluation. q's environment must be the trading world.
+// TrainCurriculum trains q on the trading world through cur for q's whole
+// episode budget; once every stage is passed it keeps training in the last
+// stage's regime, so that a comparison with TrainDirect spends the same
+// number of episodes. onEval, if not nil, sees every evaluation. q's
+// environment must be the trading world.
 func TrainCurriculum(ctx context.Context, q *QMIX, cur *Curriculum, onEval func(CurriculumEvent)) error {
 	env, ok := q.Env.(*TradingMA)
 	if !ok {
@@ -20,7 +22,7 @@ func TrainCurriculum(ctx context.Context, q *QMIX, cur *Curriculum, onEval func(
 		e.Levels, e.Depth, e.Noise, e.PermImpact, e.Risk = settings.Levels, settings.Depth, settings.Noise, settings.PermImpact, settings.Risk
 		return e
 	}
-	for !q.Done() && !cur.Done() {
+	for !q.Done() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

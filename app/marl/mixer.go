@@ -70,13 +70,15 @@ type QMixer struct {
 	q, w1raw, w2raw, pre, h *mat.Dense
 }
 
-// NewQMixer returns a mixer for n agents and states of width stateDim.
-func NewQMixer(rng *rand.Rand, n, stateDim, embed int) *QMixer {
+// NewQMixer returns a mixer for n agents and states of width stateDim. The
+// weight hypernetworks are initialised with gain hyperGain: the smaller it
+// is, the closer ∂Q_tot/∂q_i starts to zero.
+func NewQMixer(rng *rand.Rand, n, stateDim, embed int, hyperGain float64) *QMixer {
 	return &QMixer{
 		N: n, Embed: embed,
-		HW1: nn.NewDense(rng, stateDim, n*embed, 1),
+		HW1: nn.NewDense(rng, stateDim, n*embed, hyperGain),
 		HB1: nn.NewDense(rng, stateDim, embed, 1),
-		HW2: nn.NewDense(rng, stateDim, embed, 1),
+		HW2: nn.NewDense(rng, stateDim, embed, hyperGain),
 		V:   nn.NewMLP(rng, []int{stateDim, embed, 1}, nn.ActReLU, math.Sqrt2, 1),
 	}
 }

@@ -24,16 +24,28 @@ type QMIXConfig struct {
 	Gamma, LR, GradClip   float64
 	Hidden                []int // the agent network's hidden layers
 	Embed                 int   // the mixer's width
+	// HyperGain is the initial gain of the mixer's weight hypernetworks.
+	// At 1 the mixer starts with Σ_i ∂Q_tot/∂q_i ≈ 6 on simple_spread, which
+	// amplifies the max's overestimation until Q_tot diverges; 0.1 starts
+	// it near 0.5 and QMIX learns.
+	HyperGain float64
 	// ε decays linearly from EpsStart to EpsEnd over EpsAnnealSteps
 	// environment steps; EpsStart = EpsEnd = 1 explores uniformly, as the
 	// QMIX paper does on the matrix games.
 	EpsStart, EpsEnd float64
 	EpsAnnealSteps   int
-	TargetEvery      int  // updates between hard copies into the target networks
+	TargetEvery      int // updates between hard copies into the target networks
 	// TargetTau, when positive, replaces the hard copies by Polyak
 	// averaging after every update.
 	TargetTau float64
-	DoubleQ          bool // pick next actions with the online network
+	DoubleQ   bool // pick next actions with the online network
+	// StandardiseRewards trains on (r − mean)/std of the team rewards seen
+	// so far, as EPyMARL does. It keeps Q values near zero, where the
+	// mixer's ELU still passes gradient to the agents; without it, on
+	// simple_spread's all-negative rewards the ELU saturates and QMIX's
+	// agents stop learning. The shift changes no optimal policy on
+	// fixed-length episodes; leave it off where episodes terminate early.
+	StandardiseRewards bool
 }
 
 // DefaultQMIXConfig returns settings for env.
@@ -41,15 +53,17 @@ func DefaultQMIXConfig(env, mixer string) QMIXConfig {
 	c := QMIXConfig{
 		Env: env, Seed: 1, Mixer: mixer, Episodes: 3000,
 		BatchSize: 32, BufferSize: 5000, UpdatesPerEpisode: 1,
-		Gamma: 0.99, LR: 5e-4, GradClip: 10, Hidden: []int{64, 64}, Embed: 32,
-		EpsStart: 1, EpsEnd: 0.05, EpsAnnealSteps: 50_000, TargetEvery: 200, DoubleQ: true,
+		Gamma: 0.99, LR: 5e-4, GradClip: 10, Hidden: []int{64, 64}, Embed: 32, HyperGain: 0.1,
+		EpsStart: 1, EpsEnd: 0.05, EpsAnnealSteps: 25_000, TargetEvery: 200, DoubleQ: true,
 	}
 	switch env {
+	case "spread":
+		c.StandardiseRewards = true
 	case "trading-ma":
 		c.Episodes, c.BufferSize, c.EpsAnnealSteps = 1500, 1000, 30_000
 	case "matrix2", "nonmonotonic":
 		c.Episodes, c.BufferSize, c.Embed, c.Hidden = 600, 600, 8, []int{32}
-		c.EpsStart, c.EpsEnd, c.LR, c.TargetEvery = 1, 1, 3e-3, 50
+		c.EpsStart, c.EpsEnd, c.LR, c.TargetEvery, c.HyperGain = 1, 1, 3e-3, 50, 1
 	}
 	return c
 }
@@ -69,6 +83,7 @@ type QMIX struct {
 	Buffer            *EpisodeReplay
 	Episodes, Steps   int
 	Updates           int
+	Rew               RunningStat // team rewards seen, for StandardiseRewards
 	n, obsDim, nAct   int
 	stateDim, limit   int
 	rng, seeds        *rand.Rand
@@ -111,7 +126,7 @@ func NewQMIXEnv(cfg QMIXConfig, env Env) (*QMIX, error) {
 	q.Agent = nn.NewMLP(init, sizes, nn.ActReLU, math.Sqrt2, 1)
 	q.AgentT = nn.NewMLP(init, sizes, nn.ActReLU, math.Sqrt2, 1)
 	if cfg.Mixer == "qmix" {
-		q.Mix, q.MixT = NewQMixer(init, q.n, q.stateDim, cfg.Embed), NewQMixer(init, q.n, q.stateDim, cfg.Embed)
+		q.Mix, q.MixT = NewQMixer(init, q.n, q.stateDim, cfg.Embed, cfg.HyperGain), NewQMixer(init, q.n, q.stateDim, cfg.Embed, cfg.HyperGain)
 	} else {
 		q.Mix, q.MixT = &VDN{}, &VDN{}
 	}
@@ -222,6 +237,7 @@ func (q *QMIX) collect() *Episode {
 		q.Steps++
 		copy(ep.Actions[t*n:], acts)
 		ep.Reward[t], ep.Mask[t] = s.TeamReward(), 1
+		q.Rew.Add(ep.Reward[t])
 		if s.AnyTerminated() {
 			ep.Terminated[t] = 1
 		}
@@ -291,6 +307,10 @@ func (q *QMIX) Update() {
 			msum += m
 		}
 	}
+	shift, scale := 0.0, 1.0
+	if c.StandardiseRewards && q.Rew.N > 1 {
+		shift, scale = q.Rew.Mean, 1/math.Sqrt(q.Rew.Var()+1e-8)
+	}
 	g := mat.NewDense(B*T, 1, nil)
 	var loss, qmean float64
 	for b, ep := range eps {
@@ -299,7 +319,7 @@ func (q *QMIX) Update() {
 				continue
 			}
 			r := b*T + t
-			y := ep.Reward[t] + c.Gamma*(1-ep.Terminated[t])*qnext.At(r, 0)
+			y := (ep.Reward[t]-shift)*scale + c.Gamma*(1-ep.Terminated[t])*qnext.At(r, 0)
 			d := qtot.At(r, 0) - y
 			loss += d * d / msum
 			qmean += qtot.At(r, 0) / msum
@@ -331,9 +351,6 @@ func (q *QMIX) Update() {
 		q.syncTargets()
 	}
 	q.lastLoss, q.lastQ = loss, qmean
-	if debugHook != nil {
-		debugHook(qtot, qnext, eps)
-	}
 }
 
 // QTot returns the online Q_tot of the joint action acts in the current
@@ -347,4 +364,24 @@ func (q *QMIX) QTot(obs [][]float64, state []float64, acts []int) float64 {
 	return q.Mix.Forward(ch, mat.NewDense(1, q.stateDim, append([]float64(nil), state...))).At(0, 0)
 }
 
-var debugHook func(qtot, qnext *mat.Dense, eps []*Episode)
+// RunningStat is a running mean and variance (Welford's algorithm).
+type RunningStat struct {
+	N        int
+	Mean, M2 float64
+}
+
+// Add records x.
+func (r *RunningStat) Add(x float64) {
+	r.N++
+	d := x - r.Mean
+	r.Mean += d / float64(r.N)
+	r.M2 += d * (x - r.Mean)
+}
+
+// Var is the sample variance (0 before two values).
+func (r *RunningStat) Var() float64 {
+	if r.N < 2 {
+		return 0
+	}
+	return r.M2 / float64(r.N-1)
+}
