@@ -16,7 +16,8 @@ CREATE TABLE tournament_rounds (
 );
 
 -- One row per strategy and finished round. equity is the JSON array of the
--- strategy's equity after every step (the season's PSR and DSR use it).
+-- strategy's equity once a simulated minute (the season's PSR and DSR use
+-- its one-minute returns).
 CREATE TABLE tournament_results (
     round        INTEGER NOT NULL REFERENCES tournament_rounds (id),
     strategy     TEXT    NOT NULL,

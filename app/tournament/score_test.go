@@ -1,8 +1,10 @@
 package tournament
 
 import (
+	"fmt"
 	"math"
 	"testing"
+	"time"
 )
 
 // The expected values were computed independently (Python, by the
@@ -76,5 +78,17 @@ func TestRSI(t *testing.T) {
 	near(t, "rsi", RSI([]float64{1, 2, 1, 3}, 3), 100-100/(1+3.0/1))
 	if RSI([]float64{1, 1, 1, 1}, 3) != 50 {
 		t.Error("flat RSI is not 50")
+	}
+}
+
+func TestEveryMinute(t *testing.T) {
+	eq := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+	got := everyMinute(eq, 10*time.Second) // 6 steps a minute
+	want := []float64{0, 6, 12, 14}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("everyMinute = %v, want %v", got, want)
+	}
+	if got := everyMinute([]float64{0, 1, 2}, time.Minute); fmt.Sprint(got) != "[0 1 2]" {
+		t.Errorf("one step a minute: %v", got)
 	}
 }

@@ -397,7 +397,7 @@ func (s *Service) finish(ctx context.Context, id int64, r *Round, tally map[stri
 	defer tx.Rollback()
 	for _, res := range results {
 		k := r.indexOf(res.Strategy)
-		eq, _ := json.Marshal(r.equity[k])
+		eq, _ := json.Marshal(everyMinute(r.equity[k], r.cfg.Step))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_results (round, strategy, name, rank, pnl, ret, sharpe, sortino,
 			max_drawdown, calmar, turnover, hit_rate, fees, score, stopped, equity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, res.Strategy, res.Name, res.Rank, res.PnL, res.Return, res.Sharpe, res.Sortino, res.MaxDrawdown, res.Calmar,
@@ -427,6 +427,21 @@ func (s *Service) finish(ctx context.Context, id int64, r *Round, tally map[stri
 	}
 	s.publish()
 	return nil
+}
+
+// everyMinute samples an equity curve of steps of length step once a
+// simulated minute (and at its end): what the database keeps, and what the
+// season's PSR and DSR are computed on (one-minute returns).
+func everyMinute(eq []float64, step time.Duration) []float64 {
+	k := max(1, int(time.Minute/step))
+	out := make([]float64, 0, len(eq)/k+2)
+	for i := 0; i < len(eq); i += k {
+		out = append(out, eq[i])
+	}
+	if (len(eq)-1)%k != 0 {
+		out = append(out, eq[len(eq)-1])
+	}
+	return out
 }
 
 func (r *Round) indexOf(id string) int {
