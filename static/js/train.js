@@ -403,8 +403,16 @@ function renderRuns() {
 }
 
 function setRuns(list) {
+  const before = state.runs.get(state.selected)?.status;
   state.runs = new Map((list ?? []).map((r) => [r.id, r]));
   renderRuns();
+  // When the selected run ends, reload its whole curve: a slow socket may
+  // have lost a point on the way.
+  const now = state.runs.get(state.selected)?.status;
+  if (before && before !== now && (now === "done" || now === "stopped" || now === "failed")) {
+    loadHistory();
+    return;
+  }
   if (state.selected == null && list?.length) {
     const running = list.find((r) => r.status === "running") ?? list[0];
     select(running.id);
