@@ -213,7 +213,7 @@ type MeanReverter struct {
 
 // NewMeanReverter returns the Mean Reverter with its default parameters.
 func NewMeanReverter() *MeanReverter {
-	return &MeanReverter{Symbols: []string{"AAPL", "JPM", "KO"}, Window: 120, K: 2.5, RSIWindow: 14, Size: 0.15}
+	return &MeanReverter{Symbols: []string{"AAPL", "JPM", "KO"}, Window: 240, K: 3, RSIWindow: 14, Size: 0.15}
 }
 
 func (m *MeanReverter) Profile() Profile {
@@ -312,7 +312,7 @@ type MarketMaker struct {
 
 // NewMarketMaker returns the Market Maker with its default parameters.
 func NewMarketMaker() *MarketMaker {
-	return &MarketMaker{Symbols: []string{"AAPL", "KO", "PEP"}, Clip: 40_000, MaxClips: 3, Skew: 4, K: 1}
+	return &MarketMaker{Symbols: []string{"AAPL", "KO", "PEP"}, Clip: 40_000, MaxClips: 3, Skew: 4, K: 0.5}
 }
 
 func (m *MarketMaker) Profile() Profile {
