@@ -89,7 +89,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) record(name string, labels Labels, unit string, t time.Time, v float64) {
 	key := Key(name, labels)
 	ms := t.UnixMilli()
-	if last, ok := s.last[key]; ok && ms-last < s.MinInterval.Milliseconds() {
+	// A tenth of slack: a publisher ticking each second is sometimes a few
+	// milliseconds early.
+	if last, ok := s.last[key]; ok && ms-last < s.MinInterval.Milliseconds()*9/10 {
 		return
 	}
 	s.last[key] = ms
