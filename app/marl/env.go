@@ -80,8 +80,10 @@ func NewEnv(name string) (Env, error) {
 		return NewNonMonotonic(), nil
 	case "trading-ma":
 		return NewTradingMA(), nil
+	case "supply":
+		return NewSupply(), nil
 	}
-	return nil, fmt.Errorf("unknown multi-agent environment %q (known: spread, matrix2, nonmonotonic, trading-ma)", name)
+	return nil, fmt.Errorf("unknown multi-agent environment %q (known: spread, matrix2, nonmonotonic, trading-ma, supply)", name)
 }
 
 // Controller picks one action per agent.
