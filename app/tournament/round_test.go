@@ -1,6 +1,7 @@
 package tournament
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -109,4 +110,24 @@ func (greedyStrategy) Decide(v *View, out []Order) []Order {
 		out = append(out, Order{Instrument: i, Side: 1, Qty: 1e9})
 	}
 	return out
+}
+
+// Over many seeds and the four scenarios, every strategy wins some rounds:
+// the tournament is not decided before it starts. Long: METASTATION_LONG=1.
+func TestEveryStrategyCanWin(t *testing.T) {
+	if os.Getenv("METASTATION_LONG") != "1" {
+		t.Skip("long test: set METASTATION_LONG=1")
+	}
+	wins := map[string]int{}
+	for s := uint64(1); s <= 40; s++ {
+		sc := Scenarios[int(s)%len(Scenarios)]
+		r := runRound(t, RoundConfig{Seed: s, Script: sc.Script})
+		wins[r.Results(BySortino)[0].Name]++
+	}
+	t.Logf("round wins over 40 seeds: %v", wins)
+	for _, mk := range DefaultRoster() {
+		if p := mk(1).Profile(); wins[p.Name] == 0 {
+			t.Errorf("%s never won", p.Name)
+		}
+	}
 }
