@@ -82,8 +82,10 @@ func NewEnv(name string) (Env, error) {
 		return NewTradingMA(), nil
 	case "supply":
 		return NewSupply(), nil
+	case "allocation":
+		return NewAllocation(), nil
 	}
-	return nil, fmt.Errorf("unknown multi-agent environment %q (known: spread, matrix2, nonmonotonic, trading-ma, supply)", name)
+	return nil, fmt.Errorf("unknown multi-agent environment %q (known: spread, matrix2, nonmonotonic, trading-ma, supply, allocation)", name)
 }
 
 // Controller picks one action per agent.
