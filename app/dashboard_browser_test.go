@@ -71,6 +71,9 @@ func TestBrowserDashboardDrawsForecastCone(t *testing.T) {
 	}
 	navigate(t, ctx, url+"dashboard")
 	const key = `window.metastationDashboard.charts["market.price{instrument=TEST,subsystem=market}"]`
+	// Only panels on screen refresh: bring this one into view.
+	waitJS(t, ctx, "the TEST panel", `(() => { const p = document.querySelector('.chart-panel[data-key="market.price{instrument=TEST,subsystem=market}"]');
+		if (p) p.scrollIntoView({block: "center"}); return !!p; })()`, 15*time.Second)
 	waitJS(t, ctx, "the forecast cone", key+`?.cone === true`, 20*time.Second)
 	model := eval[string](t, ctx, key+`.model`)
 	if model == "" {

@@ -114,6 +114,8 @@ class Panel {
     art.append(head, this.modelEl, this.plotEl);
     this.el = art;
     this.color = color;
+    this.visible = true; // until the observer says otherwise
+    seen.observe(art);
   }
 
   mount() {
@@ -276,11 +278,24 @@ class Panel {
   }
 
   destroy() {
+    seen.unobserve(this.el);
     if (this.u) this.u.destroy();
     this.el.remove();
     delete dash.charts[this.info.key];
   }
 }
+
+// Panels off screen are not refreshed: a long dashboard costs the server
+// only what is looked at. A panel coming into view refreshes at once.
+const seen = new IntersectionObserver((entries) => {
+  for (const en of entries) {
+    const p = panels.get(en.target.dataset.key);
+    if (!p) continue;
+    const was = p.visible;
+    p.visible = en.isIntersecting;
+    if (p.visible && !was) p.refresh().then(() => p.refreshForecast()).catch(() => {});
+  }
+}, { rootMargin: "200px" });
 
 function download(blob, name) {
   const a = document.createElement("a");
@@ -363,7 +378,7 @@ async function refresh() {
     const r = await fetch("/api/analytics/series", { headers: { Accept: "application/json" } });
     if (r.ok) state.series = await r.json();
     layout();
-    await Promise.all([...panels.values()].map((p) => p.refresh().catch(() => {})));
+    await Promise.all([...panels.values()].filter((p) => p.visible).map((p) => p.refresh().catch(() => {})));
     dash.updates++;
   } catch (err) {
     console.warn("dashboard refresh", err);
@@ -372,6 +387,7 @@ async function refresh() {
 
 async function refreshForecasts() {
   for (const p of panels.values()) {
+    if (!p.visible) continue;
     try { await p.refreshForecast(); } catch (err) { dash.forecastErrors++; }
   }
 }
