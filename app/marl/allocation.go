@@ -30,15 +30,15 @@ type Task struct {
 // N. The global state is the queue and every agent's previous choice.
 // Episodes are truncated after Horizon steps.
 type Allocation struct {
-	N, Horizon          int
-	Arrival             float64 // mean arrivals per step (Poisson)
-	Conflict, Miss      float64
-	WorkCost            float64
-	Queue               []Task // at most allocSlots, oldest first
-	Prev                []int
-	T                   int
+	N, Horizon              int
+	Arrival                 float64 // mean arrivals per step (Poisson)
+	Conflict, Miss          float64
+	WorkCost                float64
+	Queue                   []Task // at most allocSlots, oldest first
+	Prev                    []int
+	T                       int
 	Finished, Missed, Fight int // tasks finished, tasks missed, conflicts, this episode
-	rng                 *rand.Rand
+	rng                     *rand.Rand
 }
 
 // NewAllocation returns the world with 3 agents, 40 steps, 1.2 tasks a step.
