@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -232,5 +233,21 @@ func TestGraphLinksBroadcastsToTheirTopic(t *testing.T) {
 	}
 	if st = g.Snapshot(t0.Add(11 * time.Second)); len(st.Links) != 0 || len(st.Nodes) != 0 {
 		t.Errorf("after the window: %+v", st)
+	}
+}
+
+func TestRollingSharpe(t *testing.T) {
+	up := make([]float64, 100)
+	for i := range up {
+		up[i] = 100 * math.Pow(1.001, float64(i)) * (1 + 0.0005*math.Sin(float64(i)))
+	}
+	if v, ok := RollingSharpe(up, 60); !ok || v < 5 {
+		t.Errorf("steady growth: %v %v", v, ok)
+	}
+	if _, ok := RollingSharpe(up[:5], 60); ok {
+		t.Error("5 points gave a Sharpe ratio")
+	}
+	if _, ok := RollingSharpe(constant(100, 50), 60); ok {
+		t.Error("a flat curve gave a Sharpe ratio")
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
+
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/metastation/metastation/app/bus"
 )
@@ -285,7 +288,8 @@ func (s *Service) sampleSynth(e bus.Envelope) error {
 
 // sampleTournament records each strategy's figures from the tournament's
 // leaderboard: equity (the curve's last point), underwater drawdown from the
-// curve's peak, P&L, Sharpe of the round so far and gross exposure.
+// curve's peak, the rolling Sharpe of the curve's last 60 steps, P&L, Sharpe
+// of the round so far and gross exposure.
 func (s *Service) sampleTournament(e bus.Envelope) error {
 	var st struct {
 		Leaderboard []struct {
@@ -313,10 +317,38 @@ func (s *Service) sampleTournament(e bus.Envelope) error {
 				peak = max(peak, v)
 			}
 			s.record("tournament.equity", l, "", e.Time, en.Curve[n-1])
+			if rs, ok := RollingSharpe(en.Curve, 60); ok {
+				s.record("tournament.rolling_sharpe", l, "", e.Time, rs)
+			}
 			if peak > 0 {
 				s.record("tournament.drawdown", l, "%", e.Time, 100*(en.Curve[n-1]/peak-1))
 			}
 		}
 	}
 	return nil
+}
+
+// RollingSharpe is the Sharpe ratio of the simple returns of the last window
+// steps of an equity curve, over the window (mean / sd * sqrt(steps)), not
+// annualised: the curve's step is the tournament's, not a calendar period.
+// It needs at least 10 steps and a positive equity.
+func RollingSharpe(curve []float64, window int) (float64, bool) {
+	if len(curve) > window+1 {
+		curve = curve[len(curve)-window-1:]
+	}
+	if len(curve) < 11 {
+		return 0, false
+	}
+	r := make([]float64, 0, len(curve)-1)
+	for i := 1; i < len(curve); i++ {
+		if curve[i-1] <= 0 {
+			return 0, false
+		}
+		r = append(r, curve[i]/curve[i-1]-1)
+	}
+	mean, sd := stat.MeanStdDev(r, nil)
+	if sd == 0 || math.IsNaN(sd) {
+		return 0, false
+	}
+	return mean / sd * math.Sqrt(float64(len(r))), true
 }

@@ -15,7 +15,7 @@ const SECTIONS = [
   { sub: "rl", title: "Training" },
   { sub: "synth", title: "Data pipelines" },
 ];
-const MAX_PANELS = { tournament: 24 }; // per section; default 12
+const MAX_PANELS = { tournament: 30 }; // per section; default 12
 const REFRESH_MS = 2000;
 const FORECAST_MS = 10000;
 
@@ -38,6 +38,7 @@ const TITLES = {
   "market.agents": "Market agents",
   "tournament.equity": "Equity",
   "tournament.drawdown": "Underwater drawdown (%)",
+  "tournament.rolling_sharpe": "Rolling Sharpe (last 60 steps)",
   "tournament.sharpe": "Sharpe, round so far",
   "tournament.gross": "Exposure (gross)",
   "tournament.pnl": "P&L",
@@ -50,7 +51,7 @@ const TITLES = {
 const ORDER = Object.keys(TITLES);
 // Step-like series get no forecast.
 const NO_FORECAST = new Set(["market.regime", "system.hub_clients", "system.bus_dropped", "market.agents",
-  "tournament.drawdown", "tournament.sharpe", "tournament.gross", "tournament.pnl"]);
+  "tournament.drawdown", "tournament.sharpe", "tournament.rolling_sharpe", "tournament.gross", "tournament.pnl"]);
 
 const RANGES = { "2m": 120, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400 };
 const COLORS = ["#7cf2c5", "#6aa8ff", "#b694ff", "#ffc46a", "#ff8fab", "#5ee0ff"];
