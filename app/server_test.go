@@ -22,11 +22,24 @@ func testAssets() Assets {
 	return Assets{Static: os.DirFS("../static"), Migrations: os.DirFS("../migrations")}
 }
 
+// testConfig is a server configuration for tests: any free loopback port, a
+// temporary data directory, a fixed seed.
+func testConfig(t *testing.T) Config {
+	return Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true}
+}
+
 // startServer runs the real server on a free loopback port with a temporary
 // data directory, waits for /healthz, and returns it with its URL.
 func startServer(t *testing.T, extra ...supervisor.Service) (*Server, string) {
 	t.Helper()
-	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true}
+	return startServerWith(t, testConfig(t), nil, extra...)
+}
+
+// startServerWith is startServer with a given configuration and a setup
+// function that may replace parts of the server before it starts (a faster
+// tournament, say).
+func startServerWith(t *testing.T, cfg Config, setup func(*Server) error, extra ...supervisor.Service) (*Server, string) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -34,6 +47,11 @@ func startServer(t *testing.T, extra ...supervisor.Service) (*Server, string) {
 	srv, err := NewServer(context.Background(), cfg, log, testAssets())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		if err := setup(srv); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, svc := range extra {
 		srv.AddService(svc)

@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	neturl "net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -25,49 +22,18 @@ import (
 // clock: a two-hour round runs in about 30 seconds.
 func startTournamentServer(t *testing.T, tc tournament.Config) (*Server, string) {
 	t.Helper()
-	return startTournamentServerAt(t, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true}, tc)
+	return startTournamentServerAt(t, testConfig(t), tc)
 }
 
 // startTournamentServerAt is startTournamentServer with a given address and
 // data directory (to restart a server where the last one was).
 func startTournamentServerAt(t *testing.T, cfg Config, tc tournament.Config) (*Server, string) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	srv, err := NewServer(context.Background(), cfg, log, testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if srv.tournament, err = tournament.NewService(tc, srv.bus, srv.db, srv.writer, log); err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+	return startServerWith(t, cfg, func(srv *Server) error {
+		var err error
+		srv.tournament, err = tournament.NewService(tc, srv.bus, srv.db, srv.writer, srv.log)
+		return err
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(url + "healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return srv, url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server never became healthy: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func fastTournament() tournament.Config {
