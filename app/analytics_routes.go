@@ -266,21 +266,9 @@ func writeAnalyticsError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// sentence turns an error into a sentence: capitalised, with a full stop,
-// without the sentinel's "not found: " or "invalid: " prefix.
+// analyticsSentence turns "invalid: ..." into a sentence.
 func analyticsSentence(err error) string {
-	s := err.Error()
-	for _, p := range []string{"not found: ", "invalid: "} {
-		s = strings.TrimPrefix(s, p)
-	}
-	if s == "" {
-		return "Something went wrong."
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return sentence(err, analytics.ErrNotFound, analytics.ErrInvalid)
 }
 
 func nonNilPoints(p []analytics.Point) []analytics.Point {

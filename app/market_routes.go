@@ -1,12 +1,10 @@
 package app
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -229,13 +227,7 @@ func marketImport(m *market.Service) http.HandlerFunc {
 // marketDecode reads the request body into v, answering 400 with a sentence
 // when it cannot.
 func marketDecode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, r, http.StatusBadRequest, "The request body is not the JSON expected: "+err.Error()+".")
-		return false
-	}
-	return true
+	return decodeJSON(w, r, v, `{"symbol": "SPX", "side": "buy", "type": "limit", "price": 5000, "qty": 2}`)
 }
 
 // marketError maps the market's errors to statuses.
@@ -251,20 +243,7 @@ func marketError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // marketSentence turns "invalid: depth must be ..." into "Depth must be ...".
-func marketSentence(err error) string {
-	s := err.Error()
-	for _, p := range []string{market.ErrInvalid.Error() + ": ", market.ErrNotFound.Error() + ": "} {
-		s = strings.TrimPrefix(s, p)
-	}
-	if s == "" {
-		return "Something went wrong."
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
+func marketSentence(err error) string { return sentence(err, market.ErrInvalid, market.ErrNotFound) }
 
 func marketDefault(s, def string) string {
 	if s == "" {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -165,10 +164,7 @@ func rlStart(t *rlTrainer) http.HandlerFunc {
 			Steps int    `json:"steps"`
 			Seed  uint64 `json:"seed"`
 		}
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeError(w, r, http.StatusBadRequest, "The request body is not the JSON expected ({\"algo\", \"env\", \"steps\", \"seed\"}): "+err.Error()+".")
+		if !decodeJSON(w, r, &req, `{"algo": "ppo", "env": "cartpole", "steps": 100000, "seed": 1}`) {
 			return
 		}
 		req.Algo, req.Env = strings.ToLower(strings.TrimSpace(req.Algo)), strings.ToLower(strings.TrimSpace(req.Env))
@@ -294,16 +290,5 @@ func rlError(w http.ResponseWriter, r *http.Request, err error) {
 
 // rlSentence turns "invalid: unknown algorithm ..." into "Unknown algorithm ...".
 func rlSentence(err error) string {
-	s := err.Error()
-	for _, e := range []error{rl.ErrInvalid, rl.ErrNotFound, rl.ErrConflict} {
-		s = strings.TrimPrefix(s, e.Error()+": ")
-	}
-	if s == "" {
-		return "Something went wrong."
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return sentence(err, rl.ErrInvalid, rl.ErrNotFound, rl.ErrConflict)
 }

@@ -66,9 +66,9 @@ func TestRLRoutes(t *testing.T) {
 	tr, srv := rlTestServer(t)
 	for _, tc := range []rlCase{
 		{"GET", "/api/rl/runs", "", 200, `[]`},
-		{"POST", "/api/rl/runs", `{"algo":`, 400, "The request body is not the JSON expected"},
+		{"POST", "/api/rl/runs", `{"algo":`, 400, "The request body is not valid JSON"},
 		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","lr":3}`, 400, `unknown field \"lr\"`},
-		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","seed":-1}`, 400, "The request body is not the JSON expected"},
+		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","seed":-1}`, 400, `The field \"seed\" must be a whole number from 0 up.`},
 		{"POST", "/api/rl/runs", `{}`, 400, "A run needs an algorithm (ppo or sac) and an environment"},
 		{"POST", "/api/rl/runs", `{"algo":"dqn","env":"cartpole"}`, 400, `Unknown algorithm \"dqn\" (known: ppo, sac).`},
 		{"POST", "/api/rl/runs", `{"algo":"ppo","env":"mountaincar"}`, 400, `Unknown environment \"mountaincar\" (known: cartpole, pendulum, trading).`},

@@ -1,10 +1,8 @@
 package app
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -70,14 +68,7 @@ func synthStart(j *jobs.Service) http.HandlerFunc {
 			FraudRate *float64 `json:"fraud_rate"` // a fraction: 0.015 is 1.5 %
 			Format    string   `json:"format"`
 		}
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeError(w, r, http.StatusBadRequest, synthDecodeSentence(err))
-			return
-		}
-		if dec.More() {
-			writeError(w, r, http.StatusBadRequest, "The request body must hold one JSON object.")
+		if !decodeJSON(w, r, &req, `{"kind": "fraud", "rows": 50000, "seed": 1}`) {
 			return
 		}
 		spec := jobs.Spec{Kind: strings.ToLower(strings.TrimSpace(req.Kind)), Format: strings.ToLower(strings.TrimSpace(req.Format))}
@@ -272,36 +263,6 @@ func synthSentence(err, sentinel error) string {
 		msg += "."
 	}
 	return msg
-}
-
-func synthDecodeSentence(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.Is(err, io.EOF):
-		return `The request body is empty; send a job as JSON, for example {"kind": "fraud", "rows": 50000, "seed": 1}.`
-	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
-		return "The request body is not valid JSON."
-	case errors.As(err, &typ):
-		return fmt.Sprintf("The field %q must be %s.", typ.Field, synthTypeName(typ.Type.String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "The request has an unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "; the fields are kind, rows, seed, fraud_rate and format."
-	}
-	return "The request body could not be read as a job."
-}
-
-func synthTypeName(t string) string {
-	switch strings.TrimPrefix(t, "*") {
-	case "int":
-		return "a whole number"
-	case "uint64":
-		return "a whole number from 0 up"
-	case "float64":
-		return "a number"
-	case "string":
-		return "a string"
-	}
-	return "of another type"
 }
 
 // synthThousands writes n with thousands separators: 20,000,000.

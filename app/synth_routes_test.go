@@ -78,7 +78,7 @@ func TestSynthRoutesErrors(t *testing.T) {
 		want                     string
 	}{
 		{"empty body", "POST", "/api/synth/jobs", "", 400, "The request body is empty"},
-		{"not JSON", "POST", "/api/synth/jobs", "{kind:", 400, "The request body is not valid JSON."},
+		{"not JSON", "POST", "/api/synth/jobs", "{kind:", 400, "The request body is not valid JSON;"},
 		{"two objects", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":10}{}`, 400, "one JSON object"},
 		{"unknown field", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":10,"colour":"red"}`, 400, `unknown field \"colour\"`},
 		{"no kind", "POST", "/api/synth/jobs", `{"rows":10}`, 400, "The request needs a kind: one of fraud, transactions, customers, merchants, shipments, employees."},

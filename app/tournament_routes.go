@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -93,10 +92,7 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			Round    int64  `json:"round"`
 			Strategy string `json:"strategy"`
 		}
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeError(w, r, http.StatusBadRequest, `The vote must be JSON like {"round": 3, "strategy": "momentum"}.`)
+		if !decodeJSON(w, r, &req, `{"round": 3, "strategy": "momentum"}`) {
 			return
 		}
 		client, err := voters.client(w, r)
@@ -107,11 +103,11 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 		res, err := t.Vote(r.Context(), req.Round, client, req.Strategy)
 		switch {
 		case errors.Is(err, tournament.ErrNotFound):
-			writeError(w, r, http.StatusNotFound, sentence(err))
+			writeError(w, r, http.StatusNotFound, sentence(err, tournament.ErrNotFound, tournament.ErrLocked, tournament.ErrInvalid))
 		case errors.Is(err, tournament.ErrLocked):
-			writeError(w, r, http.StatusConflict, sentence(err))
+			writeError(w, r, http.StatusConflict, sentence(err, tournament.ErrNotFound, tournament.ErrLocked, tournament.ErrInvalid))
 		case errors.Is(err, tournament.ErrInvalid):
-			writeError(w, r, http.StatusBadRequest, sentence(err))
+			writeError(w, r, http.StatusBadRequest, sentence(err, tournament.ErrNotFound, tournament.ErrLocked, tournament.ErrInvalid))
 		case err != nil:
 			s.log.Error("tournament vote", "err", err)
 			writeError(w, r, http.StatusInternalServerError, "The vote could not be recorded.")
@@ -119,18 +115,6 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			writeJSON(w, http.StatusOK, res)
 		}
 	})
-}
-
-// sentence turns "kind: what happened" into "What happened."
-func sentence(err error) string {
-	msg := err.Error()
-	if _, rest, ok := strings.Cut(msg, ": "); ok {
-		msg = rest
-	}
-	if msg == "" {
-		return "The request failed."
-	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
 
 // voterCookieName holds "<id>.<signature>": a random voter id and its
