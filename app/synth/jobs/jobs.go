@@ -104,7 +104,20 @@ func New(dir string, b *bus.Bus, log *slog.Logger, workers int) (*Service, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create jobs directory: %w", err)
 	}
-	return &Service{dir: dir, bus: b, log: log, workers: workers, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}, nil
+	s := &Service{dir: dir, bus: b, log: log, workers: workers, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
+	// Jobs live in memory, their files on disk: number new jobs after the
+	// files earlier runs left, so that no new file takes an old one's name.
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read jobs directory: %w", err)
+	}
+	for _, e := range ents {
+		var n int
+		if _, err := fmt.Sscanf(e.Name(), "job-%d-", &n); err == nil && n > s.next {
+			s.next = n
+		}
+	}
+	return s, nil
 }
 
 // Start validates spec and queues a job for it.

@@ -127,3 +127,22 @@ func TestJobRejectsBadSpecs(t *testing.T) {
 		t.Fatalf("unknown job: %v", err)
 	}
 }
+
+// A new service numbers its jobs after the files an earlier one left.
+func TestJobIDsContinueAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/job-7-transactions-1.csv", []byte("id\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(dir, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Start(Spec{Kind: "employees", Rows: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ID != "8" {
+		t.Fatalf("first job after a restart is %s, want 8", st.ID)
+	}
+}
