@@ -46,6 +46,9 @@ type QMIXConfig struct {
 	// agents stop learning. The shift changes no optimal policy on
 	// fixed-length episodes; leave it off where episodes terminate early.
 	StandardiseRewards bool
+	// NSteps is the length of the return in the TD target (1 is QMIX's
+	// one-step target).
+	NSteps int
 }
 
 // DefaultQMIXConfig returns settings for env.
@@ -53,7 +56,7 @@ func DefaultQMIXConfig(env, mixer string) QMIXConfig {
 	c := QMIXConfig{
 		Env: env, Seed: 1, Mixer: mixer, Episodes: 3000,
 		BatchSize: 32, BufferSize: 5000, UpdatesPerEpisode: 1,
-		Gamma: 0.99, LR: 5e-4, GradClip: 10, Hidden: []int{64, 64}, Embed: 32, HyperGain: 0.1,
+		Gamma: 0.99, LR: 5e-4, GradClip: 10, Hidden: []int{64, 64}, Embed: 32, HyperGain: 0.1, NSteps: 1,
 		EpsStart: 1, EpsEnd: 0.05, EpsAnnealSteps: 25_000, TargetEvery: 200, DoubleQ: true,
 	}
 	switch env {
@@ -319,7 +322,21 @@ func (q *QMIX) Update() {
 				continue
 			}
 			r := b*T + t
-			y := (ep.Reward[t]-shift)*scale + c.Gamma*(1-ep.Terminated[t])*qnext.At(r, 0)
+			// n-step target: rewards up to the horizon, the episode's end or
+			// a terminal step, then the target Q_tot of the state reached.
+			var y float64
+			disc, last := 1.0, t
+			for k := t; k < min(t+max(1, c.NSteps), T) && ep.Mask[k] == 1; k++ {
+				y += disc * (ep.Reward[k] - shift) * scale
+				disc *= c.Gamma
+				last = k
+				if ep.Terminated[k] == 1 {
+					break
+				}
+			}
+			if ep.Terminated[last] == 0 {
+				y += disc * qnext.At(b*T+last, 0) // the value of the state after step last
+			}
 			d := qtot.At(r, 0) - y
 			loss += d * d / msum
 			qmean += qtot.At(r, 0) / msum
