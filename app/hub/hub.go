@@ -61,6 +61,7 @@ func (o *Options) defaults() {
 // (Run) that drains the bus.
 type Hub struct {
 	bus  *bus.Bus
+	sub  *bus.Subscription // made in New, so nothing published before Run is lost
 	log  *slog.Logger
 	opts Options
 
@@ -84,7 +85,6 @@ type counters struct {
 	capped       atomic.Uint64 // stream messages over MaxPerTopic in a tick
 	slowKicked   atomic.Uint64 // clients disconnected for a full queue
 	badMessages  atomic.Uint64 // malformed client messages
-	busDropped   atomic.Uint64 // bus messages the hub's own subscription lost
 	lastTickNano atomic.Int64
 }
 
@@ -100,6 +100,7 @@ func New(b *bus.Bus, log *slog.Logger, opts Options) *Hub {
 	opts.defaults()
 	return &Hub{
 		bus:     b,
+		sub:     b.Subscribe(1<<15, "*"),
 		log:     log,
 		opts:    opts,
 		groups:  map[string]*group{},
@@ -136,19 +137,18 @@ func (h *Hub) Stats() Stats {
 		Capped:      s.capped.Load(),
 		SlowKicked:  s.slowKicked.Load(),
 		BadMessages: s.badMessages.Load(),
-		BusDropped:  s.busDropped.Load(),
+		BusDropped:  h.sub.Dropped(),
 		TickMicros:  s.lastTickNano.Load() / 1000,
 	}
 }
 
 // Run drains the bus every tick and fans the messages out until ctx ends.
+// A restarted Run carries on with the same subscription.
 func (h *Hub) Run(ctx context.Context) error {
-	sub := h.bus.Subscribe(1<<15, "*")
-	defer sub.Close()
+	sub := h.sub
 	tick := time.NewTicker(h.opts.Tick)
 	defer tick.Stop()
 	var pending []bus.Envelope
-	lastDropped := uint64(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,10 +159,6 @@ func (h *Hub) Run(ctx context.Context) error {
 			// Take everything already waiting, then fan out once.
 			for n := len(sub.C()); n > 0; n-- {
 				pending = append(pending, <-sub.C())
-			}
-			if d := sub.Dropped(); d != lastDropped {
-				h.stats.busDropped.Add(d - lastDropped)
-				lastDropped = d
 			}
 			if len(pending) > 0 {
 				start := time.Now()
