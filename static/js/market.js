@@ -3,6 +3,7 @@
 // order book come from the HTTP API.
 import { live } from "./live.js";
 import { count } from "./format.js";
+import { createChart, CandlestickSeries, HistogramSeries, ColorType, CrosshairMode } from "../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 
 const el = (id) => document.getElementById(id);
 const state = { symbol: null, interval: "1m", bars: [], quotes: new Map(), first: new Map(), decimals: new Map() };
@@ -75,11 +76,75 @@ function renderQuotes(quotes) {
   const q = state.quotes.get(state.symbol);
   if (q) {
     el("mk-latent").textContent = `fundamental ${fmtPrice(q.symbol, q.latent)}`;
-    extendLastBar(q.last);
+    updateForming(q);
   }
 }
 
 // --- chart ---------------------------------------------------------------
+// TradingView Lightweight Charts (vendored, Apache-2.0; the attribution its
+// licence asks for is the logo on the chart and the link under it).
+
+const css = getComputedStyle(document.documentElement);
+const cssVar = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+const theme = {
+  panel: cssVar("--panel", "#151a26"), line: cssVar("--line", "#232a3b"), text: cssVar("--text", "#e6e9f2"),
+  muted: cssVar("--muted", "#8a93a8"), up: cssVar("--accent", "#7cf2c5"), down: cssVar("--bad", "#ff6b7a"),
+  accent: cssVar("--accent-2", "#6aa8ff"), mono: cssVar("--mono", "monospace"),
+};
+const intervalSeconds = { "1m": 60, "1h": 3600, "1d": 86400 };
+
+const chart = createChart(el("mk-chart"), {
+  autoSize: true, // follows the panel's size (ResizeObserver)
+  layout: {
+    background: { type: ColorType.Solid, color: theme.panel }, textColor: theme.muted,
+    fontFamily: theme.mono, fontSize: 11, attributionLogo: true,
+  },
+  grid: { vertLines: { color: "#1b2130" }, horzLines: { color: "#1b2130" } },
+  crosshair: { mode: CrosshairMode.Normal, vertLine: { labelBackgroundColor: theme.line }, horzLine: { labelBackgroundColor: theme.line } },
+  rightPriceScale: { borderColor: theme.line, scaleMargins: { top: 0.08, bottom: 0.24 } },
+  timeScale: { borderColor: theme.line, timeVisible: true, secondsVisible: false, rightOffset: 4, barSpacing: 9, minBarSpacing: 2 },
+  localization: { locale: "en-US" },
+});
+const candles = chart.addSeries(CandlestickSeries, {
+  upColor: theme.up, downColor: theme.down, borderVisible: false,
+  wickUpColor: theme.up, wickDownColor: theme.down, priceLineColor: theme.accent,
+});
+const volume = chart.addSeries(HistogramSeries, {
+  priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false,
+});
+volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+const empty = document.createElement("p");
+empty.className = "chart-empty muted";
+empty.textContent = "Waiting for the first bar to close…";
+el("mk-chart").append(empty);
+
+const toSec = (t) => Math.floor(Date.parse(t) / 1000);
+const candleOf = (b) => ({ time: toSec(b.time), open: b.open, high: b.high, low: b.low, close: b.close });
+const volumeOf = (b) => ({ time: toSec(b.time), value: b.volume, color: b.close >= b.open ? "rgba(124,242,197,.35)" : "rgba(255,107,122,.35)" });
+
+// The time of the newest candle in the series (a closed bar or the forming one).
+function seriesEnd() {
+  const d = candles.data();
+  return d.length ? d[d.length - 1].time : -Infinity;
+}
+
+function noteChart() {
+  window.metastationMarket.chartBars = candles.data().length;
+  empty.hidden = window.metastationMarket.chartBars > 0;
+}
+
+// setChart draws the closed bars and the forming candle from scratch.
+function setChart() {
+  const closed = state.bars.map(candleOf);
+  const vols = state.bars.map(volumeOf);
+  const f = state.forming;
+  if (f && (!closed.length || f.time > closed[closed.length - 1].time)) {
+    closed.push({ time: f.time, open: f.open, high: f.high, low: f.low, close: f.close });
+  }
+  candles.setData(closed);
+  volume.setData(vols);
+  noteChart();
+}
 
 async function select(symbol) {
   state.symbol = symbol;
@@ -92,83 +157,59 @@ async function select(symbol) {
 
 async function loadBars() {
   const { symbol, interval } = state;
-  const r = await fetch(`/api/market/bars/${encodeURIComponent(symbol)}?interval=${interval}&limit=160`, { headers: { Accept: "application/json" } });
+  const r = await fetch(`/api/market/bars/${encodeURIComponent(symbol)}?interval=${interval}&limit=300`, { headers: { Accept: "application/json" } });
   const bars = r.ok ? await r.json() : [];
   if (symbol !== state.symbol || interval !== state.interval) return;
   state.bars = bars;
-  draw();
+  state.forming = null;
+  const d = state.decimals.get(symbol) ?? 2;
+  candles.applyOptions({ priceFormat: { type: "price", precision: d, minMove: 10 ** -d } });
+  setChart();
+  chart.timeScale().scrollToRealTime(); // newest bars at the right edge, at the usual spacing
+  window.metastationMarket.chartInterval = interval;
 }
 
-function extendLastBar(price) {
-  const b = state.bars[state.bars.length - 1];
-  if (!b || !(price > 0)) return;
-  // The forming candle: the last closed bar's close carries on until the
-  // next bar closes.
-  if (!state.forming || state.forming.base !== b.time) {
-    state.forming = { base: b.time, open: b.close, high: b.close, low: b.close, close: b.close };
+// updateForming moves the forming candle with a quote: it starts at the
+// bar's period of the quote's simulated time and opens at the last close.
+function updateForming(q) {
+  const last = state.bars[state.bars.length - 1];
+  if (!last || !(q.last > 0)) return;
+  const step = intervalSeconds[state.interval];
+  const t = Math.floor(toSec(q.time || last.time) / step) * step;
+  if (t <= toSec(last.time)) return; // the last closed bar already covers it
+  if (!state.forming || state.forming.time !== t) {
+    const open = state.forming ? state.forming.close : last.close;
+    state.forming = { time: t, open, high: Math.max(open, q.last), low: Math.min(open, q.last), close: q.last };
   }
   const f = state.forming;
-  f.close = price;
-  f.high = Math.max(f.high, price);
-  f.low = Math.min(f.low, price);
-  draw();
+  f.close = q.last;
+  f.high = Math.max(f.high, q.last);
+  f.low = Math.min(f.low, q.last);
+  if (t >= seriesEnd()) candles.update({ time: f.time, open: f.open, high: f.high, low: f.low, close: f.close });
+  else setChart();
+  noteChart();
 }
 
-function draw() {
-  const c = el("mk-chart");
-  const dpr = window.devicePixelRatio || 1;
-  const w = c.clientWidth, h = c.clientHeight;
-  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); }
-  const g = c.getContext("2d");
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
-  const bars = state.bars.slice();
-  if (state.forming) bars.push({ ...state.forming, forming: true, volume: 0 });
-  if (bars.length === 0) {
-    g.fillStyle = "#8a93a8";
-    g.font = "14px system-ui";
-    g.fillText("Waiting for the first bar to close…", 16, 28);
-    return;
-  }
-  const padR = 70, volH = h * 0.18, priceH = h - volH - 22;
-  let lo = Infinity, hi = -Infinity, vmax = 0;
-  for (const b of bars) { lo = Math.min(lo, b.low); hi = Math.max(hi, b.high); vmax = Math.max(vmax, b.volume); }
-  if (hi === lo) { hi *= 1.001; lo *= 0.999; }
-  const pad = (hi - lo) * 0.06; hi += pad; lo -= pad;
-  const step = (w - padR) / Math.max(bars.length, 60);
-  const y = (v) => 8 + ((hi - v) / (hi - lo)) * (priceH - 8);
-  // grid and price labels
-  g.strokeStyle = "#1d2332"; g.fillStyle = "#8a93a8"; g.font = "11px ui-monospace, monospace"; g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + ((hi - lo) * i) / 4, yy = Math.round(y(v)) + 0.5;
-    g.beginPath(); g.moveTo(0, yy); g.lineTo(w - padR, yy); g.stroke();
-    g.fillText(fmtPrice(state.symbol, v), w - padR + 6, yy + 4);
-  }
-  bars.forEach((b, i) => {
-    const x = i * step + step / 2;
-    const up = b.close >= b.open;
-    const col = up ? "#7cf2c5" : "#ff6b7a";
-    g.strokeStyle = col; g.fillStyle = b.forming ? "transparent" : col;
-    g.beginPath(); g.moveTo(Math.round(x) + 0.5, y(b.high)); g.lineTo(Math.round(x) + 0.5, y(b.low)); g.stroke();
-    const top = y(Math.max(b.open, b.close)), bh = Math.max(1, Math.abs(y(b.open) - y(b.close)));
-    const bw = Math.max(1, step * 0.7);
-    if (b.forming) g.strokeRect(x - bw / 2, top, bw, bh); else g.fillRect(x - bw / 2, top, bw, bh);
-    if (vmax > 0) {
-      const vh = (b.volume / vmax) * (volH - 4);
-      g.fillStyle = up ? "rgba(124,242,197,.35)" : "rgba(255,107,122,.35)";
-      g.fillRect(x - bw / 2, h - 18 - vh, bw, vh);
+// addClosed puts closed bars from market.bars on the chart.
+function addClosed(bars) {
+  let rebuild = false;
+  for (const b of bars) {
+    const last = state.bars[state.bars.length - 1];
+    if (last && last.time === b.time) state.bars[state.bars.length - 1] = b;
+    else if (!last || toSec(b.time) > toSec(last.time)) state.bars.push(b);
+    else continue; // older than what the chart has
+    if (state.forming && state.forming.time <= toSec(b.time)) state.forming = null;
+    const c = candleOf(b);
+    if (c.time >= seriesEnd()) {
+      candles.update(c);
+      volume.update(volumeOf(b));
+    } else {
+      rebuild = true; // a forming candle of a later period is already drawn
     }
-  });
-  const last = bars[bars.length - 1];
-  const yl = Math.round(y(last.close)) + 0.5;
-  g.setLineDash([3, 3]); g.strokeStyle = "#6aa8ff"; g.beginPath(); g.moveTo(0, yl); g.lineTo(w - padR, yl); g.stroke(); g.setLineDash([]);
-  g.fillStyle = "#6aa8ff"; g.fillRect(w - padR + 2, yl - 9, padR - 4, 18);
-  g.fillStyle = "#0b0e14"; g.fillText(fmtPrice(state.symbol, last.close), w - padR + 6, yl + 4);
-  g.fillStyle = "#8a93a8";
-  const t0 = new Date(bars[0].time), t1 = new Date(last.time);
-  g.fillText(t0.toISOString().slice(5, 16).replace("T", " "), 4, h - 4);
-  const endLabel = t1.toISOString().slice(5, 16).replace("T", " ");
-  g.fillText(endLabel, w - padR - g.measureText(endLabel).width - 4, h - 4);
+  }
+  if (state.bars.length > 1000) state.bars.splice(0, state.bars.length - 1000);
+  if (rebuild) setChart();
+  noteChart();
 }
 
 // --- order book ----------------------------------------------------------
@@ -253,21 +294,10 @@ live.subscribe("market.state", (s) => {
 });
 
 live.subscribe("market.bars", (bars) => {
-  let changed = false;
-  for (const b of bars) {
-    if (b.symbol !== state.symbol || b.interval !== state.interval) continue;
-    window.metastationMarket.bars++;
-    const last = state.bars[state.bars.length - 1];
-    if (last && last.time === b.time) state.bars[state.bars.length - 1] = b;
-    else state.bars.push(b);
-    changed = true;
-  }
-  if (changed) {
-    if (state.bars.length > 400) state.bars.splice(0, state.bars.length - 400);
-    state.forming = null;
-    draw();
-  }
+  const mine = bars.filter((b) => b.symbol === state.symbol && b.interval === state.interval);
+  if (!mine.length) return;
+  window.metastationMarket.bars += mine.length;
+  addClosed(mine);
 });
 
-window.addEventListener("resize", draw);
 loadInstruments().catch((e) => showError("The instruments could not be loaded: " + e.message));
