@@ -17,6 +17,9 @@ type Config struct {
 	Seed      int64
 	NoBrowser bool
 	LogLevel  slog.Level
+	// Showcase runs the seeded stand-in agents that keep the agent network
+	// page full (issue 8); they publish about 240 bus messages a second.
+	Showcase bool
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting and
@@ -70,6 +73,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of every random process: the same seed replays the same run")
 	fs.BoolVar(&cfg.NoBrowser, "no-browser", false, "do not open a browser tab")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&cfg.Showcase, "showcase", true, "run the seeded showcase agents on the agent network page")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return Config{}, err
 	}

@@ -139,19 +139,22 @@ func (s *Server) Start(ctx context.Context) (string, error) {
 	return "http://" + ln.Addr().String() + "/", nil
 }
 
-// coreServices are the foundation's own supervised services.
+// coreServices are the supervised services every server runs.
 func (s *Server) coreServices() []supervisor.Service {
-	return []supervisor.Service{
+	svcs := []supervisor.Service{
 		{Name: "hub", Run: s.hub.Run},
 		{Name: "system", Run: s.runSystem},
 		{Name: "recorder", Run: s.runRecorder},
 		{Name: "tournament", Run: s.tournament.Run},
 		{Name: "market", Run: s.market.Run},
 		{Name: "analytics", Run: s.analytics.Run},
-		{Name: "showcase", Run: s.showcase.Run},
 		{Name: "rl", Run: s.rl.Run},
 		{Name: "synth", Run: s.synth.Run},
 	}
+	if s.cfg.Showcase {
+		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: s.showcase.Run})
+	}
+	return svcs
 }
 
 // Shutdown stops in the order that loses nothing: stop accepting, close web

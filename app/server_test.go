@@ -25,7 +25,7 @@ func testAssets() Assets {
 // testConfig is a server configuration for tests: any free loopback port, a
 // temporary data directory, a fixed seed.
 func testConfig(t *testing.T) Config {
-	return Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true}
+	return Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true, Showcase: true}
 }
 
 // startServer runs the real server on a free loopback port with a temporary
@@ -315,6 +315,8 @@ func TestServeConfig(t *testing.T) {
 			func(c Config) bool { return c.Seed == 42 && c.NoBrowser && c.DataDir == "/tmp/x" }},
 		{"flag beats env", []string{"--seed", "5"}, map[string]string{"METASTATION_SEED": "42"}, "", func(c Config) bool { return c.Seed == 5 }},
 		{"log level", []string{"--log-level", "debug"}, nil, "", func(c Config) bool { return c.LogLevel.String() == "DEBUG" }},
+		{"showcase on by default", nil, nil, "", func(c Config) bool { return c.Showcase }},
+		{"showcase off", nil, map[string]string{"METASTATION_SHOWCASE": "false"}, "", func(c Config) bool { return !c.Showcase }},
 		{"bad level", []string{"--log-level", "loud"}, nil, "use debug, info", nil},
 		{"bad env", nil, map[string]string{"METASTATION_SEED": "many"}, "METASTATION_SEED", nil},
 		{"public addr", []string{"--addr", "0.0.0.0:80"}, nil, "not a loopback address", nil},
