@@ -59,6 +59,15 @@ func TestBrowserMarketPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "back to 1m candles", `window.metastationMarket.chartInterval === "1m" && window.metastationMarket.state.bars.length > 0 && window.metastationMarket.chartBars > 0`, 10*time.Second)
+	first := eval[string](t, ctx, `window.metastationMarket.state.symbol`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#mk-instruments tr[data-symbol="BTC"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the BTC chart", `window.metastationMarket.chartKey === "BTC/1m" && window.metastationMarket.chartBars > 0`, 10*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#mk-instruments tr[data-symbol=%q]`, first)))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "back to the first chart", fmt.Sprintf(`window.metastationMarket.chartKey === "%s/1m" && window.metastationMarket.chartBars > 0`, first), 10*time.Second)
 
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#mk-ticket button[type="submit"]`))); err != nil {
 		t.Fatal(err)
@@ -76,6 +85,15 @@ func TestBrowserMarketPage(t *testing.T) {
 		t.Errorf("the page shows an error: %q", msg)
 	}
 	screenshot(t, ctx, "market")
+
+	// The chart follows its panel on a phone.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the chart resized with its panel", `(() => {
+		const box = document.getElementById("mk-chart"), inner = box.firstElementChild;
+		return box.clientWidth < 390 && Math.abs(inner.getBoundingClientRect().width - box.clientWidth) <= 2;
+	})()`, 5*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
 	for _, msg := range jsErrors {

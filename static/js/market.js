@@ -162,23 +162,30 @@ async function loadBars() {
   if (symbol !== state.symbol || interval !== state.interval) return;
   state.bars = bars;
   state.forming = null;
+  state.chartKey = `${symbol}/${interval}`;
   const d = state.decimals.get(symbol) ?? 2;
   candles.applyOptions({ priceFormat: { type: "price", precision: d, minMove: 10 ** -d } });
   setChart();
+  // Bars that closed while the history was on its way.
+  const early = (state.early || []).filter((b) => b.symbol === symbol && b.interval === interval);
+  state.early = [];
+  if (early.length) addClosed(early);
   chart.timeScale().scrollToRealTime(); // newest bars at the right edge, at the usual spacing
   window.metastationMarket.chartInterval = interval;
+  window.metastationMarket.chartKey = state.chartKey;
 }
 
 // updateForming moves the forming candle with a quote: it starts at the
 // bar's period of the quote's simulated time and opens at the last close.
 function updateForming(q) {
   const last = state.bars[state.bars.length - 1];
-  if (!last || !(q.last > 0)) return;
+  if (!(q.last > 0) || !q.time || state.chartKey !== `${state.symbol}/${state.interval}`) return;
   const step = intervalSeconds[state.interval];
-  const t = Math.floor(toSec(q.time || last.time) / step) * step;
-  if (t <= toSec(last.time)) return; // the last closed bar already covers it
+  const t = Math.floor(toSec(q.time) / step) * step;
+  if (last && t <= toSec(last.time)) return; // the last closed bar already covers it
   if (!state.forming || state.forming.time !== t) {
-    const open = state.forming ? state.forming.close : last.close;
+    // Before the first bar of an interval closes, the forming candle opens at the first quote.
+    const open = state.forming ? state.forming.close : last ? last.close : q.last;
     state.forming = { time: t, open, high: Math.max(open, q.last), low: Math.min(open, q.last), close: q.last };
   }
   const f = state.forming;
@@ -297,7 +304,12 @@ live.subscribe("market.bars", (bars) => {
   const mine = bars.filter((b) => b.symbol === state.symbol && b.interval === state.interval);
   if (!mine.length) return;
   window.metastationMarket.bars += mine.length;
-  addClosed(mine);
+  if (state.chartKey === `${state.symbol}/${state.interval}`) addClosed(mine);
+  else {
+    // The chart is loading this symbol and interval: keep the bars for it.
+    (state.early ||= []).push(...mine);
+    if (state.early.length > 500) state.early.splice(0, state.early.length - 500);
+  }
 });
 
 loadInstruments().catch((e) => showError("The instruments could not be loaded: " + e.message));
