@@ -15,20 +15,22 @@ import (
 	"github.com/metastation/metastation/app/store"
 )
 
-// runMarket is `metastation market simulate|import|fit`.
+// runMarket is `metastation market simulate|import|fetch|fit`.
 func runMarket(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageError("market needs a subcommand: simulate, import or fit")
+		return usageError("market needs a subcommand: simulate, import, fetch or fit")
 	}
 	switch args[0] {
 	case "simulate":
 		return runMarketSimulate(env, args[1:])
 	case "import":
 		return runMarketImport(ctx, env, args[1:])
+	case "fetch":
+		return runMarketFetch(ctx, env, args[1:])
 	case "fit":
 		return runMarketFit(env, args[1:])
 	}
-	return usageError("unknown market subcommand %q (simulate, import or fit)", args[0])
+	return usageError("unknown market subcommand %q (simulate, import, fetch or fit)", args[0])
 }
 
 // runMarketSimulate writes simulated bars per instrument in the Yahoo CSV
@@ -243,5 +245,99 @@ func runMarketFit(env Env, args []string) error {
 		fit.Alpha, fit.Gamma, fit.Beta, fit.Nu, fit.Persistence(), 100*fit.AnnualVol(*days))
 	fmt.Fprintf(env.Stdout, "facts: excess kurtosis %.1f, ACF(r,1) %.3f, ACF(|r|,1) %.3f, S20 %.2f, leverage %.3f, Hill %.2f\n",
 		facts.ExcessKurtosis, facts.ACFR1, facts.ACFAbsR1, facts.S20, facts.Leverage, facts.HillTail)
+	return nil
+}
+
+// avKeyEnv names the environment variable holding the Alpha Vantage key. It
+// is not a flag, so the key stays out of shell history and process lists.
+const avKeyEnv = "METASTATION_ALPHAVANTAGE_KEY"
+
+// avQuotaFile, in the data directory, keeps the client-side free-tier
+// quota between runs, so that six `market fetch` in a minute are refused
+// like six calls in one process.
+const avQuotaFile = "alphavantage-quota.json"
+
+// runMarketFetch downloads daily bars of SYMBOL from Alpha Vantage
+// (TIME_SERIES_DAILY) and writes them as Yahoo CSV or imports them.
+func runMarketFetch(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError("market fetch needs a SYMBOL before its flags: market fetch IBM --out IBM.csv | --import")
+	}
+	symbol, args := args[0], args[1:]
+	fs := newFlagSet("market fetch", env.Stderr)
+	out := fs.String("out", "", "write the bars to `FILE.csv` in the Yahoo layout")
+	imp := fs.Bool("import", false, "import the bars into the database, as market import does")
+	as := fs.String("symbol", "", "with --import, the symbol to file the series under (default: SYMBOL)")
+	size := fs.String("outputsize", "compact", "compact (the latest 100 days) or full (20+ years)")
+	datatype := fs.String("datatype", "json", "format asked of Alpha Vantage: json or csv")
+	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database and the request quota")
+	base := fs.String("alphavantage-url", market.AVDefaultURL, "Alpha Vantage query `URL` (a local fake for testing)")
+	timeout := fs.Duration("timeout", 30*time.Second, "timeout of the request")
+	if err := parseFlags(fs, args, env.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if (*out == "") == !*imp {
+		return usageError("market fetch: give exactly one of --out FILE.csv and --import")
+	}
+	key := strings.TrimSpace(env.Getenv(avKeyEnv))
+	if key == "" {
+		return fmt.Errorf("market fetch: no Alpha Vantage API key: set %s (free keys at https://www.alphavantage.co/support/#api-key)", avKeyEnv)
+	}
+	if err := os.MkdirAll(*data, 0o755); err != nil {
+		return fmt.Errorf("market fetch: %w", err)
+	}
+	quotaPath := filepath.Join(*data, avQuotaFile)
+	limiter := market.NewAVLimiter(market.AVFreePerMinute, market.AVFreePerDay)
+	if b, err := os.ReadFile(quotaPath); err == nil {
+		var q market.AVQuota
+		if err := json.Unmarshal(b, &q); err != nil {
+			return fmt.Errorf("market fetch: the quota file %s cannot be read (delete it to start afresh): %w", quotaPath, err)
+		}
+		limiter.SetQuota(q)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("market fetch: %w", err)
+	}
+	c := &market.AVClient{BaseURL: *base, APIKey: key, Timeout: *timeout, Limiter: limiter}
+	before := limiter.Quota()
+	s, err := c.Daily(ctx, symbol, *size, *datatype)
+	if q := limiter.Quota(); q != before {
+		b, _ := json.Marshal(q)
+		if werr := marketWriteFile(quotaPath, func(f *os.File) error { _, e := f.Write(b); return e }); werr != nil {
+			fmt.Fprintf(env.Stderr, "warning: the request quota was not saved: %v\n", werr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("market fetch: %w", err)
+	}
+	q := limiter.Quota()
+	fmt.Fprintf(env.Stdout, "%s: %d daily bars from %s to %s (%d of %d requests used today, UTC)\n", s.Symbol, len(s.Bars),
+		s.Bars[0].Time.Format(time.DateOnly), s.Bars[len(s.Bars)-1].Time.Format(time.DateOnly), q.Used, market.AVFreePerDay)
+	if *out != "" {
+		bars := make([]market.Bar, len(s.Bars))
+		for k, b := range s.Bars {
+			bars[k] = market.Bar{Symbol: s.Symbol, Interval: market.Day, Time: b.Time,
+				Open: b.Open, High: b.High, Low: b.Low, Close: b.Close, Volume: b.Volume}
+		}
+		if err := marketWriteFile(*out, func(f *os.File) error { return market.WriteYahoo(f, bars) }); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "wrote %s\n", *out)
+		return nil
+	}
+	if *as != "" {
+		s.Symbol = *as
+	}
+	db, err := store.Open(ctx, filepath.Join(*data, store.FileName), env.Assets.Migrations)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := market.ImportSeries(ctx, db.W, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "imported %s into %s\n", s.Symbol, db.Path)
 	return nil
 }

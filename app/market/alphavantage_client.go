@@ -184,6 +184,9 @@ func (c *AVClient) daily(ctx context.Context, symbol, outputsize, datatype strin
 		}
 		return Series{}, fmt.Errorf("%s: %w: %w", what, ErrAVBadResponse, err)
 	}
+	if len(s.Bars) == 0 {
+		return Series{}, fmt.Errorf("%s: %w: no bars", what, ErrAVBadResponse)
+	}
 	if s.Intraday {
 		return Series{}, fmt.Errorf("%s: %w: intraday rows in a daily series", what, ErrAVBadResponse)
 	}
