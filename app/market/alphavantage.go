@@ -43,8 +43,9 @@ func avError(body []byte) error {
 // ParseAlphaVantage reads a saved TIME_SERIES_DAILY answer of Alpha Vantage,
 // JSON or CSV (datatype=csv: timestamp,open,high,low,close,volume, newest
 // first). Error bodies become ErrAVInvalidCall, ErrAVRateLimit or
-// ErrAVInformation. This is a file-format importer only: Metastation makes
-// no network calls. The symbol comes from the JSON's meta data, when there.
+// ErrAVInformation. AVClient fetches such answers over HTTP (only when a
+// person runs `metastation market fetch`); this parses a saved or fetched
+// one. The symbol comes from the JSON's meta data, when there.
 func ParseAlphaVantage(r io.Reader) (Series, ImportReport, error) {
 	body, err := io.ReadAll(io.LimitReader(r, 64<<20))
 	if err != nil {
