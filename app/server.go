@@ -36,15 +36,14 @@ type Server struct {
 	mx     *metrics
 	start  time.Time
 
+	// The subsystems, each a supervised service (see coreServices).
 	market      *market.Service     // the simulated market everyone trades on
-	recorderSub *bus.Subscription   // what runRecorder persists
+	tournament  *tournamentService  // the trading tournament (app/tournament)
 	analytics   *analytics.Service  // metric series, forecasts and the agent network
 	showcase    *analytics.Showcase // seeded stand-in agents for the network page
-
-	tournament *tournamentService // the trading tournament (app/tournament)
-	rl         *rlTrainer         // reinforcement-learning runs for the Learning page (app/rl)
-
-	synth *jobs.Service // synthetic data jobs for the Data page (app/synth/jobs)
+	rl          *rlTrainer          // reinforcement-learning runs for the Learning page (app/rl)
+	synth       *jobs.Service       // synthetic data jobs for the Data page (app/synth/jobs)
+	recorderSub *bus.Subscription   // what runRecorder persists
 
 	// extra services added before Start, for tests (the injected panic).
 	services []supervisor.Service
@@ -75,27 +74,24 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	s.writer = store.NewWriter(db, store.WriterOptions{}, log)
 	s.recorderSub = s.bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	s.hub = hub.New(s.bus, log, hub.Options{})
-	if s.tournament, err = newTournament(s); err != nil {
+	fail := func(err error) (*Server, error) {
 		s.writer.Close()
 		db.Close()
 		return nil, err
 	}
+	if s.tournament, err = newTournament(s); err != nil {
+		return fail(err)
+	}
 	if s.market, err = newMarket(cfg, s.bus, s.writer, db, log); err != nil {
-		s.writer.Close()
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: s.writer, DB: db}), s.bus, log)
 	s.showcase = analytics.NewShowcase(s.bus, cfg.Seed)
 	if s.rl, err = newRLTrainer(cfg, s.bus, s.writer, db, log); err != nil {
-		s.writer.Close()
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	if s.synth, err = jobs.New(filepath.Join(cfg.DataDir, "synth"), s.bus, log.With("service", "synth"), 0); err != nil {
-		s.writer.Close()
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.mx = newMetrics()
 	s.sup = supervisor.New(log, supervisor.Options{OnRestart: s.mx.serviceRestarted, OnChange: s.serviceChanged})
