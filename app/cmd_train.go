@@ -23,12 +23,13 @@ import (
 // checkpoints in --out (written atomically), the learning curve as JSON
 // lines in --out/metrics.jsonl, and a final evaluation. Interrupted, it
 // checkpoints and says how to resume; a resumed run continues exactly as an
-// uninterrupted one would.
+// uninterrupted one would. A multi-agent algorithm or environment (maddpg,
+// qmix, vdn; spread, matrix2, …) hands the run to runTrainMARL.
 func runTrain(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("train", env.Stderr)
 	var spec rl.RunSpec
-	fs.StringVar(&spec.Algo, "algo", "ppo", "algorithm: ppo or sac")
-	fs.StringVar(&spec.Env, "env", "cartpole", "environment: cartpole, pendulum or trading")
+	fs.StringVar(&spec.Algo, "algo", "ppo", "algorithm: ppo or sac; multi-agent: maddpg, qmix or vdn")
+	fs.StringVar(&spec.Env, "env", "cartpole", "environment: cartpole, pendulum or trading; multi-agent: spread, matrix2, nonmonotonic, trading-ma, supply or allocation")
 	fs.IntVar(&spec.Steps, "steps", 0, "environment `steps` in total (default: 500000 for PPO on cartpole, 30000 for SAC)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "random `seed`; the same seed gives the same run")
 	fs.IntVar(&spec.Workers, "workers", 2, "goroutines stepping PPO's environments; the result does not depend on it")
@@ -38,11 +39,30 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	every := fs.Int("checkpoint-every", 50, "PPO updates or 1,000-step SAC chunks between checkpoints")
 	evalEpisodes := fs.Int("eval-episodes", 0, "final evaluation episodes (default 100; 10 for pendulum)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	episodes := fs.Int("episodes", 0, "multi-agent training `episodes` (default: the algorithm's for the environment)")
+	curriculum := fs.Bool("curriculum", false, "multi-agent: train through the market curriculum calm → black_swan (--env trading-ma, --algo qmix or vdn)")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if isMARL(spec.Algo, spec.Env) {
+		r := marlRun{algo: spec.Algo, env: spec.Env, episodes: *episodes, seed: spec.Seed, out: *out, outGiven: given["out"],
+			curriculum: *curriculum, evalEpisodes: *evalEpisodes, quiet: *quiet}
+		if err := checkMARL(r, given); err != nil {
+			return err
+		}
+		var err error
+		if r.hidden, err = parseHidden(*hidden); err != nil {
+			return usageError("train: --hidden: %v", err)
+		}
+		return runTrainMARL(ctx, env, r)
+	}
+	if given["episodes"] || given["curriculum"] {
+		return usageError("train: --episodes and --curriculum are for multi-agent runs (--algo maddpg, qmix or vdn); %s takes --steps", spec.Algo)
 	}
 	if *every < 1 || *evalEpisodes < 0 {
 		return usageError("train: --checkpoint-every must be at least 1 and --eval-episodes not negative")

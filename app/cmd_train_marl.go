@@ -1,0 +1,335 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/marl"
+)
+
+// The multi-agent side of `metastation train`: --algo maddpg|qmix|vdn on
+// the worlds of app/marl.
+var (
+	marlAlgos = []string{"maddpg", "qmix", "vdn"}
+	marlEnvs  = []string{"spread", "matrix2", "nonmonotonic", "trading-ma", "supply", "allocation"}
+)
+
+// marlRun is a multi-agent run as the command line asks for it.
+type marlRun struct {
+	algo, env    string
+	episodes     int
+	seed         uint64
+	hidden       []int
+	out          string
+	outGiven     bool
+	curriculum   bool
+	evalEpisodes int
+	quiet        bool
+}
+
+// isMARL reports whether the algorithm or the environment is multi-agent.
+func isMARL(algo, env string) bool {
+	return slices.Contains(marlAlgos, algo) || slices.Contains(marlEnvs, env)
+}
+
+// checkMARL turns the bad combinations into usage errors. given holds the
+// flags set on the command line or through their environment twins.
+func checkMARL(r marlRun, given map[string]bool) error {
+	if !slices.Contains(marlAlgos, r.algo) {
+		return usageError("train: --env %s is multi-agent: choose --algo maddpg, qmix or vdn (ppo and sac train cartpole, pendulum and trading)", r.env)
+	}
+	if !slices.Contains(marlEnvs, r.env) {
+		return usageError("train: --algo %s is multi-agent: choose --env spread, matrix2, nonmonotonic, trading-ma, supply or allocation (%s is single-agent)", r.algo, r.env)
+	}
+	for _, f := range []string{"steps", "resume", "workers", "checkpoint-every"} {
+		if given[f] {
+			return usageError("train: --%s is for single-agent runs (ppo, sac); a multi-agent run takes --episodes and checkpoints at its end", f)
+		}
+	}
+	if r.curriculum && r.algo == "maddpg" {
+		return usageError("train: --curriculum needs --algo qmix or vdn: the curriculum's stage is kept in the checkpoint, and MADDPG has no checkpoint")
+	}
+	if r.curriculum && r.env != "trading-ma" {
+		return usageError("train: --curriculum runs on the trading world only (calm → volatile → crisis → black_swan): use --env trading-ma")
+	}
+	if r.algo == "maddpg" && r.outGiven {
+		return usageError("train: --algo maddpg has no checkpoint, so --out has nothing to hold; drop --out, or train qmix or vdn")
+	}
+	if r.episodes < 0 || r.evalEpisodes < 0 {
+		return usageError("train: --episodes and --eval-episodes must not be negative")
+	}
+	return nil
+}
+
+// marlLearner is what the loop needs from QMIX/VDN and MADDPG.
+type marlLearner interface {
+	marl.Controller
+	Done() bool
+}
+
+// runTrainMARL trains r with a progress bar, checkpoints QMIX/VDN atomically
+// into r.out (at the end, and when interrupted), and prints one summary
+// line: the mean greedy team return on held-out episodes with its 95 %
+// confidence interval, a random team on the same episodes for scale, and
+// for the curriculum the stage reached.
+func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
+	var (
+		q      *marl.QMIX
+		m      *marl.MADDPG
+		cur    *marl.Curriculum
+		learn  marlLearner
+		err    error
+		budget int
+	)
+	if r.algo == "maddpg" {
+		cfg := marl.DefaultMADDPGConfig(r.env)
+		cfg.Seed = r.seed
+		if r.episodes > 0 {
+			cfg.Episodes = r.episodes
+		}
+		if r.hidden != nil {
+			cfg.Hidden = r.hidden
+		}
+		if m, err = marl.NewMADDPG(cfg); err != nil {
+			return usageError("train: %v", err)
+		}
+		if t, ok := m.Env.(*marl.TradingMA); ok {
+			t.Mixed = true // the market's long-run mix of regimes
+		}
+		learn, budget = m, cfg.Episodes
+	} else {
+		cfg := marl.DefaultQMIXConfig(r.env, r.algo)
+		cfg.Seed = r.seed
+		if r.episodes > 0 {
+			cfg.Episodes = r.episodes
+		}
+		if r.hidden != nil {
+			cfg.Hidden = r.hidden
+		}
+		if q, err = marl.NewQMIX(cfg); err != nil {
+			return usageError("train: %v", err)
+		}
+		if r.curriculum {
+			cur = marl.NewCurriculum(marl.DefaultCurriculumConfig())
+		}
+		learn, budget = q, cfg.Episodes
+	}
+	if r.out == "" {
+		name := fmt.Sprintf("%s-%s-seed%d", r.algo, r.env, r.seed)
+		if r.curriculum {
+			name = fmt.Sprintf("%s-%s-curriculum-seed%d", r.algo, r.env, r.seed)
+		}
+		r.out = filepath.Join("runs", name)
+	}
+	ckPath := filepath.Join(r.out, "checkpoint.ckpt")
+	save := func() error {
+		if q == nil {
+			return nil
+		}
+		if err := os.MkdirAll(r.out, 0o755); err != nil {
+			return fmt.Errorf("train: --out %s: %w", r.out, err)
+		}
+		var buf bytes.Buffer
+		if err := marl.SaveQMIX(&buf, q, cur); err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+		return marlWriteAtomic(ckPath, buf.Bytes())
+	}
+	if r.evalEpisodes == 0 {
+		r.evalEpisodes = 100
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	label := r.algo + " " + r.env
+	if r.curriculum {
+		label += " curriculum"
+	}
+	var bar *progressbar.ProgressBar
+	if !r.quiet {
+		bar = progressbar.NewOptions64(int64(budget),
+			progressbar.OptionSetWriter(env.Stderr),
+			progressbar.OptionSetDescription(label),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("episodes"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionFullWidth(),
+		)
+	}
+	say := func(format string, args ...any) {
+		if bar != nil {
+			bar.Clear()
+		}
+		fmt.Fprintf(env.Stderr, format+"\n", args...)
+	}
+	onEval := func(ev marl.CurriculumEvent) {
+		if ev.Promoted {
+			say("%s", ev)
+		}
+	}
+	recent := make([]float64, 0, 100) // the last 100 training episodes' team returns
+	episode := 0
+	for !learn.Done() {
+		if ctx.Err() != nil {
+			if q == nil {
+				return fmt.Errorf("train: interrupted at episode %d (MADDPG has no checkpoint): %w", episode, ctx.Err())
+			}
+			if err := save(); err != nil {
+				return fmt.Errorf("train: interrupted, and %w", err)
+			}
+			say("interrupted at episode %d; checkpoint %s", episode, ckPath)
+			return fmt.Errorf("train: interrupted, checkpoint saved: %w", ctx.Err())
+		}
+		var ret float64
+		extra := ""
+		switch {
+		case m != nil:
+			st := m.Run()
+			episode, ret = st.Episode, st.Return
+		case r.env == "trading-ma":
+			// One episode at a time through app/marl's own loops, so that
+			// the bar moves every episode.
+			q.Config.Episodes = q.Episodes + 1
+			if cur != nil {
+				err = marl.TrainCurriculum(ctx, q, cur, onEval)
+				extra = " stage " + cur.Current().Name
+				if cur.Done() {
+					extra = " all stages passed"
+				}
+			} else {
+				err = marl.TrainDirect(ctx, q)
+			}
+			q.Config.Episodes = budget
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			episode, ret = q.Episodes, lastTeamReturn(q.Buffer)
+		default:
+			st := q.Run()
+			episode, ret = st.Episode, st.Return
+		}
+		if q != nil {
+			extra = fmt.Sprintf(" ε %.2f", q.Epsilon()) + extra
+		}
+		if len(recent) == cap(recent) {
+			recent = recent[1:]
+		}
+		recent = append(recent, ret)
+		if bar != nil {
+			mean, _ := meanCI95(recent)
+			bar.Describe(fmt.Sprintf("%s return %.2f%s", label, mean, extra))
+			bar.Set(episode)
+		}
+	}
+	if err := save(); err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(env.Stderr)
+	}
+	trainTime := time.Since(start)
+
+	// Held-out episodes: a seed stream training never draws from. The
+	// trading world is scored on the market's mix of regimes and, on its
+	// own, in black swans.
+	evalEnv := func(regime market.Regime, mixed bool) (marl.Env, error) {
+		e, err := marl.NewEnv(r.env)
+		if t, ok := e.(*marl.TradingMA); ok {
+			t.Regime, t.Mixed = regime, mixed
+		}
+		return e, err
+	}
+	e, err := evalEnv(market.Calm, true)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	evalSeed := r.seed + 1000
+	rets := marl.EvaluateTeam(e, learn, r.evalEpisodes, evalSeed, true)
+	rnd := marl.EvaluateTeam(e, marl.RandomController{}, r.evalEpisodes, evalSeed, false)
+	mean, ci := meanCI95(rets)
+	rmean, _ := meanCI95(rnd)
+	line := fmt.Sprintf("%s seed %d: %d episodes in %.1fs; greedy team return %.2f ± %.2f (95%% CI over %d held-out episodes; random team %.2f)",
+		label, r.seed, episode, trainTime.Seconds(), mean, ci, len(rets), rmean)
+	if r.env == "trading-ma" {
+		bs, _ := evalEnv(market.BlackSwan, false)
+		b, bci := meanCI95(marl.EvaluateTeam(bs, learn, r.evalEpisodes, evalSeed, true))
+		line += fmt.Sprintf("; black swan %.2f ± %.2f", b, bci)
+	}
+	if cur != nil {
+		n := len(cur.Config.Stages)
+		if cur.Done() {
+			line += fmt.Sprintf("; curriculum: all %d stages passed", n)
+		} else {
+			line += fmt.Sprintf("; curriculum: reached stage %d/%d %s (%d stages passed)", cur.Stage+1, n, cur.Current().Name, cur.Stage)
+		}
+	}
+	if q != nil {
+		line += "; checkpoint " + ckPath
+	} else {
+		line += "; no checkpoint (MADDPG has none)"
+	}
+	fmt.Fprintln(env.Stdout, line)
+	return nil
+}
+
+// lastTeamReturn is the team return of the episode added last to b.
+func lastTeamReturn(b *marl.EpisodeReplay) float64 {
+	if b.Len() == 0 {
+		return 0
+	}
+	ep := b.Eps[(b.Pos+b.Cap-1)%b.Cap]
+	var s float64
+	for _, x := range ep.Reward {
+		s += x
+	}
+	return s
+}
+
+// marlWriteAtomic writes data to path through a synced temporary file in
+// the same directory, renamed over path, so a crash leaves either the old
+// checkpoint or the new one.
+func marlWriteAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	defer os.Remove(f.Name()) // a no-op after the rename
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // make the rename durable where the system allows it
+		d.Close()
+	}
+	return nil
+}

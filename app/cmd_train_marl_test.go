@@ -1,0 +1,91 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/metastation/metastation/app/marl"
+)
+
+// Bad multi-agent command lines are usage errors (exit status 2) that say
+// what is wrong, and none of them trains.
+func TestTrainMARLFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"single-agent algo on a multi-agent env", []string{"--algo", "ppo", "--env", "spread"}, "choose --algo maddpg, qmix or vdn"},
+		{"default algo on a multi-agent env", []string{"--env", "matrix2"}, "is multi-agent"},
+		{"multi-agent algo on a single-agent env", []string{"--algo", "qmix", "--env", "cartpole"}, "choose --env spread"},
+		{"multi-agent algo, default env", []string{"--algo", "vdn"}, "cartpole is single-agent"},
+		{"unknown env with a multi-agent algo", []string{"--algo", "maddpg", "--env", "mars"}, "choose --env"},
+		{"curriculum off the trading world", []string{"--algo", "qmix", "--env", "spread", "--curriculum"}, "trading world only"},
+		{"curriculum with maddpg", []string{"--algo", "maddpg", "--env", "trading-ma", "--curriculum"}, "MADDPG has no checkpoint"},
+		{"maddpg with --out", []string{"--algo", "maddpg", "--env", "spread", "--out", dir}, "no checkpoint"},
+		{"--steps on a multi-agent run", []string{"--algo", "qmix", "--env", "spread", "--steps", "100"}, "--steps is for single-agent"},
+		{"--resume on a multi-agent run", []string{"--algo", "qmix", "--env", "spread", "--resume", "x.ckpt"}, "--resume is for single-agent"},
+		{"--workers on a multi-agent run", []string{"--algo", "vdn", "--env", "supply", "--workers", "3"}, "--workers is for single-agent"},
+		{"negative episodes", []string{"--algo", "qmix", "--env", "matrix2", "--episodes", "-1"}, "must not be negative"},
+		{"bad hidden", []string{"--algo", "qmix", "--env", "matrix2", "--hidden", "0"}, "--hidden"},
+		{"--episodes on a single-agent run", []string{"--algo", "ppo", "--env", "cartpole", "--episodes", "10"}, "multi-agent runs"},
+		{"--curriculum on a single-agent run", []string{"--algo", "sac", "--env", "pendulum", "--curriculum"}, "multi-agent runs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+			err := runTrain(t.Context(), env, append(tc.args, "--quiet"))
+			if ExitCode(err) != 2 {
+				t.Fatalf("%v: %v, want a usage error", tc.args, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v: %q does not say %q", tc.args, err, tc.want)
+			}
+			if out.Len() > 0 {
+				t.Errorf("%v: printed %q", tc.args, out.String())
+			}
+		})
+	}
+}
+
+// A short real run: QMIX on the two-step matrix game learns the optimal
+// joint return 8, as in app/marl's tests, writes a checkpoint that loads,
+// and prints the summary line.
+func TestTrainMARLMatrix2(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	args := []string{"--algo", "qmix", "--env", "matrix2", "--episodes", "400", "--eval-episodes", "20", "--out", dir}
+	if err := runTrain(t.Context(), env, args); err != nil {
+		t.Fatalf("train: %v (%s)", err, errb.String())
+	}
+	line := out.String()
+	t.Log(strings.TrimSpace(line))
+	for _, want := range []string{"qmix matrix2 seed 1: 400 episodes", "greedy team return 8.00 ± 0.00 (95% CI over 20 held-out episodes", "checkpoint " + filepath.Join(dir, "checkpoint.ckpt")} {
+		if !strings.Contains(line, want) {
+			t.Errorf("summary %q lacks %q", line, want)
+		}
+	}
+	if !strings.Contains(errb.String(), "episodes") {
+		t.Errorf("no progress bar on stderr: %q", errb.String())
+	}
+	f, err := os.Open(filepath.Join(dir, "checkpoint.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	q, cur, err := marl.LoadQMIX(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Episodes != 400 || q.Config.Mixer != "qmix" || cur != nil {
+		t.Errorf("checkpoint holds %d episodes of %s, curriculum %v", q.Episodes, q.Config.Mixer, cur)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".checkpoint.ckpt.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
