@@ -359,7 +359,12 @@ func (p *PPO) learnMinibatch(idx []int, obs, act [][]float64, oldLogP, oldValue,
 
 func (p *PPO) step(params []*nn.Param) {
 	if p.Config.MaxGradNorm > 0 {
-		nn.ClipGradNorm(params, p.Config.MaxGradNorm)
+		actor := p.Actor.Params()
+		if p.LogStd != nil {
+			actor = append(actor, p.LogStd)
+		}
+		nn.ClipGradNorm(actor, p.Config.MaxGradNorm)
+		nn.ClipGradNorm(p.Critic.Params(), p.Config.MaxGradNorm)
 	}
 	p.Opt.Step()
 }
