@@ -49,9 +49,13 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if isMARL(spec.Algo, spec.Env) {
-		r := marlRun{algo: spec.Algo, env: spec.Env, episodes: *episodes, seed: spec.Seed, out: *out, outGiven: given["out"],
-			curriculum: *curriculum, evalEpisodes: *evalEpisodes, quiet: *quiet}
+	r := marlRun{algo: spec.Algo, env: spec.Env, episodes: *episodes, seed: spec.Seed, out: *out, outGiven: given["out"],
+		curriculum: *curriculum, evalEpisodes: *evalEpisodes, quiet: *quiet, resume: *resume}
+	resumed, rerr := r.fromCheckpoint(given)
+	if rerr != nil {
+		return rerr
+	}
+	if resumed || isMARL(spec.Algo, spec.Env) {
 		if err := checkMARL(r, given); err != nil {
 			return err
 		}

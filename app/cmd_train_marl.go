@@ -35,6 +35,54 @@ type marlRun struct {
 	curriculum   bool
 	evalEpisodes int
 	quiet        bool
+	resume       string
+	q            *marl.QMIX // loaded from resume
+	cur          *marl.Curriculum
+}
+
+// fromCheckpoint loads r.resume when it is a QMIX/VDN checkpoint and takes
+// the run's algorithm, environment and curriculum from it. It reports false
+// when the file is not one (a single-agent checkpoint, say), unless the
+// command line asked for a multi-agent run, where that is an error.
+func (r *marlRun) fromCheckpoint(given map[string]bool) (bool, error) {
+	if r.resume == "" {
+		return false, nil
+	}
+	if r.algo == "maddpg" {
+		return false, usageError("train: --algo maddpg has no checkpoint to resume (only qmix and vdn runs write one)")
+	}
+	f, err := os.Open(r.resume)
+	if err != nil {
+		if isMARL(r.algo, r.env) {
+			return false, fmt.Errorf("train: --resume: %w", err)
+		}
+		return false, nil // the single-agent path reports it
+	}
+	defer f.Close()
+	q, cur, err := marl.LoadQMIX(f)
+	if err != nil {
+		if isMARL(r.algo, r.env) {
+			return false, fmt.Errorf("train: --resume %s: %w", r.resume, err)
+		}
+		return false, nil
+	}
+	switch {
+	case given["algo"] && r.algo != q.Config.Mixer:
+		return false, usageError("train: %s is a %s checkpoint, not %s", r.resume, q.Config.Mixer, r.algo)
+	case given["env"] && r.env != q.Config.Env:
+		return false, usageError("train: %s was trained on %s, not %s", r.resume, q.Config.Env, r.env)
+	case given["curriculum"] && cur == nil:
+		return false, usageError("train: %s was trained without the curriculum; a resumed run cannot add it", r.resume)
+	case given["seed"] && r.seed != q.Config.Seed:
+		return false, usageError("train: %s is seed %d's run, not seed %d", r.resume, q.Config.Seed, r.seed)
+	case given["hidden"]:
+		return false, usageError("train: --hidden cannot change a resumed run's networks")
+	}
+	r.algo, r.env, r.seed, r.curriculum, r.q, r.cur = q.Config.Mixer, q.Config.Env, q.Config.Seed, cur != nil, q, cur
+	if !r.outGiven {
+		r.out = filepath.Dir(r.resume)
+	}
+	return true, nil
 }
 
 // isMARL reports whether the algorithm or the environment is multi-agent.
@@ -52,7 +100,7 @@ func checkMARL(r marlRun, given map[string]bool) error {
 		return usageError("train: --algo %s is multi-agent: choose --env spread, matrix2, nonmonotonic, trading-ma, supply or allocation (%s is single-agent)", r.algo, r.env)
 	}
 	for _, f := range []string{"steps", "resume", "workers", "checkpoint-every"} {
-		if given[f] {
+		if given[f] && (f != "resume" || r.q == nil) {
 			return usageError("train: --%s is for single-agent runs (ppo, sac); a multi-agent run takes --episodes and checkpoints at its end", f)
 		}
 	}
@@ -91,7 +139,14 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 		err    error
 		budget int
 	)
-	if r.algo == "maddpg" {
+	switch {
+	case r.q != nil:
+		q, cur = r.q, r.cur
+		if r.episodes > 0 {
+			q.Config.Episodes = r.episodes
+		}
+		learn, budget = q, q.Config.Episodes
+	case r.algo == "maddpg":
 		cfg := marl.DefaultMADDPGConfig(r.env)
 		cfg.Seed = r.seed
 		if r.episodes > 0 {
@@ -107,7 +162,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			t.Mixed = true // the market's long-run mix of regimes
 		}
 		learn, budget = m, cfg.Episodes
-	} else {
+	default:
 		cfg := marl.DefaultQMIXConfig(r.env, r.algo)
 		cfg.Seed = r.seed
 		if r.episodes > 0 {
@@ -182,6 +237,13 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 	}
 	recent := make([]float64, 0, 100) // the last 100 training episodes' team returns
 	episode := 0
+	if q != nil {
+		episode = q.Episodes
+	}
+	first := episode
+	if bar != nil {
+		bar.Set(episode)
+	}
 	for !learn.Done() {
 		if ctx.Err() != nil {
 			if q == nil {
@@ -190,7 +252,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			if err := save(); err != nil {
 				return fmt.Errorf("train: interrupted, and %w", err)
 			}
-			say("interrupted at episode %d; checkpoint %s", episode, ckPath)
+			say("interrupted at episode %d; continue with: metastation train --resume %s", episode, ckPath)
 			return fmt.Errorf("train: interrupted, checkpoint saved: %w", ctx.Err())
 		}
 		var ret float64
@@ -262,8 +324,12 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 	rnd := marl.EvaluateTeam(e, marl.RandomController{}, r.evalEpisodes, evalSeed, false)
 	mean, ci := meanCI95(rets)
 	rmean, _ := meanCI95(rnd)
-	line := fmt.Sprintf("%s seed %d: %d episodes in %.1fs; greedy team return %.2f ± %.2f (95%% CI over %d held-out episodes; random team %.2f)",
-		label, r.seed, episode, trainTime.Seconds(), mean, ci, len(rets), rmean)
+	took := fmt.Sprintf("in %.1fs", trainTime.Seconds())
+	if first > 0 {
+		took = fmt.Sprintf("(%d resumed, %d more in %.1fs)", first, episode-first, trainTime.Seconds())
+	}
+	line := fmt.Sprintf("%s seed %d: %d episodes %s; greedy team return %.2f ± %.2f (95%% CI over %d held-out episodes; random team %.2f)",
+		label, r.seed, episode, took, mean, ci, len(rets), rmean)
 	if r.env == "trading-ma" {
 		bs, _ := evalEnv(market.BlackSwan, false)
 		b, bci := meanCI95(marl.EvaluateTeam(bs, learn, r.evalEpisodes, evalSeed, true))
@@ -274,7 +340,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 		if cur.Done() {
 			line += fmt.Sprintf("; curriculum: all %d stages passed", n)
 		} else {
-			line += fmt.Sprintf("; curriculum: reached stage %d/%d %s (%d stages passed)", cur.Stage+1, n, cur.Current().Name, cur.Stage)
+			line += fmt.Sprintf("; curriculum: reached stage %d/%d (%s)", cur.Stage+1, n, cur.Current().Name)
 		}
 	}
 	if q != nil {

@@ -28,7 +28,7 @@ func TestTrainMARLFlagErrors(t *testing.T) {
 		{"curriculum with maddpg", []string{"--algo", "maddpg", "--env", "trading-ma", "--curriculum"}, "MADDPG has no checkpoint"},
 		{"maddpg with --out", []string{"--algo", "maddpg", "--env", "spread", "--out", dir}, "no checkpoint"},
 		{"--steps on a multi-agent run", []string{"--algo", "qmix", "--env", "spread", "--steps", "100"}, "--steps is for single-agent"},
-		{"--resume on a multi-agent run", []string{"--algo", "qmix", "--env", "spread", "--resume", "x.ckpt"}, "--resume is for single-agent"},
+		{"--resume with maddpg", []string{"--algo", "maddpg", "--env", "spread", "--resume", "x.ckpt"}, "no checkpoint to resume"},
 		{"--workers on a multi-agent run", []string{"--algo", "vdn", "--env", "supply", "--workers", "3"}, "--workers is for single-agent"},
 		{"negative episodes", []string{"--algo", "qmix", "--env", "matrix2", "--episodes", "-1"}, "must not be negative"},
 		{"bad hidden", []string{"--algo", "qmix", "--env", "matrix2", "--hidden", "0"}, "--hidden"},
@@ -87,5 +87,35 @@ func TestTrainMARLMatrix2(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".checkpoint.ckpt.tmp-*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+
+	// 200 episodes, then --resume to 400, ends with the same checkpoint,
+	// byte for byte, as the uninterrupted run; the resumed run takes its
+	// algorithm, environment and directory from the checkpoint.
+	half := t.TempDir()
+	if err := runTrain(t.Context(), env, []string{"--algo", "qmix", "--env", "matrix2", "--episodes", "200", "--eval-episodes", "2", "--out", half, "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(half, "checkpoint.ckpt")
+	if err := runTrain(t.Context(), env, []string{"--algo", "vdn", "--resume", ck, "--quiet"}); ExitCode(err) != 2 || !strings.Contains(err.Error(), "is a qmix checkpoint") {
+		t.Errorf("resuming qmix as vdn: %v, want a usage error", err)
+	}
+	out.Reset()
+	if err := runTrain(t.Context(), env, []string{"--resume", ck, "--episodes", "400", "--eval-episodes", "2", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "qmix matrix2 seed 1: 400 episodes") {
+		t.Errorf("resumed summary %q", out.String())
+	}
+	a, err := os.ReadFile(filepath.Join(dir, "checkpoint.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("resumed checkpoint (%d bytes) differs from the uninterrupted run's (%d bytes)", len(b), len(a))
 	}
 }
