@@ -235,7 +235,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			say("%s", ev)
 		}
 	}
-	recent := make([]float64, 0, 100) // the last 100 training episodes' team returns
+	var recent []float64 // the last 100 training episodes' team returns
 	episode := 0
 	if q != nil {
 		episode = q.Episodes
@@ -286,7 +286,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 		if q != nil {
 			extra = fmt.Sprintf(" ε %.2f", q.Epsilon()) + extra
 		}
-		if len(recent) == cap(recent) {
+		if len(recent) == 100 {
 			recent = recent[1:]
 		}
 		recent = append(recent, ret)
