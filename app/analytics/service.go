@@ -292,7 +292,9 @@ func (s *Service) sampleSynth(e bus.Envelope) error {
 // of the round so far and gross exposure.
 func (s *Service) sampleTournament(e bus.Envelope) error {
 	var st struct {
-		Leaderboard []struct {
+		DecisionP50us float64 `json:"decision_p50_us"`
+		DecisionP99us float64 `json:"decision_p99_us"`
+		Leaderboard   []struct {
 			Strategy string    `json:"strategy"`
 			PnL      float64   `json:"pnl"`
 			Sharpe   float64   `json:"sharpe"`
@@ -302,6 +304,11 @@ func (s *Service) sampleTournament(e bus.Envelope) error {
 	}
 	if err := decode(e.Payload, &st); err != nil {
 		return err
+	}
+	if st.DecisionP99us > 0 {
+		l := Labels{"subsystem": "tournament"}
+		s.record("tournament.decision_p50", l, "µs", e.Time, st.DecisionP50us)
+		s.record("tournament.decision_p99", l, "µs", e.Time, st.DecisionP99us)
 	}
 	for _, en := range st.Leaderboard {
 		if en.Strategy == "" {

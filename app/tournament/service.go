@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -252,6 +253,7 @@ func (s *Service) runRound(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tournament: round %d: %w", id, err)
 	}
+	r.TimeDecisions(true) // for the live decision-latency figures; results do not depend on it
 	season := s.seasonOf(id)
 	if _, err := s.db.W.ExecContext(ctx, `INSERT INTO tournament_rounds (id, season, seed, scenario, script, fee_bps, score_by, state, started_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`, id, season, int64(seed), sc.Name, sc.Script, r.cfg.FeeBps, string(s.cfg.ScoreBy), time.Now().UnixMilli()); err != nil {
@@ -585,6 +587,10 @@ type State struct {
 	LastResult  *RoundSummary  `json:"last_result,omitempty"`
 	Recent      []Line         `json:"recent"`
 	Profiles    []Profile      `json:"profiles"`
+	// Decision latency of the strategies' Decide calls over the last
+	// decisionWindow calls of the round, in microseconds.
+	DecisionP50us float64 `json:"decision_p50_us"`
+	DecisionP99us float64 `json:"decision_p99_us"`
 }
 
 // curvePoints is the most points of an equity curve in the state.
@@ -613,6 +619,7 @@ func (s *Service) stateLocked() State {
 	if r == nil {
 		return st
 	}
+	st.DecisionP50us, st.DecisionP99us = decisionLatency(r.DecisionTimes())
 	st.Clock = r.Clock().Format("15:04:05")
 	st.Progress = float64(r.StepNo()) / float64(r.Steps())
 	st.Regime = r.Regime().String()
@@ -682,4 +689,19 @@ func (s *Service) publish() {
 		TopicFills.Publish(s.bus, "tournament", "", "fills", fills)
 	}
 	TopicState.Publish(s.bus, "tournament", "", "state", st)
+}
+
+// decisionWindow is how many recent Decide calls the live latency covers.
+const decisionWindow = 2000
+
+// decisionLatency returns the median and 99th percentile, in microseconds,
+// of the last decisionWindow durations.
+func decisionLatency(ds []time.Duration) (p50, p99 float64) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	w := slices.Clone(ds[max(0, len(ds)-decisionWindow):])
+	slices.Sort(w)
+	at := func(q float64) float64 { return float64(w[int(q*float64(len(w)-1))]) / 1e3 }
+	return at(0.50), at(0.99)
 }

@@ -201,3 +201,18 @@ func TestVotes(t *testing.T) {
 		t.Error("cookie key not stable")
 	}
 }
+
+func TestDecisionLatency(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 3000; i++ {
+		ds = append(ds, time.Duration(i)*time.Microsecond)
+	}
+	// The window is the last 2,000: 1,001..3,000 µs.
+	p50, p99 := decisionLatency(ds)
+	if p50 < 1999 || p50 > 2001 || p99 < 2979 || p99 > 2981 {
+		t.Fatalf("p50 %v p99 %v, want about 2000 and 2980", p50, p99)
+	}
+	if p50, p99 := decisionLatency(nil); p50 != 0 || p99 != 0 {
+		t.Fatal("empty window gave a latency")
+	}
+}
