@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"sort"
 	"strings"
 )
@@ -28,12 +31,16 @@ func benches() map[string]Bench {
 
 func runBench(ctx context.Context, env Env, args []string) error {
 	bs := benches()
+	names := make([]string, 0, len(bs))
+	for n := range bs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		fmt.Fprintf(env.Stdout, "Usage: metastation bench <name> [--json]; names: %s.\n", strings.Join(names, ", "))
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		names := make([]string, 0, len(bs))
-		for n := range bs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
 		return usageError("bench needs a name: %s", strings.Join(names, ", "))
 	}
 	b, ok := bs[args[0]]
@@ -42,3 +49,17 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	}
 	return b.Run(ctx, env, args[1:])
 }
+
+// printJSONLine writes v as one JSON object on one line: the last line of a
+// benchmark run with --json.
+func printJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode figures: %w", err)
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// isHelpFlag reports whether arg asks a command dispatcher for its usage.
+func isHelpFlag(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,9 +65,6 @@ func runBenchHub(ctx context.Context, env Env, args []string) error {
 	loadURL := fs.String("load-generator", "", "internal: be a load-generator process for this ws:// URL")
 	cpuProfile := fs.String("cpuprofile", "", "write the server process's CPU profile during publishing to `file`")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *clients < 1 || *clients > 200_000 {
@@ -97,8 +93,7 @@ func runBenchHub(ctx context.Context, env Env, args []string) error {
 	}
 	printHubResult(env.Stdout, res)
 	if *asJSON {
-		b, _ := json.Marshal(res)
-		fmt.Fprintln(env.Stdout, string(b))
+		return printJSONLine(env.Stdout, res)
 	}
 	return nil
 }

@@ -2,9 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -62,9 +59,6 @@ func runBenchMarket(ctx context.Context, env Env, args []string) error {
 	realDir := fs.String("real", "../shared/data/market", "directory of real Yahoo CSV files to compare with (skipped when missing)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *agents < 0 || *agents > market.MaxAgents || *seconds <= 0 || *seconds > 600 || *events < 1000 || *days < 200 {
@@ -130,11 +124,7 @@ func runBenchMarket(ctx context.Context, env Env, args []string) error {
 		say("  (no real files at %s)", *realDir)
 	}
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(env.Stdout, string(b))
+		return printJSONLine(env.Stdout, res)
 	}
 	return nil
 }

@@ -2,9 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -76,9 +73,6 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 	curMixer := fs.String("curriculum-mixer", "vdn", "mixer of the trading learners: qmix or vdn")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *seeds < 1 || *seeds > 20 || *maddpgEps < 0 || *qmixEps < 0 || *curEps < 0 || *evalEps < 1 || (*curMixer != "qmix" && *curMixer != "vdn") {
@@ -189,11 +183,7 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 	}
 	res.WallS = time.Since(start).Seconds()
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return fmt.Errorf("bench marl: %w", err)
-		}
-		fmt.Fprintln(env.Stdout, string(b))
+		return printJSONLine(env.Stdout, res)
 	}
 	return nil
 }

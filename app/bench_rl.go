@@ -2,9 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,9 +63,6 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 	tradingSteps := fs.Int("trading-steps", 300_000, "PPO trading environment steps per seed (0 skips the trading runs)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *seeds < 1 || *seeds > 20 || (*ppoSteps != 0 && *ppoSteps < 2048) || (*sacSteps != 0 && *sacSteps < 6000) || *tradingSteps < 0 {
@@ -171,11 +165,7 @@ func runBenchRL(ctx context.Context, env Env, args []string) error {
 			res.TradingPPOEquity, res.TradingBuyHoldEquity, res.TradingBeatsRandom, *seeds, res.TradingBeatsBuyHold, *seeds)
 	}
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return fmt.Errorf("bench rl: %w", err)
-		}
-		fmt.Fprintln(env.Stdout, string(b))
+		return printJSONLine(env.Stdout, res)
 	}
 	return nil
 }

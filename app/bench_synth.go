@@ -3,9 +3,6 @@ package app
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -70,9 +67,6 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	dbRows := fs.Int("sqlite-rows", 1_000_000, "transactions loaded into a temporary SQLite database (0 skips)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *rows < 1 || *rows > synth.MaxRows || *detRows < 20_000 || *detRows > 5_000_000 || *dbRows < 0 || *dbRows > synth.MaxRows {
@@ -209,11 +203,7 @@ func runBenchSynth(ctx context.Context, env Env, args []string) error {
 	say("peak heap during generation %.0f MB, peak RSS %.0f MB; @faker-js/faker: ~59000 records/s on one core (ours/faker: %.0fx on one worker)",
 		res.PeakHeapMB, res.PeakRSSMB, res.Gen1PerS/res.FakerJSPerS)
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(env.Stdout, string(b))
+		return printJSONLine(env.Stdout, res)
 	}
 	return nil
 }

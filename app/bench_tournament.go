@@ -2,9 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"slices"
 	"time"
@@ -36,9 +33,6 @@ func runBenchTournament(ctx context.Context, env Env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed of the first round")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *rounds < 1 || *rounds > 1000 {
@@ -87,11 +81,7 @@ func runBenchTournament(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "  decision time:   p50 %.1f µs, p99 %.1f µs, max %.1f µs\n", res.DecisionP50us, res.DecisionP99us, res.DecisionMaxus)
 	fmt.Fprintf(env.Stdout, "  one round:       %.3f s at maximum speed (%.0f steps/s)\n", res.RoundWallS, res.StepsPerS)
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(env.Stdout, string(b))
+		return printJSONLine(env.Stdout, res)
 	}
 	return nil
 }

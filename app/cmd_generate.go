@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,9 +46,6 @@ func runGenerate(ctx context.Context, env Env, args []string) error {
 	check := fs.String("check", "", "read back a transactions `FILE` (csv, jsonl or parquet) and print its rows and fraud rate, then stop")
 	entities := fs.Bool("entities", false, "with transactions: also write the customers, accounts, cards, devices and merchants they refer to, beside --out (tx.csv: tx.customers.csv, ...)")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *check != "" {

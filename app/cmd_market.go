@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +16,10 @@ import (
 
 // runMarket is `metastation market simulate|import|fetch|fit`.
 func runMarket(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		fmt.Fprintln(env.Stdout, "Usage: metastation market simulate|import|fetch|fit [flags]; 'metastation market <sub> --help' for each one's flags.")
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usageError("market needs a subcommand: simulate, import, fetch or fit")
 	}
@@ -46,9 +49,6 @@ func runMarketSimulate(env Env, args []string) error {
 	symbol := fs.String("symbol", "", "write only this instrument")
 	out := fs.String("out", "", "output `FILE.csv`; with several instruments, FILE-SYMBOL.csv each")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if *out == "" {
@@ -161,9 +161,6 @@ func runMarketImport(ctx context.Context, env Env, args []string) error {
 	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database")
 	dry := fs.Bool("dry-run", false, "check the file and report, write nothing")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	s, rep, err := marketReadSeries(file, *format)
@@ -213,9 +210,6 @@ func runMarketFit(env Env, args []string) error {
 	days := fs.Float64("days-per-year", 0, "trading days a year (default: guessed from the file name: 252, 260 for FX, 365 for crypto)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	s, _, err := marketReadSeries(file, *format)
@@ -274,9 +268,6 @@ func runMarketFetch(ctx context.Context, env Env, args []string) error {
 	base := fs.String("alphavantage-url", market.AVDefaultURL, "Alpha Vantage query `URL` (a local fake for testing)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of the request")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if (*out == "") == !*imp {

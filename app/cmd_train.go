@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -42,9 +41,6 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	episodes := fs.Int("episodes", 0, "multi-agent training `episodes` (default: the algorithm's for the environment)")
 	curriculum := fs.Bool("curriculum", false, "multi-agent: train through the market curriculum calm → black_swan (--env trading-ma, --algo qmix or vdn)")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	given := map[string]bool{}

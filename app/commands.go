@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -76,7 +77,11 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	for _, c := range commands() {
 		if c.Name == name {
-			return c.Run(ctx, env, args)
+			err := c.Run(ctx, env, args)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil // --help printed the usage: a success
+			}
+			return err
 		}
 	}
 	return usageError("unknown command %q (try: metastation help)", name)

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,9 +13,6 @@ import (
 // runServe is `metastation` with no command: serve the app until a signal.
 func runServe(ctx context.Context, env Env, args []string) error {
 	cfg, err := parseServeConfig(args, env.Getenv, env.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

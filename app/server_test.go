@@ -357,6 +357,22 @@ func TestCommands(t *testing.T) {
 	if err := run("bench"); err == nil || !strings.Contains(err.Error(), "hub") {
 		t.Fatalf("bench without a name: %v", err)
 	}
+	// --help prints usage and succeeds, for every command and benchmark:
+	// Main turns flag.ErrHelp into success in one place.
+	helps := [][]string{{"--help"}, {"bench", "--help"}}
+	for _, c := range commands() {
+		if c.Name != "help" && c.Name != "version" {
+			helps = append(helps, []string{c.Name, "--help"})
+		}
+	}
+	for name := range benches() {
+		helps = append(helps, []string{"bench", name, "--help"})
+	}
+	for _, args := range helps {
+		if err := run(args...); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
 }
 
 // TestBenchHubSmall runs the hub benchmark end to end at a small scale, with
