@@ -35,7 +35,7 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	hidden := fs.String("hidden", "", "hidden layer `sizes`, such as 64,64 (default: the algorithm's)")
 	out := fs.String("out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default runs/ALGO-ENV-seedS)")
 	resume := fs.String("resume", "", "continue from this checkpoint `file`; its run directory is the default --out")
-	every := fs.Int("checkpoint-every", 50, "PPO updates or 1,000-step SAC chunks between checkpoints")
+	every := fs.Int("checkpoint-every", 50, fmt.Sprintf("PPO updates or %d-step SAC chunks between checkpoints", rl.SACAdvanceSteps))
 	evalEpisodes := fs.Int("eval-episodes", 0, "final evaluation episodes (default 100; 10 for pendulum)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	episodes := fs.Int("episodes", 0, "multi-agent training `episodes` (default: the algorithm's for the environment)")

@@ -164,14 +164,14 @@ type sacLearner struct {
 	recent window
 }
 
-// sacAdvanceSteps is how many environment steps (each with an update) one
+// SACAdvanceSteps is how many environment steps (each with an update) one
 // Advance takes: few enough that a stop or a server shutdown, checked between
 // Advances, waits at most a couple of seconds on a busy machine.
-const sacAdvanceSteps = 200
+const SACAdvanceSteps = 200
 
 func (l *sacLearner) Advance() Metric {
 	var m Metric
-	for i := 0; i < sacAdvanceSteps && !l.Done(); i++ {
+	for i := 0; i < SACAdvanceSteps && !l.Done(); i++ {
 		st := l.Step()
 		for _, e := range st.Episodes {
 			m.Episodes = append(m.Episodes, e.Return)

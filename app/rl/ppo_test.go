@@ -137,7 +137,7 @@ func TestLearnerChunks(t *testing.T) {
 	if _, err := NewLearner(RunSpec{Algo: "dqn", Env: "cartpole"}); err == nil {
 		t.Fatal("an unknown algorithm was accepted")
 	}
-	l, err := NewLearner(RunSpec{Algo: "sac", Env: "pendulum", Steps: 2*sacAdvanceSteps + 50, Hidden: []int{8}})
+	l, err := NewLearner(RunSpec{Algo: "sac", Env: "pendulum", Steps: 2*SACAdvanceSteps + 50, Hidden: []int{8}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,14 +145,14 @@ func TestLearnerChunks(t *testing.T) {
 	for !l.Done() {
 		steps = append(steps, l.Advance().Steps)
 	}
-	if want := []int{sacAdvanceSteps, 2 * sacAdvanceSteps, 2*sacAdvanceSteps + 50}; !slices.Equal(steps, want) {
+	if want := []int{SACAdvanceSteps, 2 * SACAdvanceSteps, 2*SACAdvanceSteps + 50}; !slices.Equal(steps, want) {
 		t.Fatalf("chunks ended at steps %v, want %v", steps, want)
 	}
 	c, err := l.Checkpoint()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec := c.Spec(); spec.Algo != "sac" || spec.Env != "pendulum" || spec.Steps != 2*sacAdvanceSteps+50 {
+	if spec := c.Spec(); spec.Algo != "sac" || spec.Env != "pendulum" || spec.Steps != 2*SACAdvanceSteps+50 {
 		t.Fatalf("checkpoint spec %+v", spec)
 	}
 }
