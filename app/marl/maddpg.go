@@ -61,7 +61,8 @@ type MADDPG struct {
 // MADDPGStats describe one training episode.
 type MADDPGStats struct {
 	Episode    int
-	Return     float64
+	Return     float64   // team return
+	Agents     []float64 // each agent's return
 	Updated    bool
 	CriticLoss float64 // mean over agents of the last update
 	QMean      float64
@@ -122,13 +123,16 @@ func (m *MADDPG) Actions(obs [][]float64, state []float64, avail [][]bool, greed
 // started.
 func (m *MADDPG) Run() MADDPGStats {
 	obs := m.Env.Reset(m.seeds.Uint64())
-	st := MADDPGStats{}
+	st := MADDPGStats{Agents: make([]float64, m.n)}
 	for {
 		acts := m.Actions(obs, nil, m.Env.AvailActions(), false, m.rng)
 		s := m.Env.Step(acts)
 		m.Steps++
 		m.Buffer.Add(obs, acts, s.Rewards, s.Obs, s.AnyTerminated())
 		st.Return += s.TeamReward()
+		for i, r := range s.Rewards {
+			st.Agents[i] += r
+		}
 		obs = s.Obs
 		if m.Steps >= m.Config.LearningStarts && m.Steps%m.Config.UpdateEvery == 0 {
 			m.Update()

@@ -93,12 +93,18 @@ type QMIX struct {
 	src, seedSrc      *rand.PCG
 	lastLoss, lastQ   float64
 	lastGrad, lastEps float64
+	lastAgent         []float64 // per-agent returns of the last collected episode
+
+	// OnEpisode, if set, sees the statistics of every episode Run plays,
+	// including the episodes TrainCurriculum and TrainDirect play.
+	OnEpisode func(QMIXStats)
 }
 
 // QMIXStats describe one training episode and the update after it.
 type QMIXStats struct {
 	Episode  int
-	Return   float64 // team return of the training episode
+	Return   float64   // team return of the training episode
+	Agents   []float64 // each agent's return in the training episode
 	Epsilon  float64
 	Updated  bool
 	Loss     float64
@@ -203,7 +209,7 @@ func (q *QMIX) Run() QMIXStats {
 	ep := q.collect()
 	q.Buffer.Add(ep)
 	q.Episodes++
-	st := QMIXStats{Episode: q.Episodes, Epsilon: q.lastEps}
+	st := QMIXStats{Episode: q.Episodes, Epsilon: q.lastEps, Agents: q.lastAgent}
 	for _, r := range ep.Reward {
 		st.Return += r
 	}
@@ -212,6 +218,9 @@ func (q *QMIX) Run() QMIXStats {
 			q.Update()
 		}
 		st.Updated, st.Loss, st.QTotMean, st.GradNorm = true, q.lastLoss, q.lastQ, q.lastGrad
+	}
+	if q.OnEpisode != nil {
+		q.OnEpisode(st)
 	}
 	return st
 }
@@ -232,6 +241,7 @@ func (q *QMIX) collect() *Episode {
 	}
 	obs := q.Env.Reset(q.seeds.Uint64())
 	q.lastEps = q.Epsilon()
+	q.lastAgent = make([]float64, n)
 	for t := 0; t < T; t++ {
 		avail := q.Env.AvailActions()
 		record(t, obs, q.Env.State(), avail)
@@ -240,6 +250,9 @@ func (q *QMIX) collect() *Episode {
 		q.Steps++
 		copy(ep.Actions[t*n:], acts)
 		ep.Reward[t], ep.Mask[t] = s.TeamReward(), 1
+		for i, r := range s.Rewards {
+			q.lastAgent[i] += r
+		}
 		q.Rew.Add(ep.Reward[t])
 		if s.AnyTerminated() {
 			ep.Terminated[t] = 1
