@@ -20,6 +20,9 @@ type Config struct {
 	// Showcase runs the seeded stand-in agents that keep the agent network
 	// page full (issue 8); they publish about 240 bus messages a second.
 	Showcase bool
+	// TournamentAgent is a trading-world checkpoint (metastation train
+	// --env trading-ma --algo vdn|qmix) that enters the tournament.
+	TournamentAgent string
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting and
@@ -74,6 +77,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.NoBrowser, "no-browser", false, "do not open a browser tab")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&cfg.Showcase, "showcase", true, "run the seeded showcase agents on the agent network page")
+	fs.StringVar(&cfg.TournamentAgent, "tournament-agent", "", "trading-world checkpoint `file` (metastation train --env trading-ma) that enters the tournament")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return Config{}, err
 	}

@@ -8,9 +8,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +22,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/tournament"
 	"github.com/metastation/metastation/ui"
 )
@@ -35,7 +40,81 @@ func newTournament(s *Server) (*tournament.Service, error) {
 	if u := os.Getenv("METASTATION_LLM_URL"); u != "" {
 		cfg.LLM = &tournament.LLM{URL: u, Model: os.Getenv("METASTATION_LLM_MODEL")}
 	}
-	return tournament.NewService(cfg, s.bus, s.db, s.writer, s.log)
+	t, err := tournament.NewService(cfg, s.bus, s.db, s.writer, s.log)
+	if err != nil || s.cfg.TournamentAgent == "" {
+		return t, err
+	}
+	f, err := os.Open(s.cfg.TournamentAgent)
+	if err != nil {
+		return nil, fmt.Errorf("--tournament-agent: %w", err)
+	}
+	defer f.Close()
+	a, err := loadEntrant(f)
+	if err == nil {
+		_, err = t.Enter(a.Maker())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--tournament-agent %s: %w", s.cfg.TournamentAgent, err)
+	}
+	return t, nil
+}
+
+// entrantMaxBytes caps the checkpoint file an entrant is loaded from (a
+// trading-world checkpoint with its replay is about 25 MB).
+const entrantMaxBytes = 256 << 20
+
+// loadEntrant reads a trading-world checkpoint (metastation train --env
+// trading-ma --algo vdn|qmix) as a tournament entrant.
+func loadEntrant(f *os.File) (*marl.TradingAgent, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if fi.Size() > entrantMaxBytes {
+		return nil, fmt.Errorf("%w: %d MB, more than the %d MB a checkpoint may have", errEntrantTooLarge, fi.Size()>>20, entrantMaxBytes>>20)
+	}
+	return marl.LoadTradingAgent(io.LimitReader(f, entrantMaxBytes), marl.TradingAgentConfig{})
+}
+
+var errEntrantTooLarge = errors.New("the file is too large")
+
+// openEntrant opens the checkpoint at rel inside dir (the data directory's
+// runs/ folder) and loads it, refusing any path that leaves dir (absolute
+// paths, "..", symbolic links out of it). It returns the HTTP status and a
+// sentence for the user on failure.
+func openEntrant(dir, rel string) (*marl.TradingAgent, int, string) {
+	const where = "The checkpoint must be a path inside the data directory's runs/ folder, such as vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"
+	if rel == "" || len(rel) > 512 || strings.ContainsRune(rel, 0) {
+		return nil, http.StatusBadRequest, where + "."
+	}
+	clean := filepath.Clean(filepath.FromSlash(rel))
+	if !filepath.IsLocal(clean) {
+		return nil, http.StatusBadRequest, where + " (no absolute paths, no ..)."
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, http.StatusNotFound, "The data directory has no runs/ folder; train an agent with metastation train --env trading-ma --out DATA/runs/NAME."
+	}
+	defer root.Close()
+	f, err := root.Open(clean)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, http.StatusNotFound, fmt.Sprintf("There is no checkpoint runs/%s in the data directory.", filepath.ToSlash(clean))
+	case err != nil:
+		return nil, http.StatusBadRequest, where + "."
+	}
+	defer f.Close()
+	a, err := loadEntrant(f)
+	switch {
+	case errors.Is(err, errEntrantTooLarge):
+		return nil, http.StatusRequestEntityTooLarge, sentence(fmt.Errorf("the file runs/%s: %w", filepath.ToSlash(clean), err))
+	case err != nil:
+		return nil, http.StatusBadRequest, sentence(fmt.Errorf("the file runs/%s is not a trading-world checkpoint this build can enter: %w", filepath.ToSlash(clean), err))
+	}
+	return a, 0, ""
 }
 
 // tournamentRoutes adds the tournament's pages and API:
@@ -45,6 +124,11 @@ func newTournament(s *Server) (*tournament.Service, error) {
 //	GET  /api/tournament/state          the current snapshot (as on tournament.state)
 //	GET  /api/tournament/commentary     ?round=N&limit=50
 //	POST /api/tournament/votes          {"round": 3, "strategy": "momentum"}
+//	POST /api/tournament/entrants       {"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"}
+//
+// An entrant is a trained trading-world learner (app/marl's TradingAgent):
+// its checkpoint is a path inside the data directory's runs/ folder, and it
+// plays from the next round to start (the answer names it).
 //
 // Votes are protected from cross-site requests by the server's
 // cross-origin middleware; the voter is a random id in a signed, HttpOnly,
@@ -56,6 +140,7 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 	}
 	voters := &voterCookies{t: t}
 	limit := newRateLimiter(5, 20)
+	var entrantMu sync.Mutex // one checkpoint decoded at a time
 	r.Get("/tournament", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, ui.Tournament(s.page("Tournament", "/tournament")))
 	})
@@ -113,6 +198,34 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			writeError(w, r, http.StatusInternalServerError, "The vote could not be recorded.")
 		default:
 			writeJSON(w, http.StatusOK, res)
+		}
+	})
+	r.Post("/api/tournament/entrants", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Checkpoint string `json:"checkpoint"`
+		}
+		if !decodeJSON(w, r, &req, `{"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"}`) {
+			return
+		}
+		entrantMu.Lock()
+		a, status, msg := openEntrant(filepath.Join(s.cfg.DataDir, "runs"), req.Checkpoint)
+		entrantMu.Unlock()
+		if a == nil {
+			writeError(w, r, status, msg)
+			return
+		}
+		from, err := t.Enter(a.Maker())
+		switch {
+		case errors.Is(err, tournament.ErrConflict):
+			writeError(w, r, http.StatusConflict, sentence(err, tournament.ErrConflict))
+		case errors.Is(err, tournament.ErrInvalid):
+			writeError(w, r, http.StatusBadRequest, sentence(err, tournament.ErrInvalid))
+		case err != nil:
+			s.log.Error("tournament entrant", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The entrant could not be added.")
+		default:
+			s.log.Info("tournament: entrant from the API", "checkpoint", req.Checkpoint, "id", a.ID())
+			writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
 		}
 	})
 }

@@ -21,6 +21,7 @@ var (
 	ErrNotFound = errors.New("not found") // 404: unknown round or strategy
 	ErrLocked   = errors.New("locked")    // 409: voting for that round has closed
 	ErrInvalid  = errors.New("invalid")   // 400
+	ErrConflict = errors.New("conflict")  // 409: an entrant with that id is in, or the tournament is full
 )
 
 // The tournament's topics on the bus.
@@ -96,6 +97,7 @@ type Service struct {
 	llmWG  sync.WaitGroup // rewrites in flight
 
 	mu         sync.Mutex
+	rostered   int64  // the last round whose roster is fixed; entrants play from the one after
 	phase      string // "starting", "running", "voting"
 	round      *Round
 	roundID    int64
@@ -139,7 +141,44 @@ func NewService(cfg Config, b *bus.Bus, db *store.DB, w *store.Writer, log *slog
 }
 
 // Profiles are the strategies' profiles, in roster order.
-func (s *Service) Profiles() []Profile { return s.profiles }
+func (s *Service) Profiles() []Profile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.profiles
+}
+
+// MaxStrategies is the most strategies a tournament holds, house roster
+// and entrants together.
+const MaxStrategies = 10
+
+// Enter adds a strategy to the roster from the next round to start on and
+// returns that round's id. Its profile needs an id and a name, and the id
+// must be new. Entrants are not persisted: a restarted service plays its
+// configured roster again (their past results stay in the season).
+func (s *Service) Enter(m Maker) (int64, error) {
+	if m == nil {
+		return 0, fmt.Errorf("%w: no strategy to enter", ErrInvalid)
+	}
+	p := m(0).Profile()
+	if p.ID == "" || p.Name == "" || len(p.ID) > 32 {
+		return 0, fmt.Errorf("%w: an entrant needs an id of at most 32 characters and a name", ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.profiles {
+		if q.ID == p.ID {
+			return 0, fmt.Errorf("%w: %q (%s) is already in the tournament", ErrConflict, p.ID, q.Name)
+		}
+	}
+	if len(s.profiles) >= MaxStrategies {
+		return 0, fmt.Errorf("%w: the tournament is full (%d strategies)", ErrConflict, MaxStrategies)
+	}
+	// New slices: a round being built holds the old roster.
+	s.cfg.Round.Roster = append(slices.Clip(s.cfg.Round.Roster), m)
+	s.profiles = append(slices.Clip(s.profiles), p)
+	s.log.Info("tournament: entrant added", "id", p.ID, "name", p.Name, "from_round", s.rostered+1)
+	return s.rostered + 1, nil
+}
 
 // roundSeed derives round id's seed from the service seed (SplitMix64).
 func roundSeed(seed uint64, id int64) uint64 {
@@ -203,7 +242,7 @@ func (s *Service) recover(ctx context.Context) error {
 		return fmt.Errorf("tournament: last round: %w", err)
 	}
 	s.mu.Lock()
-	s.roundID = last.Int64
+	s.roundID, s.rostered = last.Int64, last.Int64
 	s.voteRound = last.Int64 + 1
 	s.season = s.seasonOf(s.voteRound)
 	s.mu.Unlock()
@@ -245,9 +284,10 @@ func (s *Service) loadVotes(ctx context.Context, id int64) error {
 func (s *Service) runRound(ctx context.Context) error {
 	s.mu.Lock()
 	id := s.roundID + 1
+	rc := s.cfg.Round
+	s.rostered = id
 	s.mu.Unlock()
 	seed, sc := s.RoundPlan(id)
-	rc := s.cfg.Round
 	rc.Seed, rc.Script = seed, sc.Script
 	r, err := NewRound(rc)
 	if err != nil {

@@ -27,7 +27,7 @@ func (s *Service) Vote(ctx context.Context, round int64, client, strategy string
 		return VoteResult{}, fmt.Errorf("%w: the voter has no valid id", ErrInvalid)
 	}
 	known := false
-	for _, p := range s.profiles {
+	for _, p := range s.Profiles() {
 		known = known || p.ID == strategy
 	}
 	if !known {

@@ -1,0 +1,223 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/tournament"
+)
+
+// writeMARLCheckpoint trains a small learner of env for a few episodes and
+// writes its checkpoint (marl.SaveQMIX) to path.
+func writeMARLCheckpoint(t *testing.T, path, env string) {
+	t.Helper()
+	cfg := marl.DefaultQMIXConfig(env, "vdn")
+	cfg.Episodes, cfg.BatchSize, cfg.Hidden = 12, 4, []int{16}
+	q, err := marl.NewQMIX(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, ok := q.Env.(*marl.TradingMA); ok {
+		tr.Horizon = 20
+	}
+	for !q.Done() {
+		q.Run()
+	}
+	var buf bytes.Buffer
+	if err := marl.SaveQMIX(&buf, q, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// postEntrant sends body to POST /api/tournament/entrants.
+func postEntrant(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url+"api/tournament/entrants", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// POST /api/tournament/entrants: a good checkpoint enters once; missing
+// files, paths outside the data directory's runs/ folder, other worlds and
+// duplicates are refused with a sentence and the right status.
+func TestTournamentEntrantRoutes(t *testing.T) {
+	cfg := testConfig(t)
+	runs := filepath.Join(cfg.DataDir, "runs")
+	writeMARLCheckpoint(t, filepath.Join(runs, "good", "checkpoint.ckpt"), "trading-ma")
+	writeMARLCheckpoint(t, filepath.Join(runs, "matrix", "checkpoint.ckpt"), "matrix2")
+	writeMARLCheckpoint(t, filepath.Join(cfg.DataDir, "outside.ckpt"), "trading-ma")
+	if err := os.WriteFile(filepath.Join(runs, "junk.ckpt"), []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(cfg.DataDir, "outside.ckpt"), filepath.Join(runs, "escape.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+	tc := fastTournament()
+	tc.FirstWait = time.Hour // no round starts: the roster only grows
+	srv, url := startTournamentServerAt(t, cfg, tc)
+	for _, c := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"good file", `{"checkpoint": "good/checkpoint.ckpt"}`, 201, ""},
+		{"duplicate", `{"checkpoint": "good/checkpoint.ckpt"}`, 409, `"rl-vdn" (Regime-Mix Learner) is already in the tournament`},
+		{"missing", `{"checkpoint": "nope/checkpoint.ckpt"}`, 404, "There is no checkpoint runs/nope/checkpoint.ckpt"},
+		{"outside the dir", `{"checkpoint": "../outside.ckpt"}`, 400, "no absolute paths, no .."},
+		{"outside, hidden in the middle", `{"checkpoint": "good/../../outside.ckpt"}`, 400, "no absolute paths, no .."},
+		{"absolute", `{"checkpoint": "` + filepath.Join(cfg.DataDir, "outside.ckpt") + `"}`, 400, "no absolute paths"},
+		{"symbolic link out", `{"checkpoint": "escape.ckpt"}`, 400, "inside the data directory's runs/ folder"},
+		{"a directory", `{"checkpoint": "good"}`, 400, "not a regular file"},
+		{"wrong world", `{"checkpoint": "matrix/checkpoint.ckpt"}`, 400, `trained on "matrix2", which is not a trading-world learner`},
+		{"not a checkpoint", `{"checkpoint": "junk.ckpt"}`, 400, "runs/junk.ckpt is not a trading-world checkpoint"},
+		{"empty", `{"checkpoint": ""}`, 400, "must be a path inside"},
+		{"too long", `{"checkpoint": "` + strings.Repeat("a/", 300) + `"}`, 400, "must be a path inside"},
+		{"bad json", `{"checkpoint": 3}`, 400, ""},
+	} {
+		code, out := postEntrant(t, url, c.body)
+		msg, _ := out["error"].(string)
+		if code != c.status || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: %d %v, want %d %q", c.name, code, out, c.status, c.want)
+		}
+		if code >= 400 && !strings.HasSuffix(msg, ".") {
+			t.Errorf("%s: error %q is not a sentence", c.name, msg)
+		}
+		if c.name == "good file" {
+			p, _ := out["profile"].(map[string]any)
+			if p["id"] != "rl-vdn" || out["from_round"] != 1.0 {
+				t.Errorf("entered: %v", out)
+			}
+		}
+	}
+	ids := func() (ids []string) {
+		for _, p := range srv.tournament.State().Profiles {
+			ids = append(ids, p.ID)
+		}
+		return ids
+	}
+	if got := ids(); len(got) != 6 || got[5] != "rl-vdn" {
+		t.Errorf("profiles after the entries: %v", got)
+	}
+	// The cap: entrants with new ids fill the tournament up to MaxStrategies.
+	for k := len(ids()); k < tournament.MaxStrategies; k++ {
+		if _, err := srv.tournament.Enter(func(uint64) tournament.Strategy { return namedStrategy(k) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := srv.tournament.Enter(func(uint64) tournament.Strategy { return namedStrategy(99) }); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Errorf("the tournament took an entrant beyond %d: %v", tournament.MaxStrategies, err)
+	}
+}
+
+type namedStrategy int
+
+func (n namedStrategy) Profile() tournament.Profile {
+	id := "cash-" + string(rune('a'+int(n)))
+	return tournament.Profile{ID: id, Name: id}
+}
+func (namedStrategy) Decide(_ *tournament.View, out []tournament.Order) []tournament.Order {
+	return out
+}
+
+// After an entrant is entered through the API, the next round's results and
+// the season's standings include it, and the rounds before did not.
+func TestTournamentEntrantPlaysNextRound(t *testing.T) {
+	cfg := testConfig(t)
+	writeMARLCheckpoint(t, filepath.Join(cfg.DataDir, "runs", "a", "checkpoint.ckpt"), "trading-ma")
+	tc := tournament.Config{Seed: 5, Speed: -1, Round: tournament.RoundConfig{Length: 90 * time.Minute},
+		FirstWait: 10 * time.Millisecond, VoteWindow: 300 * time.Millisecond, PublishEvery: 50 * time.Millisecond}
+	srv, url := startTournamentServerAt(t, cfg, tc)
+	waitFor(t, "round 1 to finish", 20*time.Second, func() bool { return srv.tournament.State().LastResult != nil })
+	code, out := postEntrant(t, url, `{"checkpoint": "a/checkpoint.ckpt"}`)
+	if code != 201 {
+		t.Fatalf("enter: %d %v", code, out)
+	}
+	from := int64(out["from_round"].(float64))
+	t.Logf("entered; plays from round %d", from)
+	inStandings := func() bool {
+		return slices.ContainsFunc(srv.tournament.State().Standings, func(s tournament.Standing) bool { return s.Strategy == "rl-vdn" })
+	}
+	waitFor(t, "the learner in the standings", 30*time.Second, inStandings)
+	var first int64
+	var n int
+	if err := srv.db.R.QueryRow(`SELECT min(round), count(*) FROM tournament_results WHERE strategy = 'rl-vdn'`).Scan(&first, &n); err != nil {
+		t.Fatal(err)
+	}
+	if first != from {
+		t.Errorf("the learner first played round %d, expected %d", first, from)
+	}
+	st := srv.tournament.State()
+	t.Logf("after round %d: %d results of the learner; standings %v", st.Round, n, st.Standings)
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// --tournament-agent (and METASTATION_TOURNAMENT_AGENT) enters a checkpoint
+// at start-up; a bad file stops the start with a clear error.
+func TestTournamentEntrantFlag(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.ckpt")
+	writeMARLCheckpoint(t, good, "trading-ma")
+	wrong := filepath.Join(dir, "wrong.ckpt")
+	writeMARLCheckpoint(t, wrong, "matrix2")
+	getenv := func(k string) string {
+		if k == "METASTATION_TOURNAMENT_AGENT" {
+			return good
+		}
+		return ""
+	}
+	c, err := parseServeConfig([]string{"--data", dir}, getenv, io.Discard)
+	if err != nil || c.TournamentAgent != good {
+		t.Fatalf("env twin: %+v %v", c, err)
+	}
+	cfg := testConfig(t)
+	cfg.TournamentAgent = good
+	srv, _ := startServerWith(t, cfg, nil)
+	if ps := srv.tournament.Profiles(); ps[len(ps)-1].ID != "rl-vdn" {
+		t.Errorf("profiles with --tournament-agent: %v", ps)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, c := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.ckpt"), "--tournament-agent: open"},
+		{wrong, `--tournament-agent ` + wrong + `: trading agent: the checkpoint was trained on "matrix2"`},
+		{dir, "not a regular file"},
+	} {
+		cfg := testConfig(t)
+		cfg.TournamentAgent = c.file
+		_, err := NewServer(context.Background(), cfg, log, testAssets())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--tournament-agent %s: %v, want %q", c.file, err, c.want)
+		}
+	}
+}
