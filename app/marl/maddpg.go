@@ -55,6 +55,7 @@ type MADDPG struct {
 	Updates         int
 	n, obsDim, nAct int
 	rng, seeds      *rand.Rand
+	src, seedSrc    *rand.PCG // the streams of rng and seeds, for checkpoints
 	lastQ, lastCL   float64
 }
 
@@ -68,15 +69,20 @@ type MADDPGStats struct {
 	QMean      float64
 }
 
-// NewMADDPG builds the learner.
+// NewMADDPG builds the learner on a fresh environment named by cfg.Env.
 func NewMADDPG(cfg MADDPGConfig) (*MADDPG, error) {
 	env, err := NewEnv(cfg.Env)
 	if err != nil {
 		return nil, fmt.Errorf("maddpg: %w", err)
 	}
+	return NewMADDPGEnv(cfg, env), nil
+}
+
+// NewMADDPGEnv builds the learner on env, already configured.
+func NewMADDPGEnv(cfg MADDPGConfig, env Env) *MADDPG {
 	m := &MADDPG{Config: cfg, Env: env, n: env.NumAgents(), obsDim: env.ObsDim(), nAct: env.NumActions(),
-		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x6d616464)),
-		seeds: rand.New(rand.NewPCG(cfg.Seed, 0x65707373))}
+		src: rand.NewPCG(cfg.Seed, 0x6d616464), seedSrc: rand.NewPCG(cfg.Seed, 0x65707373)}
+	m.rng, m.seeds = rand.New(m.src), rand.New(m.seedSrc)
 	init := rand.New(rand.NewPCG(cfg.Seed, 0x696e6974))
 	actor := append(append([]int{m.obsDim}, cfg.Hidden...), m.nAct)
 	critic := append(append([]int{m.n * (m.obsDim + m.nAct)}, cfg.Hidden...), 1)
@@ -91,7 +97,7 @@ func NewMADDPG(cfg MADDPGConfig) (*MADDPG, error) {
 		m.CrOpt = append(m.CrOpt, nn.NewAdam(c.Params(), cfg.CriticLR))
 	}
 	m.Buffer = NewJointReplay(cfg.BufferSize, m.n, m.obsDim, m.nAct)
-	return m, nil
+	return m
 }
 
 // Done reports whether the episode budget is spent.
