@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,18 +39,17 @@ type marlRun struct {
 	resume       string
 	q            *marl.QMIX // loaded from resume
 	cur          *marl.Curriculum
+	m            *marl.MADDPG // loaded from resume
 }
 
-// fromCheckpoint loads r.resume when it is a QMIX/VDN checkpoint and takes
-// the run's algorithm, environment and curriculum from it. It reports false
-// when the file is not one (a single-agent checkpoint, say), unless the
-// command line asked for a multi-agent run, where that is an error.
+// fromCheckpoint loads r.resume when it is a QMIX/VDN or MADDPG checkpoint
+// and takes the run's algorithm, environment and curriculum from it. It
+// reports false when the file is not one (a single-agent checkpoint, say),
+// unless the command line asked for a multi-agent run, where that is an
+// error.
 func (r *marlRun) fromCheckpoint(given map[string]bool) (bool, error) {
 	if r.resume == "" {
 		return false, nil
-	}
-	if r.algo == "maddpg" {
-		return false, usageError("train: --algo maddpg has no checkpoint to resume (only qmix and vdn runs write one)")
 	}
 	f, err := os.Open(r.resume)
 	if err != nil {
@@ -61,6 +61,18 @@ func (r *marlRun) fromCheckpoint(given map[string]bool) (bool, error) {
 	defer f.Close()
 	q, cur, err := marl.LoadQMIX(f)
 	if err != nil {
+		// Not QMIX/VDN (the header says so at once): perhaps MADDPG.
+		var m *marl.MADDPG
+		var merr error
+		if _, serr := f.Seek(0, io.SeekStart); serr == nil {
+			m, merr = marl.LoadMADDPG(f)
+		}
+		if m != nil {
+			return true, r.fromMADDPG(m, given)
+		}
+		if r.algo == "maddpg" && merr != nil {
+			err = merr
+		}
 		if isMARL(r.algo, r.env) {
 			return false, fmt.Errorf("train: --resume %s: %w", r.resume, err)
 		}
@@ -85,6 +97,27 @@ func (r *marlRun) fromCheckpoint(given map[string]bool) (bool, error) {
 	return true, nil
 }
 
+// fromMADDPG takes the run from a loaded MADDPG checkpoint.
+func (r *marlRun) fromMADDPG(m *marl.MADDPG, given map[string]bool) error {
+	switch {
+	case given["algo"] && r.algo != "maddpg":
+		return usageError("train: %s is a maddpg checkpoint, not %s", r.resume, r.algo)
+	case given["env"] && r.env != m.Config.Env:
+		return usageError("train: %s was trained on %s, not %s", r.resume, m.Config.Env, r.env)
+	case given["curriculum"]:
+		return usageError("train: %s is a MADDPG run; the curriculum trains qmix or vdn", r.resume)
+	case given["seed"] && r.seed != m.Config.Seed:
+		return usageError("train: %s is seed %d's run, not seed %d", r.resume, m.Config.Seed, r.seed)
+	case given["hidden"]:
+		return usageError("train: --hidden cannot change a resumed run's networks")
+	}
+	r.algo, r.env, r.seed, r.curriculum, r.m = "maddpg", m.Config.Env, m.Config.Seed, false, m
+	if !r.outGiven {
+		r.out = filepath.Dir(r.resume)
+	}
+	return nil
+}
+
 // isMARL reports whether the algorithm or the environment is multi-agent.
 func isMARL(algo, env string) bool {
 	return slices.Contains(marlAlgos, algo) || slices.Contains(marlEnvs, env)
@@ -100,18 +133,15 @@ func checkMARL(r marlRun, given map[string]bool) error {
 		return usageError("train: --algo %s is multi-agent: choose --env spread, matrix2, nonmonotonic, trading-ma, supply or allocation (%s is single-agent)", r.algo, r.env)
 	}
 	for _, f := range []string{"steps", "resume", "workers", "checkpoint-every"} {
-		if given[f] && (f != "resume" || r.q == nil) {
+		if given[f] && (f != "resume" || r.q == nil && r.m == nil) {
 			return usageError("train: --%s is for single-agent runs (ppo, sac); a multi-agent run takes --episodes and checkpoints at its end", f)
 		}
 	}
 	if r.curriculum && r.algo == "maddpg" {
-		return usageError("train: --curriculum needs --algo qmix or vdn: the curriculum's stage is kept in the checkpoint, and MADDPG has no checkpoint")
+		return usageError("train: --curriculum needs --algo qmix or vdn: the curriculum trains value-decomposition learners (marl.TrainCurriculum), not MADDPG")
 	}
 	if r.curriculum && r.env != "trading-ma" {
 		return usageError("train: --curriculum runs on the trading world only (calm → volatile → crisis → black_swan): use --env trading-ma")
-	}
-	if r.algo == "maddpg" && r.outGiven {
-		return usageError("train: --algo maddpg has no checkpoint, so --out has nothing to hold; drop --out, or train qmix or vdn")
 	}
 	if r.episodes < 0 || r.evalEpisodes < 0 {
 		return usageError("train: --episodes and --eval-episodes must not be negative")
@@ -125,7 +155,7 @@ type marlLearner interface {
 	Done() bool
 }
 
-// runTrainMARL trains r with a progress bar, checkpoints QMIX/VDN atomically
+// runTrainMARL trains r with a progress bar, checkpoints it atomically
 // into r.out (at the end, and when interrupted), and prints one summary
 // line: the mean greedy team return on held-out episodes with its 95 %
 // confidence interval, a random team on the same episodes for scale, and
@@ -146,6 +176,12 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			q.Config.Episodes = r.episodes
 		}
 		learn, budget = q, q.Config.Episodes
+	case r.m != nil:
+		m = r.m
+		if r.episodes > 0 {
+			m.Config.Episodes = r.episodes
+		}
+		learn, budget = m, m.Config.Episodes
 	case r.algo == "maddpg":
 		cfg := marl.DefaultMADDPGConfig(r.env)
 		cfg.Seed = r.seed
@@ -188,14 +224,17 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 	}
 	ckPath := filepath.Join(r.out, "checkpoint.ckpt")
 	save := func() error {
-		if q == nil {
-			return nil
-		}
 		if err := os.MkdirAll(r.out, 0o755); err != nil {
 			return fmt.Errorf("train: --out %s: %w", r.out, err)
 		}
 		var buf bytes.Buffer
-		if err := marl.SaveQMIX(&buf, q, cur); err != nil {
+		var err error
+		if m != nil {
+			err = marl.SaveMADDPG(&buf, m)
+		} else {
+			err = marl.SaveQMIX(&buf, q, cur)
+		}
+		if err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
 		return marlWriteAtomic(ckPath, buf.Bytes())
@@ -239,6 +278,8 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 	episode := 0
 	if q != nil {
 		episode = q.Episodes
+	} else {
+		episode = m.Episodes
 	}
 	first := episode
 	if bar != nil {
@@ -246,9 +287,6 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 	}
 	for !learn.Done() {
 		if ctx.Err() != nil {
-			if q == nil {
-				return fmt.Errorf("train: interrupted at episode %d (MADDPG has no checkpoint): %w", episode, ctx.Err())
-			}
 			if err := save(); err != nil {
 				return fmt.Errorf("train: interrupted, and %w", err)
 			}
@@ -343,11 +381,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			line += fmt.Sprintf("; curriculum: reached stage %d/%d (%s)", cur.Stage+1, n, cur.Current().Name)
 		}
 	}
-	if q != nil {
-		line += "; checkpoint " + ckPath
-	} else {
-		line += "; no checkpoint (MADDPG has none)"
-	}
+	line += "; checkpoint " + ckPath
 	fmt.Fprintln(env.Stdout, line)
 	return nil
 }

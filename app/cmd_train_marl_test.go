@@ -25,10 +25,9 @@ func TestTrainMARLFlagErrors(t *testing.T) {
 		{"multi-agent algo, default env", []string{"--algo", "vdn"}, "cartpole is single-agent"},
 		{"unknown env with a multi-agent algo", []string{"--algo", "maddpg", "--env", "mars"}, "choose --env"},
 		{"curriculum off the trading world", []string{"--algo", "qmix", "--env", "spread", "--curriculum"}, "trading world only"},
-		{"curriculum with maddpg", []string{"--algo", "maddpg", "--env", "trading-ma", "--curriculum"}, "MADDPG has no checkpoint"},
-		{"maddpg with --out", []string{"--algo", "maddpg", "--env", "spread", "--out", dir}, "no checkpoint"},
+		{"curriculum with maddpg", []string{"--algo", "maddpg", "--env", "trading-ma", "--curriculum"}, "not MADDPG"},
 		{"--steps on a multi-agent run", []string{"--algo", "qmix", "--env", "spread", "--steps", "100"}, "--steps is for single-agent"},
-		{"--resume with maddpg", []string{"--algo", "maddpg", "--env", "spread", "--resume", "x.ckpt"}, "no checkpoint to resume"},
+		{"--checkpoint-every with maddpg", []string{"--algo", "maddpg", "--env", "spread", "--out", dir, "--checkpoint-every", "5"}, "--checkpoint-every is for single-agent"},
 		{"--workers on a multi-agent run", []string{"--algo", "vdn", "--env", "supply", "--workers", "3"}, "--workers is for single-agent"},
 		{"negative episodes", []string{"--algo", "qmix", "--env", "matrix2", "--episodes", "-1"}, "must not be negative"},
 		{"bad hidden", []string{"--algo", "qmix", "--env", "matrix2", "--hidden", "0"}, "--hidden"},
@@ -117,5 +116,60 @@ func TestTrainMARLMatrix2(t *testing.T) {
 	}
 	if !bytes.Equal(a, b) {
 		t.Errorf("resumed checkpoint (%d bytes) differs from the uninterrupted run's (%d bytes)", len(b), len(a))
+	}
+}
+
+// MADDPG writes a checkpoint too: 60 episodes, then --resume to 120, end
+// with the same checkpoint, byte for byte, as 120 uninterrupted episodes;
+// the resumed run takes its algorithm, world and seed from the file.
+func TestTrainMARLMADDPGResume(t *testing.T) {
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	whole, half := t.TempDir(), t.TempDir()
+	base := []string{"--algo", "maddpg", "--env", "spread", "--hidden", "16", "--eval-episodes", "2", "--quiet"}
+	if err := runTrain(t.Context(), env, append(base, "--episodes", "120", "--out", whole)); err != nil {
+		t.Fatalf("train: %v (%s)", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "maddpg spread seed 1: 120 episodes") || !strings.Contains(out.String(), "checkpoint "+filepath.Join(whole, "checkpoint.ckpt")) {
+		t.Errorf("summary %q", out.String())
+	}
+	if err := runTrain(t.Context(), env, append(base, "--episodes", "60", "--out", half)); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(half, "checkpoint.ckpt")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--algo", "qmix", "--resume", ck}, "is a maddpg checkpoint, not qmix"},
+		{[]string{"--resume", ck, "--curriculum"}, "the curriculum trains qmix or vdn"},
+		{[]string{"--resume", ck, "--env", "supply"}, "was trained on spread"},
+		{[]string{"--resume", ck, "--hidden", "32"}, "cannot change"},
+	} {
+		if err := runTrain(t.Context(), env, append(c.args, "--quiet")); ExitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want a usage error saying %q", c.args, err, c.want)
+		}
+	}
+	out.Reset()
+	if err := runTrain(t.Context(), env, []string{"--resume", ck, "--episodes", "120", "--eval-episodes", "2", "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "maddpg spread seed 1: 120 episodes (60 resumed, 60 more") {
+		t.Errorf("resumed summary %q", out.String())
+	}
+	a, err := os.ReadFile(filepath.Join(whole, "checkpoint.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("resumed checkpoint (%d bytes) differs from the uninterrupted run's (%d bytes)", len(b), len(a))
+	}
+	m, err := marl.LoadMADDPG(bytes.NewReader(a))
+	if err != nil || m.Episodes != 120 || m.Updates == 0 {
+		t.Errorf("checkpoint: %v, %+v", err, m)
 	}
 }
