@@ -31,11 +31,11 @@ func TestBrowserTournamentEntrant(t *testing.T) {
 		t.Fatalf("enter: %d %v", code, out)
 	}
 	name := out["profile"].(map[string]any)["name"].(string)
-	waitJS(t, ctx, "its vote button", `document.querySelector('#vote-buttons button[data-strategy="rl-vdn"]')?.textContent.includes("`+name+`")`, 5*time.Second)
+	waitJS(t, ctx, "its vote button", `document.querySelector('#vote-buttons button[data-strategy="rl-vdn-mix-s1"]')?.textContent.includes("`+name+`")`, 5*time.Second)
 	waitJS(t, ctx, "its leaderboard row", `document.querySelectorAll("#leaderboard tbody tr").length === 6 &&
-		document.querySelector('#leaderboard tbody tr[data-strategy="rl-vdn"]').textContent.includes("`+name+`")`, 15*time.Second)
-	waitJS(t, ctx, "its line in the standings", `document.querySelector('#standings tbody tr[data-strategy="rl-vdn"]')?.textContent.includes("`+name+`")`, 15*time.Second)
-	if c := eval[string](t, ctx, `document.querySelector('#leaderboard tr[data-strategy="rl-vdn"] .swatch').style.background`); c == "" || c == "rgb(136, 136, 136)" {
+		document.querySelector('#leaderboard tbody tr[data-strategy="rl-vdn-mix-s1"]').textContent.includes("`+name+`")`, 15*time.Second)
+	waitJS(t, ctx, "its line in the standings", `document.querySelector('#standings tbody tr[data-strategy="rl-vdn-mix-s1"]')?.textContent.includes("`+name+`")`, 15*time.Second)
+	if c := eval[string](t, ctx, `document.querySelector('#leaderboard tr[data-strategy="rl-vdn-mix-s1"] .swatch').style.background`); c == "" || c == "rgb(136, 136, 136)" {
 		t.Errorf("the learner's swatch is %q, not its profile colour", c)
 	}
 	screenshot(t, ctx, "tournament-entrant")

@@ -18,11 +18,15 @@ import (
 	"github.com/metastation/metastation/app/tournament"
 )
 
-// writeMARLCheckpoint trains a small learner of env for a few episodes and
-// writes its checkpoint (marl.SaveQMIX) to path.
-func writeMARLCheckpoint(t *testing.T, path, env string) {
+// writeMARLCheckpoint trains a small learner of env for a few episodes
+// (seed 1, or the seed given) and writes its checkpoint (marl.SaveQMIX) to
+// path.
+func writeMARLCheckpoint(t *testing.T, path, env string, seed ...uint64) {
 	t.Helper()
 	cfg := marl.DefaultQMIXConfig(env, "vdn")
+	if len(seed) > 0 {
+		cfg.Seed = seed[0]
+	}
 	cfg.Episodes, cfg.BatchSize, cfg.Hidden = 12, 4, []int{16}
 	q, err := marl.NewQMIX(cfg)
 	if err != nil {
@@ -67,6 +71,7 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 	runs := filepath.Join(cfg.DataDir, "runs")
 	writeMARLCheckpoint(t, filepath.Join(runs, "good", "checkpoint.ckpt"), "trading-ma")
 	writeMARLCheckpoint(t, filepath.Join(runs, "matrix", "checkpoint.ckpt"), "matrix2")
+	writeMARLCheckpoint(t, filepath.Join(runs, "seed2", "checkpoint.ckpt"), "trading-ma", 2)
 	writeMARLCheckpoint(t, filepath.Join(cfg.DataDir, "outside.ckpt"), "trading-ma")
 	if err := os.WriteFile(filepath.Join(runs, "junk.ckpt"), []byte("not a checkpoint"), 0o644); err != nil {
 		t.Fatal(err)
@@ -83,7 +88,8 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 		want       string
 	}{
 		{"good file", `{"checkpoint": "good/checkpoint.ckpt"}`, 201, ""},
-		{"duplicate", `{"checkpoint": "good/checkpoint.ckpt"}`, 409, `"rl-vdn" (Regime-Mix Learner) is already in the tournament`},
+		{"duplicate", `{"checkpoint": "good/checkpoint.ckpt"}`, 409, `"rl-vdn-mix-s1" (Regime-Mix Learner) is already in the tournament`},
+		{"another run's learner", `{"checkpoint": "seed2/checkpoint.ckpt"}`, 201, ""},
 		{"missing", `{"checkpoint": "nope/checkpoint.ckpt"}`, 404, "There is no checkpoint runs/nope/checkpoint.ckpt"},
 		{"outside the dir", `{"checkpoint": "../outside.ckpt"}`, 400, "no absolute paths, no .."},
 		{"outside, hidden in the middle", `{"checkpoint": "good/../../outside.ckpt"}`, 400, "no absolute paths, no .."},
@@ -106,7 +112,7 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 		}
 		if c.name == "good file" {
 			p, _ := out["profile"].(map[string]any)
-			if p["id"] != "rl-vdn" || out["from_round"] != 1.0 {
+			if p["id"] != "rl-vdn-mix-s1" || out["from_round"] != 1.0 {
 				t.Errorf("entered: %v", out)
 			}
 		}
@@ -117,7 +123,7 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 		}
 		return ids
 	}
-	if got := ids(); len(got) != 6 || got[5] != "rl-vdn" {
+	if got := ids(); len(got) != 7 || got[5] != "rl-vdn-mix-s1" || got[6] != "rl-vdn-mix-s2" {
 		t.Errorf("profiles after the entries: %v", got)
 	}
 	// The cap: entrants with new ids fill the tournament up to MaxStrategies.
@@ -157,12 +163,12 @@ func TestTournamentEntrantPlaysNextRound(t *testing.T) {
 	from := int64(out["from_round"].(float64))
 	t.Logf("entered; plays from round %d", from)
 	inStandings := func() bool {
-		return slices.ContainsFunc(srv.tournament.State().Standings, func(s tournament.Standing) bool { return s.Strategy == "rl-vdn" })
+		return slices.ContainsFunc(srv.tournament.State().Standings, func(s tournament.Standing) bool { return s.Strategy == "rl-vdn-mix-s1" })
 	}
 	waitFor(t, "the learner in the standings", 30*time.Second, inStandings)
 	var first int64
 	var n int
-	if err := srv.db.R.QueryRow(`SELECT min(round), count(*) FROM tournament_results WHERE strategy = 'rl-vdn'`).Scan(&first, &n); err != nil {
+	if err := srv.db.R.QueryRow(`SELECT min(round), count(*) FROM tournament_results WHERE strategy = 'rl-vdn-mix-s1'`).Scan(&first, &n); err != nil {
 		t.Fatal(err)
 	}
 	if first != from {
@@ -204,7 +210,7 @@ func TestTournamentEntrantFlag(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.TournamentAgent = good
 	srv, _ := startServerWith(t, cfg, nil)
-	if ps := srv.tournament.Profiles(); ps[len(ps)-1].ID != "rl-vdn" {
+	if ps := srv.tournament.Profiles(); ps[len(ps)-1].ID != "rl-vdn-mix-s1" {
 		t.Errorf("profiles with --tournament-agent: %v", ps)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

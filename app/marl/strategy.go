@@ -168,14 +168,25 @@ func (a *TradingAgent) network() (*nn.MLP, error) {
 	return m, nil
 }
 
-// ID is the entrant's profile id: "rl-" and the algorithm.
-func (a *TradingAgent) ID() string { return "rl-" + a.Algo }
+// ID is the entrant's profile id: "rl-", the algorithm, "-mix" when it was
+// trained on the regime mix rather than the curriculum, and the training
+// seed: "rl-vdn-s1", "rl-vdn-mix-s2". Learners of different runs can so
+// play in the same tournament.
+func (a *TradingAgent) ID() string {
+	if a.Curriculum {
+		return fmt.Sprintf("rl-%s-s%d", a.Algo, a.Seed)
+	}
+	return fmt.Sprintf("rl-%s-mix-s%d", a.Algo, a.Seed)
+}
 
 // Profile is the entrant's personality.
 func (a *TradingAgent) Profile() tournament.Profile {
 	name, how := "Regime-Mix Learner", "on the market's long-run mix of regimes"
 	if a.Curriculum {
 		name, how = "Curriculum Learner", "through the calm → volatile → crisis → black-swan curriculum (stage: "+a.Stage+")"
+	}
+	if a.Seed != 1 {
+		name += fmt.Sprintf(" #%d", a.Seed)
 	}
 	algo := map[string]string{"vdn": "VDN", "qmix": "QMIX"}[a.Algo]
 	return tournament.Profile{

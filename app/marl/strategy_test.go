@@ -76,7 +76,7 @@ func TestTradingAgentPlaysARound(t *testing.T) {
 		t.Fatalf("agent %+v", a)
 	}
 	p := a.Profile()
-	if p.ID != "rl-vdn" || p.Name != "Curriculum Learner" || !strings.Contains(p.Bio, "40 episodes") || !strings.Contains(p.Bio, "VDN") {
+	if p.ID != "rl-vdn-s1" || p.Name != "Curriculum Learner" || !strings.Contains(p.Bio, "40 episodes") || !strings.Contains(p.Bio, "VDN") {
 		t.Errorf("profile %+v", p)
 	}
 	play := func() (*tournament.Round, int) {
@@ -108,7 +108,7 @@ func TestTradingAgentPlaysARound(t *testing.T) {
 	var res tournament.Result
 	for _, x := range r.Results(tournament.BySortino) {
 		t.Logf("%-18s rank %d pnl %9.0f ret %7.4f sortino %6.2f dd %.4f turnover %5.2f stopped %v", x.Name, x.Rank, x.PnL, x.Return, x.Sortino, x.MaxDrawdown, x.Turnover, x.Stopped)
-		if x.Strategy == "rl-vdn" {
+		if x.Strategy == "rl-vdn-s1" {
 			res = x
 		}
 	}
