@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,81 +199,104 @@ func TestTradingAgentBadCheckpoint(t *testing.T) {
 	}
 }
 
-// METASTATION_TRADING_CKPT=runs/.../checkpoint.ckpt: a real checkpoint over
-// a few rounds (for the closing note's figures).
+// METASTATION_TRADING_CKPT=a.ckpt,b.ckpt,...: real checkpoints, each in
+// rounds 1..METASTATION_TRADING_ROUNDS (default 20; the four scenarios in
+// turn) against the house roster, with a constant short and cash on the
+// same rounds for scale (the figures of the closing note).
 func TestTradingAgentCheckpointFile(t *testing.T) {
-	path := os.Getenv("METASTATION_TRADING_CKPT")
-	if path == "" {
-		t.Skip("set METASTATION_TRADING_CKPT to a trading-ma checkpoint")
+	paths := os.Getenv("METASTATION_TRADING_CKPT")
+	if paths == "" {
+		t.Skip("set METASTATION_TRADING_CKPT to trading-ma checkpoints, comma-separated")
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	a, err := LoadTradingAgent(f, TradingAgentConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%+v", a.Profile())
-	// Rounds of the four scenarios in turn, seeds 1..n, against the house.
 	n := 20
-	var ret, score, rank, turnover []float64
-	levels := map[string]int{}
-	for seed := 1; seed <= n; seed++ {
-		sc := tournament.Scenarios[(seed-1)%len(tournament.Scenarios)]
-		s := a.Strategy().(*tradingStrategy)
-		r, err := tournament.NewRound(tournament.RoundConfig{Seed: uint64(seed), Script: sc.Script,
-			Roster: append(tournament.DefaultRoster(), func(uint64) tournament.Strategy { return s })})
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := len(r.Profiles()) - 1
-		for !r.Done() {
-			r.Step()
-			if s.k > 0 && r.StepNo()%s.k == 0 && len(s.marks) > a.window {
-				levels[fmt.Sprint(TradingLevels[s.level])]++
-			}
-		}
-		for _, x := range r.Results(tournament.BySortino) {
-			if x.Strategy == a.ID() {
-				ret, score, rank, turnover = append(ret, 100*x.Return), append(score, x.Score), append(rank, float64(x.Rank)), append(turnover, x.Turnover)
-				t.Logf("seed %2d %-24s rank %d/%d return %6.3f%% sortino %7.2f turnover %5.2f stopped %v", seed, sc.Name, x.Rank, k+1, 100*x.Return, x.Score, x.Turnover, x.Stopped)
-			}
-		}
+	if v, err := strconv.Atoi(os.Getenv("METASTATION_TRADING_ROUNDS")); err == nil && v > 1 {
+		n = v
 	}
 	ci := func(xs []float64) (float64, float64) {
 		m, sd := stat.MeanStdDev(xs, nil)
 		return m, distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(xs) - 1)}.Quantile(0.975) * sd / math.Sqrt(float64(len(xs)))
 	}
-	for _, f := range []struct {
-		name string
-		xs   []float64
-	}{{"return %", ret}, {"sortino score", score}, {"rank", rank}, {"turnover", turnover}} {
-		m, h := ci(f.xs)
-		t.Logf("%s over %d rounds: %.3f ± %.3f (95%% t-CI)", f.name, n, m, h)
+	// play runs rounds 1..n with the house and mk, and returns mk's return
+	// (percent), score and rank per round.
+	play := func(mk tournament.Maker, id string) (ret, score, rank []float64) {
+		for seed := 1; seed <= n; seed++ {
+			sc := tournament.Scenarios[(seed-1)%len(tournament.Scenarios)]
+			r, err := tournament.NewRound(tournament.RoundConfig{Seed: uint64(seed), Script: sc.Script,
+				Roster: append(tournament.DefaultRoster(), mk)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for !r.Done() {
+				r.Step()
+			}
+			for _, x := range r.Results(tournament.BySortino) {
+				if x.Strategy == id {
+					ret, score, rank = append(ret, 100*x.Return), append(score, x.Score), append(rank, float64(x.Rank))
+				}
+			}
+		}
+		return ret, score, rank
 	}
-	t.Logf("target positions chosen at bars: %v", levels)
-	// For scale: a constant short at the limit from the same bar on.
-	var short []float64
-	for seed := 1; seed <= n; seed++ {
-		sc := tournament.Scenarios[(seed-1)%len(tournament.Scenarios)]
-		r, err := tournament.NewRound(tournament.RoundConfig{Seed: uint64(seed), Script: sc.Script,
-			Roster: append(tournament.DefaultRoster(), func(uint64) tournament.Strategy { return constShort{from: 60 * (a.window + 1)} })})
+	report := func(name string, ret, score, rank []float64) {
+		mr, hr := ci(ret)
+		ms, hs := ci(score)
+		mk, hk := ci(rank)
+		wins := 0
+		for _, k := range rank {
+			if k == 1 {
+				wins++
+			}
+		}
+		t.Logf("%-28s return %6.3f ± %.3f %%  sortino %7.2f ± %6.2f  rank %.2f ± %.2f of 6  wins %d/%d", name, mr, hr, ms, hs, mk, hk, wins, n)
+	}
+	byKind := map[string][]float64{}
+	for _, path := range strings.Split(paths, ",") {
+		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for !r.Done() {
-			r.Step()
+		a, err := LoadTradingAgent(f, TradingAgentConfig{})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, x := range r.Results(tournament.BySortino) {
-			if x.Strategy == "short" {
-				short = append(short, 100*x.Return)
-			}
+		levels := map[float64]int{}
+		ret, score, rank := play(func(uint64) tournament.Strategy {
+			return &countingStrategy{a.Strategy().(*tradingStrategy), levels}
+		}, a.ID())
+		report(a.ID()+" "+a.Profile().Name, ret, score, rank)
+		t.Logf("%-28s target positions at its bars: %v", "", levels)
+		kind := "mix"
+		if a.Curriculum {
+			kind = "curriculum"
+		}
+		m, _ := ci(ret)
+		byKind[kind] = append(byKind[kind], m)
+	}
+	for kind, ms := range byKind {
+		if len(ms) > 1 {
+			m, h := ci(ms)
+			t.Logf("%s learners: mean return per training seed %v → %.3f ± %.3f %% (95%% t-CI over %d seeds)", kind, ms, m, h, len(ms))
 		}
 	}
-	m, h := ci(short)
-	t.Logf("constant short SPX at the limit from bar %d: return %% over %d rounds %.3f ± %.3f", a.window+1, n, m, h)
+	ret, score, rank := play(func(uint64) tournament.Strategy { return constShort{from: 60 * 11} }, "short")
+	report("constant short SPX", ret, score, rank)
+	ret, score, rank = play(func(uint64) tournament.Strategy { return constShort{from: 1 << 30} }, "short")
+	report("cash", ret, score, rank)
+}
+
+// countingStrategy counts the target positions a tradingStrategy picks.
+type countingStrategy struct {
+	*tradingStrategy
+	levels map[float64]int
+}
+
+func (c *countingStrategy) Decide(v *tournament.View, out []tournament.Order) []tournament.Order {
+	out = c.tradingStrategy.Decide(v, out)
+	if c.k > 0 && v.Step%c.k == 0 && len(c.marks) > c.a.window {
+		c.levels[TradingLevels[c.level]]++
+	}
+	return out
 }
 
 // constShort holds SPX short at the position limit from step from on.
