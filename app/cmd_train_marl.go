@@ -149,72 +149,30 @@ func checkMARL(r marlRun, given map[string]bool) error {
 	return nil
 }
 
-// marlLearner is what the loop needs from QMIX/VDN and MADDPG.
-type marlLearner interface {
-	marl.Controller
-	Done() bool
-}
-
 // runTrainMARL trains r with a progress bar, checkpoints it atomically
 // into r.out (at the end, and when interrupted), and prints one summary
 // line: the mean greedy team return on held-out episodes with its 95 %
 // confidence interval, a random team on the same episodes for scale, and
-// for the curriculum the stage reached.
+// for the curriculum the stage reached. The learner is built, stepped and
+// saved by app/marl's Run, as the Training page's runs are.
 func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
-	var (
-		q      *marl.QMIX
-		m      *marl.MADDPG
-		cur    *marl.Curriculum
-		learn  marlLearner
-		err    error
-		budget int
-	)
+	var run *marl.Run
 	switch {
 	case r.q != nil:
-		q, cur = r.q, r.cur
-		if r.episodes > 0 {
-			q.Config.Episodes = r.episodes
-		}
-		learn, budget = q, q.Config.Episodes
+		run = &marl.Run{Q: r.q, Cur: r.cur}
 	case r.m != nil:
-		m = r.m
-		if r.episodes > 0 {
-			m.Config.Episodes = r.episodes
-		}
-		learn, budget = m, m.Config.Episodes
-	case r.algo == "maddpg":
-		cfg := marl.DefaultMADDPGConfig(r.env)
-		cfg.Seed = r.seed
-		if r.episodes > 0 {
-			cfg.Episodes = r.episodes
-		}
-		if r.hidden != nil {
-			cfg.Hidden = r.hidden
-		}
-		if m, err = marl.NewMADDPG(cfg); err != nil {
-			return usageError("train: %v", err)
-		}
-		if t, ok := m.Env.(*marl.TradingMA); ok {
-			t.Mixed = true // the market's long-run mix of regimes
-		}
-		learn, budget = m, cfg.Episodes
+		run = &marl.Run{M: r.m}
 	default:
-		cfg := marl.DefaultQMIXConfig(r.env, r.algo)
-		cfg.Seed = r.seed
-		if r.episodes > 0 {
-			cfg.Episodes = r.episodes
-		}
-		if r.hidden != nil {
-			cfg.Hidden = r.hidden
-		}
-		if q, err = marl.NewQMIX(cfg); err != nil {
+		var err error
+		run, err = marl.NewRun(marl.RunSpec{Env: r.env, Algo: r.algo, Episodes: r.episodes, Seed: r.seed, Curriculum: r.curriculum, Hidden: r.hidden})
+		if err != nil {
 			return usageError("train: %v", err)
 		}
-		if r.curriculum {
-			cur = marl.NewCurriculum(marl.DefaultCurriculumConfig())
-		}
-		learn, budget = q, cfg.Episodes
 	}
+	if (r.q != nil || r.m != nil) && r.episodes > 0 {
+		run.SetBudget(r.episodes)
+	}
+	cur, learn, budget := run.Cur, run.Learner(), run.Budget()
 	if r.out == "" {
 		name := fmt.Sprintf("%s-%s-seed%d", r.algo, r.env, r.seed)
 		if r.curriculum {
@@ -228,16 +186,13 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			return fmt.Errorf("train: --out %s: %w", r.out, err)
 		}
 		var buf bytes.Buffer
-		var err error
-		if m != nil {
-			err = marl.SaveMADDPG(&buf, m)
-		} else {
-			err = marl.SaveQMIX(&buf, q, cur)
-		}
-		if err != nil {
+		if err := run.Save(&buf); err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
-		return marlWriteAtomic(ckPath, buf.Bytes())
+		if err := marl.WriteFileAtomic(ckPath, buf.Bytes()); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		return nil
 	}
 	if r.evalEpisodes == 0 {
 		r.evalEpisodes = 100
@@ -275,17 +230,12 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 		}
 	}
 	var recent []float64 // the last 100 training episodes' team returns
-	episode := 0
-	if q != nil {
-		episode = q.Episodes
-	} else {
-		episode = m.Episodes
-	}
+	episode := run.Episodes()
 	first := episode
 	if bar != nil {
 		bar.Set(episode)
 	}
-	for !learn.Done() {
+	for !run.Done() {
 		if ctx.Err() != nil {
 			if err := save(); err != nil {
 				return fmt.Errorf("train: interrupted, and %w", err)
@@ -293,41 +243,27 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 			say("interrupted at episode %d; continue with: metastation train --resume %s", episode, ckPath)
 			return fmt.Errorf("train: interrupted, checkpoint saved: %w", ctx.Err())
 		}
-		var ret float64
-		extra := ""
-		switch {
-		case m != nil:
-			st := m.Run()
-			episode, ret = st.Episode, st.Return
-		case r.env == "trading-ma":
-			// One episode at a time through app/marl's own loops, so that
-			// the bar moves every episode.
-			q.Config.Episodes = q.Episodes + 1
-			if cur != nil {
-				err = marl.TrainCurriculum(ctx, q, cur, onEval)
-				extra = " stage " + cur.Current().Name
-				if cur.Done() {
-					extra = " all stages passed"
-				}
-			} else {
-				err = marl.TrainDirect(ctx, q)
+		st, err := run.Step(ctx, onEval)
+		if err != nil {
+			if ctx.Err() != nil {
+				continue // checkpointed above
 			}
-			q.Config.Episodes = budget
-			if err != nil && ctx.Err() == nil {
-				return fmt.Errorf("train: %w", err)
-			}
-			episode, ret = q.Episodes, lastTeamReturn(q.Buffer)
-		default:
-			st := q.Run()
-			episode, ret = st.Episode, st.Return
+			return fmt.Errorf("train: %w", err)
 		}
-		if q != nil {
-			extra = fmt.Sprintf(" ε %.2f", q.Epsilon()) + extra
+		episode = st.Episode
+		extra := ""
+		if run.Q != nil {
+			extra = fmt.Sprintf(" ε %.2f", st.Epsilon)
+		}
+		if cur != nil && cur.Done() {
+			extra += " all stages passed"
+		} else if cur != nil {
+			extra += " stage " + cur.Current().Name
 		}
 		if len(recent) == 100 {
 			recent = recent[1:]
 		}
-		recent = append(recent, ret)
+		recent = append(recent, st.Return)
 		if bar != nil {
 			mean, _ := meanCI95(recent)
 			bar.Describe(fmt.Sprintf("%s return %.2f%s", label, mean, extra))
@@ -383,53 +319,5 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 	}
 	line += "; checkpoint " + ckPath
 	fmt.Fprintln(env.Stdout, line)
-	return nil
-}
-
-// lastTeamReturn is the team return of the episode added last to b.
-func lastTeamReturn(b *marl.EpisodeReplay) float64 {
-	if b.Len() == 0 {
-		return 0
-	}
-	ep := b.Eps[(b.Pos+b.Cap-1)%b.Cap]
-	var s float64
-	for _, x := range ep.Reward {
-		s += x
-	}
-	return s
-}
-
-// marlWriteAtomic writes data to path through a synced temporary file in
-// the same directory, renamed over path, so a crash leaves either the old
-// checkpoint or the new one.
-func marlWriteAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	defer os.Remove(f.Name()) // a no-op after the rename
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename durable where the system allows it
-		d.Close()
-	}
 	return nil
 }
