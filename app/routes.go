@@ -78,6 +78,13 @@ func (s *Server) routes() http.Handler {
 	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(s.rl))
 	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(s.rl))
 
+	// Learning, multi-agent: QMIX/VDN/MADDPG runs (app/marl) for the Training page.
+	r.Get("/api/marl/runs", marlRuns(s.marl))
+	r.Post("/api/marl/runs", marlStart(s.marl))
+	r.Post("/api/marl/runs/{id}/stop", marlStop(s.marl))
+	r.Post("/api/marl/runs/{id}/resume", marlResume(s.marl))
+	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(s.marl))
+
 	// Tournament: its pages, state, commentary and votes.
 	s.tournamentRoutes(r)
 

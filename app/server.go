@@ -17,6 +17,7 @@ import (
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/supervisor"
 	"github.com/metastation/metastation/app/synth/jobs"
@@ -42,6 +43,7 @@ type Server struct {
 	analytics   *analytics.Service  // metric series, forecasts and the agent network
 	showcase    *analytics.Showcase // seeded stand-in agents for the network page
 	rl          *rlTrainer          // reinforcement-learning runs for the Learning page (app/rl)
+	marl        *marl.Service       // multi-agent runs for the Learning page (app/marl)
 	synth       *jobs.Service       // synthetic data jobs for the Data page (app/synth/jobs)
 	recorderSub *bus.Subscription   // what runRecorder persists
 
@@ -88,6 +90,9 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	s.analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: s.writer, DB: db}), s.bus, log)
 	s.showcase = analytics.NewShowcase(s.bus, cfg.Seed)
 	if s.rl, err = newRLTrainer(cfg, s.bus, s.writer, db, log); err != nil {
+		return fail(err)
+	}
+	if s.marl, err = newMARLService(ctx, cfg, s.bus, s.writer, db, log); err != nil {
 		return fail(err)
 	}
 	if s.synth, err = jobs.New(filepath.Join(cfg.DataDir, "synth"), s.bus, log.With("service", "synth"), 0); err != nil {
@@ -145,6 +150,7 @@ func (s *Server) coreServices() []supervisor.Service {
 		{Name: "market", Run: s.market.Run},
 		{Name: "analytics", Run: s.analytics.Run},
 		{Name: "rl", Run: s.rl.Run},
+		{Name: "marl", Run: s.marl.Run},
 		{Name: "synth", Run: s.synth.Run},
 	}
 	if s.cfg.Showcase {
