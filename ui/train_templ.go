@@ -56,26 +56,103 @@ func Train(p Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><div class=\"train\"><section class=\"train-head\"><div><h1>Learning</h1><p class=\"lede\">PPO and SAC written in Go on gonum. Start a run, watch it learn live, download its checkpoint.</p></div><form class=\"start\" id=\"tr-form\" aria-label=\"start a run\"><label><span class=\"label\">algorithm</span> <select name=\"algo\" id=\"tr-algo\"><option value=\"ppo\" selected>PPO</option> <option value=\"sac\">SAC</option></select></label> <label><span class=\"label\">environment</span> <select name=\"env\" id=\"tr-env\"><option value=\"cartpole\" selected>CartPole-v1</option> <option value=\"pendulum\">Pendulum-v1</option> <option value=\"trading\">Trading</option></select></label> <label><span class=\"label\">steps</span> <input name=\"steps\" id=\"tr-steps\" type=\"number\" min=\"1000\" max=\"100000000\" step=\"1\" value=\"100000\" required></label> <label><span class=\"label\">seed</span> <input name=\"seed\" id=\"tr-seed\" type=\"number\" min=\"0\" step=\"1\" value=\"1\" required></label> <button type=\"submit\" id=\"tr-start\" class=\"primary\">Start run</button></form></section><p class=\"form-error\" id=\"tr-error\" role=\"alert\" hidden></p><section class=\"train-grid\"><article class=\"panel curve-panel\"><div class=\"panel-head\"><h2>Learning curve <span class=\"muted\" id=\"tr-title\"></span></h2><div class=\"figures\"><span><span class=\"label\">return</span> <b id=\"tr-return\">–</b></span> <span><span class=\"label\">eval</span> <b id=\"tr-eval\">–</b></span> <span><span class=\"label\">episodes</span> <b id=\"tr-episodes\">–</b></span></div></div><div class=\"progress\" aria-hidden=\"true\"><i id=\"tr-progress\"></i></div><div class=\"curve-box\"><canvas id=\"tr-curve\" aria-label=\"episode return against environment steps, with the rolling mean of 100 episodes\"></canvas></div><p class=\"legend\"><span><i class=\"dot-ep\"></i>episode return</span><span><i class=\"line-mean\"></i>mean of the last 100 episodes</span><span><i class=\"line-eval\"></i>final evaluation</span></p></article><article class=\"panel runs-panel\"><h2>Runs</h2><div class=\"runs-scroll\"><table class=\"runs\" id=\"tr-runs\"><thead><tr><th>run</th><th>state</th><th class=\"num\">steps</th><th></th></tr></thead> <tbody></tbody></table></div><p class=\"muted empty\" id=\"tr-empty\">No runs yet. Start one above: PPO on CartPole learns in about a minute.</p></article><article class=\"panel hist-panel\"><h2>Episode returns <span class=\"muted\">distribution</span></h2><canvas id=\"tr-hist\" aria-label=\"histogram of episode returns\"></canvas><p class=\"legend\"><span><i class=\"bar-recent\"></i>last 200 episodes</span><span><i class=\"bar-early\"></i>first 200</span></p></article><article class=\"panel diag-panel\"><h2>Diagnostics <span class=\"muted\" id=\"tr-diag-algo\"></span></h2><div class=\"diags\" id=\"tr-diags\"></div></article></section></div><script type=\"module\" src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><link rel=\"stylesheet\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
-			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/train.js")).ResolveURL(ctx)
+			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("vendor/uplot/uPlot.min.css")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/train.templ`, Line: 84, Col: 52}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/train.templ`, Line: 11, Col: 69}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\"><link rel=\"stylesheet\" href=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var5 string
+			templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("css/train_marl.css")).ResolveURL(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/train.templ`, Line: 12, Col: 61}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"><div class=\"train\"><section class=\"train-head\"><div><h1>Learning</h1><p class=\"lede\">PPO and SAC written in Go on gonum. Start a run, watch it learn live, download its checkpoint.</p></div><form class=\"start\" id=\"tr-form\" aria-label=\"start a run\"><label><span class=\"label\">algorithm</span> <select name=\"algo\" id=\"tr-algo\"><option value=\"ppo\" selected>PPO</option> <option value=\"sac\">SAC</option></select></label> <label><span class=\"label\">environment</span> <select name=\"env\" id=\"tr-env\"><option value=\"cartpole\" selected>CartPole-v1</option> <option value=\"pendulum\">Pendulum-v1</option> <option value=\"trading\">Trading</option></select></label> <label><span class=\"label\">steps</span> <input name=\"steps\" id=\"tr-steps\" type=\"number\" min=\"1000\" max=\"100000000\" step=\"1\" value=\"100000\" required></label> <label><span class=\"label\">seed</span> <input name=\"seed\" id=\"tr-seed\" type=\"number\" min=\"0\" step=\"1\" value=\"1\" required></label> <button type=\"submit\" id=\"tr-start\" class=\"primary\">Start run</button></form></section><p class=\"form-error\" id=\"tr-error\" role=\"alert\" hidden></p><section class=\"train-grid\"><article class=\"panel curve-panel\"><div class=\"panel-head\"><h2>Learning curve <span class=\"muted\" id=\"tr-title\"></span></h2><div class=\"figures\"><span><span class=\"label\">return</span> <b id=\"tr-return\">–</b></span> <span><span class=\"label\">eval</span> <b id=\"tr-eval\">–</b></span> <span><span class=\"label\">episodes</span> <b id=\"tr-episodes\">–</b></span></div></div><div class=\"progress\" aria-hidden=\"true\"><i id=\"tr-progress\"></i></div><div class=\"curve-box\"><canvas id=\"tr-curve\" aria-label=\"episode return against environment steps, with the rolling mean of 100 episodes\"></canvas></div><p class=\"legend\"><span><i class=\"dot-ep\"></i>episode return</span><span><i class=\"line-mean\"></i>mean of the last 100 episodes</span><span><i class=\"line-eval\"></i>final evaluation</span></p></article><article class=\"panel runs-panel\"><h2>Runs</h2><div class=\"runs-scroll\"><table class=\"runs\" id=\"tr-runs\"><thead><tr><th>run</th><th>state</th><th class=\"num\">steps</th><th></th></tr></thead> <tbody></tbody></table></div><p class=\"muted empty\" id=\"tr-empty\">No runs yet. Start one above: PPO on CartPole learns in about a minute.</p></article><article class=\"panel hist-panel\"><h2>Episode returns <span class=\"muted\">distribution</span></h2><canvas id=\"tr-hist\" aria-label=\"histogram of episode returns\"></canvas><p class=\"legend\"><span><i class=\"bar-recent\"></i>last 200 episodes</span><span><i class=\"bar-early\"></i>first 200</span></p></article><article class=\"panel diag-panel\"><h2>Diagnostics <span class=\"muted\" id=\"tr-diag-algo\"></span></h2><div class=\"diags\" id=\"tr-diags\"></div></article></section>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = multiAgent().Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</div><script type=\"module\" src=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var6 string
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/train.js")).ResolveURL(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/train.templ`, Line: 87, Col: 52}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\"></script> <script type=\"module\" src=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var7 string
+			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/train_marl.js")).ResolveURL(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/train.templ`, Line: 88, Col: 57}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			return nil
 		})
 		templ_7745c5c3_Err = Layout(p).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// multiAgent is the Training page's multi-agent section: a form that starts
+// a QMIX, VDN or MADDPG run on one of app/marl's worlds, the list of runs,
+// the learning curve with one line per agent and the team's, and the
+// curriculum strip with its promotions, kept live by static/js/train_marl.js
+// from marl.progress, marl.metrics and marl.events.
+func multiAgent() templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<section class=\"marl\" id=\"ma\" aria-labelledby=\"ma-heading\"><div class=\"train-head\"><div><h1 id=\"ma-heading\">Multi-agent</h1><p class=\"lede\">QMIX, VDN and MADDPG on worlds the agents share. Every agent's return and the team's, live; on the trading world, the curriculum from calm markets to black swans.</p></div><form class=\"start\" id=\"ma-form\" aria-label=\"start a multi-agent run\"><label><span class=\"label\">world</span> <select name=\"env\" id=\"ma-env\"><option value=\"trading-ma\" selected>Trading · 3 traders</option> <option value=\"spread\">Spread · 3 agents</option> <option value=\"supply\">Supply chain · 4 firms</option> <option value=\"allocation\">Allocation · 3 agents</option> <option value=\"matrix2\">Two-step game · 2 agents</option></select></label> <label><span class=\"label\">algorithm</span> <select name=\"algo\" id=\"ma-algo\"><option value=\"vdn\" selected>VDN</option> <option value=\"qmix\">QMIX</option> <option value=\"maddpg\">MADDPG</option></select></label> <label class=\"check\" title=\"calm → volatile → crisis → black_swan; trading world with QMIX or VDN\"><span class=\"label\">curriculum</span> <input name=\"curriculum\" id=\"ma-curriculum\" type=\"checkbox\" checked></label> <label><span class=\"label\">episodes</span> <input name=\"episodes\" id=\"ma-episodes\" type=\"number\" min=\"1\" max=\"20000\" step=\"1\" value=\"800\" required></label> <label><span class=\"label\">seed</span> <input name=\"seed\" id=\"ma-seed\" type=\"number\" min=\"0\" step=\"1\" value=\"1\" required></label> <button type=\"submit\" id=\"ma-start\" class=\"primary\">Start run</button></form></div><p class=\"form-error\" id=\"ma-error\" role=\"alert\" hidden></p><div class=\"marl-grid\"><article class=\"panel ma-curve-panel\"><div class=\"panel-head\"><h2>Returns by agent <span class=\"muted\" id=\"ma-title\"></span></h2><div class=\"figures\"><span><span class=\"label\">team</span> <b id=\"ma-team\">–</b></span> <span><span class=\"label\">eval</span> <b id=\"ma-eval\">–</b></span> <span><span class=\"label\">episodes</span> <b id=\"ma-episodes-done\">–</b></span> <span title=\"exploration rate (QMIX and VDN)\"><span class=\"label greek\">ε</span> <b id=\"ma-eps\">–</b></span></div></div><div class=\"progress\" aria-hidden=\"true\"><i id=\"ma-progress\"></i></div><div class=\"ma-chart\" id=\"ma-chart\" aria-label=\"each agent's and the team's mean return over the last 100 training episodes, against episodes\"></div><p class=\"legend\" id=\"ma-legend\"></p></article><article class=\"panel ma-runs-panel\"><h2>Multi-agent runs</h2><div class=\"runs-scroll\"><table class=\"runs\" id=\"ma-runs\"><thead><tr><th>run</th><th>state</th><th class=\"num\">episodes</th><th></th></tr></thead> <tbody></tbody></table></div><p class=\"muted empty\" id=\"ma-empty\">No multi-agent runs yet. VDN with the curriculum on the trading world passes its first stage in about a hundred episodes.</p></article><article class=\"panel ma-stage-panel\"><h2>Curriculum <span class=\"muted\" id=\"ma-stage-note\"></span></h2><ol class=\"stages\" id=\"ma-stages\"><li data-stage=\"calm\"><b>calm</b><small></small></li><li data-stage=\"volatile\"><b>volatile</b><small></small></li><li data-stage=\"crisis\"><b>crisis</b><small></small></li><li data-stage=\"black_swan\"><b>black swan</b><small></small></li></ol><ul class=\"ma-events\" id=\"ma-events\"></ul><p class=\"muted empty\" id=\"ma-events-empty\">Promotions and forgotten stages appear here.</p></article></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/metastation/metastation/app/marl"
+)
+
+// startMARLServer starts the real server with a multi-agent trainer whose
+// final evaluation is short (5 held-out episodes instead of 100).
+func startMARLServer(t *testing.T) string {
+	t.Helper()
+	_, url := startServerWith(t, testConfig(t), func(s *Server) error {
+		svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(s.cfg.DataDir, "marl"), EvalEpisodes: 5}, s.bus, s.writer, s.db, s.log)
+		if err != nil {
+			return err
+		}
+		s.marl = svc
+		return nil
+	})
+	return url
+}
+
+// startMARLRun fills the multi-agent form as a person would and starts the
+// run; it returns once the page has selected it.
+func startMARLRun(t *testing.T, ctx context.Context, env, algo string, curriculum bool, episodes, seed, id int) {
+	t.Helper()
+	eval[bool](t, ctx, fmt.Sprintf(`(() => {
+		const set = (id, v) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event("change")); };
+		set("ma-env", %q); set("ma-algo", %q);
+		document.getElementById("ma-curriculum").checked = %v;
+		set("ma-episodes", "%d"); set("ma-seed", "%d");
+		return true; })()`, env, algo, curriculum, episodes, seed))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ma-start`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, fmt.Sprintf("run %d selected", id), fmt.Sprintf(`window.metastationTrainMARL.selected === %d || document.getElementById("ma-error").textContent !== ""`, id), 10*time.Second)
+	if msg := eval[string](t, ctx, `document.getElementById("ma-error").textContent`); msg != "" {
+		t.Fatalf("starting a run shows: %q", msg)
+	}
+}
+
+// TestBrowserTrainMARLCurriculum starts a small VDN curriculum run on the
+// trading world from the form and watches it live: one line per trader
+// plus the team's gain points, the curriculum strip lights the current
+// stage; the run is stopped from its row, resumed, and trains on from its
+// checkpoint with its stage kept.
+func TestBrowserTrainMARLCurriculum(t *testing.T) {
+	ctx := newBrowser(t)
+	url := startMARLServer(t)
+	navigate(t, ctx, url+"train")
+	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
+	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	if on := eval[bool](t, ctx, `(() => { const e = document.getElementById("ma-env"); e.value = "spread"; e.dispatchEvent(new Event("change")); const d = document.getElementById("ma-curriculum").disabled; e.value = "trading-ma"; e.dispatchEvent(new Event("change")); return !d; })()`); on {
+		t.Error("the curriculum checkbox stays enabled on spread")
+	}
+
+	startMARLRun(t, ctx, "trading-ma", "vdn", true, 400, 3, 1)
+	waitJS(t, ctx, "a line per trader and the team's, with points", `window.metastationTrainMARL.lines === 4 && window.metastationTrainMARL.points >= 5`, 20*time.Second)
+	waitJS(t, ctx, "the run shown running", `window.metastationTrainMARL.status === "running"`, 5*time.Second)
+	waitJS(t, ctx, "the strip lights a stage", `!!document.querySelector('#ma-stages li[data-state="current"]')`, 5*time.Second)
+	got := eval[map[string]any](t, ctx, `({stage: window.metastationTrainMARL.stage,
+		legend: [...document.querySelectorAll("#ma-legend .name")].map(s => s.textContent).join(", "),
+		canvas: !!document.querySelector("#ma-chart canvas")})`)
+	if got["legend"] != "team, trader 1, trader 2, trader 3" || got["canvas"] != true {
+		t.Errorf("chart: %v", got)
+	}
+
+	// The first promotion (seed 3 passes calm at episode 50), then stop.
+	waitJS(t, ctx, "a promotion listed under the strip", `document.querySelectorAll("#ma-events li").length >= 1 && !!document.querySelector('#ma-stages li[data-state="passed"]')`, 25*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ma-runs tr[data-run="1"] button.stop`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "run 1 stopped with a resume button", `window.metastationTrainMARL.status === "stopped" && !!document.querySelector('#ma-runs tr[data-run="1"] button.resume')`, 15*time.Second)
+	stopped := eval[map[string]any](t, ctx, `({ep: window.metastationTrainMARL.state.points.at(-1).episode, stage: window.metastationTrainMARL.stage,
+		passed: document.querySelectorAll('#ma-stages li[data-state="passed"], #ma-stages li[data-state="forgotten"]').length})`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ma-runs tr[data-run="1"] button.resume`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "run 1 training on from its checkpoint", fmt.Sprintf(`window.metastationTrainMARL.status === "running" && window.metastationTrainMARL.state.points.at(-1).episode > %v + 3`, stopped["ep"]), 20*time.Second)
+	after := eval[map[string]any](t, ctx, `({stage: window.metastationTrainMARL.stage, lines: window.metastationTrainMARL.lines,
+		passed: document.querySelectorAll('#ma-stages li[data-state="passed"], #ma-stages li[data-state="forgotten"]').length})`)
+	if after["passed"].(float64) < stopped["passed"].(float64) || after["lines"] != float64(4) {
+		t.Errorf("after resuming: %v; when stopped: %v", after, stopped)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `(window.scrollTo(0, document.getElementById("ma").offsetTop - 8), true)`)
+	n := eval[float64](t, ctx, `window.metastationTrainMARL.draws`)
+	waitJS(t, ctx, "a redraw", fmt.Sprintf(`window.metastationTrainMARL.draws > %v`, n), 5*time.Second)
+	screenshot(t, ctx, "train-marl")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ma-runs tr[data-run="1"] button.stop`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "run 1 stopped again", `window.metastationTrainMARL.status === "stopped"`, 15*time.Second)
+	if msg := eval[string](t, ctx, `document.getElementById("ma-error").textContent`); msg != "" {
+		t.Errorf("the page shows an error: %q", msg)
+	}
+}
+
+// TestBrowserTrainMARLSpread: a QMIX run on simple_spread draws three agent
+// lines and the team's, and finishes with its evaluation shown.
+func TestBrowserTrainMARLSpread(t *testing.T) {
+	ctx := newBrowser(t)
+	url := startMARLServer(t)
+	navigate(t, ctx, url+"train")
+	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
+	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	startMARLRun(t, ctx, "spread", "qmix", false, 150, 1, 1)
+	waitJS(t, ctx, "three agent lines and the team's", `window.metastationTrainMARL.lines === 4 && window.metastationTrainMARL.points >= 3`, 20*time.Second)
+	legend := eval[string](t, ctx, `[...document.querySelectorAll("#ma-legend .name")].map(s => s.textContent).join(", ")`)
+	if legend != "team, agent 1, agent 2, agent 3" {
+		t.Errorf("legend %q", legend)
+	}
+	if off := eval[string](t, ctx, `document.getElementById("ma-stages").dataset.off`); off != "true" {
+		t.Errorf("the curriculum strip is on for a spread run (data-off %q)", off)
+	}
+	waitJS(t, ctx, "the run done with its evaluation", `window.metastationTrainMARL.status === "done" && document.getElementById("ma-eval").textContent !== "–"`, 20*time.Second)
+	if pts := eval[float64](t, ctx, `window.metastationTrainMARL.state.points.at(-1).episode`); pts != 150 {
+		t.Errorf("the curve ends at episode %v, want 150", pts)
+	}
+}

@@ -1,0 +1,435 @@
+// train_marl.js: the Training page's multi-agent section. The list of runs
+// comes from marl.progress (a snapshot of every run, with the curriculum
+// stage), learning-curve points from marl.metrics (every few episodes: the
+// team's and each agent's mean return over the last 100 training
+// episodes), promotions from marl.events. A run opened mid-way is first
+// filled from /api/marl/runs/{id}/metrics.
+import { live } from "./live.js";
+import { count } from "./format.js";
+import uPlot from "../vendor/uplot/uPlot.esm.js";
+
+const el = (id) => document.getElementById(id);
+const css = getComputedStyle(document.documentElement);
+const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+const C = {
+  text: color("--text", "#e6e9f2"), muted: color("--muted", "#8a93a8"), line: color("--line", "#232a3b"),
+  accent: color("--accent", "#7cf2c5"), accent2: color("--accent-2", "#6aa8ff"),
+  violet: color("--violet", "#b694ff"), warn: color("--warn", "#ffc46a"), bad: color("--bad", "#ff6b7a"),
+};
+const AGENT_COLORS = [C.accent2, C.violet, C.warn, "#ff8fb1", "#5ee0f0", "#c9e66b"];
+
+const WORLDS = {
+  "trading-ma": { name: "Trading", agents: (i) => `trader ${i + 1}` },
+  spread: { name: "Spread", agents: (i) => `agent ${i + 1}` },
+  supply: { name: "Supply chain", agents: (i) => ["retailer", "distributor", "manufacturer", "supplier"][i] ?? `firm ${i + 1}` },
+  allocation: { name: "Allocation", agents: (i) => `agent ${i + 1}` },
+  matrix2: { name: "Two-step game", agents: (i) => `agent ${i + 1}` },
+};
+const SUGGESTED = { "trading-ma": 800, spread: 3000, supply: 3000, allocation: 3000, matrix2: 600 };
+const STAGE_LABEL = { calm: "calm", volatile: "volatile", crisis: "crisis", black_swan: "black swan" };
+
+const state = {
+  runs: new Map(), // id -> RunInfo
+  selected: null,
+  points: [], // learning-curve points of the selected run
+  events: [], // its curriculum promotions
+  loading: false,
+  buffer: [], // live points and events that arrived while the history was loading
+};
+// Tests and curious people look here.
+const hooks = { progress: 0, metrics: 0, events: 0, draws: 0, points: 0, lines: 0, selected: null, status: "", stage: "", state };
+window.metastationTrainMARL = hooks;
+
+// --- helpers -------------------------------------------------------------
+
+function showError(msg) {
+  const p = el("ma-error");
+  p.textContent = msg;
+  p.hidden = !msg;
+}
+
+async function api(method, url, body) {
+  const opts = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(url, opts);
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
+  return data;
+}
+
+function num(v, digits = 1) {
+  if (v == null || !isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return v.toFixed(digits);
+}
+
+const world = (env) => WORLDS[env] ?? { name: env, agents: (i) => `agent ${i + 1}` };
+
+function runLabel(r) {
+  const cur = r.spec.curriculum ? " · curriculum" : "";
+  return `${r.spec.algo.toUpperCase()} · ${world(r.spec.env).name}${cur} · seed ${r.spec.seed}`;
+}
+
+// --- the chart -----------------------------------------------------------
+
+let plot = null; // uPlot instance
+let plotKey = ""; // run id and agent count it was built for
+
+function buildPlot(run) {
+  const box = el("ma-chart");
+  if (plot) { plot.destroy(); plot = null; }
+  box.replaceChildren();
+  const n = run?.agents ?? 0;
+  plotKey = run ? `${run.id}/${n}` : "";
+  const names = Array.from({ length: n }, (_, i) => world(run.spec.env).agents(i));
+  const axis = { stroke: C.muted, grid: { stroke: "#1b2130" }, ticks: { stroke: C.line } };
+  const series = [
+    { label: "episode" },
+    { label: "team", stroke: C.accent, width: 2.4 },
+    ...names.map((name, i) => ({ label: name, stroke: AGENT_COLORS[i % AGENT_COLORS.length], width: 1.5 })),
+  ];
+  const opts = {
+    width: Math.max(300, box.clientWidth || 600),
+    height: Math.max(300, box.clientHeight || 340),
+    legend: { show: false },
+    cursor: { drag: { x: true, y: false } },
+    scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(hi ?? 1, state.runs.get(state.selected)?.total ?? 1, 1)] } },
+    axes: [{ ...axis, label: "episode", labelSize: 18, labelFont: "11px monospace", font: "11px monospace" },
+      { ...axis, size: 56, font: "11px monospace" }],
+    series,
+  };
+  plot = new uPlot(opts, data(n), box);
+  // The legend below the chart.
+  const legend = el("ma-legend");
+  legend.replaceChildren(...series.slice(1).map((s, i) => {
+    const span = document.createElement("span");
+    span.dataset.series = i === 0 ? "team" : `agent-${i - 1}`;
+    span.innerHTML = `<i class="swatch${i === 0 ? " team" : ""}"></i><span class="name"></span> <b class="val">–</b>`;
+    span.querySelector("i").style.background = s.stroke;
+    span.querySelector(".name").textContent = s.label;
+    return span;
+  }));
+}
+
+function data(n) {
+  const pts = state.points;
+  const cols = [pts.map((p) => p.episode), pts.map((p) => p.team)];
+  for (let i = 0; i < n; i++) cols.push(pts.map((p) => p.agents?.[i] ?? null));
+  return cols;
+}
+
+function drawChart() {
+  const run = state.runs.get(state.selected);
+  const key = run ? `${run.id}/${run.agents}` : "";
+  if (key !== plotKey || !plot) buildPlot(run);
+  if (!run) { hooks.lines = 0; return; }
+  const d = data(run.agents);
+  plot.setData(d);
+  hooks.lines = d.slice(1).filter((col) => col.some((v) => v != null)).length;
+  // The latest values in the legend.
+  const vals = [run.team, ...(run.agent_returns ?? [])];
+  el("ma-legend").querySelectorAll(".val").forEach((b, i) => { b.textContent = num(vals[i], 2); });
+}
+
+function resizeChart() {
+  if (!plot) return;
+  const box = el("ma-chart");
+  plot.setSize({ width: Math.max(300, box.clientWidth), height: Math.max(300, box.clientHeight || 340) });
+}
+
+// --- the curriculum strip ------------------------------------------------
+
+function drawStages() {
+  const run = state.runs.get(state.selected);
+  const st = run?.stage;
+  const list = el("ma-stages");
+  list.dataset.off = String(!st);
+  const lastForgot = new Set(state.events.at(-1)?.forgot ?? []);
+  const passedAt = new Map(state.events.map((e) => [e.stage, e.episode]));
+  for (const [i, li] of [...list.children].entries()) {
+    const name = li.dataset.stage;
+    let s = "";
+    let note = "";
+    if (st) {
+      if (i < st.passed) { s = "passed"; note = passedAt.has(name) ? `ep ${passedAt.get(name)}` : "passed"; }
+      else if (i === st.index) { s = "current"; note = "training"; }
+      if (s === "passed" && lastForgot.has(name)) { s = "forgotten"; note = "forgotten"; }
+    }
+    li.dataset.state = s;
+    li.querySelector("small").textContent = note;
+    li.setAttribute("aria-current", s === "current" ? "step" : "false");
+  }
+  let text = "";
+  if (!run) text = "";
+  else if (!st) text = "· only trading-world runs with the curriculum have stages";
+  else if (st.index >= st.names.length) text = "· all stages passed";
+  else text = `· stage ${st.index + 1} of ${st.names.length}: ${STAGE_LABEL[st.name] ?? st.name}`;
+  el("ma-stage-note").textContent = text;
+  hooks.stage = st ? (st.name || "done") : "";
+
+  const ul = el("ma-events");
+  ul.replaceChildren(...state.events.slice().reverse().map((e) => {
+    const li = document.createElement("li");
+    const to = e.next ? ` → ${STAGE_LABEL[e.next] ?? e.next}` : " → all stages passed";
+    li.innerHTML = `<span class="ep"></span> <b></b><span class="what"></span>`;
+    li.querySelector(".ep").textContent = `ep ${e.episode}`;
+    li.querySelector("b").textContent = `${STAGE_LABEL[e.stage] ?? e.stage} passed`;
+    li.querySelector(".what").textContent = `${to} · score ${num(e.score, 2)} (smoothed ${num(e.smoothed, 2)}), drawdown ${num(100 * e.drawdown, 1)}%`;
+    if (e.forgot?.length) {
+      li.classList.add("forgot");
+      const f = document.createElement("b");
+      f.className = "forgot";
+      f.textContent = ` · forgot ${e.forgot.map((s) => STAGE_LABEL[s] ?? s).join(", ")}`;
+      li.append(f);
+    }
+    li.title = e.text;
+    return li;
+  }));
+  el("ma-events-empty").hidden = state.events.length > 0 || !st;
+}
+
+// --- figures -------------------------------------------------------------
+
+function renderFigures() {
+  const run = state.runs.get(state.selected);
+  el("ma-title").textContent = run ? `run ${run.id} · ${runLabel(run)}` : "";
+  el("ma-team").textContent = run ? num(run.team, 2) : "–";
+  el("ma-eval").textContent = run?.eval ? `${num(run.eval.team, 2)} ± ${num(run.eval.ci, 2)}` : "–";
+  el("ma-eval").title = run?.eval ? `greedy team on ${run.eval.episodes} held-out episodes (95% CI); a random team scores ${num(run.eval.random, 2)} on the same episodes` : "";
+  el("ma-episodes-done").textContent = run ? `${count(run.episodes)}/${count(run.total)}` : "–";
+  el("ma-eps").textContent = run?.epsilon != null ? num(run.epsilon, 2) : "–";
+  const pct = run && run.total ? Math.min(100, (100 * run.episodes) / run.total) : 0;
+  el("ma-progress").style.width = pct + "%";
+  el("ma-progress").dataset.status = run?.status ?? "";
+}
+
+let frameQueued = false;
+function redraw() {
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(() => {
+    frameQueued = false;
+    renderFigures();
+    drawChart();
+    drawStages();
+    hooks.draws++;
+    hooks.points = state.points.length;
+  });
+}
+
+// --- runs ----------------------------------------------------------------
+
+function actionsFor(r) {
+  const td = document.createElement("td");
+  td.className = "actions";
+  const button = (text, cls, fn) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.className = cls;
+    b.addEventListener("click", (e) => { e.stopPropagation(); fn(); });
+    td.append(b);
+  };
+  if (r.status === "queued" || r.status === "running") button("Stop", "stop danger", () => command(r.id, "stop"));
+  if ((r.status === "stopped" || r.status === "failed") && r.resumable) button("Resume", "resume", () => command(r.id, "resume"));
+  if ((r.status === "stopped" || r.status === "failed") && !r.resumable) {
+    const s = document.createElement("small");
+    s.className = "muted";
+    s.textContent = "cannot be resumed";
+    s.title = "this run has no checkpoint to continue from";
+    td.append(s);
+  }
+  return td;
+}
+
+function renderRuns() {
+  const body = el("ma-runs").tBodies[0];
+  const list = [...state.runs.values()].sort((a, b) => b.id - a.id);
+  el("ma-empty").hidden = list.length > 0;
+  const rows = new Map([...body.rows].map((tr) => [Number(tr.dataset.run), tr]));
+  let prev = null;
+  for (const r of list) {
+    let tr = rows.get(r.id);
+    rows.delete(r.id);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.run = r.id;
+      tr.tabIndex = 0;
+      tr.innerHTML = `<td><b></b> <span class="what"></span><small class="muted ret"></small></td><td><span class="pill"></span></td><td class="num steps"></td><td class="actions"></td>`;
+      tr.querySelector("b").textContent = `#${r.id}`;
+      tr.querySelector(".what").textContent = `${r.spec.algo.toUpperCase()} · ${world(r.spec.env).name}${r.spec.curriculum ? " · curriculum" : ""}`;
+      tr.addEventListener("click", () => select(r.id));
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") select(r.id); });
+    }
+    const key = `${r.status}/${r.resumable}`;
+    if (tr.dataset.key !== key) {
+      tr.dataset.key = key;
+      tr.dataset.status = r.status;
+      const pill = tr.querySelector(".pill");
+      pill.textContent = r.status;
+      pill.dataset.state = { running: "running", queued: "starting", evaluating: "running", failed: "failed" }[r.status] ?? r.status;
+      tr.lastElementChild.replaceWith(actionsFor(r));
+    }
+    tr.querySelector(".steps").textContent = `${count(r.episodes)}/${count(r.total)}`;
+    const stage = r.stage ? ` · ${r.stage.name ? STAGE_LABEL[r.stage.name] ?? r.stage.name : "all stages passed"}` : "";
+    tr.querySelector(".ret").textContent = `seed ${r.spec.seed} · ` + (r.eval ? `eval ${num(r.eval.team, 1)} (random ${num(r.eval.random, 1)})` : `team ${num(r.team, 1)}`) + stage;
+    tr.title = r.error ?? "";
+    tr.setAttribute("aria-selected", String(r.id === state.selected));
+    if (prev ? prev.nextSibling !== tr : body.firstChild !== tr) {
+      if (prev) prev.after(tr); else body.prepend(tr);
+    }
+    prev = tr;
+  }
+  for (const tr of rows.values()) tr.remove();
+  hooks.status = state.runs.get(state.selected)?.status ?? "";
+}
+
+function setRuns(list) {
+  const before = state.runs.get(state.selected)?.status;
+  state.runs = new Map((list ?? []).map((r) => [r.id, r]));
+  renderRuns();
+  // When the selected run ends, reload its whole curve: a slow socket may
+  // have lost a point on the way.
+  const now = state.runs.get(state.selected)?.status;
+  if (before && before !== now && (now === "done" || now === "stopped" || now === "failed")) {
+    loadHistory();
+    return;
+  }
+  if (state.selected == null && list?.length) {
+    const running = list.find((r) => r.status === "running") ?? list[0];
+    select(running.id);
+    return;
+  }
+  redraw();
+}
+
+async function command(id, what) {
+  try {
+    const r = await api("POST", `/api/marl/runs/${id}/${what}`);
+    showError("");
+    if (r?.id) { state.runs.set(r.id, r); renderRuns(); }
+    if (what === "resume") select(id, true);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+async function select(id, reload = false) {
+  if (state.selected === id && !reload) return;
+  state.selected = id;
+  hooks.selected = id;
+  renderRuns();
+  await loadHistory();
+}
+
+async function loadHistory() {
+  const id = state.selected;
+  if (id == null) return;
+  state.loading = true;
+  state.buffer = [];
+  try {
+    const h = await api("GET", `/api/marl/runs/${id}/metrics`);
+    if (state.selected !== id) return;
+    state.points = h.points ?? [];
+    state.events = h.events ?? [];
+    if (h.run) state.runs.set(h.run.id, { ...state.runs.get(h.run.id), ...h.run });
+    for (const [kind, x] of state.buffer) (kind === "point" ? addPoint : addEvent)(x);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    state.loading = false;
+    state.buffer = [];
+    redraw();
+  }
+}
+
+function addPoint(p) {
+  const pts = state.points;
+  while (pts.length && pts[pts.length - 1].episode >= p.episode) pts.pop(); // resumed from a checkpoint
+  pts.push(p);
+}
+
+function addEvent(e) {
+  const evs = state.events;
+  while (evs.length && evs[evs.length - 1].episode >= e.episode) evs.pop();
+  evs.push(e);
+}
+
+// --- the form ------------------------------------------------------------
+
+function syncForm(changed) {
+  const env = el("ma-env").value, algo = el("ma-algo").value;
+  const box = el("ma-curriculum");
+  const can = env === "trading-ma" && algo !== "maddpg";
+  box.disabled = !can;
+  if (!can) box.checked = false;
+  box.closest("label").setAttribute("aria-disabled", String(!can));
+  if (changed === "env") {
+    const s = SUGGESTED[env];
+    if (s) el("ma-episodes").value = s;
+    if (can) box.checked = true;
+  }
+}
+
+el("ma-env").addEventListener("change", () => syncForm("env"));
+el("ma-algo").addEventListener("change", () => syncForm("algo"));
+el("ma-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const btn = el("ma-start");
+  btn.disabled = true;
+  try {
+    const r = await api("POST", "/api/marl/runs", {
+      env: f.get("env"), algo: f.get("algo"), episodes: Number(f.get("episodes")), seed: Number(f.get("seed")),
+      curriculum: el("ma-curriculum").checked,
+    });
+    showError("");
+    if (!state.runs.has(r.id)) state.runs.set(r.id, r); // a live snapshot may already be newer
+    state.points = [];
+    state.events = [];
+    await select(r.id, true);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// --- live ----------------------------------------------------------------
+
+live.subscribe("marl.progress", (runs) => {
+  hooks.progress++;
+  setRuns(runs);
+});
+
+live.subscribe("marl.metrics", (p) => {
+  if (p.run !== state.selected) return;
+  hooks.metrics++;
+  if (state.loading) { state.buffer.push(["point", p]); return; }
+  addPoint(p);
+  redraw();
+});
+
+live.subscribe("marl.events", (e) => {
+  if (e.run !== state.selected) return;
+  hooks.events++;
+  if (state.loading) { state.buffer.push(["event", e]); return; }
+  addEvent(e);
+  redraw();
+});
+
+// After a reconnect the points sent meanwhile are missing: reload them.
+let wasLive = false;
+live.onState((s) => {
+  if (s === "live" && wasLive) loadHistory();
+  if (s === "live") wasLive = true;
+});
+
+window.addEventListener("resize", () => { resizeChart(); redraw(); });
+syncForm();
+api("GET", "/api/marl/runs").then(setRuns).catch((err) => showError(err.message));
+redraw();
