@@ -75,8 +75,9 @@ func TestMARLRoutes(t *testing.T) {
 		{"POST", "/api/marl/runs/9/resume", "", 404, "There is no run 9."},
 		{"GET", "/api/marl/runs/9/metrics", "", 404, "There is no run 9."},
 		{"GET", "/api/marl/runs/1/metrics", "", 200, `"points": []`},
-		{"POST", "/api/marl/runs/2/stop", "", 202, `"id": 2`},
-		{"POST", "/api/marl/runs/2/stop", "", 202, `"id": 2`}, // still queued: asking twice is fine
+		{"POST", "/api/marl/runs/2/stop", "", 202, `"status": "stopped"`}, // queued: it leaves the queue at once
+		{"POST", "/api/marl/runs/2/stop", "", 409, "Run 2 is already stopped."},
+		{"POST", "/api/marl/runs/2/resume", "", 202, `"status": "queued"`}, // nothing trained: it starts afresh
 	} {
 		rlDo(t, srv, tc)
 	}
@@ -86,7 +87,7 @@ func TestMARLRoutes(t *testing.T) {
 // and finishes; its metrics hold one value per agent at every point.
 func TestMARLRoutesRunStopResume(t *testing.T) {
 	svc, srv := marlTestServer(t, true)
-	rlDo(t, srv, rlCase{"POST", "/api/marl/runs", `{"env":"spread","algo":"qmix","episodes":300,"seed":1}`, 201, `"agents": 3`})
+	rlDo(t, srv, rlCase{"POST", "/api/marl/runs", `{"env":"spread","algo":"qmix","episodes":100,"seed":1}`, 201, `"agents": 3`})
 	wait := func(what string, ok func(marl.RunInfo) bool) marl.RunInfo {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -116,7 +117,7 @@ func TestMARLRoutesRunStopResume(t *testing.T) {
 	if err := json.Unmarshal(body, &h); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.Points) == 0 || h.Points[len(h.Points)-1].Episode != 300 {
+	if len(h.Points) == 0 || h.Points[len(h.Points)-1].Episode != 100 {
 		t.Fatalf("%d points after stopping at %d", len(h.Points), stopped.Episodes)
 	}
 	for _, p := range h.Points {

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -294,20 +295,38 @@ func (s *Service) Resume(id int64) (RunInfo, error) {
 // first, so that Resume continues it where it stopped.
 func (s *Service) Stop(id int64) (RunInfo, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e, ok := s.runs[id]
 	if !ok {
+		s.mu.Unlock()
 		return RunInfo{}, fmt.Errorf("%w: there is no run %d", ErrNotFound, id)
 	}
+	var err error
+	dequeued := false
 	switch e.info.Status {
-	case "queued", "running":
+	case "queued":
+		if i := slices.Index(s.queue, id); i >= 0 {
+			// Not started yet: it leaves the queue at once.
+			s.queue = slices.Delete(s.queue, i, i+1)
+			_, serr := os.Stat(e.info.Checkpoint)
+			e.info.Status, e.info.Resumable, e.resume = "stopped", serr == nil || e.info.Episodes == 0, false
+			s.persistStatus(&e.info)
+			dequeued = true
+		} else {
+			e.stop = true // taken off the queue, about to start
+		}
+	case "running":
 		e.stop = true
 	case "evaluating":
-		return e.info, fmt.Errorf("%w: run %d has finished training and is being evaluated", ErrConflict, id)
+		err = fmt.Errorf("%w: run %d has finished training and is being evaluated", ErrConflict, id)
 	default:
-		return e.info, fmt.Errorf("%w: run %d is already %s", ErrConflict, id, e.info.Status)
+		err = fmt.Errorf("%w: run %d is already %s", ErrConflict, id, e.info.Status)
 	}
-	return e.info, nil
+	out := e.info
+	s.mu.Unlock()
+	if dequeued {
+		s.publish()
+	}
+	return out, err
 }
 
 // Runs lists every run, newest first.
