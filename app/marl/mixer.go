@@ -73,14 +73,20 @@ type QMixer struct {
 // NewQMixer returns a mixer for n agents and states of width stateDim. The
 // weight hypernetworks are initialised with gain hyperGain: the smaller it
 // is, the closer ∂Q_tot/∂q_i starts to zero.
-func NewQMixer(rng *rand.Rand, n, stateDim, embed int, hyperGain float64) *QMixer {
-	return &QMixer{
+func NewQMixer(rng *rand.Rand, n, stateDim, embed int, hyperGain, hyperBias float64) *QMixer {
+	m := &QMixer{
 		N: n, Embed: embed,
 		HW1: nn.NewDense(rng, stateDim, n*embed, hyperGain),
 		HB1: nn.NewDense(rng, stateDim, embed, 1),
 		HW2: nn.NewDense(rng, stateDim, embed, hyperGain),
 		V:   nn.NewMLP(rng, []int{stateDim, embed, 1}, nn.ActReLU, math.Sqrt2, 1),
 	}
+	for _, d := range []*nn.Dense{m.HW1, m.HW2} {
+		for j := range d.B.Data {
+			d.B.Data[j] = hyperBias
+		}
+	}
+	return m
 }
 
 // Forward computes Q_tot.

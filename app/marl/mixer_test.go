@@ -23,7 +23,7 @@ func randDense(rng *rand.Rand, r, c int, scale float64) *mat.Dense {
 func TestQMixerMonotonic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := 0; trial < 20; trial++ {
-		m := NewQMixer(rng, 3, 6, 8, 1)
+		m := NewQMixer(rng, 3, 6, 8, 1, 0)
 		q, s := randDense(rng, 16, 3, 5), randDense(rng, 16, 6, 2)
 		y := m.Forward(q, s)
 		ones := mat.NewDense(16, 1, nil)
@@ -50,7 +50,7 @@ func TestQMixerMonotonic(t *testing.T) {
 // finite differences of L = Σ c_r Q_tot,r.
 func TestQMixerGradCheck(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	m := NewQMixer(rng, 3, 5, 4, 1)
+	m := NewQMixer(rng, 3, 5, 4, 1, 0)
 	q, s := randDense(rng, 6, 3, 1), randDense(rng, 6, 5, 1)
 	c := randDense(rng, 6, 1, 1)
 	loss := func() float64 {

@@ -29,6 +29,12 @@ type QMIXConfig struct {
 	// amplifies the max's overestimation until Q_tot diverges; 0.1 starts
 	// it near 0.5 and QMIX learns.
 	HyperGain float64
+	// HyperBias is the initial bias of the weight hypernetworks. Zero makes
+	// every mixing weight proportional to the state at first, so the credit
+	// an agent gets depends on where the agents happen to stand; 1/√Embed
+	// starts the mixer near VDN (each ∂Q_tot/∂q_i ≈ 1 where the ELU is
+	// linear) and lets it learn the state-dependent part.
+	HyperBias float64
 	// ε decays linearly from EpsStart to EpsEnd over EpsAnnealSteps
 	// environment steps; EpsStart = EpsEnd = 1 explores uniformly, as the
 	// QMIX paper does on the matrix games.
@@ -61,7 +67,10 @@ func DefaultQMIXConfig(env, mixer string) QMIXConfig {
 	}
 	switch env {
 	case "spread":
-		c.StandardiseRewards = true
+		// Measured on seed 1 (8000 episodes, 200 held-out episodes): bias 0
+		// peaks at −58 near 2500 episodes and then degrades (−69 at 4500);
+		// bias 1/√Embed keeps improving to −52.
+		c.StandardiseRewards, c.Episodes, c.HyperBias = true, 8000, 1/math.Sqrt(float64(c.Embed))
 	case "trading-ma":
 		c.Episodes, c.BufferSize, c.EpsAnnealSteps = 1500, 1000, 30_000
 	case "matrix2", "nonmonotonic":
@@ -135,7 +144,7 @@ func NewQMIXEnv(cfg QMIXConfig, env Env) (*QMIX, error) {
 	q.Agent = nn.NewMLP(init, sizes, nn.ActReLU, math.Sqrt2, 1)
 	q.AgentT = nn.NewMLP(init, sizes, nn.ActReLU, math.Sqrt2, 1)
 	if cfg.Mixer == "qmix" {
-		q.Mix, q.MixT = NewQMixer(init, q.n, q.stateDim, cfg.Embed, cfg.HyperGain), NewQMixer(init, q.n, q.stateDim, cfg.Embed, cfg.HyperGain)
+		q.Mix, q.MixT = NewQMixer(init, q.n, q.stateDim, cfg.Embed, cfg.HyperGain, cfg.HyperBias), NewQMixer(init, q.n, q.stateDim, cfg.Embed, cfg.HyperGain, cfg.HyperBias)
 	} else {
 		q.Mix, q.MixT = &VDN{}, &VDN{}
 	}
