@@ -67,7 +67,7 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("bench marl", env.Stderr)
 	seeds := fs.Int("seeds", 3, "training seeds (1, 2, ...) for the simple_spread runs")
 	maddpgEps := fs.Int("maddpg-episodes", 3000, "MADDPG training episodes per seed (0 skips MADDPG)")
-	qmixEps := fs.Int("qmix-episodes", 3000, "QMIX training episodes per seed (0 skips QMIX)")
+	qmixEps := fs.Int("qmix-episodes", 8000, "QMIX training episodes per seed (0 skips QMIX); 8000 is the spread budget of marl.DefaultQMIXConfig")
 	evalEps := fs.Int("eval-episodes", 200, "greedy evaluation episodes per trained seed")
 	curEps := fs.Int("curriculum-episodes", 0, "trading-world episodes per seed for the curriculum and the direct run each (0 skips the comparison)")
 	curMixer := fs.String("curriculum-mixer", "vdn", "mixer of the trading learners: qmix or vdn")
