@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 
 	"github.com/metastation/metastation/app/market"
 )
@@ -192,7 +193,17 @@ func (ev CurriculumEvent) String() string {
 	if ev.Promoted {
 		s += " → promoted"
 		if len(ev.Recheck) > 0 {
-			s += fmt.Sprintf("; earlier stages %v", ev.Recheck)
+			// Rounded: %v would print the map's floats at full precision.
+			names := make([]string, 0, len(ev.Recheck))
+			for name := range ev.Recheck {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			parts := make([]string, len(names))
+			for i, name := range names {
+				parts[i] = fmt.Sprintf("%s %.2f", name, ev.Recheck[name])
+			}
+			s += "; earlier stages " + strings.Join(parts, ", ")
 		}
 		if len(ev.Forgot) > 0 {
 			s += fmt.Sprintf("; forgot %v", ev.Forgot)
