@@ -39,4 +39,9 @@ func TestBrowserTournamentEntrant(t *testing.T) {
 		t.Errorf("the learner's swatch is %q, not its profile colour", c)
 	}
 	screenshot(t, ctx, "tournament-entrant")
+
+	// On the 3D floor the learner gets its own avatar and desk, and the five
+	// others make room for it (no avatar stands on another's spot).
+	navigate(t, ctx, url+"floor")
+	waitJS(t, ctx, "six avatars at six desks", `window.metastationFloor.avatars === 6 && (window.metastationFloor.mode === "2d" || window.metastationFloor.desks === 6)`, 20*time.Second)
 }

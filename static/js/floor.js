@@ -106,9 +106,12 @@ function build3D(THREE, OrbitControls) {
   scene.add(ticker);
   const exchangePoint = new THREE.Vector3(0, 3.5, -9.3);
 
-  // Desks: one InstancedMesh for all five.
+  // Desks: one InstancedMesh for every strategy; trained learners can join
+  // the five house strategies, up to the tournament's cap of 10.
+  const MAX_HEROES = 10;
   const deskGeo = new THREE.BoxGeometry(3, 1, 1.6);
-  const desks = new THREE.InstancedMesh(deskGeo, new THREE.MeshStandardMaterial({ color: 0x2a3246, roughness: 0.5 }), 5);
+  const desks = new THREE.InstancedMesh(deskGeo, new THREE.MeshStandardMaterial({ color: 0x2a3246, roughness: 0.5 }), MAX_HEROES);
+  desks.count = 0;
   scene.add(desks);
 
   // The crowd: 1,000 capsules in one draw call, each a supporter of one of
@@ -123,7 +126,7 @@ function build3D(THREE, OrbitControls) {
   for (let i = 0; i < CROWD; i++) {
     const ring = 16 + rnd() * 22, a = Math.PI * (0.05 + 0.9 * rnd()) + Math.PI; // the front half-disc
     const x = Math.cos(a) * ring, z = -Math.sin(a) * ring * 0.75 + 2;
-    crowdBase.push({ x, z, phase: rnd() * Math.PI * 2, team: i % 5, speed: 0.6 + rnd() });
+    crowdBase.push({ x, z, phase: rnd() * Math.PI * 2, team: i, speed: 0.6 + rnd() });
     m.makeTranslation(x, 0.55, z);
     crowd.setMatrixAt(i, m);
     crowd.setColorAt(i, col.set(0x555b6e));
@@ -168,14 +171,10 @@ function build3D(THREE, OrbitControls) {
     return sp;
   }
   function ensureHeroes(profiles) {
-    if (heroes.size === profiles.length) return;
-    profiles.forEach((p, i) => {
+    if (heroes.size === Math.min(profiles.length, MAX_HEROES)) return;
+    profiles.slice(0, MAX_HEROES).forEach((p, i) => {
       if (heroes.has(p.id)) return;
-      const angle = Math.PI * (0.2 + 0.6 * (i / Math.max(profiles.length - 1, 1)));
-      const x = -Math.cos(angle) * 10, z = Math.sin(angle) * 5 - 1;
       const group = new THREE.Group();
-      group.position.set(x, 0, z);
-      group.lookAt(0, 0, -10);
       const body = new THREE.Mesh(shapeGeometry(p.shape), new THREE.MeshStandardMaterial({ color: p.color, roughness: 0.35, metalness: 0.2, emissive: p.color, emissiveIntensity: 0.15 }));
       body.position.y = 1.9;
       body.userData.strategy = p.id;
@@ -184,14 +183,24 @@ function build3D(THREE, OrbitControls) {
       plate.position.y = 3.6;
       group.add(plate);
       scene.add(group);
-      m.compose(new THREE.Vector3(x, 0.5, z + 1.2), group.quaternion, new THREE.Vector3(1, 1, 1));
-      desks.setMatrixAt(i, m);
       heroes.set(p.id, { group, body, status: "idle", index: i, baseColor: new THREE.Color(p.color) });
     });
+    // Lay every hero out again: a newcomer re-spaces the arc for all.
+    const n = heroes.size;
+    for (const h of heroes.values()) {
+      const angle = Math.PI * (0.2 + 0.6 * (h.index / Math.max(n - 1, 1)));
+      const x = -Math.cos(angle) * 10, z = Math.sin(angle) * 5 - 1;
+      h.group.position.set(x, 0, z);
+      h.group.lookAt(0, 0, -10);
+      m.compose(new THREE.Vector3(x, 0.5, z + 1.2), h.group.quaternion, new THREE.Vector3(1, 1, 1));
+      desks.setMatrixAt(h.index, m);
+    }
+    desks.count = n;
     desks.instanceMatrix.needsUpdate = true;
-    crowdBase.forEach((c, i) => crowd.setColorAt(i, col.set(profiles[c.team % profiles.length].color).multiplyScalar(0.7)));
+    crowdBase.forEach((c, i) => crowd.setColorAt(i, col.set(profiles[c.team % n].color).multiplyScalar(0.7)));
     crowd.instanceColor.needsUpdate = true;
     stats.avatars = heroes.size;
+    stats.desks = desks.count;
   }
 
   function drawTicker(s) {
@@ -288,7 +297,7 @@ function build3D(THREE, OrbitControls) {
     const amp = 0.05 + Math.min(activity / 40, 1) * 0.35;
     for (let i = 0; i < CROWD; i++) {
       const c = crowdBase[i];
-      const cheer = c.team === leaderTeam ? 1.8 : 1;
+      const cheer = c.team % Math.max(heroes.size, 1) === leaderTeam ? 1.8 : 1;
       const y = 0.55 + Math.abs(Math.sin(t * 3 * c.speed + c.phase)) * amp * cheer;
       m.makeTranslation(c.x, y, c.z);
       crowd.setMatrixAt(i, m);
