@@ -4,6 +4,7 @@
 // in it). A run opened mid-way is first filled from /api/rl/runs/{id}/metrics.
 import { live } from "./live.js";
 import { count } from "./format.js";
+import { onFrame, actionButton } from "./runs.js";
 
 const el = (id) => document.getElementById(id);
 const css = getComputedStyle(document.documentElement);
@@ -319,34 +320,21 @@ function renderFigures() {
   el("tr-progress").dataset.status = run?.status ?? "";
 }
 
-let frameQueued = false;
-function redraw() {
-  if (frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => {
-    frameQueued = false;
-    renderFigures();
-    drawCurve();
-    drawHist();
-    drawDiags();
-    hooks.draws++;
-    hooks.points = state.points.length;
-  });
-}
+const redraw = onFrame(() => {
+  renderFigures();
+  drawCurve();
+  drawHist();
+  drawDiags();
+  hooks.draws++;
+  hooks.points = state.points.length;
+});
 
 // --- runs ----------------------------------------------------------------
 
 function actionsFor(r) {
   const td = document.createElement("td");
   td.className = "actions";
-  const button = (text, cls, fn) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = text;
-    b.className = cls;
-    b.addEventListener("click", (e) => { e.stopPropagation(); fn(); });
-    td.append(b);
-  };
+  const button = (text, cls, fn) => actionButton(td, text, cls, fn);
   if (r.status === "queued" || r.status === "running") button("Stop", "stop danger", () => command(r.id, "stop"));
   if (r.status === "stopped" || r.status === "failed") button("Resume", "resume", () => command(r.id, "resume"));
   if ((r.status === "done" || r.status === "stopped") && r.steps > 0) {

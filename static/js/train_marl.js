@@ -6,6 +6,7 @@
 // filled from /api/marl/runs/{id}/metrics.
 import { live } from "./live.js";
 import { count } from "./format.js";
+import { onFrame, actionButton } from "./runs.js";
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 
 const el = (id) => document.getElementById(id);
@@ -207,33 +208,20 @@ function renderFigures() {
   el("ma-progress").dataset.status = run?.status ?? "";
 }
 
-let frameQueued = false;
-function redraw() {
-  if (frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => {
-    frameQueued = false;
-    renderFigures();
-    drawChart();
-    drawStages();
-    hooks.draws++;
-    hooks.points = state.points.length;
-  });
-}
+const redraw = onFrame(() => {
+  renderFigures();
+  drawChart();
+  drawStages();
+  hooks.draws++;
+  hooks.points = state.points.length;
+});
 
 // --- runs ----------------------------------------------------------------
 
 function actionsFor(r) {
   const td = document.createElement("td");
   td.className = "actions";
-  const button = (text, cls, fn) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = text;
-    b.className = cls;
-    b.addEventListener("click", (e) => { e.stopPropagation(); fn(); });
-    td.append(b);
-  };
+  const button = (text, cls, fn) => actionButton(td, text, cls, fn);
   if (r.status === "queued" || r.status === "running") button("Stop", "stop danger", () => command(r.id, "stop"));
   if ((r.status === "stopped" || r.status === "failed") && r.resumable) button("Resume", "resume", () => command(r.id, "resume"));
   if ((r.status === "stopped" || r.status === "failed") && !r.resumable) {
