@@ -23,7 +23,13 @@ func randDense(rng *rand.Rand, r, c int, scale float64) *mat.Dense {
 func TestQMixerMonotonic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := 0; trial < 20; trial++ {
-		m := NewQMixer(rng, 3, 6, 8, 1, 0)
+		// Half the mixers start with a hypernetwork bias (HyperBias), of
+		// either sign: the |·| on the weights must keep the mixer monotonic.
+		bias := 0.0
+		if trial%2 == 1 {
+			bias = rng.Float64() - 0.5
+		}
+		m := NewQMixer(rng, 3, 6, 8, 1, bias)
 		q, s := randDense(rng, 16, 3, 5), randDense(rng, 16, 6, 2)
 		y := m.Forward(q, s)
 		ones := mat.NewDense(16, 1, nil)

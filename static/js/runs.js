@@ -25,3 +25,17 @@ export function actionButton(td, text, cls, fn) {
   b.addEventListener("click", (e) => { e.stopPropagation(); fn(); });
   td.append(b);
 }
+
+// api sends a JSON request and returns the decoded answer; a failure
+// throws an Error carrying the server's sentence.
+export async function api(method, url, body) {
+  const opts = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(url, opts);
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
+  return data;
+}

@@ -4,7 +4,7 @@
 // in it). A run opened mid-way is first filled from /api/rl/runs/{id}/metrics.
 import { live } from "./live.js";
 import { count } from "./format.js";
-import { onFrame, actionButton } from "./runs.js";
+import { onFrame, actionButton, api } from "./runs.js";
 
 const el = (id) => document.getElementById(id);
 const css = getComputedStyle(document.documentElement);
@@ -51,18 +51,6 @@ function showError(msg) {
   const p = el("tr-error");
   p.textContent = msg;
   p.hidden = !msg;
-}
-
-async function api(method, url, body) {
-  const opts = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  const r = await fetch(url, opts);
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
-  return data;
 }
 
 function short(n) {

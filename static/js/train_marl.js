@@ -6,7 +6,7 @@
 // filled from /api/marl/runs/{id}/metrics.
 import { live } from "./live.js";
 import { count } from "./format.js";
-import { onFrame, actionButton } from "./runs.js";
+import { onFrame, actionButton, api } from "./runs.js";
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 
 const el = (id) => document.getElementById(id);
@@ -47,18 +47,6 @@ function showError(msg) {
   const p = el("ma-error");
   p.textContent = msg;
   p.hidden = !msg;
-}
-
-async function api(method, url, body) {
-  const opts = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  const r = await fetch(url, opts);
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
-  return data;
 }
 
 function num(v, digits = 1) {
