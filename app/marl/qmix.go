@@ -55,6 +55,16 @@ type QMIXConfig struct {
 	// NSteps is the length of the return in the TD target (1 is QMIX's
 	// one-step target).
 	NSteps int
+	// TDLambda, when positive, replaces the n-step target by the λ-return
+	// over the whole episode (as pymarl2 does): less of the target comes
+	// from the bootstrapped max, so less of its overestimation.
+	TDLambda float64
+	// LimitIsTerminal treats the last step of an episode cut by the time
+	// limit as terminal: no bootstrap from the final state.
+	LimitIsTerminal bool
+	// LREnd, when positive, anneals the learning rate linearly from LR to
+	// LREnd over the Episodes budget.
+	LREnd float64
 }
 
 // DefaultQMIXConfig returns settings for env.
@@ -337,29 +347,16 @@ func (q *QMIX) Update() {
 		shift, scale = q.Rew.Mean, 1/math.Sqrt(q.Rew.Var()+1e-8)
 	}
 	g := mat.NewDense(B*T, 1, nil)
+	y := make([]float64, T)
 	var loss, qmean float64
 	for b, ep := range eps {
+		q.targets(y, ep, func(t int) float64 { return qnext.At(b*T+t, 0) }, shift, scale)
 		for t := 0; t < T; t++ {
 			if ep.Mask[t] == 0 {
 				continue
 			}
 			r := b*T + t
-			// n-step target: rewards up to the horizon, the episode's end or
-			// a terminal step, then the target Q_tot of the state reached.
-			var y float64
-			disc, last := 1.0, t
-			for k := t; k < min(t+max(1, c.NSteps), T) && ep.Mask[k] == 1; k++ {
-				y += disc * (ep.Reward[k] - shift) * scale
-				disc *= c.Gamma
-				last = k
-				if ep.Terminated[k] == 1 {
-					break
-				}
-			}
-			if ep.Terminated[last] == 0 {
-				y += disc * qnext.At(b*T+last, 0) // the value of the state after step last
-			}
-			d := qtot.At(r, 0) - y
+			d := qtot.At(r, 0) - y[t]
 			loss += d * d / msum
 			qmean += qtot.At(r, 0) / msum
 			g.Set(r, 0, 2*d/msum)
@@ -380,6 +377,10 @@ func (q *QMIX) Update() {
 	}
 	q.Agent.Backward(dOut)
 	q.lastGrad = nn.ClipGradNorm(q.params(), c.GradClip)
+	if c.LREnd > 0 && c.Episodes > 0 {
+		f := min(1, float64(q.Episodes)/float64(c.Episodes))
+		q.Opt.LR = c.LR + f*(c.LREnd-c.LR)
+	}
 	q.Opt.Step()
 	q.Updates++
 	switch {
@@ -390,6 +391,56 @@ func (q *QMIX) Update() {
 		q.syncTargets()
 	}
 	q.lastLoss, q.lastQ = loss, qmean
+}
+
+// targets writes into y the TD target of each step of ep that its mask
+// keeps. boot(t) is the target Q_tot of the state after step t. Rewards are
+// shifted and scaled first (StandardiseRewards).
+func (q *QMIX) targets(y []float64, ep *Episode, boot func(t int) float64, shift, scale float64) {
+	c := q.Config
+	rew := func(t int) float64 { return (ep.Reward[t] - shift) * scale }
+	// bootstraps reports whether the target after step t includes the
+	// value of the state reached.
+	bootstraps := func(t int) bool {
+		if ep.Terminated[t] == 1 {
+			return false
+		}
+		return !(c.LimitIsTerminal && t == ep.Len-1 && ep.Len == q.limit)
+	}
+	if c.TDLambda > 0 {
+		// λ-return, backwards: G_t = r_t + γ((1−λ)Q(s_{t+1}) + λG_{t+1}).
+		var next float64
+		for t := ep.Len - 1; t >= 0; t-- {
+			g := rew(t)
+			if bootstraps(t) {
+				v := boot(t)
+				if t < ep.Len-1 {
+					v = (1-c.TDLambda)*v + c.TDLambda*next
+				}
+				g += c.Gamma * v
+			}
+			y[t], next = g, g
+		}
+		return
+	}
+	for t := 0; t < ep.Len; t++ {
+		// n-step target: rewards up to the horizon, the episode's end or a
+		// terminal step, then the target Q_tot of the state reached.
+		var v float64
+		disc, last := 1.0, t
+		for k := t; k < min(t+max(1, c.NSteps), ep.Len); k++ {
+			v += disc * rew(k)
+			disc *= c.Gamma
+			last = k
+			if ep.Terminated[k] == 1 {
+				break
+			}
+		}
+		if bootstraps(last) {
+			v += disc * boot(last)
+		}
+		y[t] = v
+	}
 }
 
 // QTot returns the online Q_tot of the joint action acts in the current

@@ -92,3 +92,77 @@ func TestQMIXDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestTargets checks the TD targets against their forward-view definitions:
+// the n-step return G⁽ⁿ⁾ and the λ-return (1−λ)Σλⁿ⁻¹G⁽ⁿ⁾ + λᴺ⁻¹G⁽ᴺ⁾, where
+// the last return ends at the episode's end, bootstrapped or not.
+func TestTargets(t *testing.T) {
+	const gamma = 0.9
+	boot := func(t int) float64 { return 100 + float64(t) }
+	episode := func(n, limit int, terminal bool) *Episode {
+		ep := &Episode{Len: n, Reward: make([]float64, limit), Terminated: make([]float64, limit), Mask: make([]float64, limit)}
+		for t := 0; t < n; t++ {
+			ep.Reward[t], ep.Mask[t] = float64(t%5)-2, 1
+		}
+		if terminal {
+			ep.Terminated[n-1] = 1
+		}
+		return ep
+	}
+	// nstep is G⁽ⁿ⁾ at t, cut at the episode's end; bootLast says whether
+	// the episode's last step bootstraps.
+	nstep := func(ep *Episode, t, n int, bootLast bool) float64 {
+		var g float64
+		k := t
+		for ; k < t+n && k < ep.Len; k++ {
+			g += math.Pow(gamma, float64(k-t)) * ep.Reward[k]
+		}
+		if k < ep.Len || bootLast {
+			g += math.Pow(gamma, float64(k-t)) * boot(k-1)
+		}
+		return g
+	}
+	lambdaReturn := func(ep *Episode, t int, lambda float64, bootLast bool) float64 {
+		N := ep.Len - t
+		var g float64
+		for n := 1; n < N; n++ {
+			g += (1 - lambda) * math.Pow(lambda, float64(n-1)) * nstep(ep, t, n, bootLast)
+		}
+		return g + math.Pow(lambda, float64(N-1))*nstep(ep, t, N, bootLast)
+	}
+	const limit = 25
+	cases := []struct {
+		name     string
+		ep       *Episode
+		nsteps   int
+		lambda   float64
+		limitEnd bool // LimitIsTerminal
+		bootLast bool
+	}{
+		{"one step, cut by the limit", episode(limit, limit, false), 1, 0, false, true},
+		{"three steps, cut by the limit", episode(limit, limit, false), 3, 0, false, true},
+		{"three steps, limit is terminal", episode(limit, limit, false), 3, 0, true, false},
+		{"three steps, terminated early", episode(10, limit, true), 3, 0, false, false},
+		{"λ 0.6, cut by the limit", episode(limit, limit, false), 1, 0.6, false, true},
+		{"λ 0.6, limit is terminal", episode(limit, limit, false), 1, 0.6, true, false},
+		{"λ 0.6, terminated early", episode(10, limit, true), 1, 0.6, false, false},
+		{"λ 0.6, early end is not the limit", episode(10, limit, false), 1, 0.6, true, true},
+		{"λ 1 is the Monte Carlo return", episode(limit, limit, false), 1, 1, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &QMIX{limit: limit, Config: QMIXConfig{Gamma: gamma, NSteps: tc.nsteps, TDLambda: tc.lambda, LimitIsTerminal: tc.limitEnd}}
+			y := make([]float64, limit)
+			q.targets(y, tc.ep, boot, 0, 1)
+			for s := 0; s < tc.ep.Len; s++ {
+				want := nstep(tc.ep, s, tc.nsteps, tc.bootLast)
+				if tc.lambda > 0 {
+					want = lambdaReturn(tc.ep, s, tc.lambda, tc.bootLast)
+				}
+				if math.Abs(y[s]-want) > 1e-9 {
+					t.Fatalf("step %d: target %.9f, want %.9f", s, y[s], want)
+				}
+			}
+		})
+	}
+}
