@@ -33,7 +33,8 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	fs.Uint64Var(&spec.Seed, "seed", 1, "random `seed`; the same seed gives the same run")
 	fs.IntVar(&spec.Workers, "workers", 2, "goroutines stepping PPO's environments; the result does not depend on it")
 	hidden := fs.String("hidden", "", "hidden layer `sizes`, such as 64,64 (default: the algorithm's)")
-	out := fs.String("out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default runs/ALGO-ENV-seedS)")
+	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory`, as for serve: runs go to DATA/runs, where the server's tournament entrants come from")
+	out := fs.String("out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default DATA/runs/ALGO-ENV-seedS)")
 	resume := fs.String("resume", "", "continue from this checkpoint `file`; its run directory is the default --out")
 	every := fs.Int("checkpoint-every", 50, fmt.Sprintf("PPO updates or %d-step SAC chunks between checkpoints", rl.SACAdvanceSteps))
 	evalEpisodes := fs.Int("eval-episodes", 0, "final evaluation episodes (default 100; 10 for pendulum)")
@@ -45,7 +46,7 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	r := marlRun{algo: spec.Algo, env: spec.Env, episodes: *episodes, seed: spec.Seed, out: *out, outGiven: given["out"],
+	r := marlRun{algo: spec.Algo, env: spec.Env, episodes: *episodes, seed: spec.Seed, out: *out, outGiven: given["out"], runs: filepath.Join(*data, "runs"),
 		curriculum: *curriculum, evalEpisodes: *evalEpisodes, quiet: *quiet, resume: *resume}
 	resumed, rerr := r.fromCheckpoint(given)
 	if rerr != nil {
@@ -89,7 +90,7 @@ func runTrain(ctx context.Context, env Env, args []string) error {
 		return usageError("train: %v", err)
 	}
 	if *out == "" {
-		*out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", spec.Algo, spec.Env, spec.Seed))
+		*out = filepath.Join(r.runs, fmt.Sprintf("%s-%s-seed%d", spec.Algo, spec.Env, spec.Seed))
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return usageError("train: --out %s: %v", *out, err)

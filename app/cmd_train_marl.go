@@ -33,6 +33,7 @@ type marlRun struct {
 	hidden       []int
 	out          string
 	outGiven     bool
+	runs         string // where a run without --out goes: DATA/runs
 	curriculum   bool
 	evalEpisodes int
 	quiet        bool
@@ -178,7 +179,7 @@ func runTrainMARL(ctx context.Context, env Env, r marlRun) error {
 		if r.curriculum {
 			name = fmt.Sprintf("%s-%s-curriculum-seed%d", r.algo, r.env, r.seed)
 		}
-		r.out = filepath.Join("runs", name)
+		r.out = filepath.Join(r.runs, name)
 	}
 	ckPath := filepath.Join(r.out, "checkpoint.ckpt")
 	save := func() error {

@@ -39,3 +39,30 @@ func TestTrainCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainDefaultsToDataRuns: without --out a run goes to DATA/runs/NAME,
+// where the server's tournament entrants API looks for checkpoints.
+func TestTrainDefaultsToDataRuns(t *testing.T) {
+	data := t.TempDir()
+	env := Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(k string) string {
+		if k == "METASTATION_DATA" {
+			return data
+		}
+		return ""
+	}}
+	cases := []struct {
+		args []string
+		dir  string
+	}{
+		{[]string{"--algo", "ppo", "--env", "cartpole", "--steps", "2048", "--eval-episodes", "1"}, "ppo-cartpole-seed1"},
+		{[]string{"--algo", "qmix", "--env", "matrix2", "--episodes", "20", "--eval-episodes", "1", "--seed", "4"}, "qmix-matrix2-seed4"},
+	}
+	for _, tc := range cases {
+		if err := runTrain(t.Context(), env, append(tc.args, "--quiet")); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if _, err := os.Stat(filepath.Join(data, "runs", tc.dir, "checkpoint.ckpt")); err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+}
