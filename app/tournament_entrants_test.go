@@ -215,7 +215,7 @@ func TestTournamentEntrantFlag(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, c := range []struct{ file, want string }{
-		{filepath.Join(dir, "missing.ckpt"), "--tournament-agent: open"},
+		{filepath.Join(dir, "missing.ckpt"), "--tournament-agent " + filepath.Join(dir, "missing.ckpt") + ": open"},
 		{wrong, `--tournament-agent ` + wrong + `: trading agent: the checkpoint was trained on "matrix2"`},
 		{dir, "not a regular file"},
 	} {
@@ -225,5 +225,49 @@ func TestTournamentEntrantFlag(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("--tournament-agent %s: %v, want %q", c.file, err, c.want)
 		}
+	}
+}
+
+// Learners entered through the API are entered again when the server
+// restarts on the same data directory; one whose checkpoint has gone since
+// is skipped and the server still starts.
+func TestTournamentEntrantsSurviveRestart(t *testing.T) {
+	cfg := testConfig(t)
+	runs := filepath.Join(cfg.DataDir, "runs")
+	writeMARLCheckpoint(t, filepath.Join(runs, "a", "checkpoint.ckpt"), "trading-ma")
+	writeMARLCheckpoint(t, filepath.Join(runs, "b", "checkpoint.ckpt"), "trading-ma", 2)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	first, err := NewServer(context.Background(), cfg, log, testAssets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := first.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`{"checkpoint": "a/checkpoint.ckpt"}`, `{"checkpoint": "./b//checkpoint.ckpt"}`} {
+		if code, out := postEntrant(t, url, body); code != 201 {
+			t.Fatalf("enter %s: %d %v", body, code, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(runs, "b", "checkpoint.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := startServerWith(t, cfg, nil)
+	var ids []string
+	for _, p := range second.tournament.Profiles() {
+		ids = append(ids, p.ID)
+	}
+	if !slices.Contains(ids, "rl-vdn-mix-s1") || slices.Contains(ids, "rl-vdn-mix-s2") || len(ids) != 6 {
+		t.Errorf("profiles after the restart: %v, want the five built-ins and rl-vdn-mix-s1", ids)
+	}
+	var n int
+	if err := second.db.R.QueryRow(`SELECT count(*) FROM tournament_entrants WHERE checkpoint IN ('a/checkpoint.ckpt', 'b/checkpoint.ckpt')`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("remembered entrants: %d %v, want both, stored by their clean paths", n, err)
 	}
 }

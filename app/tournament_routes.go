@@ -23,6 +23,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/tournament"
 	"github.com/metastation/metastation/ui"
 )
@@ -41,22 +42,74 @@ func newTournament(s *Server) (*tournament.Service, error) {
 		cfg.LLM = &tournament.LLM{URL: u, Model: os.Getenv("METASTATION_LLM_MODEL")}
 	}
 	t, err := tournament.NewService(cfg, s.bus, s.db, s.writer, s.log)
-	if err != nil || s.cfg.TournamentAgent == "" {
-		return t, err
-	}
-	f, err := os.Open(s.cfg.TournamentAgent)
 	if err != nil {
-		return nil, fmt.Errorf("--tournament-agent: %w", err)
+		return nil, err
+	}
+	if s.cfg.TournamentAgent != "" {
+		if err := enterAgentFile(t, s.cfg.TournamentAgent); err != nil {
+			return nil, fmt.Errorf("--tournament-agent %s: %w", s.cfg.TournamentAgent, err)
+		}
+	}
+	reenterEntrants(s, t)
+	return t, nil
+}
+
+// enterAgentFile enters the trading-world checkpoint at path.
+func enterAgentFile(t *tournament.Service, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	a, err := loadEntrant(f)
-	if err == nil {
-		_, err = t.Enter(a.Maker())
-	}
 	if err != nil {
-		return nil, fmt.Errorf("--tournament-agent %s: %w", s.cfg.TournamentAgent, err)
+		return err
 	}
-	return t, nil
+	_, err = t.Enter(a.Maker())
+	return err
+}
+
+// rememberEntrant records a learner entered through the API, so that the
+// next start of the server enters it again.
+func rememberEntrant(ctx context.Context, db *store.DB, checkpoint, strategy string) error {
+	_, err := db.W.ExecContext(ctx, `INSERT OR REPLACE INTO tournament_entrants (checkpoint, strategy, added_ms) VALUES (?, ?, ?)`,
+		checkpoint, strategy, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("remember entrant %s: %w", checkpoint, err)
+	}
+	return nil
+}
+
+// reenterEntrants enters again the learners an earlier run of the server
+// took through the API. One whose checkpoint is gone or no longer loads is
+// skipped with a warning: it must not keep the server from starting.
+func reenterEntrants(s *Server, t *tournament.Service) {
+	rows, err := s.db.R.Query(`SELECT checkpoint FROM tournament_entrants ORDER BY added_ms, checkpoint`)
+	if err != nil {
+		s.log.Warn("tournament: earlier entrants not read", "err", err)
+		return
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err == nil {
+			paths = append(paths, p)
+		}
+	}
+	rows.Close()
+	runs := filepath.Join(s.cfg.DataDir, "runs")
+	for _, p := range paths {
+		a, _, msg := openEntrant(runs, p)
+		if a == nil {
+			s.log.Warn("tournament: earlier entrant skipped", "checkpoint", p, "reason", msg)
+			continue
+		}
+		if _, err := t.Enter(a.Maker()); err != nil {
+			s.log.Warn("tournament: earlier entrant skipped", "checkpoint", p, "err", err)
+			continue
+		}
+		s.log.Info("tournament: earlier entrant entered again", "checkpoint", p, "id", a.ID())
+	}
 }
 
 // entrantMaxBytes caps the checkpoint file an entrant is loaded from (a
@@ -96,7 +149,7 @@ func openEntrant(dir, rel string) (*marl.TradingAgent, int, string) {
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, http.StatusNotFound, "The data directory has no runs/ folder; train an agent with metastation train --env trading-ma --out DATA/runs/NAME."
+		return nil, http.StatusNotFound, "The data directory has no runs/ folder; train an agent with metastation train --env trading-ma --algo vdn, which writes there."
 	}
 	defer root.Close()
 	f, err := root.Open(clean)
@@ -225,6 +278,10 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			writeError(w, r, http.StatusInternalServerError, "The entrant could not be added.")
 		default:
 			s.log.Info("tournament: entrant from the API", "checkpoint", req.Checkpoint, "id", a.ID())
+			// The entrant plays either way; only the next start would miss it.
+			if err := rememberEntrant(r.Context(), s.db, filepath.ToSlash(filepath.Clean(req.Checkpoint)), a.ID()); err != nil {
+				s.log.Error("tournament entrant", "err", err)
+			}
 			writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
 		}
 	})
