@@ -2,9 +2,8 @@
 // snapshot of every run), learning-curve points from rl.metrics (one per PPO
 // update or per 1,000 SAC steps, with the returns of the episodes finished
 // in it). A run opened mid-way is first filled from /api/rl/runs/{id}/metrics.
-import { live } from "./live.js";
 import { count } from "./format.js";
-import { onFrame, actionButton, api } from "./runs.js";
+import { onFrame, api, num, pushInOrder, runSection } from "./runs.js";
 
 const el = (id) => document.getElementById(id);
 const css = getComputedStyle(document.documentElement);
@@ -47,25 +46,12 @@ window.metastationTrain = hooks;
 
 // --- helpers -------------------------------------------------------------
 
-function showError(msg) {
-  const p = el("tr-error");
-  p.textContent = msg;
-  p.hidden = !msg;
-}
-
 function short(n) {
   if (n == null || !isFinite(n)) return "–";
   const a = Math.abs(n);
   if (a >= 1e6) return (n / 1e6).toFixed(a >= 1e7 ? 0 : 1) + "M";
   if (a >= 1e3) return (n / 1e3).toFixed(a >= 1e4 ? 0 : 1) + "k";
   return String(Math.round(n));
-}
-
-function num(v, digits = 1) {
-  if (v == null || !isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
-  return v.toFixed(digits);
 }
 
 // Short axis labels: 0, 0.25, 1.5k, 2e-4.
@@ -319,12 +305,7 @@ const redraw = onFrame(() => {
 
 // --- runs ----------------------------------------------------------------
 
-function actionsFor(r) {
-  const td = document.createElement("td");
-  td.className = "actions";
-  const button = (text, cls, fn) => actionButton(td, text, cls, fn);
-  if (r.status === "queued" || r.status === "running") button("Stop", "stop danger", () => command(r.id, "stop"));
-  if (r.status === "stopped" || r.status === "failed") button("Resume", "resume", () => command(r.id, "resume"));
+function checkpointLink(td, r) {
   if ((r.status === "done" || r.status === "stopped") && r.steps > 0) {
     const a = document.createElement("a");
     a.className = "ckpt";
@@ -335,114 +316,27 @@ function actionsFor(r) {
     a.addEventListener("click", (e) => e.stopPropagation());
     td.append(a);
   }
-  return td;
 }
 
-function renderRuns() {
-  const body = el("tr-runs").tBodies[0];
-  const list = [...state.runs.values()].sort((a, b) => b.id - a.id);
-  el("tr-empty").hidden = list.length > 0;
-  const rows = new Map([...body.rows].map((tr) => [Number(tr.dataset.run), tr]));
-  let prev = null;
-  for (const r of list) {
-    let tr = rows.get(r.id);
-    rows.delete(r.id);
-    if (!tr) {
-      tr = document.createElement("tr");
-      tr.dataset.run = r.id;
-      tr.tabIndex = 0;
-      tr.innerHTML = `<td><b></b> <span class="what"></span><small class="muted ret"></small></td><td><span class="pill"></span></td><td class="num steps"></td><td class="actions"></td>`;
-      tr.querySelector("b").textContent = `#${r.id}`;
-      tr.querySelector(".what").textContent = `${r.spec.algo.toUpperCase()} · ${ENV_SHORT[r.spec.env] ?? r.spec.env}`;
-      tr.addEventListener("click", () => select(r.id));
-      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") select(r.id); });
-    }
-    if (tr.dataset.status !== r.status) {
-      tr.dataset.status = r.status;
-      const pill = tr.querySelector(".pill");
-      pill.textContent = r.status;
-      pill.dataset.state = { running: "running", queued: "starting", failed: "failed" }[r.status] ?? r.status;
-      tr.lastElementChild.replaceWith(actionsFor(r));
-    }
-    tr.querySelector(".steps").textContent = `${short(r.steps)}/${short(r.total)}`;
-    tr.querySelector(".ret").textContent = `seed ${r.spec.seed} · ` + (r.eval_return != null ? `eval ${num(r.eval_return, 1)}` : `return ${num(r.return, 1)}`);
-    if (r.error) tr.title = r.error;
-    tr.setAttribute("aria-selected", String(r.id === state.selected));
-    if (prev ? prev.nextSibling !== tr : body.firstChild !== tr) {
-      if (prev) prev.after(tr); else body.prepend(tr);
-    }
-    prev = tr;
-  }
-  for (const tr of rows.values()) tr.remove();
-  const sel = state.runs.get(state.selected);
-  hooks.status = sel?.status ?? "";
-}
-
-function setRuns(list) {
-  const before = state.runs.get(state.selected)?.status;
-  state.runs = new Map((list ?? []).map((r) => [r.id, r]));
-  renderRuns();
-  // When the selected run ends, reload its whole curve: a slow socket may
-  // have lost a point on the way.
-  const now = state.runs.get(state.selected)?.status;
-  if (before && before !== now && (now === "done" || now === "stopped" || now === "failed")) {
-    loadHistory();
-    return;
-  }
-  if (state.selected == null && list?.length) {
-    const running = list.find((r) => r.status === "running") ?? list[0];
-    select(running.id);
-    return;
-  }
-  redraw();
-}
-
-async function command(id, what) {
-  try {
-    const r = await api("POST", `/api/rl/runs/${id}/${what}`);
-    showError("");
-    if (r?.id) { state.runs.set(r.id, r); renderRuns(); }
-    if (what === "resume") select(id, true);
-  } catch (err) {
-    showError(err.message);
-  }
-}
-
-async function select(id, reload = false) {
-  if (state.selected === id && !reload) return;
-  state.selected = id;
-  hooks.selected = id;
-  const url = new URL(location.href);
-  url.searchParams.set("run", id);
-  history.replaceState(null, "", url);
-  renderRuns();
-  await loadHistory();
-}
-
-async function loadHistory() {
-  const id = state.selected;
-  if (id == null) return;
-  state.loading = true;
-  state.buffer = [];
-  try {
-    const pts = await api("GET", `/api/rl/runs/${id}/metrics`);
-    if (state.selected !== id) return;
-    state.points = pts ?? [];
-    for (const p of state.buffer) addPoint(p);
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    state.loading = false;
-    state.buffer = [];
-    redraw();
-  }
-}
-
-function addPoint(p) {
-  const pts = state.points;
-  while (pts.length && pts[pts.length - 1].steps >= p.steps) pts.pop(); // resumed from a checkpoint
-  pts.push(p);
-}
+const runs = runSection({
+  state, hooks, redraw,
+  url: "/api/rl/runs",
+  progress: "rl.progress",
+  table: "tr-runs", empty: "tr-empty", error: "tr-error",
+  what: (r) => `${r.spec.algo.toUpperCase()} · ${ENV_SHORT[r.spec.env] ?? r.spec.env}`,
+  steps: (r) => `${short(r.steps)}/${short(r.total)}`,
+  figures: (r) => `seed ${r.spec.seed} · ` + (r.eval_return != null ? `eval ${num(r.eval_return, 1)}` : `return ${num(r.return, 1)}`),
+  resumable: () => true,
+  moreActions: checkpointLink,
+  clear: () => { state.points = []; },
+  loaded: (pts) => { state.points = pts ?? []; },
+  // The selected run goes into the address, so a reload opens it again.
+  selected: (id) => {
+    const url = new URL(location.href);
+    url.searchParams.set("run", id);
+    history.replaceState(null, "", url);
+  },
+});
 
 // --- the form ------------------------------------------------------------
 
@@ -459,48 +353,20 @@ function syncForm(changed) {
 
 el("tr-algo").addEventListener("change", () => syncForm(true));
 el("tr-env").addEventListener("change", () => syncForm(true));
-el("tr-form").addEventListener("submit", async (e) => {
+el("tr-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
-  const btn = el("tr-start");
-  btn.disabled = true;
-  try {
-    const r = await api("POST", "/api/rl/runs", {
-      algo: f.get("algo"), env: f.get("env"), steps: Number(f.get("steps")), seed: Number(f.get("seed")),
-    });
-    showError("");
-    state.runs.set(r.id, r);
-    state.points = [];
-    await select(r.id, true);
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    btn.disabled = false;
-  }
+  runs.start({
+    algo: f.get("algo"), env: f.get("env"), steps: Number(f.get("steps")), seed: Number(f.get("seed")),
+  }, el("tr-start"));
 });
 
 // --- live ----------------------------------------------------------------
 
-live.subscribe("rl.progress", (runs) => {
-  hooks.progress++;
-  setRuns(runs);
-});
-
-live.subscribe("rl.metrics", (m) => {
-  if (m.run !== state.selected) return;
-  hooks.metrics++;
-  if (state.loading) { state.buffer.push(m); return; }
-  addPoint(m);
+runs.follow("rl.metrics", "metrics", (m) => {
+  pushInOrder(state.points, m, "steps");
   const run = state.runs.get(m.run);
   if (run && m.steps > run.steps) { run.steps = m.steps; run.return = m.return; }
-  redraw();
-});
-
-// After a reconnect the points sent meanwhile are missing: reload them.
-let wasLive = false;
-live.onState((s) => {
-  if (s === "live" && wasLive) loadHistory();
-  if (s === "live") wasLive = true;
 });
 
 window.addEventListener("resize", redraw);
@@ -509,8 +375,8 @@ const wanted = Number(new URLSearchParams(location.search).get("run"));
 api("GET", "/api/rl/runs").then((list) => {
   if (wanted && list.some((r) => r.id === wanted)) {
     state.runs = new Map(list.map((r) => [r.id, r]));
-    select(wanted);
+    runs.select(wanted);
   }
-  setRuns(list);
-}).catch((err) => showError(err.message));
+  runs.setRuns(list);
+}).catch((err) => runs.showError(err.message));
 redraw();

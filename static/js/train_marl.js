@@ -4,9 +4,8 @@
 // team's and each agent's mean return over the last 100 training
 // episodes), promotions from marl.events. A run opened mid-way is first
 // filled from /api/marl/runs/{id}/metrics.
-import { live } from "./live.js";
 import { count } from "./format.js";
-import { onFrame, actionButton, api } from "./runs.js";
+import { onFrame, api, num, pushInOrder, runSection } from "./runs.js";
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 
 const el = (id) => document.getElementById(id);
@@ -42,19 +41,6 @@ const hooks = { progress: 0, metrics: 0, events: 0, draws: 0, points: 0, lines: 
 window.metastationTrainMARL = hooks;
 
 // --- helpers -------------------------------------------------------------
-
-function showError(msg) {
-  const p = el("ma-error");
-  p.textContent = msg;
-  p.hidden = !msg;
-}
-
-function num(v, digits = 1) {
-  if (v == null || !isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
-  return v.toFixed(digits);
-}
 
 const world = (env) => WORLDS[env] ?? { name: env, agents: (i) => `agent ${i + 1}` };
 
@@ -206,12 +192,7 @@ const redraw = onFrame(() => {
 
 // --- runs ----------------------------------------------------------------
 
-function actionsFor(r) {
-  const td = document.createElement("td");
-  td.className = "actions";
-  const button = (text, cls, fn) => actionButton(td, text, cls, fn);
-  if (r.status === "queued" || r.status === "running") button("Stop", "stop danger", () => command(r.id, "stop"));
-  if ((r.status === "stopped" || r.status === "failed") && r.resumable) button("Resume", "resume", () => command(r.id, "resume"));
+function notResumable(td, r) {
   if ((r.status === "stopped" || r.status === "failed") && !r.resumable) {
     const s = document.createElement("small");
     s.className = "muted";
@@ -219,121 +200,30 @@ function actionsFor(r) {
     s.title = "this run has no checkpoint to continue from";
     td.append(s);
   }
-  return td;
 }
 
-function renderRuns() {
-  const body = el("ma-runs").tBodies[0];
-  const list = [...state.runs.values()].sort((a, b) => b.id - a.id);
-  el("ma-empty").hidden = list.length > 0;
-  const rows = new Map([...body.rows].map((tr) => [Number(tr.dataset.run), tr]));
-  let prev = null;
-  for (const r of list) {
-    let tr = rows.get(r.id);
-    rows.delete(r.id);
-    if (!tr) {
-      tr = document.createElement("tr");
-      tr.dataset.run = r.id;
-      tr.tabIndex = 0;
-      tr.innerHTML = `<td><b></b> <span class="what"></span><small class="muted ret"></small></td><td><span class="pill"></span></td><td class="num steps"></td><td class="actions"></td>`;
-      tr.querySelector("b").textContent = `#${r.id}`;
-      tr.querySelector(".what").textContent = `${r.spec.algo.toUpperCase()} · ${world(r.spec.env).name}${r.spec.curriculum ? " · curriculum" : ""}`;
-      tr.addEventListener("click", () => select(r.id));
-      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") select(r.id); });
-    }
-    const key = `${r.status}/${r.resumable}`;
-    if (tr.dataset.key !== key) {
-      tr.dataset.key = key;
-      tr.dataset.status = r.status;
-      const pill = tr.querySelector(".pill");
-      pill.textContent = r.status;
-      pill.dataset.state = { running: "running", queued: "starting", evaluating: "running", failed: "failed" }[r.status] ?? r.status;
-      tr.lastElementChild.replaceWith(actionsFor(r));
-    }
-    tr.querySelector(".steps").textContent = `${count(r.episodes)}/${count(r.total)}`;
-    const stage = r.stage ? ` · ${r.stage.name ? STAGE_LABEL[r.stage.name] ?? r.stage.name : "all stages passed"}` : "";
-    tr.querySelector(".ret").textContent = `seed ${r.spec.seed} · ` + (r.eval ? `eval ${num(r.eval.team, 1)} (random ${num(r.eval.random, 1)})` : `team ${num(r.team, 1)}`) + stage;
-    tr.title = r.error ?? "";
-    tr.setAttribute("aria-selected", String(r.id === state.selected));
-    if (prev ? prev.nextSibling !== tr : body.firstChild !== tr) {
-      if (prev) prev.after(tr); else body.prepend(tr);
-    }
-    prev = tr;
-  }
-  for (const tr of rows.values()) tr.remove();
-  hooks.status = state.runs.get(state.selected)?.status ?? "";
+function figures(r) {
+  const stage = r.stage ? ` · ${r.stage.name ? STAGE_LABEL[r.stage.name] ?? r.stage.name : "all stages passed"}` : "";
+  return `seed ${r.spec.seed} · ` + (r.eval ? `eval ${num(r.eval.team, 1)} (random ${num(r.eval.random, 1)})` : `team ${num(r.team, 1)}`) + stage;
 }
 
-function setRuns(list) {
-  const before = state.runs.get(state.selected)?.status;
-  state.runs = new Map((list ?? []).map((r) => [r.id, r]));
-  renderRuns();
-  // When the selected run ends, reload its whole curve: a slow socket may
-  // have lost a point on the way.
-  const now = state.runs.get(state.selected)?.status;
-  if (before && before !== now && (now === "done" || now === "stopped" || now === "failed")) {
-    loadHistory();
-    return;
-  }
-  if (state.selected == null && list?.length) {
-    const running = list.find((r) => r.status === "running") ?? list[0];
-    select(running.id);
-    return;
-  }
-  redraw();
-}
-
-async function command(id, what) {
-  try {
-    const r = await api("POST", `/api/marl/runs/${id}/${what}`);
-    showError("");
-    if (r?.id) { state.runs.set(r.id, r); renderRuns(); }
-    if (what === "resume") select(id, true);
-  } catch (err) {
-    showError(err.message);
-  }
-}
-
-async function select(id, reload = false) {
-  if (state.selected === id && !reload) return;
-  state.selected = id;
-  hooks.selected = id;
-  renderRuns();
-  await loadHistory();
-}
-
-async function loadHistory() {
-  const id = state.selected;
-  if (id == null) return;
-  state.loading = true;
-  state.buffer = [];
-  try {
-    const h = await api("GET", `/api/marl/runs/${id}/metrics`);
-    if (state.selected !== id) return;
+const runs = runSection({
+  state, hooks, redraw,
+  url: "/api/marl/runs",
+  progress: "marl.progress",
+  table: "ma-runs", empty: "ma-empty", error: "ma-error",
+  what: (r) => `${r.spec.algo.toUpperCase()} · ${world(r.spec.env).name}${r.spec.curriculum ? " · curriculum" : ""}`,
+  steps: (r) => `${count(r.episodes)}/${count(r.total)}`,
+  figures,
+  resumable: (r) => r.resumable,
+  moreActions: notResumable,
+  clear: () => { state.points = []; state.events = []; },
+  loaded: (h) => {
     state.points = h.points ?? [];
     state.events = h.events ?? [];
     if (h.run) state.runs.set(h.run.id, { ...state.runs.get(h.run.id), ...h.run });
-    for (const [kind, x] of state.buffer) (kind === "point" ? addPoint : addEvent)(x);
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    state.loading = false;
-    state.buffer = [];
-    redraw();
-  }
-}
-
-function addPoint(p) {
-  const pts = state.points;
-  while (pts.length && pts[pts.length - 1].episode >= p.episode) pts.pop(); // resumed from a checkpoint
-  pts.push(p);
-}
-
-function addEvent(e) {
-  const evs = state.events;
-  while (evs.length && evs[evs.length - 1].episode >= e.episode) evs.pop();
-  evs.push(e);
-}
+  },
+});
 
 // --- the form ------------------------------------------------------------
 
@@ -353,59 +243,21 @@ function syncForm(changed) {
 
 el("ma-env").addEventListener("change", () => syncForm("env"));
 el("ma-algo").addEventListener("change", () => syncForm("algo"));
-el("ma-form").addEventListener("submit", async (e) => {
+el("ma-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
-  const btn = el("ma-start");
-  btn.disabled = true;
-  try {
-    const r = await api("POST", "/api/marl/runs", {
-      env: f.get("env"), algo: f.get("algo"), episodes: Number(f.get("episodes")), seed: Number(f.get("seed")),
-      curriculum: el("ma-curriculum").checked,
-    });
-    showError("");
-    if (!state.runs.has(r.id)) state.runs.set(r.id, r); // a live snapshot may already be newer
-    state.points = [];
-    state.events = [];
-    await select(r.id, true);
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    btn.disabled = false;
-  }
+  runs.start({
+    env: f.get("env"), algo: f.get("algo"), episodes: Number(f.get("episodes")), seed: Number(f.get("seed")),
+    curriculum: el("ma-curriculum").checked,
+  }, el("ma-start"));
 });
 
 // --- live ----------------------------------------------------------------
 
-live.subscribe("marl.progress", (runs) => {
-  hooks.progress++;
-  setRuns(runs);
-});
-
-live.subscribe("marl.metrics", (p) => {
-  if (p.run !== state.selected) return;
-  hooks.metrics++;
-  if (state.loading) { state.buffer.push(["point", p]); return; }
-  addPoint(p);
-  redraw();
-});
-
-live.subscribe("marl.events", (e) => {
-  if (e.run !== state.selected) return;
-  hooks.events++;
-  if (state.loading) { state.buffer.push(["event", e]); return; }
-  addEvent(e);
-  redraw();
-});
-
-// After a reconnect the points sent meanwhile are missing: reload them.
-let wasLive = false;
-live.onState((s) => {
-  if (s === "live" && wasLive) loadHistory();
-  if (s === "live") wasLive = true;
-});
+runs.follow("marl.metrics", "metrics", (p) => pushInOrder(state.points, p, "episode"));
+runs.follow("marl.events", "events", (e) => pushInOrder(state.events, e, "episode"));
 
 window.addEventListener("resize", () => { resizeChart(); redraw(); });
 syncForm();
-api("GET", "/api/marl/runs").then(setRuns).catch((err) => showError(err.message));
+api("GET", "/api/marl/runs").then(runs.setRuns).catch((err) => runs.showError(err.message));
 redraw();
