@@ -12,13 +12,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/runqueue"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -124,8 +124,6 @@ type entry struct {
 	team   []float64   // the last recentWindow team returns
 	agents [][]float64 // the same episodes' per-agent returns
 	every  int         // episodes between learning-curve points
-	resume bool
-	stop   bool
 }
 
 // Service trains multi-agent runs one at a time (they are CPU-bound),
@@ -139,11 +137,10 @@ type Service struct {
 	db  *store.DB     // may be nil: run ids are counted in memory
 	log *slog.Logger
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards runs, nextID and q
 	runs   map[int64]*entry
-	queue  []int64
 	nextID int64
-	wake   chan struct{}
+	q      *runqueue.Queue
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
@@ -169,7 +166,9 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 	if cfg.MaxPoints < 10 {
 		cfg.MaxPoints = 600
 	}
-	return &Service{cfg: cfg, bus: b, w: w, db: db, log: log, runs: map[int64]*entry{}, wake: make(chan struct{}, 1)}, nil
+	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, runs: map[int64]*entry{}}
+	s.q = runqueue.New(&s.mu, runqueue.Config{CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, Publish: s.publish})
+	return s, nil
 }
 
 // serviceEnvs are the worlds the service trains on.
@@ -252,10 +251,9 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 		e.info.Stage = stageInfo(NewCurriculum(DefaultCurriculumConfig()))
 	}
 	s.runs[id] = e
-	s.queue = append(s.queue, id)
+	s.q.Push(id, false)
 	out := e.info
 	s.mu.Unlock()
-	s.poke()
 	s.publish()
 	return out, nil
 }
@@ -281,12 +279,10 @@ func (s *Service) Resume(id int64) (RunInfo, error) {
 		return RunInfo{}, fmt.Errorf("%w: run %d has no checkpoint to resume from", ErrConflict, id)
 	}
 	info.Status, info.Error, info.Resumable = "queued", "", false
-	e.resume = hasCkpt
-	s.queue = append(s.queue, id)
+	s.q.Push(id, hasCkpt)
 	s.persistStatus(info)
 	out := *info
 	s.mu.Unlock()
-	s.poke()
 	s.publish()
 	return out, nil
 }
@@ -304,18 +300,17 @@ func (s *Service) Stop(id int64) (RunInfo, error) {
 	dequeued := false
 	switch e.info.Status {
 	case "queued":
-		if i := slices.Index(s.queue, id); i >= 0 {
+		if s.q.Remove(id) {
 			// Not started yet: it leaves the queue at once.
-			s.queue = slices.Delete(s.queue, i, i+1)
 			_, serr := os.Stat(e.info.Checkpoint)
-			e.info.Status, e.info.Resumable, e.resume = "stopped", serr == nil || e.info.Episodes == 0, false
+			e.info.Status, e.info.Resumable = "stopped", serr == nil || e.info.Episodes == 0
 			s.persistStatus(&e.info)
 			dequeued = true
 		} else {
-			e.stop = true // taken off the queue, about to start
+			s.q.Stop(id) // taken off the queue, about to start
 		}
 	case "running":
-		e.stop = true
+		s.q.Stop(id)
 	case "evaluating":
 		err = fmt.Errorf("%w: run %d has finished training and is being evaluated", ErrConflict, id)
 	default:
@@ -370,56 +365,31 @@ func (s *Service) History(id int64) (History, error) {
 	return History{Run: e.info, Points: append([]Point{}, e.points...), Events: append([]Event{}, e.events...)}, nil
 }
 
-func (s *Service) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Run trains queued runs one after another until ctx ends. A run cut short
 // by ctx is checkpointed and left stopped.
 func (s *Service) Run(ctx context.Context) error {
-	for {
-		s.mu.Lock()
-		var id int64
-		for len(s.queue) > 0 && id == 0 {
-			id, s.queue = s.queue[0], s.queue[1:]
-			if e := s.runs[id]; e.stop {
-				e.stop = false
-				e.info.Status = "stopped"
-				_, err := os.Stat(e.info.Checkpoint)
-				e.info.Resumable = err == nil || e.info.Episodes == 0
-				s.persistStatus(&e.info)
-				id = 0
-			}
-		}
-		s.mu.Unlock()
-		if id == 0 {
-			s.publish()
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-s.wake:
-				continue
-			}
-		}
-		if err := s.train(ctx, id); err != nil {
+	train := func(ctx context.Context, id int64, resume bool) {
+		if err := s.train(ctx, id, resume); err != nil {
 			s.log.Error("marl run failed", "run", id, "err", err)
 		}
-		if ctx.Err() != nil {
-			return nil
-		}
 	}
+	stopped := func(id int64) { // a stop request was pending when its turn came
+		e := s.runs[id]
+		e.info.Status = "stopped"
+		_, err := os.Stat(e.info.Checkpoint)
+		e.info.Resumable = err == nil || e.info.Episodes == 0
+		s.persistStatus(&e.info)
+	}
+	s.q.Run(ctx, train, stopped)
+	return nil
 }
 
-// train runs one job to its end, a stop request or ctx's end.
-func (s *Service) train(ctx context.Context, id int64) error {
+// train runs one job to its end, a stop request or ctx's end; resume
+// continues it from its checkpoint.
+func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	s.mu.Lock()
 	e := s.runs[id]
 	info := &e.info
-	resume := e.resume
-	e.resume = false
 	spec, path := info.Spec, info.Checkpoint
 	s.mu.Unlock()
 
@@ -507,44 +477,25 @@ func (s *Service) train(ctx context.Context, id int64) error {
 			id, out.Episode, out.Stage, out.Next, out.Score, out.Smoothed, out.Drawdown, string(forgot), out.Text)
 	}
 
-	lastSave, lastPublish := time.Now(), time.Now()
-	for !run.Done() {
-		s.mu.Lock()
-		stopped := e.stop
-		e.stop = false
-		s.mu.Unlock()
-		if stopped || ctx.Err() != nil {
-			if err := save(); err != nil {
-				return fail(fmt.Errorf("checkpoint on stop: %w", err))
-			}
-			s.mu.Lock()
-			info.Status, info.Resumable = "stopped", true
-			s.persistStatus(info)
-			s.mu.Unlock()
-			s.publish()
-			return nil
-		}
+	step := func() error {
 		st, err := run.Step(ctx, onEval)
 		if err != nil {
-			if ctx.Err() != nil {
-				continue // checkpointed above
-			}
-			return fail(err)
+			return err
 		}
 		s.record(e, run, st)
-		if time.Since(lastSave) >= s.cfg.CheckpointEvery {
-			if err := save(); err != nil {
-				return fail(fmt.Errorf("checkpoint: %w", err))
-			}
-			lastSave = time.Now()
-		}
-		if time.Since(lastPublish) >= s.cfg.PublishEvery {
-			s.publish()
-			lastPublish = time.Now()
-		}
+		return nil
 	}
-	if err := save(); err != nil {
-		return fail(fmt.Errorf("final checkpoint: %w", err))
+	stopped, err := s.q.Train(ctx, id, run.Done, step, save)
+	if err != nil {
+		return fail(err)
+	}
+	if stopped {
+		s.mu.Lock()
+		info.Status, info.Resumable = "stopped", true
+		s.persistStatus(info)
+		s.mu.Unlock()
+		s.publish()
+		return nil
 	}
 	s.mu.Lock()
 	info.Status = "evaluating"

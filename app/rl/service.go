@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/runqueue"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -67,13 +68,10 @@ type Service struct {
 	db  *store.DB     // may be nil: run ids are counted in memory
 	log *slog.Logger
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards runs, nextID and q
 	runs   map[int64]*RunInfo
-	queue  []int64
-	resume map[int64]bool
-	stop   map[int64]bool
 	nextID int64
-	wake   chan struct{}
+	q      *runqueue.Queue
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
@@ -93,11 +91,9 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 	if cfg.PublishEvery <= 0 {
 		cfg.PublishEvery = 250 * time.Millisecond
 	}
-	return &Service{
-		cfg: cfg, bus: b, w: w, db: db, log: log,
-		runs: map[int64]*RunInfo{}, resume: map[int64]bool{}, stop: map[int64]bool{},
-		wake: make(chan struct{}, 1),
-	}, nil
+	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, runs: map[int64]*RunInfo{}}
+	s.q = runqueue.New(&s.mu, runqueue.Config{CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, Publish: s.publish})
+	return s, nil
 }
 
 // Start validates spec and queues a new run.
@@ -128,10 +124,9 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 	info := &RunInfo{ID: id, Spec: spec, Status: "queued", Total: total, Started: now,
 		Checkpoint: filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")}
 	s.runs[id] = info
-	s.queue = append(s.queue, id)
+	s.q.Push(id, false)
 	out := *info
 	s.mu.Unlock()
-	s.poke()
 	s.publish()
 	return out, nil
 }
@@ -153,11 +148,9 @@ func (s *Service) Resume(id int64) (RunInfo, error) {
 		return RunInfo{}, fmt.Errorf("%w: run %d has no checkpoint to resume from", ErrConflict, id)
 	}
 	info.Status, info.Error = "queued", ""
-	s.resume[id] = true
-	s.queue = append(s.queue, id)
+	s.q.Push(id, true)
 	out := *info
 	s.mu.Unlock()
-	s.poke()
 	s.publish()
 	return out, nil
 }
@@ -173,7 +166,7 @@ func (s *Service) Stop(id int64) error {
 	if info.Status != "queued" && info.Status != "running" {
 		return fmt.Errorf("%w: run %d is already %s", ErrConflict, id, info.Status)
 	}
-	s.stop[id] = true
+	s.q.Stop(id)
 	return nil
 }
 
@@ -203,53 +196,27 @@ func (s *Service) CheckpointPath(id int64) (string, error) {
 	return info.Checkpoint, nil
 }
 
-func (s *Service) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Run trains queued runs one after another until ctx ends. A run cut short
 // by ctx is checkpointed and left stopped.
 func (s *Service) Run(ctx context.Context) error {
-	for {
-		s.mu.Lock()
-		var id int64
-		for len(s.queue) > 0 && id == 0 {
-			id, s.queue = s.queue[0], s.queue[1:]
-			if s.stop[id] {
-				delete(s.stop, id)
-				s.runs[id].Status = "stopped"
-				s.persistStatus(s.runs[id])
-				id = 0
-			}
-		}
-		s.mu.Unlock()
-		if id == 0 {
-			s.publish()
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-s.wake:
-				continue
-			}
-		}
-		if err := s.train(ctx, id); err != nil {
+	train := func(ctx context.Context, id int64, resume bool) {
+		if err := s.train(ctx, id, resume); err != nil {
 			s.log.Error("rl run failed", "run", id, "err", err)
 		}
-		if ctx.Err() != nil {
-			return nil
-		}
 	}
+	stopped := func(id int64) { // asked to stop while it waited
+		s.runs[id].Status = "stopped"
+		s.persistStatus(s.runs[id])
+	}
+	s.q.Run(ctx, train, stopped)
+	return nil
 }
 
-// train runs one job to its end, a stop request or ctx's end.
-func (s *Service) train(ctx context.Context, id int64) error {
+// train runs one job to its end, a stop request or ctx's end; resume
+// continues it from its checkpoint.
+func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	s.mu.Lock()
 	info := s.runs[id]
-	resume := s.resume[id]
-	delete(s.resume, id)
 	spec, path := info.Spec, info.Checkpoint
 	s.mu.Unlock()
 
@@ -291,23 +258,7 @@ func (s *Service) train(ctx context.Context, id int64) error {
 	s.mu.Unlock()
 	s.publish()
 
-	lastSave, lastPublish := time.Now(), time.Now()
-	for !l.Done() {
-		s.mu.Lock()
-		stopped := s.stop[id]
-		delete(s.stop, id)
-		s.mu.Unlock()
-		if stopped || ctx.Err() != nil {
-			if err := save(); err != nil {
-				return fail(fmt.Errorf("checkpoint on stop: %w", err))
-			}
-			s.mu.Lock()
-			info.Status = "stopped"
-			s.persistStatus(info)
-			s.mu.Unlock()
-			s.publish()
-			return nil
-		}
+	step := func() error {
 		m := l.Advance()
 		TopicMetrics.Publish(s.bus, "rl", "", "metric", RunMetric{Run: id, Metric: m})
 		s.persistMetric(id, m)
@@ -315,19 +266,19 @@ func (s *Service) train(ctx context.Context, id int64) error {
 		info.Steps, info.Total = l.Progress()
 		info.Return = m.Return
 		s.mu.Unlock()
-		if time.Since(lastSave) >= s.cfg.CheckpointEvery {
-			if err := save(); err != nil {
-				return fail(fmt.Errorf("checkpoint: %w", err))
-			}
-			lastSave = time.Now()
-		}
-		if time.Since(lastPublish) >= s.cfg.PublishEvery {
-			s.publish()
-			lastPublish = time.Now()
-		}
+		return nil
 	}
-	if err := save(); err != nil {
-		return fail(fmt.Errorf("final checkpoint: %w", err))
+	stopped, err := s.q.Train(ctx, id, l.Done, step, save)
+	if err != nil {
+		return fail(err)
+	}
+	if stopped {
+		s.mu.Lock()
+		info.Status = "stopped"
+		s.persistStatus(info)
+		s.mu.Unlock()
+		s.publish()
+		return nil
 	}
 	episodes := 100
 	if spec.Env == "pendulum" {

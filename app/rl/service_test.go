@@ -2,6 +2,7 @@ package rl
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,6 +106,59 @@ func TestServiceTrainsPersistsAndResumes(t *testing.T) {
 	}
 	if fin := waitStatus(t, s, long.ID, "done"); fin.Steps != 40*512 {
 		t.Fatalf("resumed run ended at %d steps", fin.Steps)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A run stopped while it waits its turn is passed over, never trained: it
+// ends stopped, with no steps and no checkpoint to resume from, and the
+// run after it still trains.
+func TestServiceStopWhileQueued(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s, err := NewService(ServiceConfig{Dir: t.TempDir()}, bus.New(), nil, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	long, err := s.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 40 * 512, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := s.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 2 * 512, Seed: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 2 * 512, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, s, long.ID, "running")
+	if err := s.Stop(waiting.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(long.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitStatus(t, s, waiting.ID, "stopped"); r.Steps != 0 {
+		t.Errorf("the run stopped in the queue trained %d steps", r.Steps)
+	}
+	if _, err := s.CheckpointPath(waiting.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("checkpoint of a run never trained: %v", err)
+	}
+	if _, err := s.Resume(waiting.ID); !errors.Is(err, ErrConflict) {
+		t.Errorf("resuming a run with no checkpoint: %v", err)
+	}
+	if r := waitStatus(t, s, next.ID, "done"); r.Steps != 2*512 {
+		t.Errorf("the next run ended at %d steps", r.Steps)
+	}
+	if err := s.Stop(next.ID); !errors.Is(err, ErrConflict) {
+		t.Errorf("stopping a finished run: %v", err)
 	}
 	cancel()
 	if err := <-done; err != nil {
