@@ -125,8 +125,9 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 			m.Run()
 			_ = bar.Add(1)
 		}
-		mUps = append(mUps, timeUpdates(m.Update, 50))
+		// Evaluate first: the timed updates change the learner.
 		mRets = append(mRets, evalSpread(m, *evalEps))
+		mUps = append(mUps, timeUpdates(m.Update, 50))
 		if 1-mRets[len(mRets)-1]/res.SpreadRandomReturn >= 0.3 {
 			res.MADDPGSeedsAtLeast30++
 		}
@@ -147,8 +148,9 @@ func runBenchMARL(ctx context.Context, env Env, args []string) error {
 			q.Run()
 			_ = bar.Add(1)
 		}
-		qUps = append(qUps, timeUpdates(q.Update, 50))
+		// Evaluate first: the timed updates change the learner.
 		qRets = append(qRets, evalSpread(q, *evalEps))
+		qUps = append(qUps, timeUpdates(q.Update, 50))
 		if 1-qRets[len(qRets)-1]/res.SpreadRandomReturn >= 0.3 {
 			res.QMIXSeedsAtLeast30++
 		}
