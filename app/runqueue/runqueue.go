@@ -52,6 +52,9 @@ func New(mu sync.Locker, cfg Config) *Queue {
 // Push queues run id, to continue from its checkpoint when resume is set,
 // and wakes Run. Call it with the lock held.
 func (q *Queue) Push(id int64, resume bool) {
+	// A stop request the run's last turn did not honour (it was saving or
+	// being evaluated) is void now that it is asked to run again.
+	delete(q.stop, id)
 	q.jobs = append(q.jobs, job{id: id, resume: resume})
 	select {
 	case q.wake <- struct{}{}:

@@ -17,6 +17,7 @@ import (
 func TestRun(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
+		stale       []int64 // asked to stop before they are pushed
 		push        []int64 // pushed in this order; odd ids resume
 		stop        []int64 // asked to stop before Run starts
 		remove      []int64 // taken off the queue before Run starts
@@ -29,6 +30,9 @@ func TestRun(t *testing.T) {
 			wantTrained: []string{"1 resume"}, wantStopped: []int64{2, 4}},
 		{name: "removed", push: []int64{1, 2, 4}, remove: []int64{1, 4}, wantTrained: []string{"2"}},
 		{name: "stop of a run not queued", push: []int64{2}, stop: []int64{7}, wantTrained: []string{"2"}},
+		// A request left over from a run's last turn (it ended before
+		// honouring it) must not pass over the run when it is pushed again.
+		{name: "stale stop requests", stale: []int64{1, 2}, push: []int64{1, 2}, wantTrained: []string{"1 resume", "2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -37,6 +41,9 @@ func TestRun(t *testing.T) {
 			var trained []string
 			var stopped []int64
 			mu.Lock()
+			for _, id := range tc.stale {
+				q.Stop(id)
+			}
 			for _, id := range tc.push {
 				q.Push(id, id%2 == 1)
 			}
