@@ -32,8 +32,9 @@ import (
 
 // rlTrainer is the trainer service of app/rl plus a record of each run's
 // learning curve, kept from rl.metrics so that a page opened in the middle of
-// a run can draw it from its start (app/rl persists metrics to SQLite but
-// without the episode returns the histogram needs, and has no read API).
+// a run can draw it from its start. The curves of earlier sessions come from
+// rl.Service.Load, without episode returns (SQLite keeps only their count),
+// so the histogram of a run from an earlier session starts empty.
 type rlTrainer struct {
 	svc *rl.Service
 	sub *bus.Subscription
@@ -56,13 +57,22 @@ type rlHistory struct {
 }
 
 // newRLTrainer builds the trainer with its checkpoints under
-// cfg.DataDir/rl. The subscription is made now so no metric is missed.
+// cfg.DataDir/rl and loads the runs of earlier sessions, their learning
+// curves recorded as live points are (so bounded the same way). The
+// subscription is made now so no metric is missed.
 func newRLTrainer(cfg Config, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*rlTrainer, error) {
 	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "rl")}, b, w, db, log.With("service", "rl"))
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	return &rlTrainer{svc: svc, sub: b.Subscribe(4096, rl.TopicMetrics.Name), hist: map[int64]*rlHistory{}}, nil
+	t := &rlTrainer{svc: svc, sub: b.Subscribe(4096, rl.TopicMetrics.Name), hist: map[int64]*rlHistory{}}
+	// NewServer does not hand its context down here; loading is a few
+	// local queries at start-up.
+	if err := svc.Load(context.Background(), t.record); err != nil {
+		t.sub.Close()
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	return t, nil
 }
 
 // Run trains queued runs and records their metrics until ctx ends.
@@ -147,7 +157,7 @@ func (s *Server) handleTrain(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, ui.Train(s.page("Learning", "/train")))
 }
 
-// rlRuns lists every run of this server, newest first.
+// rlRuns lists every run, of this session and earlier ones, newest first.
 func rlRuns(t *rlTrainer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, t.svc.Runs())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/store"
 )
 
 func rlTestServer(t *testing.T) (*rlTrainer, *httptest.Server) {
@@ -170,5 +171,47 @@ func rlWaitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRLLoadBounded checks that the curve of a run from an earlier session
+// is recorded as live points are: thinned to at most rlMaxPoints, its last
+// point kept.
+func TestRLLoadBounded(t *testing.T) {
+	ctx := t.Context()
+	cfg := Config{DataDir: t.TempDir()}
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, store.FileName), testAssets().Migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 3 * rlMaxPoints
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rl_runs (id, algo, env, seed, total_steps, status, steps, mean_return, created_at, updated_at)
+		VALUES (1, 'ppo', 'cartpole', 1, ?, 'stopped', ?, 50, '2026-11-26T00:00:00Z', '2026-11-26T00:00:00Z')`, n*512*2, n*512); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rl_metrics (run_id, steps, mean_return, episodes, approx_kl) VALUES (1, ?, ?, 4, 0.01)`, i*512, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newRLTrainer(cfg, bus.New(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.sub.Close()
+	pts := tr.metrics(1)
+	if len(pts) > rlMaxPoints || len(pts) < rlMaxPoints/2 || pts[len(pts)-1].Steps != n*512 || pts[len(pts)-1].ApproxKL != 0.01 {
+		t.Errorf("loaded curve: %d points (cap %d), last %+v", len(pts), rlMaxPoints, pts[len(pts)-1])
+	}
+	if r, ok := tr.find(1); !ok || r.Status != "stopped" || r.Steps != n*512 || r.Resumable {
+		t.Errorf("loaded run: %+v (found %v); want stopped at %d steps, not resumable (no checkpoint)", r, ok, n*512)
 	}
 }

@@ -2,6 +2,7 @@ package rl
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,7 @@ type RunInfo struct {
 	Return     float64   `json:"return"`                // mean of the last 100 training episodes
 	EvalReturn *float64  `json:"eval_return,omitempty"` // deterministic evaluation at the end
 	Error      string    `json:"error,omitempty"`
+	Resumable  bool      `json:"resumable"` // stopped or failed, with a checkpoint to continue from
 	Checkpoint string    `json:"-"`
 	Started    time.Time `json:"started"`
 }
@@ -122,7 +124,7 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 		id = s.nextID
 	}
 	info := &RunInfo{ID: id, Spec: spec, Status: "queued", Total: total, Started: now,
-		Checkpoint: filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")}
+		Checkpoint: checkpointPath(s.cfg.Dir, id)}
 	s.runs[id] = info
 	s.q.Push(id, false)
 	out := *info
@@ -147,7 +149,7 @@ func (s *Service) Resume(id int64) (RunInfo, error) {
 		s.mu.Unlock()
 		return RunInfo{}, fmt.Errorf("%w: run %d has no checkpoint to resume from", ErrConflict, id)
 	}
-	info.Status, info.Error = "queued", ""
+	info.Status, info.Error, info.Resumable = "queued", "", false
 	s.q.Push(id, true)
 	out := *info
 	s.mu.Unlock()
@@ -205,8 +207,10 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	stopped := func(id int64) { // asked to stop while it waited
-		s.runs[id].Status = "stopped"
-		s.persistStatus(s.runs[id])
+		info := s.runs[id]
+		info.Status = "stopped"
+		info.Resumable = resumable(info)
+		s.persistStatus(info)
 	}
 	s.q.Run(ctx, train, stopped)
 	return nil
@@ -223,6 +227,7 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	fail := func(err error) error {
 		s.mu.Lock()
 		info.Status, info.Error = "failed", err.Error()
+		info.Resumable = resumable(info)
 		s.persistStatus(info)
 		s.mu.Unlock()
 		s.publish()
@@ -252,8 +257,13 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 		}
 		return SaveCheckpoint(path, c)
 	}
+	if resume {
+		steps, _ := l.Progress()
+		s.forgetMetrics(id, steps)
+	}
 	s.mu.Lock()
 	info.Status = "running"
+	info.Steps, info.Total = l.Progress()
 	s.persistStatus(info)
 	s.mu.Unlock()
 	s.publish()
@@ -275,6 +285,7 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	if stopped {
 		s.mu.Lock()
 		info.Status = "stopped"
+		info.Resumable = resumable(info)
 		s.persistStatus(info)
 		s.mu.Unlock()
 		s.publish()
@@ -297,6 +308,141 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	return nil
 }
 
+// checkpointPath is where run id's checkpoint is kept.
+func checkpointPath(dir string, id int64) string {
+	return filepath.Join(dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")
+}
+
+// resumable reports whether Resume would take info: it is stopped or
+// failed and its checkpoint is on disk.
+func resumable(info *RunInfo) bool {
+	if info.Status != "stopped" && info.Status != "failed" {
+		return false
+	}
+	_, err := os.Stat(info.Checkpoint)
+	return err == nil
+}
+
+// Load reads the runs of earlier sessions from the database and hands the
+// points of their learning curves to point (which may be nil), run by run
+// in order of steps. The points carry no episode returns: the database
+// keeps only their count. Done, failed and stopped runs come back as they
+// were. Runs the last session left queued or running come back stopped,
+// resumable when their checkpoint is on disk; one that had trained but
+// left no checkpoint (the server died before its first one) comes back
+// failed. Call Load before Run; runs already known are left alone.
+func (s *Service) Load(ctx context.Context, point func(RunMetric)) error {
+	if s.db == nil {
+		return nil
+	}
+	loaded, err := s.loadRuns(ctx)
+	if err != nil {
+		return err
+	}
+	// The curve's last point: a run the last session left running has
+	// trained past the steps its record holds (they are written when the
+	// status changes).
+	last := map[int64]Metric{}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha
+		FROM rl_metrics ORDER BY run_id, steps`)
+	if err != nil {
+		return fmt.Errorf("load rl metrics: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			m        RunMetric
+			episodes int
+			diag     [8]sql.NullFloat64
+		)
+		if err := rows.Scan(&m.Run, &m.Steps, &m.Return, &episodes, &diag[0], &diag[1], &diag[2], &diag[3], &diag[4], &diag[5], &diag[6], &diag[7]); err != nil {
+			return fmt.Errorf("load rl metrics: %w", err)
+		}
+		if loaded[m.Run] == nil {
+			continue
+		}
+		m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance = diag[0].Float64, diag[1].Float64, diag[2].Float64, diag[3].Float64
+		m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha = diag[4].Float64, diag[5].Float64, diag[6].Float64, diag[7].Float64
+		last[m.Run] = m.Metric
+		if point != nil {
+			point(m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load rl metrics: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, info := range loaded {
+		if _, ok := s.runs[id]; ok {
+			continue
+		}
+		if info.Status == "queued" || info.Status == "running" {
+			// Its steps were recorded when it started; its curve went on.
+			if m, ok := last[id]; ok && m.Steps > info.Steps {
+				info.Steps, info.Return = m.Steps, m.Return
+			}
+			info.Status = "stopped"
+			if _, err := os.Stat(info.Checkpoint); err != nil && info.Steps > 0 {
+				info.Status, info.Error = "failed", "the server stopped before the run's first checkpoint"
+			}
+			s.persistStatus(info)
+		}
+		info.Resumable = resumable(info)
+		s.runs[id] = info
+	}
+	return nil
+}
+
+// loadRuns reads the records of the runs not yet known, by id.
+func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
+	s.mu.Lock()
+	known := make(map[int64]bool, len(s.runs))
+	for id := range s.runs {
+		known[id] = true
+	}
+	s.mu.Unlock()
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, algo, env, seed, total_steps, status, steps, mean_return, eval_return, error, created_at
+		FROM rl_runs ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("load rl runs: %w", err)
+	}
+	defer rows.Close()
+	loaded := map[int64]*RunInfo{}
+	for rows.Next() {
+		var (
+			info      RunInfo
+			seed      int64
+			ret, eval sql.NullFloat64
+			reason    sql.NullString
+			created   string
+		)
+		if err := rows.Scan(&info.ID, &info.Spec.Algo, &info.Spec.Env, &seed, &info.Total, &info.Status, &info.Steps, &ret, &eval, &reason, &created); err != nil {
+			return nil, fmt.Errorf("load rl runs: %w", err)
+		}
+		if known[info.ID] {
+			continue
+		}
+		info.Spec.Seed, info.Spec.Steps = uint64(seed), info.Total
+		info.Return, info.Error = ret.Float64, reason.String
+		// Where Start puts it, under this session's directory: the path
+		// recorded (absent until the first status change) goes stale when
+		// the data directory is moved or was given relative to another
+		// working directory.
+		info.Checkpoint = checkpointPath(s.cfg.Dir, info.ID)
+		if eval.Valid {
+			v := eval.Float64
+			info.EvalReturn = &v
+		}
+		info.Started, _ = time.Parse(time.RFC3339Nano, created)
+		loaded[info.ID] = &info
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load rl runs: %w", err)
+	}
+	return loaded, nil
+}
+
 // publish sends the snapshot of every run on rl.progress.
 func (s *Service) publish() {
 	TopicProgress.Publish(s.bus, "rl", "", "progress", s.Runs())
@@ -314,6 +460,18 @@ func (s *Service) persistStatus(info *RunInfo) {
 	if !s.w.TryEnqueue(`UPDATE rl_runs SET status = ?, steps = ?, mean_return = ?, eval_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
 		info.Status, info.Steps, info.Return, eval, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID) {
 		s.log.Warn("rl: the writer's queue is full; a run status was not persisted", "run", info.ID)
+	}
+}
+
+// forgetMetrics deletes the points of run id's curve past steps: the run
+// resumes from its checkpoint there and trains them again (a server that
+// died after them, before its next checkpoint, left them behind).
+func (s *Service) forgetMetrics(id int64, steps int) {
+	if s.w == nil {
+		return
+	}
+	if !s.w.TryEnqueue(`DELETE FROM rl_metrics WHERE run_id = ? AND steps > ?`, id, steps) {
+		s.log.Warn("rl: the writer's queue is full; the points past a resumed run's checkpoint were not deleted", "run", id, "steps", steps)
 	}
 }
 

@@ -1,0 +1,114 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metastation/metastation/app/rl"
+)
+
+// rlCall sends a request to the real server and decodes its JSON answer
+// into out (when not nil), returning the status.
+func rlCall(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, url, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func rlRunOf(t *testing.T, url string, id int64) rl.RunInfo {
+	t.Helper()
+	var runs []rl.RunInfo
+	if code := rlCall(t, "GET", url+"api/rl/runs", "", &runs); code != 200 {
+		t.Fatalf("GET /api/rl/runs: %d", code)
+	}
+	for _, r := range runs {
+		if r.ID == id {
+			return r
+		}
+	}
+	return rl.RunInfo{}
+}
+
+// TestRLRunsSurviveRestart runs the real server twice on one data
+// directory: the single-agent runs of the first session are listed by the
+// second, a finished one with its curve and its checkpoint, one cut short
+// by the shutdown stopped and resumable; a new run gets the next id.
+func TestRLRunsSurviveRestart(t *testing.T) {
+	cfg := testConfig(t)
+	first, err := NewServer(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), testAssets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := first.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done, cut rl.RunInfo
+	if code := rlCall(t, "POST", url+"api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":2048,"seed":1}`, &done); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	rlWaitFor(t, "the first run done", func() bool { return rlRunOf(t, url, done.ID).Status == "done" })
+	if code := rlCall(t, "POST", url+"api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":100000,"seed":2}`, &cut); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	rlWaitFor(t, "the second run training", func() bool { return rlRunOf(t, url, cut.ID).Steps >= 1024 })
+	before := rlRunOf(t, url, done.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	_, url = startServerWith(t, cfg, nil)
+	after := rlRunOf(t, url, done.ID)
+	if after.Status != "done" || after.Steps != 2048 || after.EvalReturn == nil || *after.EvalReturn != *before.EvalReturn || after.Resumable {
+		t.Errorf("the finished run after the restart: %+v; before: %+v", after, before)
+	}
+	stopped := rlRunOf(t, url, cut.ID)
+	if stopped.Status != "stopped" || stopped.Steps < 1024 || stopped.Steps >= 100000 || !stopped.Resumable {
+		t.Errorf("the run cut short by the shutdown: %+v", stopped)
+	}
+	var pts []rl.RunMetric
+	if code := rlCall(t, "GET", url+"api/rl/runs/1/metrics", "", &pts); code != 200 || len(pts) != 4 || pts[3].Steps != 2048 {
+		t.Errorf("curve of run 1 after the restart: %d, %d points: %+v", code, len(pts), pts)
+	}
+	resp, err := http.Get(url + "api/rl/runs/1/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(ck) < 10_000 {
+		t.Errorf("checkpoint of run 1 after the restart: %d, %d bytes", resp.StatusCode, len(ck))
+	}
+	var next rl.RunInfo
+	if code := rlCall(t, "POST", url+"api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":512,"seed":3}`, &next); code != 201 || next.ID != cut.ID+1 {
+		t.Errorf("a new run: %d, id %d, want %d", code, next.ID, cut.ID+1)
+	}
+	var resumed rl.RunInfo
+	if code := rlCall(t, "POST", url+"api/rl/runs/"+strconv.FormatInt(cut.ID, 10)+"/resume", "", &resumed); code != 202 || resumed.Status != "queued" {
+		t.Errorf("resume after the restart: %d %+v", code, resumed)
+	}
+}
