@@ -140,3 +140,43 @@ func TestBrowserDataPage(t *testing.T) {
 		t.Errorf("on a 390 px phone the page is %v px wide", w)
 	}
 }
+
+// TestBrowserDataPageAfterRestart opens the Data page of a server started
+// on the data directory of one that stopped while a job ran: the finished
+// job is listed done with its preview and download, the cut-off one
+// interrupted with the sentence that says what happened, and no download.
+func TestBrowserDataPageAfterRestart(t *testing.T) {
+	ctx := newBrowser(t)
+	cfg := testConfig(t)
+	life := synthLiveAndStop(t, cfg, `{"kind":"employees","rows":2000,"seed":5}`)
+	_, url := startServerWith(t, cfg, nil)
+	navigate(t, ctx, url+"data")
+	waitJS(t, ctx, "the page script", `window.metastationData !== undefined`, 5*time.Second)
+	pill := func(id string) string {
+		return fmt.Sprintf(`document.querySelector('#dt-jobs tr[data-id=%q] .pill')?.textContent`, id)
+	}
+	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, pill(life.done.ID), pill(life.big.ID)), 10*time.Second)
+
+	click := func(id string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#dt-jobs tr[data-id=%q]`, id)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	click(life.big.ID)
+	waitJS(t, ctx, "the interrupted job selected", `document.getElementById("dt-job-state").textContent === "interrupted"`, 5*time.Second)
+	got := eval[map[string]any](t, ctx, `({phase: document.getElementById("dt-phase").textContent,
+		download: document.getElementById("dt-download").hidden, cancel: document.getElementById("dt-cancel").disabled,
+		note: document.getElementById("dt-preview-note").textContent, error: document.getElementById("dt-error").textContent})`)
+	if phase, _ := got["phase"].(string); !strings.HasPrefix(phase, "The server stopped while this job was running, after ") ||
+		got["download"] != true || got["cancel"] != true || got["note"] != "no file to preview" || got["error"] != "" {
+		t.Errorf("the interrupted job shows %v", got)
+	}
+
+	click(life.done.ID)
+	waitJS(t, ctx, "the finished job's preview", `document.querySelectorAll("#dt-preview tbody tr").length === 20`, 10*time.Second)
+	dl := eval[string](t, ctx, `document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href`)
+	if !strings.HasSuffix(dl, "/api/synth/jobs/"+life.done.ID+"/file") {
+		t.Errorf("download link of the finished job %q", dl)
+	}
+}

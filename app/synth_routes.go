@@ -30,6 +30,10 @@ import (
 //	GET    /api/synth/jobs/{id}/preview     ?n=20: the first rows of a finished job
 //	GET    /api/synth/jobs/{id}/file        download a finished job's file
 //
+// Jobs outlive a restart of the server (app/synth/jobs keeps a manifest
+// beside each file): finished ones come back as they were, and ones that
+// were queued or running come back "interrupted", with a sentence in error.
+//
 // The kind "fraud" is the page's name for a transactions job: every
 // transactions job carries the fraud labels, the detector's report and the
 // quality report, so the API maps it to "transactions".

@@ -109,7 +109,7 @@ func TestSynthRoutesErrors(t *testing.T) {
 		{"fraud is transactions", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":1000,"seed":3,"fraud_rate":0.02,"format":"parquet"}`, 202, `"kind": "transactions"`},
 		{"cancel a queued job", "DELETE", "/api/synth/jobs/1", "", 202, `"state": "cancelled"`},
 		{"cancel it again", "DELETE", "/api/synth/jobs/1", "", 409, "Job 1 is already cancelled; there is nothing to cancel."},
-		{"file of a cancelled job", "GET", "/api/synth/jobs/1/file", "", 404, "Job 1 is cancelled, its file is not ready."},
+		{"file of a cancelled job", "GET", "/api/synth/jobs/1/file", "", 404, "Job 1 is cancelled; it has no file."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,7 @@ import { bytes, count, rate, duration } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const API = "/api/synth/jobs";
-const FINAL = new Set(["done", "failed", "cancelled"]);
+const FINAL = new Set(["done", "failed", "cancelled", "interrupted"]);
 
 const jobs = new Map(); // id -> status, as on synth.progress
 const previews = new Map(); // id -> {columns, rows} of finished jobs
@@ -239,6 +239,7 @@ function phase(st) {
     }
     case "cancelled": return `Cancelled after ${count(st.rows)} rows; the unfinished file was removed.`;
     case "failed": return `Failed: ${st.error || "see the server log."}`;
+    case "interrupted": return st.error || "The server stopped before this job finished.";
   }
   return "";
 }

@@ -1,7 +1,10 @@
 // Package jobs runs synthetic-data jobs for the web app: one at a time, in
 // the order they were started, each written atomically into a directory,
 // with progress published on the bus and, for transactions, the detector's
-// and the quality report when the file is done.
+// and the quality report when the file is done. Each job's status is kept
+// in a manifest beside its file (store.go), so the jobs, their reports and
+// their files outlive a restart; a job cut off by a stop or a crash comes
+// back interrupted, never as done.
 package jobs
 
 import (
@@ -55,8 +58,16 @@ const (
 	Running   = "running"
 	Done      = "done"
 	Failed    = "failed"
-	Cancelled = "cancelled"
+	Cancelled = "cancelled" // by the person who started it
+	// Interrupted is a job cut off by the server stopping (or crashing)
+	// while it was queued or running. Its Error says so in a sentence; its
+	// unfinished file is removed.
+	Interrupted = "interrupted"
 )
+
+// errCancelled is the cause of a running job's cancellation by Cancel, as
+// against the service stopping.
+var errCancelled = errors.New("cancelled")
 
 // Status is a job's state, as published on synth.progress.
 type Status struct {
@@ -81,7 +92,7 @@ type Status struct {
 
 type job struct {
 	st     Status
-	cancel context.CancelFunc // set while running
+	cancel context.CancelCauseFunc // set while running
 }
 
 // Service queues and runs jobs. Its methods are safe to call while Run runs.
@@ -90,32 +101,29 @@ type Service struct {
 	bus     *bus.Bus
 	log     *slog.Logger
 	workers int
+	kept    int // finished jobs kept: MaxKept
 
-	mu    sync.Mutex
-	jobs  map[string]*job
-	order []string // ids, oldest first
-	next  int
-	wake  chan struct{}
+	saveMu sync.Mutex // serialises manifest writes and removals; taken before mu
+	mu     sync.Mutex
+	jobs   map[string]*job
+	order  []string // ids, oldest first
+	next   int
+	wake   chan struct{}
 }
 
-// New returns a service writing into dir (created if needed). b may be nil;
-// workers 0 means one per core.
+// New returns a service writing into dir (created if needed), with the jobs
+// an earlier service left there: finished ones as they were, queued and
+// running ones interrupted. b may be nil; workers 0 means one per core. One
+// service at a time may use dir.
 func New(dir string, b *bus.Bus, log *slog.Logger, workers int) (*Service, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create jobs directory: %w", err)
 	}
-	s := &Service{dir: dir, bus: b, log: log, workers: workers, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
-	// Jobs live in memory, their files on disk: number new jobs after the
-	// files earlier runs left, so that no new file takes an old one's name.
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read jobs directory: %w", err)
-	}
-	for _, e := range ents {
-		var n int
-		if _, err := fmt.Sscanf(e.Name(), "job-%d-", &n); err == nil && n > s.next {
-			s.next = n
-		}
+	s := &Service{dir: dir, bus: b, log: log, workers: workers, kept: MaxKept, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
+	// New jobs are numbered after every manifest and file earlier services
+	// left, so that no new file takes an old one's name.
+	if err := s.load(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -153,14 +161,24 @@ func (s *Service) Start(spec Spec) (Status, error) {
 			return Status{}, fmt.Errorf("%w: the disk has %d MB free and this job needs about %d MB", ErrInvalid, free>>20, need>>20)
 		}
 	}
+	// The job is recorded before it is queued: a job that could not be
+	// would vanish at the next restart, so it is refused instead. Starts
+	// take saveMu so that ids join the order in turn.
+	s.saveMu.Lock()
 	s.mu.Lock()
 	s.next++
-	id := strconv.Itoa(s.next)
-	j := &job{st: Status{ID: id, Spec: spec, State: Queued}}
-	s.jobs[id] = j
-	s.order = append(s.order, id)
-	st := j.st
+	st := Status{ID: strconv.Itoa(s.next), Spec: spec, State: Queued}
 	s.mu.Unlock()
+	if err := s.writeManifest(st); err != nil {
+		s.saveMu.Unlock()
+		s.log.Error("synth job not started", "err", err)
+		return Status{}, err
+	}
+	s.mu.Lock()
+	s.jobs[st.ID] = &job{st: st}
+	s.order = append(s.order, st.ID)
+	s.mu.Unlock()
+	s.saveMu.Unlock()
 	s.publish(st)
 	select {
 	case s.wake <- struct{}{}:
@@ -183,11 +201,13 @@ func (s *Service) Cancel(id string) error {
 		j.st.State, j.st.Finished = Cancelled, time.Now()
 		st = j.st
 	case Running:
-		j.cancel()
+		j.cancel(errCancelled)
 	}
 	s.mu.Unlock()
 	if st.ID != "" {
+		s.saveLogged(id)
 		s.publish(st)
+		s.prune()
 	}
 	return nil
 }
@@ -220,8 +240,12 @@ func (s *Service) Path(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if st.State != Done {
+	switch st.State {
+	case Done:
+	case Queued, Running:
 		return "", fmt.Errorf("%w: job %s is %s, its file is not ready", ErrNotFound, id, st.State)
+	default:
+		return "", fmt.Errorf("%w: job %s is %s; it has no file", ErrNotFound, id, st.State)
 	}
 	return filepath.Join(s.dir, st.File), nil
 }
@@ -229,6 +253,9 @@ func (s *Service) Path(id string) (string, error) {
 // Run runs queued jobs one at a time until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	for {
+		if ctx.Err() != nil { // jobs still queued stay so: the next service reads them back interrupted
+			return nil
+		}
 		if id, ok := s.nextQueued(); ok {
 			s.run(ctx, id)
 			continue
@@ -256,10 +283,11 @@ func (s *Service) config(spec Spec) synth.Config {
 	return synth.Config{Seed: spec.Seed, Rows: spec.Rows, FraudRate: spec.FraudRate, Workers: s.workers}.Normalize()
 }
 
-// run runs one job to its end.
+// run runs one job to its end, or until ctx ends: then the job is
+// interrupted, not cancelled.
 func (s *Service) run(ctx context.Context, id string) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	s.mu.Lock()
 	j := s.jobs[id]
 	j.cancel = cancel
@@ -267,6 +295,7 @@ func (s *Service) run(ctx context.Context, id string) {
 	spec := j.st.Spec
 	st := j.st
 	s.mu.Unlock()
+	s.saveLogged(id)
 	s.publish(st)
 
 	format, _ := synth.ParseFormat(spec.Format)
@@ -288,11 +317,19 @@ func (s *Service) run(ctx context.Context, id string) {
 	if err == nil && spec.Kind == "transactions" {
 		err = s.report(ctx, id, cfg)
 	}
-	s.update(id, func(st *Status) {
+	if err != nil {
+		os.Remove(path) // the report failed or was cut off after the file was written
+	} else {
+		syncDir(s.dir) // the file's rename is on disk before a manifest says it is done
+	}
+	s.finish(id, func(st *Status) {
 		st.Finished = time.Now()
 		switch {
-		case errors.Is(err, context.Canceled):
+		case err != nil && context.Cause(ctx) == errCancelled:
 			st.State = Cancelled
+		case err != nil && ctx.Err() != nil: // the service is stopping
+			st.State, st.ETA, st.Detector, st.Quality, st.ReportRows = Interrupted, 0, nil, nil, 0
+			st.Error = interruptedSentence(*st)
 		case err != nil:
 			st.State, st.Error = Failed, err.Error()
 			s.log.Error("synth job failed", "job", id, "err", err)
@@ -303,9 +340,6 @@ func (s *Service) run(ctx context.Context, id string) {
 			}
 		}
 	})
-	if err != nil {
-		os.Remove(path) // the report failed after the file was written
-	}
 	s.prune()
 }
 
@@ -344,16 +378,44 @@ func (s *Service) update(id string, f func(*Status)) {
 	s.publish(st)
 }
 
+// finish sets a running job's final state: in its manifest first, then in
+// memory and on the bus, so that a job is never seen done before it is
+// recorded done.
+func (s *Service) finish(id string, f func(*Status)) {
+	s.saveMu.Lock()
+	s.mu.Lock()
+	j := s.jobs[id]
+	st := j.st
+	s.mu.Unlock()
+	f(&st)
+	if err := s.writeManifest(st); err != nil {
+		s.log.Error("synth job's end not saved; after a restart it will show as interrupted", "job", id, "err", err)
+	}
+	s.mu.Lock()
+	j.st = st
+	s.mu.Unlock()
+	s.saveMu.Unlock()
+	s.publish(st)
+}
+
 func (s *Service) publish(st Status) {
 	if s.bus != nil {
 		TopicProgress.Publish(s.bus, "synth", "", st.State, st)
 	}
 }
 
-// prune forgets the oldest finished jobs beyond MaxKept and removes their files.
+// prune forgets the oldest finished jobs beyond MaxKept and removes their
+// files and manifests.
 func (s *Service) prune() {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked()
+}
+
+// pruneLocked is prune with saveMu and mu held (or no other goroutine yet).
+func (s *Service) pruneLocked() {
 	finished := 0
 	for i := len(s.order) - 1; i >= 0; i-- {
 		id := s.order[i]
@@ -361,10 +423,14 @@ func (s *Service) prune() {
 		if st.State == Queued || st.State == Running {
 			continue
 		}
-		if finished++; finished > MaxKept {
+		if finished++; finished > s.kept {
 			if st.File != "" {
 				os.Remove(filepath.Join(s.dir, st.File))
 			}
+			// The manifest goes last: a crash in between leaves a manifest
+			// whose file is missing, which the next load marks failed and
+			// a later prune removes.
+			os.Remove(s.manifestPath(id))
 			delete(s.jobs, id)
 			s.order = slices.Delete(s.order, i, i+1)
 		}

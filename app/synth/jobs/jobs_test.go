@@ -101,8 +101,8 @@ func TestJobCancel(t *testing.T) {
 	if st = wait(t, s, st.ID); st.State != Cancelled {
 		t.Fatalf("state %s", st.State)
 	}
-	if ents, _ := os.ReadDir(s.dir); len(ents) != 0 {
-		t.Fatalf("a cancelled job left %v", ents)
+	if ents, _ := os.ReadDir(s.dir); len(ents) != 1 || ents[0].Name() != "job-1.json" {
+		t.Fatalf("a cancelled job left %v, want only its manifest", ents)
 	}
 	if _, err := s.Path(st.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("path of a cancelled job: %v", err)
