@@ -326,7 +326,7 @@ const runs = runSection({
   what: (r) => `${r.spec.algo.toUpperCase()} · ${ENV_SHORT[r.spec.env] ?? r.spec.env}`,
   steps: (r) => `${short(r.steps)}/${short(r.total)}`,
   figures: (r) => `seed ${r.spec.seed} · ` + (r.eval_return != null ? `eval ${num(r.eval_return, 1)}` : `return ${num(r.return, 1)}`),
-  resumable: () => true,
+  resumable: (r) => r.resumable,
   moreActions: checkpointLink,
   clear: () => { state.points = []; },
   loaded: (pts) => { state.points = pts ?? []; },
