@@ -157,11 +157,9 @@ func TestBrowserDataPageAfterRestart(t *testing.T) {
 	}
 	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, pill(life.done.ID), pill(life.big.ID)), 10*time.Second)
 
-	click := func(id string) {
+	click := func(id string) { // in script: the list re-renders its rows on every update
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#dt-jobs tr[data-id=%q]`, id)))); err != nil {
-			t.Fatal(err)
-		}
+		eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#dt-jobs tr[data-id=%q]').click(), true)`, id))
 	}
 	click(life.big.ID)
 	waitJS(t, ctx, "the interrupted job selected", `document.getElementById("dt-job-state").textContent === "interrupted"`, 5*time.Second)

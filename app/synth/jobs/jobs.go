@@ -38,9 +38,10 @@ var TopicProgress = bus.NewTopic[Status]("synth.progress")
 
 // Limits on jobs started from the web app.
 const (
-	MaxRows       = 20_000_000 // rows of one job
-	MaxKept       = 20         // finished jobs kept; older ones and their files are removed
-	reportMaxRows = 500_000    // the detector and quality report use at most this many rows
+	MaxRows       = 20_000_000      // rows of one job
+	MaxKept       = 20              // finished jobs kept; older ones and their files are removed
+	reportMaxRows = 500_000         // the detector and quality report use at most this many rows
+	saveEvery     = 5 * time.Second // a running job's manifest is brought up to date this often
 )
 
 // Spec is what a job generates.
@@ -97,11 +98,12 @@ type job struct {
 
 // Service queues and runs jobs. Its methods are safe to call while Run runs.
 type Service struct {
-	dir     string
-	bus     *bus.Bus
-	log     *slog.Logger
-	workers int
-	kept    int // finished jobs kept: MaxKept
+	dir       string
+	bus       *bus.Bus
+	log       *slog.Logger
+	workers   int
+	kept      int           // finished jobs kept: MaxKept
+	saveEvery time.Duration // a running job's manifest is brought up to date this often
 
 	saveMu sync.Mutex // serialises manifest writes and removals; taken before mu
 	mu     sync.Mutex
@@ -119,7 +121,7 @@ func New(dir string, b *bus.Bus, log *slog.Logger, workers int) (*Service, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create jobs directory: %w", err)
 	}
-	s := &Service{dir: dir, bus: b, log: log, workers: workers, kept: MaxKept, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
+	s := &Service{dir: dir, bus: b, log: log, workers: workers, kept: MaxKept, saveEvery: saveEvery, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
 	// New jobs are numbered after every manifest and file earlier services
 	// left, so that no new file takes an old one's name.
 	if err := s.load(); err != nil {
@@ -302,7 +304,9 @@ func (s *Service) run(ctx context.Context, id string) {
 	name := fmt.Sprintf("job-%s-%s-%d.%s", id, spec.Kind, spec.Seed, format)
 	path := filepath.Join(s.dir, name)
 	cfg := s.config(spec)
-	last := time.Time{}
+	// Progress is saved now and then too, so that a job cut off by a crash
+	// comes back saying how far it got.
+	last, saved := time.Time{}, time.Now()
 	err := synth.GenerateFile(ctx, cfg, spec.Kind, format, path, func(rows int) {
 		if now := time.Now(); now.Sub(last) >= 250*time.Millisecond || rows == spec.Rows {
 			last = now
@@ -312,6 +316,10 @@ func (s *Service) run(ctx context.Context, id string) {
 				st.RowsPerS = float64(rows) / max(secs, 1e-9)
 				st.ETA = float64(spec.Rows-rows) / max(st.RowsPerS, 1)
 			})
+			if now.Sub(saved) >= s.saveEvery || rows == spec.Rows {
+				saved = now
+				s.saveLogged(id)
+			}
 		}
 	})
 	if err == nil && spec.Kind == "transactions" {

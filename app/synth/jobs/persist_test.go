@@ -329,3 +329,48 @@ func TestJobsPruneManifests(t *testing.T) {
 		t.Fatalf("manifests left %v", got)
 	}
 }
+
+// A running job's manifest follows its progress, so that a crash (no
+// chance to record the end) still comes back saying how far the job got.
+func TestJobProgressSavedForACrash(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(dir, nil, quiet(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.saveEvery = 0
+	runService(t, a)
+	st, err := a.Start(Spec{Kind: "transactions", Rows: MaxRows, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	deadline := time.Now().Add(20 * time.Second)
+	for m.Rows == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the manifest of the running job never showed rows: %+v", m.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if b, err := os.ReadFile(filepath.Join(dir, "job-1.json")); err == nil {
+			json.Unmarshal(b, &m)
+		}
+	}
+	if m.State != Running {
+		t.Fatalf("manifest state %s", m.State)
+	}
+	// The directory as a crash would leave it: this manifest and a temporary file.
+	crash := t.TempDir()
+	writeTestManifest(t, crash, m.Status)
+	writeTestFile(t, crash, ".job-1-transactions-1.csv.1.tmp", "id,time\n")
+	b, err := New(crash, nil, quiet(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.Job(st.ID)
+	if want := "after " + thousands(m.Rows) + " of 20,000,000 rows"; got.State != Interrupted || !strings.Contains(got.Error, want) {
+		t.Fatalf("after the crash: %s %q, want interrupted and %q", got.State, got.Error, want)
+	}
+	if got := names(t, crash); !slices.Equal(got, []string{"job-1.json"}) {
+		t.Fatalf("files after the crash: %v", got)
+	}
+}
