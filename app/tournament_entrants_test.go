@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -98,9 +99,13 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 		{"a directory", `{"checkpoint": "good"}`, 400, "not a regular file"},
 		{"wrong world", `{"checkpoint": "matrix/checkpoint.ckpt"}`, 400, `trained on "matrix2", which is not a trading-world learner`},
 		{"not a checkpoint", `{"checkpoint": "junk.ckpt"}`, 400, "runs/junk.ckpt is not a trading-world checkpoint"},
-		{"empty", `{"checkpoint": ""}`, 400, "must be a path inside"},
+		{"empty", `{"checkpoint": ""}`, 400, "Name either a checkpoint"},
 		{"too long", `{"checkpoint": "` + strings.Repeat("a/", 300) + `"}`, 400, "must be a path inside"},
 		{"bad json", `{"checkpoint": 3}`, 400, ""},
+		{"neither", `{}`, 400, "Name either a checkpoint"},
+		{"both", `{"checkpoint": "good/checkpoint.ckpt", "run": 1}`, 400, "Name either a checkpoint"},
+		{"negative run", `{"run": -2}`, 400, "whole number from 1"},
+		{"no such run", `{"run": 9}`, 404, "There is no multi-agent run 9."},
 	} {
 		code, out := postEntrant(t, url, c.body)
 		msg, _ := out["error"].(string)
@@ -267,7 +272,76 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 		t.Errorf("profiles after the restart: %v, want the five built-ins and rl-vdn-mix-s1", ids)
 	}
 	var n int
-	if err := second.db.R.QueryRow(`SELECT count(*) FROM tournament_entrants WHERE checkpoint IN ('a/checkpoint.ckpt', 'b/checkpoint.ckpt')`).Scan(&n); err != nil || n != 2 {
+	if err := second.db.R.QueryRow(`SELECT count(*) FROM tournament_entrants WHERE checkpoint IN ('runs/a/checkpoint.ckpt', 'runs/b/checkpoint.ckpt')`).Scan(&n); err != nil || n != 2 {
 		t.Errorf("remembered entrants: %d %v, want both, stored by their clean paths", n, err)
+	}
+}
+
+// A finished trading-world run of the Training page enters by its id
+// ({"run": N}); other worlds, MADDPG and unfinished runs are refused with a
+// sentence, and the entrant comes back after a restart like any other.
+func TestTournamentEntrantFromRun(t *testing.T) {
+	cfg := testConfig(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := NewServer(context.Background(), cfg, log, testAssets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A short final evaluation keeps the runs quick.
+	if srv.marl, err = marl.NewService(marl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "marl"), EvalEpisodes: 3}, srv.bus, srv.writer, srv.db, srv.log); err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(spec marl.RunSpec) int64 {
+		info, err := srv.marl.Start(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.ID
+	}
+	status := func(id int64) string {
+		info, err := srv.marl.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Status
+	}
+	trading := start(marl.RunSpec{Env: "trading-ma", Algo: "vdn", Episodes: 12, Seed: 5})
+	spread := start(marl.RunSpec{Env: "spread", Algo: "qmix", Episodes: 10, Seed: 1})
+	maddpg := start(marl.RunSpec{Env: "trading-ma", Algo: "maddpg", Episodes: 3, Seed: 1})
+	waitFor(t, "the three runs", 60*time.Second, func() bool {
+		return status(trading) == "done" && status(spread) == "done" && status(maddpg) == "done"
+	})
+	long := start(marl.RunSpec{Env: "trading-ma", Algo: "vdn", Episodes: 20000, Seed: 6})
+	waitFor(t, "the long run to train", 20*time.Second, func() bool { return status(long) == "running" })
+	for _, c := range []struct {
+		name   string
+		id     int64
+		status int
+		want   string
+	}{
+		{"finished trading run", trading, 201, ""},
+		{"the same again", trading, 409, `"rl-vdn-mix-s5" (Regime-Mix Learner #5) is already in the tournament`},
+		{"another world", spread, 400, "Run 2 is qmix on spread; only trading-world QMIX or VDN learners"},
+		{"MADDPG", maddpg, 400, "Run 3 is maddpg on trading-ma"},
+		{"still training", long, 409, "Run 4 is running; a learner enters the tournament once its run is done."},
+	} {
+		code, out := postEntrant(t, url, fmt.Sprintf(`{"run": %d}`, c.id))
+		msg, _ := out["error"].(string)
+		if code != c.status || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: %d %v, want %d %q", c.name, code, out, c.status, c.want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := startServerWith(t, cfg, nil)
+	if !slices.ContainsFunc(again.tournament.Profiles(), func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s5" }) {
+		t.Errorf("after a restart the run's learner is not in the tournament: %v", again.tournament.Profiles())
 	}
 }

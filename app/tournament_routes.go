@@ -97,9 +97,8 @@ func reenterEntrants(s *Server, t *tournament.Service) {
 		}
 	}
 	rows.Close()
-	runs := filepath.Join(s.cfg.DataDir, "runs")
 	for _, p := range paths {
-		a, _, msg := openEntrant(runs, p)
+		a, _, msg := openEntrant(s.cfg.DataDir, p)
 		if a == nil {
 			s.log.Warn("tournament: earlier entrant skipped", "checkpoint", p, "reason", msg)
 			continue
@@ -134,38 +133,77 @@ func loadEntrant(f *os.File) (*marl.TradingAgent, error) {
 
 var errEntrantTooLarge = errors.New("the file is too large")
 
-// openEntrant opens the checkpoint at rel inside dir (the data directory's
-// runs/ folder) and loads it, refusing any path that leaves dir (absolute
-// paths, "..", symbolic links out of it). It returns the HTTP status and a
-// sentence for the user on failure.
-func openEntrant(dir, rel string) (*marl.TradingAgent, int, string) {
+// An entrant's checkpoint is named by its path inside the data directory:
+// runs/… for metastation train's checkpoints, marl/run-N/… for the Training
+// page's multi-agent runs. These are the two folders it may come from.
+const (
+	entrantRuns = "runs"
+	entrantMARL = "marl"
+)
+
+// checkpointEntrant turns the checkpoint a user names (a path inside the
+// data directory's runs/ folder) into an entrant path, or explains why not.
+func checkpointEntrant(user string) (string, string) {
 	const where = "The checkpoint must be a path inside the data directory's runs/ folder, such as vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"
-	if rel == "" || len(rel) > 512 || strings.ContainsRune(rel, 0) {
-		return nil, http.StatusBadRequest, where + "."
+	if user == "" || len(user) > 512 || strings.ContainsRune(user, 0) {
+		return "", where + "."
 	}
-	clean := filepath.Clean(filepath.FromSlash(rel))
+	clean := filepath.Clean(filepath.FromSlash(user))
 	if !filepath.IsLocal(clean) {
-		return nil, http.StatusBadRequest, where + " (no absolute paths, no ..)."
+		return "", where + " (no absolute paths, no ..)."
 	}
-	root, err := os.OpenRoot(dir)
+	return entrantRuns + "/" + filepath.ToSlash(clean), ""
+}
+
+// runEntrant turns a multi-agent run of the Training page into an entrant
+// path: a finished trading-world QMIX or VDN run, whose checkpoint is kept.
+func runEntrant(svc *marl.Service, dataDir string, id int64) (string, int, string) {
+	info, err := svc.Get(id)
+	switch {
+	case errors.Is(err, marl.ErrNotFound):
+		return "", http.StatusNotFound, fmt.Sprintf("There is no multi-agent run %d.", id)
+	case err != nil:
+		return "", http.StatusBadRequest, sentence(err)
+	case info.Spec.Env != "trading-ma" || info.Spec.Algo == "maddpg":
+		return "", http.StatusBadRequest, fmt.Sprintf("Run %d is %s on %s; only trading-world QMIX or VDN learners can trade in the tournament.", id, info.Spec.Algo, info.Spec.Env)
+	case info.Status != "done":
+		return "", http.StatusConflict, fmt.Sprintf("Run %d is %s; a learner enters the tournament once its run is done.", id, info.Status)
+	}
+	rel, err := filepath.Rel(filepath.Join(dataDir, entrantMARL), info.Checkpoint)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", http.StatusConflict, fmt.Sprintf("Run %d keeps its checkpoint outside the data directory.", id)
+	}
+	return entrantMARL + "/" + filepath.ToSlash(rel), 0, ""
+}
+
+// openEntrant loads the checkpoint at rel, an entrant path (runs/… or
+// marl/…), refusing anything that leaves its folder (symbolic links out of
+// it included). It returns the HTTP status and a sentence for the user on
+// failure.
+func openEntrant(dataDir, rel string) (*marl.TradingAgent, int, string) {
+	folder, inside, _ := strings.Cut(rel, "/")
+	if folder != entrantRuns && folder != entrantMARL || inside == "" {
+		return nil, http.StatusBadRequest, fmt.Sprintf("%s is not a checkpoint an entrant can come from.", rel)
+	}
+	root, err := os.OpenRoot(filepath.Join(dataDir, folder))
 	if err != nil {
-		return nil, http.StatusNotFound, "The data directory has no runs/ folder; train an agent with metastation train --env trading-ma --algo vdn, which writes there."
+		return nil, http.StatusNotFound, "The data directory has no " + folder + "/ folder; train an agent with metastation train --env trading-ma --algo vdn, which writes to runs/."
 	}
 	defer root.Close()
-	f, err := root.Open(clean)
+	f, err := root.Open(filepath.FromSlash(inside))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, http.StatusNotFound, fmt.Sprintf("There is no checkpoint runs/%s in the data directory.", filepath.ToSlash(clean))
+		return nil, http.StatusNotFound, fmt.Sprintf("There is no checkpoint %s in the data directory.", rel)
 	case err != nil:
-		return nil, http.StatusBadRequest, where + "."
+		return nil, http.StatusBadRequest, fmt.Sprintf("The checkpoint %s must be a file inside the data directory's %s/ folder.", rel, folder)
 	}
 	defer f.Close()
 	a, err := loadEntrant(f)
 	switch {
 	case errors.Is(err, errEntrantTooLarge):
-		return nil, http.StatusRequestEntityTooLarge, sentence(fmt.Errorf("the file runs/%s: %w", filepath.ToSlash(clean), err))
+		return nil, http.StatusRequestEntityTooLarge, sentence(fmt.Errorf("the file %s: %w", rel, err))
 	case err != nil:
-		return nil, http.StatusBadRequest, sentence(fmt.Errorf("the file runs/%s is not a trading-world checkpoint this build can enter: %w", filepath.ToSlash(clean), err))
+		return nil, http.StatusBadRequest, sentence(fmt.Errorf("the file %s is not a trading-world checkpoint this build can enter: %w", rel, err))
 	}
 	return a, 0, ""
 }
@@ -177,11 +215,12 @@ func openEntrant(dir, rel string) (*marl.TradingAgent, int, string) {
 //	GET  /api/tournament/state          the current snapshot (as on tournament.state)
 //	GET  /api/tournament/commentary     ?round=N&limit=50
 //	POST /api/tournament/votes          {"round": 3, "strategy": "momentum"}
-//	POST /api/tournament/entrants       {"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"}
+//	POST /api/tournament/entrants       {"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}
 //
 // An entrant is a trained trading-world learner (app/marl's TradingAgent):
-// its checkpoint is a path inside the data directory's runs/ folder, and it
-// plays from the next round to start (the answer names it).
+// a checkpoint inside the data directory's runs/ folder, or a finished
+// multi-agent run of the Training page. It plays from the next round to
+// start (the answer names it).
 //
 // Votes are protected from cross-site requests by the server's
 // cross-origin middleware; the voter is a random id in a signed, HttpOnly,
@@ -256,12 +295,29 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 	r.Post("/api/tournament/entrants", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Checkpoint string `json:"checkpoint"`
+			Run        int64  `json:"run"`
 		}
-		if !decodeJSON(w, r, &req, `{"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"}`) {
+		if !decodeJSON(w, r, &req, `{"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}`) {
+			return
+		}
+		var rel, msg string
+		status := http.StatusBadRequest
+		switch {
+		case (req.Checkpoint == "") == (req.Run == 0):
+			msg = `Name either a checkpoint ({"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"}) or a multi-agent run of the Training page ({"run": 3}).`
+		case req.Run < 0:
+			msg = "A run id is a whole number from 1."
+		case req.Run > 0:
+			rel, status, msg = runEntrant(s.marl, s.cfg.DataDir, req.Run)
+		default:
+			rel, msg = checkpointEntrant(req.Checkpoint)
+		}
+		if rel == "" {
+			writeError(w, r, status, msg)
 			return
 		}
 		entrantMu.Lock()
-		a, status, msg := openEntrant(filepath.Join(s.cfg.DataDir, "runs"), req.Checkpoint)
+		a, status, msg := openEntrant(s.cfg.DataDir, rel)
 		entrantMu.Unlock()
 		if a == nil {
 			writeError(w, r, status, msg)
@@ -277,9 +333,9 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			s.log.Error("tournament entrant", "err", err)
 			writeError(w, r, http.StatusInternalServerError, "The entrant could not be added.")
 		default:
-			s.log.Info("tournament: entrant from the API", "checkpoint", req.Checkpoint, "id", a.ID())
+			s.log.Info("tournament: entrant from the API", "checkpoint", rel, "id", a.ID())
 			// The entrant plays either way; only the next start would miss it.
-			if err := rememberEntrant(r.Context(), s.db, filepath.ToSlash(filepath.Clean(req.Checkpoint)), a.ID()); err != nil {
+			if err := rememberEntrant(r.Context(), s.db, rel, a.ID()); err != nil {
 				s.log.Error("tournament entrant", "err", err)
 			}
 			writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,43 @@ func TestBrowserTrainMARLSpread(t *testing.T) {
 	waitJS(t, ctx, "the run done with its evaluation", `window.metastationTrainMARL.status === "done" && document.getElementById("ma-eval").textContent !== "–"`, 20*time.Second)
 	if pts := eval[float64](t, ctx, `window.metastationTrainMARL.state.points.at(-1).episode`); pts != 150 {
 		t.Errorf("the curve ends at episode %v, want 150", pts)
+	}
+	if n := eval[float64](t, ctx, `document.querySelectorAll("#ma-runs button.enter").length`); n != 0 {
+		t.Errorf("a spread run offers to enter the tournament (%v buttons)", n)
+	}
+}
+
+// TestBrowserTrainMARLEntersTournament: a finished trading-world run's row
+// offers "→ tournament"; a click enters the learner, the row then links to
+// the trading floor, and the tournament lists it.
+func TestBrowserTrainMARLEntersTournament(t *testing.T) {
+	ctx := newBrowser(t)
+	url := startMARLServer(t)
+	navigate(t, ctx, url+"train")
+	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
+	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	startMARLRun(t, ctx, "trading-ma", "vdn", false, 30, 4, 1)
+	// While it trains (if it has not finished already), no button.
+	if early := eval[bool](t, ctx, `window.metastationTrainMARL.state.runs.get(1)?.status === "done" || document.querySelectorAll("#ma-runs button.enter").length === 0`); !early {
+		t.Error("a run still training offers to enter the tournament")
+	}
+	waitJS(t, ctx, "the run done", `window.metastationTrainMARL.status === "done"`, 20*time.Second)
+	waitJS(t, ctx, "the enter button", `document.querySelector("#ma-runs tr[data-run='1'] button.enter") !== null`, 5*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ma-runs tr[data-run='1'] button.enter`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the learner entered", `window.metastationTrainMARL.entered === "rl-vdn-mix-s4" || document.getElementById("ma-error").textContent !== ""`, 10*time.Second)
+	if msg := eval[string](t, ctx, `document.getElementById("ma-error").textContent`); msg != "" {
+		t.Fatalf("entering shows: %q", msg)
+	}
+	if href := eval[string](t, ctx, `document.querySelector("#ma-runs tr[data-run='1'] a.entered")?.getAttribute("href") ?? ""`); href != "/floor" {
+		t.Errorf("the row links to %q after entering, want /floor", href)
+	}
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/tournament/state").then(r => r.json()).then(s => s.profiles.map(p => p.id).join(","))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("tournament state from the page: %v", err)
+	}
+	if !strings.Contains(ids, "rl-vdn-mix-s4") {
+		t.Errorf("the tournament's profiles %q lack the learner", ids)
 	}
 }

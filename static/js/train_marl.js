@@ -5,7 +5,7 @@
 // episodes), promotions from marl.events. A run opened mid-way is first
 // filled from /api/marl/runs/{id}/metrics.
 import { count } from "./format.js";
-import { onFrame, api, num, pushInOrder, runSection } from "./runs.js";
+import { onFrame, api, num, pushInOrder, runSection, actionButton } from "./runs.js";
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 
 const el = (id) => document.getElementById(id);
@@ -37,7 +37,7 @@ const state = {
   buffer: [], // live points and events that arrived while the history was loading
 };
 // Tests and curious people look here.
-const hooks = { progress: 0, metrics: 0, events: 0, draws: 0, points: 0, lines: 0, selected: null, status: "", stage: "", state };
+const hooks = { progress: 0, metrics: 0, events: 0, draws: 0, points: 0, lines: 0, selected: null, status: "", stage: "", entered: "", state };
 window.metastationTrainMARL = hooks;
 
 // --- helpers -------------------------------------------------------------
@@ -202,6 +202,29 @@ function notResumable(td, r) {
   }
 }
 
+// A finished trading-world QMIX or VDN learner can trade in the tournament:
+// its row offers to enter it, and once in, links to the trading floor.
+function tournamentAction(td, r) {
+  if (r.status !== "done" || r.spec.env !== "trading-ma" || r.spec.algo === "maddpg") return;
+  actionButton(td, "→ tournament", "enter", async () => {
+    try {
+      const res = await api("POST", "/api/tournament/entrants", { run: r.id });
+      runs.showError("");
+      hooks.entered = res.profile.id;
+      td.querySelector("button.enter")?.remove();
+      const a = document.createElement("a");
+      a.className = "entered";
+      a.href = "/floor";
+      a.textContent = "on the floor";
+      a.title = `${res.profile.name} trades from round ${res.from_round}`;
+      a.addEventListener("click", (e) => e.stopPropagation());
+      td.append(a);
+    } catch (err) {
+      runs.showError(err.message);
+    }
+  });
+}
+
 function figures(r) {
   const stage = r.stage ? ` · ${r.stage.name ? STAGE_LABEL[r.stage.name] ?? r.stage.name : "all stages passed"}` : "";
   return `seed ${r.spec.seed} · ` + (r.eval ? `eval ${num(r.eval.team, 1)} (random ${num(r.eval.random, 1)})` : `team ${num(r.team, 1)}`) + stage;
@@ -216,7 +239,7 @@ const runs = runSection({
   steps: (r) => `${count(r.episodes)}/${count(r.total)}`,
   figures,
   resumable: (r) => r.resumable,
-  moreActions: notResumable,
+  moreActions: (td, r) => { notResumable(td, r); tournamentAction(td, r); },
   clear: () => { state.points = []; state.events = []; },
   loaded: (h) => {
     state.points = h.points ?? [];
