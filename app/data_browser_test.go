@@ -1,13 +1,20 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/metastation/metastation/app/synth"
+	"github.com/metastation/metastation/app/synth/jobs"
 )
 
 // TestBrowserDataPage uses the Data page as a person would: a fraud job
@@ -176,5 +183,83 @@ func TestBrowserDataPageAfterRestart(t *testing.T) {
 	dl := eval[string](t, ctx, `document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href`)
 	if !strings.HasSuffix(dl, "/api/synth/jobs/"+life.done.ID+"/file") {
 		t.Errorf("download link of the finished job %q", dl)
+	}
+}
+
+// TestBrowserDataPageRunAgain stops a server while a job runs; on the next
+// server's Data page the interrupted job offers Run again (a done job does
+// not), and clicking it starts a new job with the same settings that runs
+// to its end, listed beside the old one, whose file has the bytes the
+// settings give uninterrupted.
+func TestBrowserDataPageRunAgain(t *testing.T) {
+	ctx := newBrowser(t)
+	cfg := testConfig(t)
+	// 300,000 rows (19 MB of CSV) in 37 chunks: the first server, stopped
+	// when it sees the first chunk's rows, stops within the next one or two.
+	spec := jobs.Spec{Kind: "employees", Rows: 300_000, Seed: 8, Format: "csv"}
+	life := synthLiveAndStopWith(t, cfg, `{"kind":"customers","rows":300,"seed":5}`,
+		fmt.Sprintf(`{"kind":%q,"rows":%d,"seed":%d,"format":%q}`, spec.Kind, spec.Rows, spec.Seed, spec.Format))
+	if life.big.Rows >= spec.Rows {
+		t.Fatalf("the big job was not cut off mid-run: %+v", life.big)
+	}
+	_, url := startServerWith(t, cfg, nil)
+	navigate(t, ctx, url+"data")
+	waitJS(t, ctx, "the page script", `window.metastationData !== undefined`, 5*time.Second)
+	pill := func(id string) string {
+		return fmt.Sprintf(`document.querySelector('#dt-jobs tr[data-id=%q] .pill')?.textContent`, id)
+	}
+	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, pill(life.done.ID), pill(life.big.ID)), 10*time.Second)
+	click := func(id string) { // in script: the list re-renders its rows on every update
+		t.Helper()
+		eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#dt-jobs tr[data-id=%q]').click(), true)`, id))
+	}
+	shown := `(() => { const b = document.getElementById("dt-rerun"); return !b.hidden && b.offsetParent !== null && b.textContent === "Run again"; })()`
+
+	click(life.done.ID)
+	waitJS(t, ctx, "the done job selected", `document.getElementById("dt-job-state").textContent === "done"`, 5*time.Second)
+	if eval[bool](t, ctx, shown) {
+		t.Errorf("a done job offers Run again")
+	}
+	click(life.big.ID)
+	waitJS(t, ctx, "the interrupted job offering Run again", `document.getElementById("dt-job-state").textContent === "interrupted" && `+shown, 5*time.Second)
+	if phase := eval[string](t, ctx, `document.getElementById("dt-phase").textContent`); !strings.HasSuffix(phase, "Run it again to get the same data.") {
+		t.Errorf("the interrupted job says %q", phase)
+	}
+	// The done job's download link, hidden, is not shown (a.button's display
+	// once overrode the hidden attribute, offering job 1's file on job 2).
+	if eval[bool](t, ctx, `document.getElementById("dt-download").offsetParent !== null`) {
+		t.Errorf("the interrupted job shows a download link")
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#dt-rerun`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the rerun accepted", `window.metastationData.reruns.length === 1`, 10*time.Second)
+	id := eval[string](t, ctx, `window.metastationData.reruns[0].id`)
+	if id == life.big.ID || id == life.done.ID {
+		t.Fatalf("the rerun has the id %s of an old job", id)
+	}
+	waitJS(t, ctx, "the new job done", fmt.Sprintf(`document.getElementById("dt-job-id").textContent === %q &&
+		document.getElementById("dt-job-state").textContent === "done" && %s === "done"`, id, pill(id)), 15*time.Second)
+	got := eval[map[string]any](t, ctx, fmt.Sprintf(`({spec: document.getElementById("dt-job-spec").textContent,
+		old: %s, rerun: document.getElementById("dt-rerun").hidden, error: document.getElementById("dt-error").textContent,
+		download: document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href})`, pill(life.big.ID)))
+	if got["spec"] != "employees · seed 8 · csv · again of job "+life.big.ID || got["old"] != "interrupted" ||
+		got["rerun"] != true || got["error"] != "" || !strings.HasSuffix(got["download"].(string), "/api/synth/jobs/"+id+"/file") {
+		t.Errorf("after the rerun the page shows %v", got)
+	}
+	screenshot(t, ctx, "data-rerun")
+
+	code, file := synthCall(t, "GET", url, "/api/synth/jobs/"+id+"/file", "")
+	path := filepath.Join(t.TempDir(), "ref.csv")
+	if err := synth.GenerateFile(context.Background(), synth.Config{Seed: spec.Seed, Rows: spec.Rows, Workers: 1}, spec.Kind, synth.CSV, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 200 || !bytes.Equal(file, want) {
+		t.Errorf("the rerun's file: %d, %d bytes, the same as an uninterrupted run's %d: %v", code, len(file), len(want), bytes.Equal(file, want))
 	}
 }

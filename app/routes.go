@@ -66,6 +66,7 @@ func (s *Server) routes() http.Handler {
 	r.Post("/api/synth/jobs", synthStart(s.synth))
 	r.Get("/api/synth/jobs/{id}", synthJob(s.synth))
 	r.Delete("/api/synth/jobs/{id}", synthCancel(s.synth))
+	r.Post("/api/synth/jobs/{id}/rerun", synthRerun(s.synth))
 	r.Get("/api/synth/jobs/{id}/preview", synthPreview(s.synth))
 	r.Get("/api/synth/jobs/{id}/file", synthFile(s.synth))
 

@@ -27,6 +27,7 @@ import (
 //	POST   /api/synth/jobs                  {"kind","rows","seed","fraud_rate","format"} -> 202 and the job
 //	GET    /api/synth/jobs/{id}             one job (as on synth.progress)
 //	DELETE /api/synth/jobs/{id}             cancel a queued or running job
+//	POST   /api/synth/jobs/{id}/rerun       a new job with the settings of a failed, cancelled or interrupted one -> 202
 //	GET    /api/synth/jobs/{id}/preview     ?n=20: the first rows of a finished job
 //	GET    /api/synth/jobs/{id}/file        download a finished job's file
 //
@@ -168,6 +169,23 @@ func synthCancel(j *jobs.Service) http.HandlerFunc {
 	}
 }
 
+// synthRerun starts a new job with the settings of a failed, cancelled or
+// interrupted job: the same data, from the start. It takes no body. An
+// unknown job is 404; one still queued or running, or done, is 409; a job
+// whose settings no longer pass the start's checks (limits, disk space) is
+// 400, with the sentence saying why.
+func synthRerun(j *jobs.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st, err := j.Rerun(chi.URLParam(r, "id"))
+		if err != nil {
+			synthError(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/api/synth/jobs/"+st.ID)
+		writeJSON(w, http.StatusAccepted, st)
+	}
+}
+
 // synthPreview returns the first rows of a finished job's file.
 func synthPreview(j *jobs.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +263,8 @@ func synthError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusNotFound, synthSentence(err, jobs.ErrNotFound))
 	case errors.Is(err, jobs.ErrInvalid):
 		writeError(w, r, http.StatusBadRequest, synthSentence(err, jobs.ErrInvalid))
+	case errors.Is(err, jobs.ErrConflict):
+		writeError(w, r, http.StatusConflict, synthSentence(err, jobs.ErrConflict))
 	default:
 		writeError(w, r, http.StatusInternalServerError, "The data job could not be handled; see the server log.")
 	}

@@ -48,16 +48,25 @@ func synthJobAt(t *testing.T, base, id string) jobs.Status {
 	return st
 }
 
-// synthFirstLife runs a first real server on cfg.DataDir: a job from
-// doneBody runs to its end, then a 20-million-row shipments job starts and
-// the server stops while it runs. It returns both jobs as they were and the
-// finished job's status, preview and file as the API served them.
+// synthFirstLife is what synthLiveAndStop saw of the first server.
 type synthFirstLife struct {
 	done, big             jobs.Status
 	status, preview, file []byte
 }
 
+// synthLiveAndStop runs a first real server on cfg.DataDir: a job from
+// doneBody runs to its end, then a 20-million-row shipments job starts and
+// the server stops while it runs. It returns both jobs as they were and the
+// finished job's status, preview and file as the API served them.
 func synthLiveAndStop(t *testing.T, cfg Config, doneBody string) synthFirstLife {
+	t.Helper()
+	return synthLiveAndStopWith(t, cfg, doneBody, `{"kind":"shipments","rows":20000000,"seed":1}`)
+}
+
+// synthLiveAndStopWith is synthLiveAndStop with bigBody as the job cut off
+// by the stop; it must be large enough to be still running when the first
+// server sees its first rows and stops.
+func synthLiveAndStopWith(t *testing.T, cfg Config, doneBody, bigBody string) synthFirstLife {
 	t.Helper()
 	first, err := NewServer(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), testAssets())
 	if err != nil {
@@ -97,7 +106,7 @@ func synthLiveAndStop(t *testing.T, cfg Config, doneBody string) synthFirstLife 
 	_, life.preview = synthCall(t, "GET", url, "/api/synth/jobs/"+life.done.ID+"/preview?n=30", "")
 	_, life.file = synthCall(t, "GET", url, "/api/synth/jobs/"+life.done.ID+"/file", "")
 
-	code, b = synthCall(t, "POST", url, "/api/synth/jobs", `{"kind":"shipments","rows":20000000,"seed":1}`)
+	code, b = synthCall(t, "POST", url, "/api/synth/jobs", bigBody)
 	if code != 202 {
 		t.Fatalf("start the big job: %d %s", code, b)
 	}

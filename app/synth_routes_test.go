@@ -3,10 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +24,14 @@ import (
 // the service never runs its queue, so jobs stay queued.
 func synthTestServer(t *testing.T, run bool) (*httptest.Server, *jobs.Service) {
 	t.Helper()
-	j, err := jobs.New(t.TempDir(), bus.New(), slog.New(slog.NewTextHandler(io.Discard, nil)), 2)
+	return synthTestServerIn(t, t.TempDir(), run)
+}
+
+// synthTestServerIn is synthTestServer over the jobs an earlier service left
+// in dir.
+func synthTestServerIn(t *testing.T, dir string, run bool) (*httptest.Server, *jobs.Service) {
+	t.Helper()
+	j, err := jobs.New(dir, bus.New(), slog.New(slog.NewTextHandler(io.Discard, nil)), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +46,7 @@ func synthTestServer(t *testing.T, run bool) (*httptest.Server, *jobs.Service) {
 	r.Post("/api/synth/jobs", synthStart(j))
 	r.Get("/api/synth/jobs/{id}", synthJob(j))
 	r.Delete("/api/synth/jobs/{id}", synthCancel(j))
+	r.Post("/api/synth/jobs/{id}/rerun", synthRerun(j))
 	r.Get("/api/synth/jobs/{id}/preview", synthPreview(j))
 	r.Get("/api/synth/jobs/{id}/file", synthFile(j))
 	srv := httptest.NewServer(r)
@@ -160,5 +171,85 @@ func TestSynthRoutesJob(t *testing.T) {
 		resp.Header.Get("Content-Type") != "application/x-ndjson" ||
 		!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("file: %d, %d lines, %d bytes (status says %d), headers %v", resp.StatusCode, lines, len(data), st.Bytes, resp.Header)
+	}
+}
+
+// TestSynthRoutesRerun checks POST /api/synth/jobs/{id}/rerun over jobs an
+// earlier server left in every state: a failed, cancelled or interrupted
+// job runs again as a new job with its settings (202); an unknown job is
+// 404; a queued or done one 409; one whose settings no longer pass the
+// start's checks 400, each with a sentence.
+func TestSynthRoutesRerun(t *testing.T) {
+	dir := t.TempDir()
+	manifest := func(id, state, spec string) {
+		t.Helper()
+		b := fmt.Sprintf(`{"version": 1, "id": %q, "state": %q, "spec": %s, "rows": 10}`, id, state, spec)
+		if err := os.WriteFile(filepath.Join(dir, "job-"+id+".json"), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fraud := `{"kind": "transactions", "rows": 30000, "seed": 77, "fraud_rate": 0.03, "format": "jsonl"}`
+	manifest("1", "failed", fraud)
+	manifest("2", "cancelled", `{"kind": "employees", "rows": 500, "seed": 2, "fraud_rate": 0.015, "format": "csv"}`)
+	manifest("3", "interrupted", fraud)
+	manifest("4", "running", `{"kind": "shipments", "rows": 20000000, "seed": 1, "fraud_rate": 0.015, "format": "csv"}`) // a crash: interrupted
+	manifest("5", "failed", `{"kind": "unicorns", "rows": 10, "seed": 1, "format": "csv"}`)
+	manifest("6", "interrupted", `{"kind": "customers", "rows": 30000000, "seed": 1, "fraud_rate": 0.015, "format": "csv"}`)
+	manifest("7", "interrupted", `{"kind": "shipments", "rows": 10, "seed": 1, "fraud_rate": 0.015, "format": "parquet"}`)
+	if err := os.WriteFile(filepath.Join(dir, "job-8-employees-1.csv"), []byte("id\n1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "job-8.json"), []byte(`{"version": 1, "id": "8", "state": "done", "rows": 1,
+		"spec": {"kind": "employees", "rows": 1, "seed": 1, "format": "csv"}, "file": "job-8-employees-1.csv", "bytes": 5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The queue does not run: new jobs stay queued. Job 9 is one.
+	srv, j := synthTestServerIn(t, dir, false)
+	if _, err := j.Start(jobs.Spec{Kind: "employees", Rows: 10}); err != nil {
+		t.Fatal(err)
+	}
+	rerun := func(id string) string { return "/api/synth/jobs/" + id + "/rerun" }
+	tests := []struct {
+		name, path string
+		status     int
+		want       []string
+	}{
+		{"no such job", rerun("99"), 404, []string{`"error": "No job 99."`}},
+		{"not an id", rerun("abc"), 404, []string{`"error": "No job abc."`}},
+		{"a queued job", rerun("9"), 409, []string{`"error": "Job 9 is still queued; it needs no second run."`}},
+		{"a done job", rerun("8"), 409, []string{`"error": "Job 8 is done and its file is ready; the same settings would give the same data again."`}},
+		{"a failed job", rerun("1"), 202, []string{`"id": "10"`, `"rerun_of": "1"`, `"state": "queued"`, `"rows": 30000`, `"seed": 77`, `"fraud_rate": 0.03`, `"format": "jsonl"`}},
+		{"a cancelled job", rerun("2"), 202, []string{`"id": "11"`, `"rerun_of": "2"`, `"kind": "employees"`, `"seed": 2`}},
+		{"an interrupted job", rerun("3"), 202, []string{`"id": "12"`, `"rerun_of": "3"`, `"seed": 77`}},
+		{"the same job again", rerun("3"), 202, []string{`"id": "13"`, `"rerun_of": "3"`}},
+		{"a job cut off by a crash", rerun("4"), 202, []string{`"id": "14"`, `"rerun_of": "4"`, `"rows": 20000000`}},
+		{"the rerun, still queued", rerun("10"), 409, []string{`"error": "Job 10 is still queued; it needs no second run."`}},
+		{"an unknown kind", rerun("5"), 400, []string{`"error": "Job 5 cannot run again: unknown kind \"unicorns\"."`}},
+		{"too many rows", rerun("6"), 400, []string{`"error": "Job 6 cannot run again: rows must be between 1 and 20,000,000, not 30,000,000."`}},
+		{"parquet for shipments", rerun("7"), 400, []string{`"error": "Job 7 cannot run again: parquet is written for transactions only."`}},
+		{"GET is not a rerun", rerun("3"), 405, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := "POST"
+			if tt.status == 405 {
+				method = "GET"
+			}
+			status, body := synthDo(t, srv, method, tt.path, "")
+			if status != tt.status {
+				t.Errorf("%s %s: %d %s; want %d", method, tt.path, status, body, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s %s: %d %s; want %q in it", method, tt.path, status, body, w)
+				}
+			}
+		})
+	}
+	if n := len(j.Jobs()); n != 14 {
+		t.Errorf("%d jobs, want 14: 9 and the 5 reruns accepted", n)
+	}
+	if st, err := j.Job("10"); err != nil || st.Spec != (jobs.Spec{Kind: "transactions", Rows: 30000, Seed: 77, FraudRate: 0.03, Format: "jsonl"}) {
+		t.Errorf("the rerun of job 1: %+v, %v", st, err)
 	}
 }

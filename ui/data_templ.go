@@ -23,7 +23,8 @@ type DataForm struct {
 }
 
 // Data is the synthetic data page: a form that starts a job, the job's live
-// progress, the list of jobs, a preview of the file, its download, the
+// progress, the list of jobs, Run again for a job that failed, was cancelled
+// or was interrupted, a preview of the file, its download, the
 // quality report and the fraud detector's ROC and PR curves. It is filled
 // and kept live by static/js/data.js from /api/synth/jobs and synth.progress.
 func Data(p Page, f DataForm) templ.Component {
@@ -62,7 +63,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("css/data.css")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 22, Col: 55}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 23, Col: 55}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
@@ -80,7 +81,7 @@ func Data(p Page, f DataForm) templ.Component {
 				var templ_7745c5c3_Var4 string
 				templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(k).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 40, Col: 25}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 41, Col: 25}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 				if templ_7745c5c3_Err != nil {
@@ -93,7 +94,7 @@ func Data(p Page, f DataForm) templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(k)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 40, Col: 31}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 41, Col: 31}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -111,7 +112,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(f.MaxRows)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 46, Col: 89}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 47, Col: 89}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 			if templ_7745c5c3_Err != nil {
@@ -124,7 +125,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(f.DefaultRows)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 46, Col: 136}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 47, Col: 136}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 			if templ_7745c5c3_Err != nil {
@@ -137,7 +138,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(dataThousands(f.MaxRows))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 47, Col: 59}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 48, Col: 59}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 			if templ_7745c5c3_Err != nil {
@@ -150,7 +151,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var9 string
 			templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(dataPct(f.MinFraudRate)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 55, Col: 87}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 56, Col: 87}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 			if templ_7745c5c3_Err != nil {
@@ -163,7 +164,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(dataPct(f.MaxFraudRate)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 55, Col: 119}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 56, Col: 119}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 			if templ_7745c5c3_Err != nil {
@@ -176,7 +177,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var11 string
 			templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(dataPct(f.DefaultFraudRate)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 55, Col: 168}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 56, Col: 168}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 			if templ_7745c5c3_Err != nil {
@@ -189,7 +190,7 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var12 string
 			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(dataPct(f.MinFraudRate))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 56, Col: 50}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 57, Col: 50}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 			if templ_7745c5c3_Err != nil {
@@ -202,20 +203,20 @@ func Data(p Page, f DataForm) templ.Component {
 			var templ_7745c5c3_Var13 string
 			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(dataPct(f.MaxFraudRate))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 56, Col: 81}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 57, Col: 81}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " %</span></label> <label><span class=\"label\">format</span> <select name=\"format\" id=\"dt-format\"><option value=\"csv\">CSV</option> <option value=\"jsonl\">JSON Lines</option> <option value=\"parquet\">Parquet</option></select></label> <button type=\"submit\" id=\"dt-start\" class=\"primary\">Start job</button></form><h2 class=\"dt-jobs-title\">Jobs</h2><table class=\"dt-jobs\" id=\"dt-jobs\"><thead><tr><th>#</th><th>kind</th><th class=\"num\">rows</th><th>state</th></tr></thead> <tbody></tbody></table><p class=\"muted\" id=\"dt-nojobs\">No jobs yet.</p></article><article class=\"panel dt-job\" id=\"dt-job\" data-state=\"\"><div class=\"dt-job-head\"><h2>Job <span id=\"dt-job-id\">–</span> <span class=\"muted\" id=\"dt-job-spec\"></span></h2><span class=\"pill\" id=\"dt-job-state\" data-state=\"\">–</span></div><div class=\"dt-bar\" role=\"progressbar\" aria-valuemin=\"0\" aria-valuemax=\"100\" aria-valuenow=\"0\" id=\"dt-bar\"><i id=\"dt-bar-fill\"></i></div><div class=\"dt-figures\"><div><span class=\"label\">rows</span><b id=\"dt-rows-done\">–</b><span class=\"muted\" id=\"dt-rows-total\"></span></div><div><span class=\"label\">rows/s</span><b id=\"dt-rate-now\">–</b></div><div><span class=\"label\">ETA</span><b id=\"dt-eta\">–</b></div><div><span class=\"label\">file</span><b id=\"dt-bytes\">–</b></div></div><p class=\"muted\" id=\"dt-phase\" aria-live=\"polite\"></p><div class=\"controls\"><button type=\"button\" id=\"dt-cancel\" class=\"danger\" disabled>Cancel</button> <a class=\"button\" id=\"dt-download\" href=\"#\" download hidden>Download</a></div><div class=\"dt-reports\" id=\"dt-reports\" hidden><div class=\"dt-auc\"><div><span class=\"label\">ROC-AUC</span><b id=\"dt-roc-auc\">–</b><span class=\"muted\">on held-out later days</span></div><div><span class=\"label\">PR-AUC</span><b id=\"dt-pr-auc\">–</b><span class=\"muted\" id=\"dt-pr-base\"></span></div><div><span class=\"label\">quality</span><b id=\"dt-quality\">–</b><span class=\"muted\" id=\"dt-quality-parts\"></span></div></div><div class=\"dt-charts\"><figure><canvas id=\"dt-roc\" aria-label=\"ROC curve\"></canvas><figcaption>ROC: recall against false-positive rate</figcaption></figure><figure><canvas id=\"dt-pr\" aria-label=\"precision-recall curve\"></canvas><figcaption>Precision against recall</figcaption></figure></div><p class=\"muted\" id=\"dt-report-note\"></p></div></article><article class=\"panel dt-side\" id=\"dt-side\"><p class=\"muted\" id=\"dt-side-note\">The fraud detector's recall per fraud type and the quality report appear here when a fraud (transactions) job is done.</p><div id=\"dt-side-reports\" hidden><h2>Recall by fraud type <span class=\"muted\" id=\"dt-fpr\"></span></h2><table class=\"dt-recall\" id=\"dt-recall\"><tbody></tbody></table><h2>Targets <span class=\"muted\">fraud rate, median amount ($)</span></h2><table class=\"dt-targets\" id=\"dt-targets\"><thead><tr><th>target</th><th class=\"num\">want</th><th class=\"num\">got</th></tr></thead> <tbody></tbody></table><h2>Column shapes</h2><div class=\"dt-shapes\" id=\"dt-shapes\"></div></div></article></section><section class=\"panel dt-preview-panel\"><div class=\"dt-preview-head\"><h2>Preview <span class=\"muted\" id=\"dt-preview-note\">the first rows of the file appear here when a job is done</span></h2></div><div class=\"dt-preview-wrap\"><table class=\"dt-preview\" id=\"dt-preview\"><thead></thead> <tbody></tbody></table></div></section><script type=\"module\" src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " %</span></label> <label><span class=\"label\">format</span> <select name=\"format\" id=\"dt-format\"><option value=\"csv\">CSV</option> <option value=\"jsonl\">JSON Lines</option> <option value=\"parquet\">Parquet</option></select></label> <button type=\"submit\" id=\"dt-start\" class=\"primary\">Start job</button></form><h2 class=\"dt-jobs-title\">Jobs</h2><table class=\"dt-jobs\" id=\"dt-jobs\"><thead><tr><th>#</th><th>kind</th><th class=\"num\">rows</th><th>state</th></tr></thead> <tbody></tbody></table><p class=\"muted\" id=\"dt-nojobs\">No jobs yet.</p></article><article class=\"panel dt-job\" id=\"dt-job\" data-state=\"\"><div class=\"dt-job-head\"><h2>Job <span id=\"dt-job-id\">–</span> <span class=\"muted\" id=\"dt-job-spec\"></span></h2><span class=\"pill\" id=\"dt-job-state\" data-state=\"\">–</span></div><div class=\"dt-bar\" role=\"progressbar\" aria-valuemin=\"0\" aria-valuemax=\"100\" aria-valuenow=\"0\" id=\"dt-bar\"><i id=\"dt-bar-fill\"></i></div><div class=\"dt-figures\"><div><span class=\"label\">rows</span><b id=\"dt-rows-done\">–</b><span class=\"muted\" id=\"dt-rows-total\"></span></div><div><span class=\"label\">rows/s</span><b id=\"dt-rate-now\">–</b></div><div><span class=\"label\">ETA</span><b id=\"dt-eta\">–</b></div><div><span class=\"label\">file</span><b id=\"dt-bytes\">–</b></div></div><p class=\"muted\" id=\"dt-phase\" aria-live=\"polite\"></p><div class=\"controls\"><button type=\"button\" id=\"dt-cancel\" class=\"danger\" disabled>Cancel</button> <button type=\"button\" id=\"dt-rerun\" class=\"primary\" title=\"Start a new job with these settings: the same seed gives the same data\" hidden>Run again</button> <a class=\"button\" id=\"dt-download\" href=\"#\" download hidden>Download</a></div><div class=\"dt-reports\" id=\"dt-reports\" hidden><div class=\"dt-auc\"><div><span class=\"label\">ROC-AUC</span><b id=\"dt-roc-auc\">–</b><span class=\"muted\">on held-out later days</span></div><div><span class=\"label\">PR-AUC</span><b id=\"dt-pr-auc\">–</b><span class=\"muted\" id=\"dt-pr-base\"></span></div><div><span class=\"label\">quality</span><b id=\"dt-quality\">–</b><span class=\"muted\" id=\"dt-quality-parts\"></span></div></div><div class=\"dt-charts\"><figure><canvas id=\"dt-roc\" aria-label=\"ROC curve\"></canvas><figcaption>ROC: recall against false-positive rate</figcaption></figure><figure><canvas id=\"dt-pr\" aria-label=\"precision-recall curve\"></canvas><figcaption>Precision against recall</figcaption></figure></div><p class=\"muted\" id=\"dt-report-note\"></p></div></article><article class=\"panel dt-side\" id=\"dt-side\"><p class=\"muted\" id=\"dt-side-note\">The fraud detector's recall per fraud type and the quality report appear here when a fraud (transactions) job is done.</p><div id=\"dt-side-reports\" hidden><h2>Recall by fraud type <span class=\"muted\" id=\"dt-fpr\"></span></h2><table class=\"dt-recall\" id=\"dt-recall\"><tbody></tbody></table><h2>Targets <span class=\"muted\">fraud rate, median amount ($)</span></h2><table class=\"dt-targets\" id=\"dt-targets\"><thead><tr><th>target</th><th class=\"num\">want</th><th class=\"num\">got</th></tr></thead> <tbody></tbody></table><h2>Column shapes</h2><div class=\"dt-shapes\" id=\"dt-shapes\"></div></div></article></section><section class=\"panel dt-preview-panel\"><div class=\"dt-preview-head\"><h2>Preview <span class=\"muted\" id=\"dt-preview-note\">the first rows of the file appear here when a job is done</span></h2></div><div class=\"dt-preview-wrap\"><table class=\"dt-preview\" id=\"dt-preview\"><thead></thead> <tbody></tbody></table></div></section><script type=\"module\" src=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
 			templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/data.js")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 141, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/data.templ`, Line: 143, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 			if templ_7745c5c3_Err != nil {

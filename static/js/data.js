@@ -14,7 +14,7 @@ const previews = new Map(); // id -> {columns, rows} of finished jobs
 // What tests (and curious people, from the console) can look at.
 const view = {
   jobs, selected: null, updates: 0, progress: [], preview: null,
-  drawn: { roc: 0, pr: 0 }, started: [], errors: 0,
+  drawn: { roc: 0, pr: 0 }, started: [], reruns: [], errors: 0,
 };
 window.metastationData = view;
 
@@ -95,6 +95,30 @@ $("dt-cancel").addEventListener("click", async () => {
     showError(err.message);
   }
   render();
+});
+
+// Run again: a new job with the selected job's settings (the same seed and
+// spec give the same data), for a job that failed, was cancelled or was
+// interrupted by a server stop.
+const RERUNNABLE = new Set(["failed", "cancelled", "interrupted"]);
+
+$("dt-rerun").addEventListener("click", async () => {
+  const id = view.selected;
+  if (!id || !RERUNNABLE.has(jobs.get(id)?.state)) return;
+  showError("");
+  const btn = $("dt-rerun");
+  btn.disabled = true;
+  try {
+    const st = await api("POST", `${API}/${id}/rerun`);
+    view.started.push(st.id);
+    view.reruns.push({ from: id, id: st.id });
+    upsert(st);
+    select(st.id);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    btn.disabled = false;
+  }
 });
 
 // ---- jobs: live updates and the list ----
@@ -196,7 +220,8 @@ function render() {
   panel.dataset.state = st.state;
   $("dt-job-id").textContent = st.id;
   const rateTxt = s.kind === "transactions" ? ` · fraud ${+(s.fraud_rate * 100).toFixed(2)} %` : "";
-  $("dt-job-spec").textContent = `${s.kind} · seed ${s.seed} · ${s.format}${rateTxt}`;
+  const again = st.rerun_of ? ` · again of job ${st.rerun_of}` : "";
+  $("dt-job-spec").textContent = `${s.kind} · seed ${s.seed} · ${s.format}${rateTxt}${again}`;
   const pill = $("dt-job-state");
   pill.dataset.state = st.state;
   pill.textContent = st.state;
@@ -212,6 +237,7 @@ function render() {
   $("dt-bytes").textContent = st.bytes ? bytes(st.bytes) : "–";
   $("dt-phase").textContent = phase(st);
   $("dt-cancel").disabled = !(st.state === "queued" || st.state === "running");
+  $("dt-rerun").hidden = !RERUNNABLE.has(st.state);
 
   const dl = $("dt-download");
   dl.hidden = !done;
@@ -237,7 +263,7 @@ function phase(st) {
       return `Done: ${count(st.rows)} rows in ${secs.toFixed(1)} s.` +
         (st.report_rows && st.report_rows < s.rows ? ` The reports use the first ${count(st.report_rows)} rows' equivalent.` : "");
     }
-    case "cancelled": return `Cancelled after ${count(st.rows)} rows; the unfinished file was removed.`;
+    case "cancelled": return `Cancelled after ${count(st.rows)} rows; the unfinished file was removed. Run again starts it afresh with the same settings.`;
     case "failed": return `Failed: ${st.error || "see the server log."}`;
     case "interrupted": return st.error || "The server stopped before this job finished.";
   }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,10 +27,12 @@ import (
 )
 
 // Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
-// 400. Both are wrapped with a sentence saying what is wrong.
+// 400, ErrConflict to 409. Each is wrapped with a sentence saying what is
+// wrong.
 var (
 	ErrNotFound = errors.New("not found")
 	ErrInvalid  = errors.New("invalid")
+	ErrConflict = errors.New("conflict")
 )
 
 // TopicProgress carries a job's status whenever it changes, at most a few
@@ -89,6 +92,8 @@ type Status struct {
 	// job itself, or its first rows' equivalent (the same seed and rate with
 	// fewer rows) when the job is larger than the report's cap.
 	ReportRows int `json:"report_rows,omitempty"`
+	// RerunOf is the job whose settings this one runs again (Rerun).
+	RerunOf string `json:"rerun_of,omitempty"`
 }
 
 type job struct {
@@ -132,6 +137,37 @@ func New(dir string, b *bus.Bus, log *slog.Logger, workers int) (*Service, error
 
 // Start validates spec and queues a job for it.
 func (s *Service) Start(spec Spec) (Status, error) {
+	return s.start(spec, "")
+}
+
+// Rerun queues a new job with the settings of job id, which failed, was
+// cancelled or was interrupted: the same spec, so the same data. The new
+// job starts afresh (nothing of the old one's unfinished file is kept) and
+// names id in its RerunOf. A job still queued or running, or done, is not
+// run again: ErrConflict. The settings are validated again as Start does
+// (the limits, or the free disk space, may have changed): ErrInvalid.
+func (s *Service) Rerun(id string) (Status, error) {
+	old, err := s.Job(id)
+	if err != nil {
+		return Status{}, err
+	}
+	switch old.State {
+	case Queued, Running:
+		return Status{}, fmt.Errorf("%w: job %s is still %s; it needs no second run", ErrConflict, id, old.State)
+	case Done:
+		return Status{}, fmt.Errorf("%w: job %s is done and its file is ready; the same settings would give the same data again", ErrConflict, id)
+	}
+	st, err := s.start(old.Spec, id)
+	if errors.Is(err, ErrInvalid) {
+		msg := strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
+		msg = strings.TrimPrefix(msg, synth.ErrInvalidConfig.Error()+": ")
+		return Status{}, fmt.Errorf("%w: job %s cannot run again: %s", ErrInvalid, id, msg)
+	}
+	return st, err
+}
+
+// start is Start; rerunOf names the job whose settings spec repeats, if any.
+func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 	if spec.Format == "" {
 		spec.Format = "csv"
 	}
@@ -143,7 +179,7 @@ func (s *Service) Start(spec Spec) (Status, error) {
 		return Status{}, fmt.Errorf("%w: unknown kind %q", ErrInvalid, spec.Kind)
 	}
 	if spec.Rows < 1 || spec.Rows > MaxRows {
-		return Status{}, fmt.Errorf("%w: rows must be between 1 and %d, got %d", ErrInvalid, MaxRows, spec.Rows)
+		return Status{}, fmt.Errorf("%w: rows must be between 1 and %s, not %s", ErrInvalid, thousands(MaxRows), thousands(spec.Rows))
 	}
 	if format == synth.Parquet && spec.Kind != "transactions" {
 		return Status{}, fmt.Errorf("%w: parquet is written for transactions only", ErrInvalid)
@@ -169,7 +205,7 @@ func (s *Service) Start(spec Spec) (Status, error) {
 	s.saveMu.Lock()
 	s.mu.Lock()
 	s.next++
-	st := Status{ID: strconv.Itoa(s.next), Spec: spec, State: Queued}
+	st := Status{ID: strconv.Itoa(s.next), Spec: spec, State: Queued, RerunOf: rerunOf}
 	s.mu.Unlock()
 	if err := s.writeManifest(st); err != nil {
 		s.saveMu.Unlock()

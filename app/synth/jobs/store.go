@@ -203,7 +203,7 @@ func (s *Service) recover(st *Status) bool {
 	switch st.State {
 	case Queued:
 		st.State, st.File, st.Bytes = Interrupted, "", 0
-		st.Error = "The server stopped before this job started. Start it again with the same settings to get the same data."
+		st.Error = "The server stopped before this job started. Run it again to get the same data."
 	case Running:
 		st.State, st.File, st.Bytes, st.ETA, st.Detector, st.Quality, st.ReportRows = Interrupted, "", 0, 0, nil, nil, 0
 		st.Error = interruptedSentence(*st)
@@ -211,9 +211,9 @@ func (s *Service) recover(st *Status) bool {
 		fi, err := os.Stat(filepath.Join(s.dir, st.File))
 		switch {
 		case err != nil:
-			st.Error = fmt.Sprintf("Its file %s is no longer in the data directory; start the job again with the same settings to get the same data.", st.File)
+			st.Error = fmt.Sprintf("Its file %s is no longer in the data directory. Run the job again to get the same data.", st.File)
 		case fi.Size() != st.Bytes:
-			st.Error = fmt.Sprintf("Its file %s has changed since the job finished (%d bytes, not %d); it is no longer served. Start the job again with the same settings to get the same data.", st.File, fi.Size(), st.Bytes)
+			st.Error = fmt.Sprintf("Its file %s has changed since the job finished (%d bytes, not %d); it is no longer served. Run the job again to get the same data.", st.File, fi.Size(), st.Bytes)
 		default:
 			return false
 		}
@@ -235,7 +235,7 @@ func interruptedSentence(st Status) string {
 		when = fmt.Sprintf(", after %s of %s rows", thousands(st.Rows), thousands(st.Spec.Rows))
 	}
 	return "The server stopped while this job was running" + when +
-		"; its unfinished file was removed. Start it again with the same settings to get the same data."
+		"; its unfinished file was removed. Run it again to get the same data."
 }
 
 // thousands writes n with thousands separators: 20,000,000.
