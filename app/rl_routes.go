@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -30,118 +29,43 @@ import (
 //	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(t))          // the learning curve so far
 //	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(t))    // the latest checkpoint file
 
-// rlTrainer is the trainer service of app/rl plus a record of each run's
-// learning curve, kept from rl.metrics so that a page opened in the middle of
-// a run can draw it from its start. The curves of earlier sessions come from
-// rl.Service.Load, without episode returns (SQLite keeps only their count),
-// so the histogram of a run from an earlier session starts empty.
+// rlTrainer is the trainer service of app/rl, whose record of each run's
+// learning curve (bounded, with the returns of the episodes each point
+// finished) lets a page opened in the middle of a run, or after a restart,
+// draw it from its start. The curves of earlier sessions come back from
+// the database through rl.Service.Load, episode returns included (migration
+// 0032; points stored before it have none).
 type rlTrainer struct {
 	svc *rl.Service
-	sub *bus.Subscription
-
-	mu   sync.Mutex
-	hist map[int64]*rlHistory
-}
-
-// The record of a run is bounded: at most rlMaxPoints learning-curve points
-// (older ones are thinned) and rlMaxEpisodes episode returns (the oldest are
-// dropped first).
-const (
-	rlMaxPoints   = 4000
-	rlMaxEpisodes = 20000
-)
-
-type rlHistory struct {
-	points   []rl.RunMetric
-	episodes int // episode returns held across points
 }
 
 // newRLTrainer builds the trainer with its checkpoints under
-// cfg.DataDir/rl and loads the runs of earlier sessions, their learning
-// curves recorded as live points are (so bounded the same way). The
-// subscription is made now so no metric is missed.
+// cfg.DataDir/rl and loads the runs of earlier sessions and their curves.
 func newRLTrainer(cfg Config, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*rlTrainer, error) {
 	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "rl")}, b, w, db, log.With("service", "rl"))
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	t := &rlTrainer{svc: svc, sub: b.Subscribe(4096, rl.TopicMetrics.Name), hist: map[int64]*rlHistory{}}
-	// NewServer does not hand its context down here; loading is a few
-	// local queries at start-up.
-	if err := svc.Load(context.Background(), t.record); err != nil {
-		t.sub.Close()
+	// NewServer does not hand its context down here (its call in server.go
+	// passes none, and Server keeps none); loading is a few local queries
+	// at start-up.
+	if err := svc.Load(context.Background(), nil); err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	return t, nil
+	return &rlTrainer{svc: svc}, nil
 }
 
-// Run trains queued runs and records their metrics until ctx ends.
+// Run trains queued runs until ctx ends.
 func (t *rlTrainer) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e := <-t.sub.C():
-				if m, ok := e.Payload.(rl.RunMetric); ok {
-					t.record(m)
-				}
-			}
-		}
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
 	return t.svc.Run(ctx)
-}
-
-func (t *rlTrainer) record(m rl.RunMetric) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	h := t.hist[m.Run]
-	if h == nil {
-		h = &rlHistory{}
-		t.hist[m.Run] = h
-	}
-	// A resumed run continues from its checkpoint: forget what came after it.
-	for len(h.points) > 0 && h.points[len(h.points)-1].Steps >= m.Steps {
-		h.episodes -= len(h.points[len(h.points)-1].Episodes)
-		h.points = h.points[:len(h.points)-1]
-	}
-	h.points = append(h.points, m)
-	h.episodes += len(m.Episodes)
-	for i := 0; h.episodes > rlMaxEpisodes && i < len(h.points)-1; i++ {
-		h.episodes -= len(h.points[i].Episodes)
-		h.points[i].Episodes = nil
-	}
-	if len(h.points) > rlMaxPoints {
-		// Keep every other point of the older half.
-		half := len(h.points) / 2
-		kept := h.points[:0]
-		for i, p := range h.points {
-			if i >= half || i%2 == 1 {
-				kept = append(kept, p)
-			} else {
-				h.episodes -= len(p.Episodes)
-			}
-		}
-		h.points = kept
-	}
 }
 
 // metrics returns a copy of a run's learning curve so far.
 func (t *rlTrainer) metrics(id int64) []rl.RunMetric {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	h := t.hist[id]
-	if h == nil {
-		return []rl.RunMetric{}
+	if pts := t.svc.Metrics(id); pts != nil {
+		return pts
 	}
-	return append([]rl.RunMetric(nil), h.points...)
+	return []rl.RunMetric{}
 }
 
 func (t *rlTrainer) find(id int64) (rl.RunInfo, bool) {
@@ -207,7 +131,8 @@ func rlStop(t *rlTrainer) http.HandlerFunc {
 	}
 }
 
-// rlResume queues a stopped or failed run to continue from its checkpoint.
+// rlResume queues a stopped or failed run to continue from its checkpoint
+// (or afresh when it trained nothing).
 func rlResume(t *rlTrainer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := rlID(w, r)

@@ -92,7 +92,8 @@ func TestRLRoutes(t *testing.T) {
 	}
 
 	// Now let the trainer run: run 1 was stopped before it started, so it
-	// has nothing to resume from; run 2 trains to its end.
+	// trained nothing and resumes afresh (it used to answer 409 "no
+	// checkpoint to resume from"); run 2 trains to its end.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tr.Run(ctx) }()
@@ -103,7 +104,12 @@ func TestRLRoutes(t *testing.T) {
 		}
 	}()
 	rlWaitFor(t, "run 1 stopped", func() bool { r, _ := tr.find(1); return r.Status == "stopped" })
-	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/1/resume", "", 409, "Run 1 has no checkpoint to resume from."})
+	rlDo(t, srv, rlCase{"GET", "/api/rl/runs", "", 200, `"resumable": true`})
+	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/1/resume", "", 202, `"status": "queued"`})
+	rlWaitFor(t, "run 1 done", func() bool { r, _ := tr.find(1); return r.Status == "done" })
+	if r, _ := tr.find(1); r.Steps != 2048 || len(tr.metrics(1)) != 4 {
+		t.Errorf("run 1, resumed afresh, ended at %d steps with %d points; want 2048 and 4", r.Steps, len(tr.metrics(1)))
+	}
 	rlDo(t, srv, rlCase{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":2048,"seed":1}`, 201, `"id": 2`})
 	rlWaitFor(t, "run 2 done", func() bool { r, _ := tr.find(2); return r.Status == "done" })
 	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/2/stop", "", 409, "Run 2 is already done."})
@@ -134,35 +140,6 @@ func TestRLRoutes(t *testing.T) {
 	}
 }
 
-// TestRLHistory checks the record of a learning curve: a resumed run
-// forgets the points past its checkpoint, and the record stays bounded.
-func TestRLHistory(t *testing.T) {
-	tr := &rlTrainer{hist: map[int64]*rlHistory{}}
-	for s := 1; s <= 5; s++ {
-		tr.record(rl.RunMetric{Run: 1, Metric: rl.Metric{Steps: s * 100, Episodes: []float64{float64(s)}}})
-	}
-	tr.record(rl.RunMetric{Run: 1, Metric: rl.Metric{Steps: 400, Episodes: []float64{9}}})
-	got := tr.metrics(1)
-	if len(got) != 4 || got[3].Steps != 400 || got[3].Episodes[0] != 9 || tr.hist[1].episodes != 4 {
-		t.Fatalf("after a rewind to 400: %+v (episodes %d)", got, tr.hist[1].episodes)
-	}
-	eps := make([]float64, 10)
-	for s := 5; s < 5+3*rlMaxPoints; s++ {
-		tr.record(rl.RunMetric{Run: 1, Metric: rl.Metric{Steps: s * 100, Episodes: eps}})
-	}
-	h := tr.hist[1]
-	n := 0
-	for _, p := range h.points {
-		n += len(p.Episodes)
-	}
-	if len(h.points) > rlMaxPoints || h.episodes != n || n > rlMaxEpisodes || n < rlMaxEpisodes-10 {
-		t.Errorf("record holds %d points and %d episodes (counted %d); caps %d and %d", len(h.points), n, h.episodes, rlMaxPoints, rlMaxEpisodes)
-	}
-	if last := h.points[len(h.points)-1].Steps; last != (4+3*rlMaxPoints)*100 {
-		t.Errorf("last point at %d steps", last)
-	}
-}
-
 func rlWaitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -175,8 +152,9 @@ func rlWaitFor(t *testing.T, what string, ok func() bool) {
 }
 
 // TestRLLoadBounded checks that the curve of a run from an earlier session
-// is recorded as live points are: thinned to at most rlMaxPoints, its last
-// point kept.
+// is recorded as live points are: thinned to at most
+// rl.DefaultCurvePoints, its last point kept. Its points, stored before
+// migration 0032, carry no episode returns.
 func TestRLLoadBounded(t *testing.T) {
 	ctx := t.Context()
 	cfg := Config{DataDir: t.TempDir()}
@@ -189,7 +167,7 @@ func TestRLLoadBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 3 * rlMaxPoints
+	n := 3 * rl.DefaultCurvePoints
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rl_runs (id, algo, env, seed, total_steps, status, steps, mean_return, created_at, updated_at)
 		VALUES (1, 'ppo', 'cartpole', 1, ?, 'stopped', ?, 50, '2026-11-26T00:00:00Z', '2026-11-26T00:00:00Z')`, n*512*2, n*512); err != nil {
 		t.Fatal(err)
@@ -206,10 +184,9 @@ func TestRLLoadBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.sub.Close()
 	pts := tr.metrics(1)
-	if len(pts) > rlMaxPoints || len(pts) < rlMaxPoints/2 || pts[len(pts)-1].Steps != n*512 || pts[len(pts)-1].ApproxKL != 0.01 {
-		t.Errorf("loaded curve: %d points (cap %d), last %+v", len(pts), rlMaxPoints, pts[len(pts)-1])
+	if len(pts) > rl.DefaultCurvePoints || len(pts) < rl.DefaultCurvePoints/2 || pts[len(pts)-1].Steps != n*512 || pts[len(pts)-1].ApproxKL != 0.01 || pts[0].Episodes != nil {
+		t.Errorf("loaded curve: %d points (cap %d), first %+v, last %+v", len(pts), rl.DefaultCurvePoints, pts[0], pts[len(pts)-1])
 	}
 	if r, ok := tr.find(1); !ok || r.Status != "stopped" || r.Steps != n*512 || r.Resumable {
 		t.Errorf("loaded run: %+v (found %v); want stopped at %d steps, not resumable (no checkpoint)", r, ok, n*512)

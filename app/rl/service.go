@@ -3,9 +3,12 @@ package rl
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,7 +45,7 @@ type RunInfo struct {
 	Return     float64   `json:"return"`                // mean of the last 100 training episodes
 	EvalReturn *float64  `json:"eval_return,omitempty"` // deterministic evaluation at the end
 	Error      string    `json:"error,omitempty"`
-	Resumable  bool      `json:"resumable"` // stopped or failed, with a checkpoint to continue from
+	Resumable  bool      `json:"resumable"` // stopped or failed, with a checkpoint to continue from or nothing trained
 	Checkpoint string    `json:"-"`
 	Started    time.Time `json:"started"`
 }
@@ -58,6 +61,8 @@ type ServiceConfig struct {
 	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
 	CheckpointEvery time.Duration // wall time between checkpoints; default 30s
 	PublishEvery    time.Duration // least time between rl.progress snapshots; default 250ms
+	CurvePoints     int           // points of a run's curve kept in memory; default DefaultCurvePoints
+	CurveEpisodes   int           // episode returns of a run kept in memory and stored; default DefaultCurveEpisodes
 }
 
 // Service trains runs one at a time (they are CPU-bound), publishes their
@@ -74,6 +79,9 @@ type Service struct {
 	runs   map[int64]*RunInfo
 	nextID int64
 	q      *runqueue.Queue
+
+	cmu    sync.Mutex // guards curves
+	curves map[int64]*Curve
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
@@ -93,7 +101,7 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 	if cfg.PublishEvery <= 0 {
 		cfg.PublishEvery = 250 * time.Millisecond
 	}
-	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, runs: map[int64]*RunInfo{}}
+	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, runs: map[int64]*RunInfo{}, curves: map[int64]*Curve{}}
 	s.q = runqueue.New(&s.mu, runqueue.Config{CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, Publish: s.publish})
 	return s, nil
 }
@@ -133,7 +141,9 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 	return out, nil
 }
 
-// Resume queues a stopped or failed run to continue from its checkpoint.
+// Resume queues a stopped or failed run to continue from its checkpoint; a
+// run that trained nothing and has no checkpoint (stopped while it waited,
+// or left waiting by the last session) starts afresh.
 func (s *Service) Resume(id int64) (RunInfo, error) {
 	s.mu.Lock()
 	info, ok := s.runs[id]
@@ -145,12 +155,15 @@ func (s *Service) Resume(id int64) (RunInfo, error) {
 		s.mu.Unlock()
 		return RunInfo{}, fmt.Errorf("%w: run %d is %s; only a stopped or failed run resumes", ErrConflict, id, info.Status)
 	}
-	if _, err := os.Stat(info.Checkpoint); err != nil {
+	_, err := os.Stat(info.Checkpoint)
+	hasCkpt := err == nil
+	if !hasCkpt && info.Steps > 0 {
 		s.mu.Unlock()
 		return RunInfo{}, fmt.Errorf("%w: run %d has no checkpoint to resume from", ErrConflict, id)
 	}
 	info.Status, info.Error, info.Resumable = "queued", "", false
-	s.q.Push(id, true)
+	s.q.Push(id, hasCkpt)
+	s.persistStatus(info)
 	out := *info
 	s.mu.Unlock()
 	s.publish()
@@ -257,10 +270,11 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 		}
 		return SaveCheckpoint(path, c)
 	}
-	if resume {
-		steps, _ := l.Progress()
-		s.forgetMetrics(id, steps)
-	}
+	// A resumed run trains again the points past its checkpoint (a server
+	// that died after them left them behind), one started afresh all of
+	// them.
+	from, _ := l.Progress()
+	s.forgetMetrics(id, from)
 	s.mu.Lock()
 	info.Status = "running"
 	info.Steps, info.Total = l.Progress()
@@ -270,8 +284,10 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 
 	step := func() error {
 		m := l.Advance()
+		lost := s.addPoint(RunMetric{Run: id, Metric: m})
 		TopicMetrics.Publish(s.bus, "rl", "", "metric", RunMetric{Run: id, Metric: m})
 		s.persistMetric(id, m)
+		s.forgetReturns(id, lost)
 		s.mu.Lock()
 		info.Steps, info.Total = l.Progress()
 		info.Return = m.Return
@@ -314,23 +330,62 @@ func checkpointPath(dir string, id int64) string {
 }
 
 // resumable reports whether Resume would take info: it is stopped or
-// failed and its checkpoint is on disk.
+// failed, and its checkpoint is on disk or it trained nothing (it starts
+// afresh).
 func resumable(info *RunInfo) bool {
 	if info.Status != "stopped" && info.Status != "failed" {
 		return false
 	}
 	_, err := os.Stat(info.Checkpoint)
-	return err == nil
+	return err == nil || info.Steps == 0
 }
 
-// Load reads the runs of earlier sessions from the database and hands the
-// points of their learning curves to point (which may be nil), run by run
-// in order of steps. The points carry no episode returns: the database
-// keeps only their count. Done, failed and stopped runs come back as they
-// were. Runs the last session left queued or running come back stopped,
-// resumable when their checkpoint is on disk; one that had trained but
-// left no checkpoint (the server died before its first one) comes back
-// failed. Call Load before Run; runs already known are left alone.
+// Metrics returns a copy of run id's learning curve so far (bounded, see
+// Curve), with the returns of the episodes each point finished; nil when
+// the run has no point yet.
+func (s *Service) Metrics(id int64) []RunMetric {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	c := s.curves[id]
+	if c == nil {
+		return nil
+	}
+	return c.Points()
+}
+
+// addPoint adds m to its run's curve and returns the steps of the points
+// whose returns the curve let go.
+func (s *Service) addPoint(m RunMetric) []int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	c := s.curves[m.Run]
+	if c == nil {
+		c = &Curve{MaxPoints: s.cfg.CurvePoints, MaxEpisodes: s.cfg.CurveEpisodes}
+		s.curves[m.Run] = c
+	}
+	return c.Add(m)
+}
+
+// truncateCurve drops the points of run id's curve past steps.
+func (s *Service) truncateCurve(id int64, steps int) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	if c := s.curves[id]; c != nil {
+		c.Truncate(steps)
+	}
+}
+
+// Load reads the runs of earlier sessions from the database, rebuilds
+// their learning curves (see Metrics) and hands each point read to point
+// (which may be nil), run by run in order of steps. The points carry the
+// episode returns the database kept (the same as the curve held, see
+// Curve); points written before migration 0032 carry none. Done, failed
+// and stopped runs come back as they were. Runs the last session left
+// queued or running come back stopped, resumable when their checkpoint is
+// on disk or they trained nothing (Resume starts them afresh); one that had
+// trained but left no checkpoint (the server died before its first one)
+// comes back failed. Call Load before Run; runs already known are left
+// alone.
 func (s *Service) Load(ctx context.Context, point func(RunMetric)) error {
 	if s.db == nil {
 		return nil
@@ -343,7 +398,7 @@ func (s *Service) Load(ctx context.Context, point func(RunMetric)) error {
 	// trained past the steps its record holds (they are written when the
 	// status changes).
 	last := map[int64]Metric{}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha
+	rows, err := s.db.R.QueryContext(ctx, `SELECT run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha, episode_returns
 		FROM rl_metrics ORDER BY run_id, steps`)
 	if err != nil {
 		return fmt.Errorf("load rl metrics: %w", err)
@@ -354,8 +409,9 @@ func (s *Service) Load(ctx context.Context, point func(RunMetric)) error {
 			m        RunMetric
 			episodes int
 			diag     [8]sql.NullFloat64
+			returns  []byte
 		)
-		if err := rows.Scan(&m.Run, &m.Steps, &m.Return, &episodes, &diag[0], &diag[1], &diag[2], &diag[3], &diag[4], &diag[5], &diag[6], &diag[7]); err != nil {
+		if err := rows.Scan(&m.Run, &m.Steps, &m.Return, &episodes, &diag[0], &diag[1], &diag[2], &diag[3], &diag[4], &diag[5], &diag[6], &diag[7], &returns); err != nil {
 			return fmt.Errorf("load rl metrics: %w", err)
 		}
 		if loaded[m.Run] == nil {
@@ -363,7 +419,11 @@ func (s *Service) Load(ctx context.Context, point func(RunMetric)) error {
 		}
 		m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance = diag[0].Float64, diag[1].Float64, diag[2].Float64, diag[3].Float64
 		m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha = diag[4].Float64, diag[5].Float64, diag[6].Float64, diag[7].Float64
+		m.Episodes = decodeReturns(returns)
 		last[m.Run] = m.Metric
+		// The database holds what the curve held, so this lets nothing go
+		// unless a clearing was lost (the writer's queue was full).
+		s.forgetReturns(m.Run, s.addPoint(m))
 		if point != nil {
 			point(m)
 		}
@@ -467,6 +527,7 @@ func (s *Service) persistStatus(info *RunInfo) {
 // resumes from its checkpoint there and trains them again (a server that
 // died after them, before its next checkpoint, left them behind).
 func (s *Service) forgetMetrics(id int64, steps int) {
+	s.truncateCurve(id, steps)
 	if s.w == nil {
 		return
 	}
@@ -475,12 +536,54 @@ func (s *Service) forgetMetrics(id int64, steps int) {
 	}
 }
 
+// forgetReturns clears the stored episode returns of run id's points at
+// steps, which its curve let go: the database keeps what the curve holds.
+func (s *Service) forgetReturns(id int64, steps []int) {
+	if s.w == nil || len(steps) == 0 {
+		return
+	}
+	list, err := json.Marshal(steps)
+	if err != nil {
+		s.log.Warn("rl: the episode returns a run let go were not cleared", "run", id, "err", err)
+		return
+	}
+	if !s.w.TryEnqueue(`UPDATE rl_metrics SET episode_returns = NULL WHERE run_id = ? AND steps IN (SELECT value FROM json_each(?))`, id, string(list)) {
+		s.log.Warn("rl: the writer's queue is full; the episode returns a run let go were not cleared", "run", id, "points", len(steps))
+	}
+}
+
+// encodeReturns packs episode returns as little-endian float64s (exact,
+// 8 bytes each); nil when there are none.
+func encodeReturns(rs []float64) []byte {
+	if len(rs) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 8*len(rs))
+	for _, r := range rs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r))
+	}
+	return b
+}
+
+// decodeReturns unpacks encodeReturns; nil for NULL (points stored before
+// migration 0032, or whose returns were let go).
+func decodeReturns(b []byte) []float64 {
+	if len(b) < 8 {
+		return nil
+	}
+	rs := make([]float64, len(b)/8)
+	for i := range rs {
+		rs[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return rs
+}
+
 func (s *Service) persistMetric(id int64, m Metric) {
 	if s.w == nil {
 		return
 	}
-	if !s.w.TryEnqueue(`INSERT OR REPLACE INTO rl_metrics (run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, m.Steps, m.Return, len(m.Episodes), m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance, m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha) {
+	if !s.w.TryEnqueue(`INSERT OR REPLACE INTO rl_metrics (run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha, episode_returns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.Steps, m.Return, len(m.Episodes), m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance, m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha, encodeReturns(m.Episodes)) {
 		s.log.Warn("rl: the writer's queue is full; a metric was not persisted", "run", id, "steps", m.Steps)
 	}
 }

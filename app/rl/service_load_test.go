@@ -16,9 +16,11 @@ import (
 
 // TestServiceLoad trains runs with one service, then builds a second on the
 // same database and directory, as a server restart does: the runs come back
-// with their curves, a run left running is stopped and resumable, one left
-// queued is stopped with nothing to resume, the stopped run resumes from
-// its checkpoint to the end, and new runs get ids after the old ones.
+// with their curves and the same episode returns, a run left running is
+// stopped and resumable, one left queued is stopped and resumable (it
+// trained nothing, so it starts afresh: it used to answer ErrConflict), the
+// stopped run resumes from its checkpoint to the end, and new runs get ids
+// after the old ones.
 func TestServiceLoad(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -66,6 +68,14 @@ func TestServiceLoad(t *testing.T) {
 	cancel1()
 	if err := <-done1; err != nil {
 		t.Fatal(err)
+	}
+	// What the page drew before the restart: every point's episode returns.
+	returnsBefore := map[int64][]float64{}
+	for _, id := range []int64{finished.ID, stopped.ID, running.ID} {
+		returnsBefore[id] = returnsOf(first.Metrics(id))
+		if len(returnsBefore[id]) == 0 {
+			t.Fatalf("run %d finished no episode before the restart", id)
+		}
 	}
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -142,12 +152,22 @@ func TestServiceLoad(t *testing.T) {
 	}
 	check(stopped.ID, "stopped", stoppedInfo.Steps, true, stoppedInfo.Steps/512+1)
 	check(running.ID, "stopped", runningSteps, true, runningSteps/512)
-	check(queued.ID, "stopped", 0, false, 0)
+	check(queued.ID, "stopped", 0, true, 0)
 	if r := check(crashed.ID, "failed", 512, false, 1); r.Error == "" {
 		t.Errorf("the run that died before its first checkpoint says nothing: %+v", r)
 	}
-	if _, err := second.Resume(queued.ID); !errors.Is(err, ErrConflict) {
-		t.Errorf("resuming a run that never trained: %v", err)
+	// The histogram after the restart: the same returns, from the curve the
+	// service rebuilt and from the points Load handed out.
+	for id, before := range returnsBefore {
+		if after := returnsOf(second.Metrics(id)); !sameMultiset(before, after) {
+			t.Errorf("run %d: %d episode returns before the restart, %d after, or not the same", id, len(before), len(after))
+		}
+		if loaded := returnsOf(curves[id]); !sameMultiset(before, loaded) {
+			t.Errorf("run %d: Load handed out %d episode returns, want the %d from before", id, len(loaded), len(before))
+		}
+	}
+	if _, err := second.Resume(crashed.ID); !errors.Is(err, ErrConflict) {
+		t.Errorf("resuming a run that trained but left no checkpoint: %v", err)
 	}
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -188,6 +208,23 @@ func TestServiceLoad(t *testing.T) {
 	if firstLive.Steps != stoppedInfo.Steps+512 || n != (12*512-stoppedInfo.Steps)/512 {
 		t.Errorf("after the restart the run trained %d updates from %d steps; want %d from %d", n, firstLive.Steps-512, (12*512-stoppedInfo.Steps)/512, stoppedInfo.Steps)
 	}
+
+	// The run the last session left waiting trains from step 0 to its end.
+	if r, err := second.Resume(queued.ID); err != nil || r.Status != "queued" {
+		t.Fatalf("resuming the run left waiting: %+v, %v", r, err)
+	}
+	if r := waitStatus(t, second, queued.ID, "done"); r.Steps != 2*512 || r.EvalReturn == nil || r.Resumable {
+		t.Errorf("the run left waiting ended %+v", r)
+	}
+	var steps []int
+	for len(live.C()) > 0 {
+		if m, ok := (<-live.C()).Payload.(RunMetric); ok && m.Run == queued.ID {
+			steps = append(steps, m.Steps)
+		}
+	}
+	if len(steps) != 2 || steps[0] != 512 || steps[1] != 1024 {
+		t.Errorf("the run left waiting trained the points %v; want [512 1024]", steps)
+	}
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +253,101 @@ func waitSteps(t *testing.T, s *Service, id int64, steps int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("run %d never reached %d steps: %+v", id, steps, s.Runs())
+}
+
+// TestServiceReturnsWithinCap trains a run whose curve holds more points
+// and episode returns than its (small) caps, then reloads it: the reloaded
+// curve is the one the first session held, point for point and return for
+// return, and the database keeps no more returns than the cap.
+func TestServiceReturnsWithinCap(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(ctx, filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := store.NewWriter(db, store.WriterOptions{}, log)
+	defer w.Close()
+	cfg := ServiceConfig{Dir: filepath.Join(dir, "rl"), CurvePoints: 7, CurveEpisodes: 60}
+
+	first, err := NewService(cfg, bus.New(), w, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx1, cancel1 := context.WithCancel(ctx)
+	done1 := make(chan error, 1)
+	go func() { done1 <- first.Run(ctx1) }()
+	r, err := first.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 24 * 512, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, first, r.ID, "done")
+	cancel1()
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := first.Metrics(r.ID)
+	held := len(returnsOf(before))
+	if len(before) > 7 || held == 0 || held > 60 {
+		t.Fatalf("the curve holds %d points and %d returns; caps 7 and 60", len(before), held)
+	}
+	var stored, rows int
+	if err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(LENGTH(episode_returns)), 0) / 8, COUNT(*) FROM rl_metrics WHERE run_id = ?`, r.ID).Scan(&stored, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if stored != held || rows != 24 {
+		t.Errorf("the database keeps %d returns over %d points; the curve held %d returns, the run trained 24 points", stored, rows, held)
+	}
+
+	second, err := NewService(cfg, bus.New(), w, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Load(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := second.Metrics(r.ID)
+	if len(after) != len(before) {
+		t.Fatalf("reloaded %d points, held %d", len(after), len(before))
+	}
+	for i := range before {
+		b, a := before[i], after[i]
+		if a.Steps != b.Steps || a.Return != b.Return || !sameMultiset(a.Episodes, b.Episodes) || len(a.Episodes) != len(b.Episodes) {
+			t.Errorf("point %d: reloaded %d steps, %d returns; held %d steps, %d returns", i, a.Steps, len(a.Episodes), b.Steps, len(b.Episodes))
+		}
+	}
+}
+
+// returnsOf gathers the episode returns of a curve's points.
+func returnsOf(pts []RunMetric) []float64 {
+	var out []float64
+	for _, p := range pts {
+		out = append(out, p.Episodes...)
+	}
+	return out
+}
+
+// sameMultiset reports whether a and b hold the same values as often.
+func sameMultiset(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	n := map[float64]int{}
+	for _, v := range a {
+		n[v]++
+	}
+	for _, v := range b {
+		n[v]--
+	}
+	for _, c := range n {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

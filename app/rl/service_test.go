@@ -114,8 +114,8 @@ func TestServiceTrainsPersistsAndResumes(t *testing.T) {
 }
 
 // A run stopped while it waits its turn is passed over, never trained: it
-// ends stopped, with no steps and no checkpoint to resume from, and the
-// run after it still trains.
+// ends stopped, with no steps and no checkpoint, and the run after it
+// still trains. Resumed, it starts afresh and trains to its end.
 func TestServiceStopWhileQueued(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -151,14 +151,22 @@ func TestServiceStopWhileQueued(t *testing.T) {
 	if _, err := s.CheckpointPath(waiting.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("checkpoint of a run never trained: %v", err)
 	}
-	if _, err := s.Resume(waiting.ID); !errors.Is(err, ErrConflict) {
-		t.Errorf("resuming a run with no checkpoint: %v", err)
-	}
 	if r := waitStatus(t, s, next.ID, "done"); r.Steps != 2*512 {
 		t.Errorf("the next run ended at %d steps", r.Steps)
 	}
 	if err := s.Stop(next.ID); !errors.Is(err, ErrConflict) {
 		t.Errorf("stopping a finished run: %v", err)
+	}
+	// A run stopped before it trained has nothing to lose: it resumes
+	// afresh, as a multi-agent run does (it used to answer ErrConflict).
+	if r := waitStatus(t, s, waiting.ID, "stopped"); !r.Resumable {
+		t.Errorf("the run stopped in the queue is not resumable: %+v", r)
+	}
+	if r, err := s.Resume(waiting.ID); err != nil || r.Status != "queued" {
+		t.Errorf("resuming a run that trained nothing: %+v, %v", r, err)
+	}
+	if r := waitStatus(t, s, waiting.ID, "done"); r.Steps != 2*512 || len(s.Metrics(waiting.ID)) != 2 {
+		t.Errorf("the run resumed afresh ended at %d steps with %d points", r.Steps, len(s.Metrics(waiting.ID)))
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -204,10 +204,12 @@ function drawHist() {
   const { ctx, w, h } = canvas2d(el("tr-hist"));
   const eps = episodesOf(state.points);
   if (eps.length === 0) {
+    // A run of an earlier session whose points were stored before their
+    // returns were (migration 0032) has points but no returns.
     ctx.fillStyle = C.muted;
     ctx.font = `13px ${C.mono}`;
     ctx.textAlign = "center";
-    ctx.fillText("no finished episode yet", w / 2, h / 2);
+    ctx.fillText(state.points.length ? "no episode returns to show" : "no finished episode yet", w / 2, h / 2);
     return;
   }
   const N = 200;
