@@ -41,15 +41,12 @@ type rlTrainer struct {
 
 // newRLTrainer builds the trainer with its checkpoints under
 // cfg.DataDir/rl and loads the runs of earlier sessions and their curves.
-func newRLTrainer(cfg Config, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*rlTrainer, error) {
+func newRLTrainer(ctx context.Context, cfg Config, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*rlTrainer, error) {
 	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "rl")}, b, w, db, log.With("service", "rl"))
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	// NewServer does not hand its context down here (its call in server.go
-	// passes none, and Server keeps none); loading is a few local queries
-	// at start-up.
-	if err := svc.Load(context.Background(), nil); err != nil {
+	if err := svc.Load(ctx, nil); err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	return &rlTrainer{svc: svc}, nil

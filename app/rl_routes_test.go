@@ -23,7 +23,7 @@ import (
 
 func rlTestServer(t *testing.T) (*rlTrainer, *httptest.Server) {
 	t.Helper()
-	tr, err := newRLTrainer(Config{DataDir: t.TempDir()}, bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr, err := newRLTrainer(t.Context(), Config{DataDir: t.TempDir()}, bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestRLLoadBounded(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := newRLTrainer(cfg, bus.New(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr, err := newRLTrainer(t.Context(), cfg, bus.New(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 	}
 	s.analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: s.writer, DB: db}), s.bus, log)
 	s.showcase = analytics.NewShowcase(s.bus, cfg.Seed)
-	if s.rl, err = newRLTrainer(cfg, s.bus, s.writer, db, log); err != nil {
+	if s.rl, err = newRLTrainer(ctx, cfg, s.bus, s.writer, db, log); err != nil {
 		return fail(err)
 	}
 	if s.marl, err = newMARLService(ctx, cfg, s.bus, s.writer, db, log); err != nil {
