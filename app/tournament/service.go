@@ -153,8 +153,11 @@ const MaxStrategies = 10
 
 // Enter adds a strategy to the roster from the next round to start on and
 // returns that round's id. Its profile needs an id and a name, and the id
-// must be new. Entrants are not persisted: a restarted service plays its
-// configured roster again (their past results stay in the season).
+// must be new. The service does not remember entrants: a restarted service
+// plays its configured roster again (their past results stay in the season)
+// unless its owner enters them again, as the app does for the learners it
+// keeps in tournament_entrants. There is no way out yet: an entrant plays
+// until the server stops.
 func (s *Service) Enter(m Maker) (int64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("%w: no strategy to enter", ErrInvalid)
