@@ -345,3 +345,92 @@ func TestTournamentEntrantFromRun(t *testing.T) {
 		t.Errorf("after a restart the run's learner is not in the tournament: %v", again.tournament.Profiles())
 	}
 }
+
+// deleteEntrant sends DELETE /api/tournament/entrants/{strategy}.
+func deleteEntrant(t *testing.T, url, strategy string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, url+"api/tournament/entrants/"+strategy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// DELETE /api/tournament/entrants/{strategy} withdraws an entrant and
+// forgets it: house strategies and unknown ids are refused with a
+// sentence, and after a restart on the same data directory the withdrawn
+// learner does not come back while the other one does; it can be entered
+// again.
+func TestTournamentEntrantWithdraw(t *testing.T) {
+	cfg := testConfig(t)
+	runs := filepath.Join(cfg.DataDir, "runs")
+	writeMARLCheckpoint(t, filepath.Join(runs, "a", "checkpoint.ckpt"), "trading-ma")
+	writeMARLCheckpoint(t, filepath.Join(runs, "b", "checkpoint.ckpt"), "trading-ma", 2)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	first, err := NewServer(context.Background(), cfg, log, testAssets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := first.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`{"checkpoint": "a/checkpoint.ckpt"}`, `{"checkpoint": "b/checkpoint.ckpt"}`} {
+		if code, out := postEntrant(t, url, body); code != 201 {
+			t.Fatalf("enter %s: %d %v", body, code, out)
+		}
+	}
+	for _, c := range []struct {
+		id     string
+		status int
+		want   string
+	}{
+		{"momentum", 400, `"momentum" (Momentum Chaser) is one of the house strategies; only entrants can be withdrawn.`},
+		{"nobody", 404, `There is no strategy "nobody" in the tournament.`},
+		{"rl-vdn-mix-s1", 200, ""},
+		{"rl-vdn-mix-s1", 404, `There is no strategy "rl-vdn-mix-s1" in the tournament.`},
+	} {
+		code, out := deleteEntrant(t, url, c.id)
+		msg, _ := out["error"].(string)
+		if code != c.status || !strings.Contains(msg, c.want) {
+			t.Errorf("withdraw %s: %d %v, want %d %q", c.id, code, out, c.status, c.want)
+		}
+		if code == 200 {
+			last, _ := out["last_round"].(float64)
+			gone, _ := out["gone_from_round"].(float64)
+			if out["strategy"] != c.id || gone < 1 || last != gone-1 {
+				t.Errorf("withdraw %s: answer %v", c.id, out)
+			}
+		}
+	}
+	if slices.ContainsFunc(first.tournament.State().Profiles, func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s1" }) {
+		t.Error("the withdrawn learner is still in the profiles")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, url2 := startServerWith(t, cfg, nil)
+	var ids []string
+	for _, p := range second.tournament.Profiles() {
+		ids = append(ids, p.ID)
+	}
+	if slices.Contains(ids, "rl-vdn-mix-s1") || !slices.Contains(ids, "rl-vdn-mix-s2") || len(ids) != 6 {
+		t.Errorf("profiles after the restart: %v, want the five built-ins and rl-vdn-mix-s2", ids)
+	}
+	var n int
+	if err := second.db.R.QueryRow(`SELECT count(*) FROM tournament_entrants WHERE strategy = 'rl-vdn-mix-s1'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the withdrawn learner is still remembered: %d %v", n, err)
+	}
+	if code, out := postEntrant(t, url2, `{"checkpoint": "a/checkpoint.ckpt"}`); code != 201 {
+		t.Errorf("enter the withdrawn learner again: %d %v", code, out)
+	}
+}

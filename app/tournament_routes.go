@@ -80,6 +80,15 @@ func rememberEntrant(ctx context.Context, db *store.DB, checkpoint, strategy str
 	return nil
 }
 
+// forgetEntrant deletes the remembered learners that play as strategy, so
+// that the next start of the server does not enter them again.
+func forgetEntrant(ctx context.Context, db *store.DB, strategy string) error {
+	if _, err := db.W.ExecContext(ctx, `DELETE FROM tournament_entrants WHERE strategy = ?`, strategy); err != nil {
+		return fmt.Errorf("forget entrant %s: %w", strategy, err)
+	}
+	return nil
+}
+
 // reenterEntrants enters again the learners an earlier run of the server
 // took through the API. One whose checkpoint is gone or no longer loads is
 // skipped with a warning: it must not keep the server from starting.
@@ -216,11 +225,17 @@ func openEntrant(dataDir, rel string) (*marl.TradingAgent, int, string) {
 //	GET  /api/tournament/commentary     ?round=N&limit=50
 //	POST /api/tournament/votes          {"round": 3, "strategy": "momentum"}
 //	POST /api/tournament/entrants       {"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}
+//	DELETE /api/tournament/entrants/{strategy}  withdraws an entrant: {"strategy": id, "last_round": N, "gone_from_round": N+1}
 //
 // An entrant is a trained trading-world learner (app/marl's TradingAgent):
 // a checkpoint inside the data directory's runs/ folder, or a finished
 // multi-agent run of the Training page. It plays from the next round to
-// start (the answer names it).
+// start (the answer names it). DELETE withdraws it (house strategies
+// cannot leave: 400) and forgets it, so a restart does not bring it back:
+// it finishes the round in progress, last_round, and plays no round from
+// gone_from_round on (withdrawn before its first round, it plays none).
+// A learner entered with --tournament-agent comes back at the next start
+// while the flag names it.
 //
 // Votes are protected from cross-site requests by the server's
 // cross-origin middleware; the voter is a random id in a signed, HttpOnly,
@@ -339,6 +354,29 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 				s.log.Error("tournament entrant", "err", err)
 			}
 			writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
+		}
+	})
+	r.Delete("/api/tournament/entrants/{strategy}", func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "strategy")
+		gone, err := t.Withdraw(id)
+		switch {
+		case errors.Is(err, tournament.ErrNotFound):
+			writeError(w, r, http.StatusNotFound, sentence(err, tournament.ErrNotFound))
+		case errors.Is(err, tournament.ErrInvalid):
+			writeError(w, r, http.StatusBadRequest, sentence(err, tournament.ErrInvalid))
+		case errors.Is(err, tournament.ErrConflict):
+			writeError(w, r, http.StatusConflict, sentence(err, tournament.ErrConflict))
+		case err != nil:
+			s.log.Error("tournament withdraw", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The entrant could not be withdrawn.")
+		default:
+			if err := forgetEntrant(context.WithoutCancel(r.Context()), s.db, id); err != nil {
+				s.log.Error("tournament withdraw", "err", err)
+				writeError(w, r, http.StatusInternalServerError, "The entrant was withdrawn, but the server could not forget it: it will be back after a restart.")
+				return
+			}
+			s.log.Info("tournament: entrant withdrawn through the API", "id", id, "gone_from_round", gone)
+			writeJSON(w, http.StatusOK, map[string]any{"strategy": id, "last_round": gone - 1, "gone_from_round": gone})
 		}
 	})
 }

@@ -156,8 +156,8 @@ const MaxStrategies = 10
 // must be new. The service does not remember entrants: a restarted service
 // plays its configured roster again (their past results stay in the season)
 // unless its owner enters them again, as the app does for the learners it
-// keeps in tournament_entrants. There is no way out yet: an entrant plays
-// until the server stops.
+// keeps in tournament_entrants. Withdraw takes an entrant out again; one
+// withdrawn may be entered again later.
 func (s *Service) Enter(m Maker) (int64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("%w: no strategy to enter", ErrInvalid)
@@ -178,6 +178,7 @@ func (s *Service) Enter(m Maker) (int64, error) {
 	}
 	// New slices: a round being built holds the old roster.
 	s.cfg.Round.Roster = append(slices.Clip(s.cfg.Round.Roster), m)
+	p.Entrant = true
 	s.profiles = append(slices.Clip(s.profiles), p)
 	s.log.Info("tournament: entrant added", "id", p.ID, "name", p.Name, "from_round", s.rostered+1)
 	return s.rostered + 1, nil
@@ -392,6 +393,12 @@ func (s *Service) say(e Event) {
 			names = append(names, p.Name)
 		}
 		if s.round != nil {
+			// An entrant withdrawn during the round still plays it.
+			for _, p := range s.round.profiles {
+				if !slices.Contains(names, p.Name) {
+					names = append(names, p.Name)
+				}
+			}
 			for _, in := range s.round.Instruments() {
 				symbols = append(symbols, in.Symbol)
 			}

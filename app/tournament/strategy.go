@@ -72,6 +72,10 @@ type Profile struct {
 	Risk    string   `json:"risk"`    // risk appetite: low, medium, high
 	Holding string   `json:"holding"` // typical holding period
 	Phrases []string `json:"phrases"` // catch phrases the commentary may quote
+	// Entrant is set by Service.Enter on the service's own copy (State's
+	// Profiles): the strategy was entered, it is not of the house roster,
+	// and it can be withdrawn.
+	Entrant bool `json:"entrant,omitempty"`
 }
 
 // Instrument is one tradable instrument of a round.
