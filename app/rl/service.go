@@ -171,17 +171,30 @@ func (s *Service) Resume(id int64) (RunInfo, error) {
 }
 
 // Stop asks a queued or running run to stop; a running one checkpoints first.
+// A queued run leaves the queue at once, as the multi-agent service does.
 func (s *Service) Stop(id int64) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	info, ok := s.runs[id]
 	if !ok {
+		s.mu.Unlock()
 		return fmt.Errorf("%w: no run %d", ErrNotFound, id)
 	}
 	if info.Status != "queued" && info.Status != "running" {
+		s.mu.Unlock()
 		return fmt.Errorf("%w: run %d is already %s", ErrConflict, id, info.Status)
 	}
-	s.q.Stop(id)
+	dequeued := info.Status == "queued" && s.q.Remove(id)
+	if dequeued {
+		info.Status = "stopped"
+		info.Resumable = resumable(info)
+		s.persistStatus(info)
+	} else {
+		s.q.Stop(id) // running, or popped and about to start: Train honours it
+	}
+	s.mu.Unlock()
+	if dequeued {
+		s.publish()
+	}
 	return nil
 }
 

@@ -142,6 +142,12 @@ func TestServiceStopWhileQueued(t *testing.T) {
 	if err := s.Stop(waiting.ID); err != nil {
 		t.Fatal(err)
 	}
+	// It leaves the queue at once, while the long run still trains.
+	for _, r := range s.Runs() {
+		if r.ID == waiting.ID && (r.Status != "stopped" || !r.Resumable) {
+			t.Errorf("a run stopped in the queue is %s (resumable %v) at once, want stopped and resumable", r.Status, r.Resumable)
+		}
+	}
 	if err := s.Stop(long.ID); err != nil {
 		t.Fatal(err)
 	}

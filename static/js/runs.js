@@ -187,22 +187,29 @@ export function runSection(o) {
 
   // loadHistory fills the selected run's history from the API; the live
   // items that arrive meanwhile wait in state.buffer and are added after it.
+  // Only the newest load owns the buffer: an older one still in flight
+  // (the user switched runs, or a reconnect or a run's end asked again)
+  // must neither apply its answer nor drop the items the newer one waits for.
+  let loadSeq = 0;
   async function loadHistory() {
     const id = state.selected;
     if (id == null) return;
+    const seq = ++loadSeq;
     state.loading = true;
     state.buffer = [];
     try {
       const h = await api("GET", `${o.url}/${id}/metrics`);
-      if (state.selected !== id) return;
+      if (seq !== loadSeq) return;
       o.loaded(h);
       for (const [add, x] of state.buffer) add(x);
     } catch (err) {
-      showError(err.message);
+      if (seq === loadSeq) showError(err.message);
     } finally {
-      state.loading = false;
-      state.buffer = [];
-      redraw();
+      if (seq === loadSeq) {
+        state.loading = false;
+        state.buffer = [];
+        redraw();
+      }
     }
   }
 

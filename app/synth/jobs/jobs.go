@@ -327,7 +327,12 @@ func (s *Service) run(ctx context.Context, id string) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
-	j := s.jobs[id]
+	j, ok := s.jobs[id]
+	if !ok || j.st.State != Queued {
+		// Cancelled (or pruned) since nextQueued picked it.
+		s.mu.Unlock()
+		return
+	}
 	j.cancel = cancel
 	j.st.State, j.st.Started = Running, time.Now()
 	spec := j.st.Spec

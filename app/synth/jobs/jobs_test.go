@@ -146,3 +146,30 @@ func TestJobIDsContinueAfterRestart(t *testing.T) {
 		t.Fatalf("first job after a restart is %s, want 8", st.ID)
 	}
 }
+
+// A job cancelled after the worker picked it but before it started must not
+// run: run finds it no longer queued and leaves it cancelled.
+func TestJobCancelledBeforeItRuns(t *testing.T) {
+	s, err := New(t.TempDir(), bus.New(), slog.New(slog.NewTextHandler(io.Discard, nil)), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Start(Spec{Kind: "transactions", Rows: 1000, Seed: 1}) // no Run: it stays queued
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := s.nextQueued()
+	if !ok || id != st.ID {
+		t.Fatalf("next queued %q %v, want %q", id, ok, st.ID)
+	}
+	if err := s.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	s.run(t.Context(), id) // the worker goes on with what it picked
+	if got, _ := s.Job(id); got.State != Cancelled {
+		t.Fatalf("state %s after run, want cancelled", got.State)
+	}
+	if _, err := s.Path(id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a cancelled job has a file: %v", err)
+	}
+}
