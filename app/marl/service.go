@@ -246,7 +246,7 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 		id = s.nextID
 	}
 	e := &entry{info: RunInfo{ID: id, Spec: spec, Status: "queued", Total: spec.Episodes, Agents: env.NumAgents(), Started: now,
-		Checkpoint: filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")}}
+		Checkpoint: s.checkpointPath(id)}}
 	if spec.Curriculum {
 		e.info.Stage = stageInfo(NewCurriculum(DefaultCurriculumConfig()))
 	}
@@ -302,9 +302,7 @@ func (s *Service) Stop(id int64) (RunInfo, error) {
 	case "queued":
 		if s.q.Remove(id) {
 			// Not started yet: it leaves the queue at once.
-			_, serr := os.Stat(e.info.Checkpoint)
-			e.info.Status, e.info.Resumable = "stopped", serr == nil || e.info.Episodes == 0
-			s.persistStatus(&e.info)
+			s.markStopped(&e.info)
 			dequeued = true
 		} else {
 			s.q.Stop(id) // taken off the queue, about to start
@@ -365,6 +363,28 @@ func (s *Service) History(id int64) (History, error) {
 	return History{Run: e.info, Points: append([]Point{}, e.points...), Events: append([]Event{}, e.events...)}, nil
 }
 
+// checkpointPath is where run id keeps its checkpoint.
+func (s *Service) checkpointPath(id int64) string {
+	return filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")
+}
+
+// resumable reports whether Resume takes the run: stopped or failed, with a
+// checkpoint to continue from or nothing trained yet (it starts afresh).
+func resumable(info *RunInfo) bool {
+	if info.Status != "stopped" && info.Status != "failed" {
+		return false
+	}
+	_, err := os.Stat(info.Checkpoint)
+	return err == nil || info.Episodes == 0
+}
+
+// markStopped records the run as stopped. Called with s.mu held.
+func (s *Service) markStopped(info *RunInfo) {
+	info.Status = "stopped"
+	info.Resumable = resumable(info)
+	s.persistStatus(info)
+}
+
 // Run trains queued runs one after another until ctx ends. A run cut short
 // by ctx is checkpointed and left stopped.
 func (s *Service) Run(ctx context.Context) error {
@@ -373,13 +393,7 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Error("marl run failed", "run", id, "err", err)
 		}
 	}
-	stopped := func(id int64) { // a stop request was pending when its turn came
-		e := s.runs[id]
-		e.info.Status = "stopped"
-		_, err := os.Stat(e.info.Checkpoint)
-		e.info.Resumable = err == nil || e.info.Episodes == 0
-		s.persistStatus(&e.info)
-	}
+	stopped := func(id int64) { s.markStopped(&s.runs[id].info) } // a stop request was pending when its turn came
 	s.q.Run(ctx, train, stopped)
 	return nil
 }
@@ -396,8 +410,7 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	fail := func(err error) error {
 		s.mu.Lock()
 		info.Status, info.Error = "failed", err.Error()
-		_, serr := os.Stat(path)
-		info.Resumable = serr == nil
+		info.Resumable = resumable(info)
 		s.persistStatus(info)
 		s.mu.Unlock()
 		s.publish()
@@ -491,8 +504,7 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 	}
 	if stopped {
 		s.mu.Lock()
-		info.Status, info.Resumable = "stopped", true
-		s.persistStatus(info)
+		s.markStopped(info)
 		s.mu.Unlock()
 		s.publish()
 		return nil
@@ -506,8 +518,7 @@ func (s *Service) train(ctx context.Context, id int64, resume bool) error {
 		if ctx.Err() != nil {
 			// Trained and checkpointed; only the evaluation is missing.
 			s.mu.Lock()
-			info.Status, info.Resumable = "stopped", true
-			s.persistStatus(info)
+			s.markStopped(info)
 			s.mu.Unlock()
 			s.publish()
 			return nil
@@ -725,10 +736,9 @@ func (s *Service) Load(ctx context.Context) error {
 			&evalRet, &evalCI, &evalN, &rnd, &ckpt, &msg, &created); err != nil {
 			return fmt.Errorf("load marl runs: %w", err)
 		}
-		i.Spec.Seed, i.Spec.Episodes, i.Checkpoint, i.Error = uint64(seed), i.Total, ckpt.String, msg.String
-		if i.Checkpoint == "" {
-			i.Checkpoint = filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(i.ID, 10), "checkpoint.ckpt")
-		}
+		// The path recorded goes stale when the data directory moves or was
+		// given relative to another working directory: derive it again.
+		i.Spec.Seed, i.Spec.Episodes, i.Checkpoint, i.Error = uint64(seed), i.Total, s.checkpointPath(i.ID), msg.String
 		i.Started, _ = time.Parse(time.RFC3339Nano, created)
 		if env, err := NewEnv(i.Spec.Env); err == nil {
 			i.Agents = env.NumAgents()
@@ -759,7 +769,7 @@ func (s *Service) Load(ctx context.Context) error {
 			}
 			s.persistStatus(i)
 		}
-		i.Resumable = (i.Status == "stopped" || i.Status == "failed") && (serr == nil || i.Episodes == 0)
+		i.Resumable = resumable(i)
 		loaded[i.ID] = &e
 	}
 	if err := rows.Err(); err != nil {

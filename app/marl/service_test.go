@@ -298,6 +298,11 @@ func TestServicePersists(t *testing.T) {
 	if err := w.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// The paths recorded go stale when the data directory moves (or was
+	// relative to another working directory); Load derives them again.
+	if _, err := db.W.Exec(`UPDATE marl_runs SET checkpoint = '/moved/elsewhere/checkpoint.ckpt'`); err != nil {
+		t.Fatal(err)
+	}
 
 	next, err := NewService(cfg, bus.New(), w, db, nil)
 	if err != nil {
