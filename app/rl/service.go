@@ -116,9 +116,13 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 	now := time.Now().UTC()
 	var id int64
 	if s.db != nil {
+		js, err := json.Marshal(spec)
+		if err != nil {
+			return RunInfo{}, fmt.Errorf("record run: %w", err)
+		}
 		res, err := s.db.W.ExecContext(ctx,
-			`INSERT INTO rl_runs (algo, env, seed, total_steps, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
-			spec.Algo, spec.Env, int64(spec.Seed), total, now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+			`INSERT INTO rl_runs (algo, env, seed, total_steps, status, spec, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`,
+			spec.Algo, spec.Env, int64(spec.Seed), total, string(js), now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
 		if err != nil {
 			return RunInfo{}, fmt.Errorf("record run: %w", err)
 		}
@@ -475,7 +479,7 @@ func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
 		known[id] = true
 	}
 	s.mu.Unlock()
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, algo, env, seed, total_steps, status, steps, mean_return, eval_return, error, created_at
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, algo, env, seed, total_steps, status, steps, mean_return, eval_return, error, spec, created_at
 		FROM rl_runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("load rl runs: %w", err)
@@ -488,13 +492,20 @@ func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
 			seed      int64
 			ret, eval sql.NullFloat64
 			reason    sql.NullString
+			spec      sql.NullString
 			created   string
 		)
-		if err := rows.Scan(&info.ID, &info.Spec.Algo, &info.Spec.Env, &seed, &info.Total, &info.Status, &info.Steps, &ret, &eval, &reason, &created); err != nil {
+		if err := rows.Scan(&info.ID, &info.Spec.Algo, &info.Spec.Env, &seed, &info.Total, &info.Status, &info.Steps, &ret, &eval, &reason, &spec, &created); err != nil {
 			return nil, fmt.Errorf("load rl runs: %w", err)
 		}
 		if known[info.ID] {
 			continue
+		}
+		if spec.Valid { // hidden sizes and workers; the columns stay the truth for the rest
+			var full RunSpec
+			if err := json.Unmarshal([]byte(spec.String), &full); err == nil {
+				info.Spec.Hidden, info.Spec.Workers = full.Hidden, full.Workers
+			}
 		}
 		info.Spec.Seed, info.Spec.Steps = uint64(seed), info.Total
 		info.Return, info.Error = ret.Float64, reason.String

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,7 +64,12 @@ func TestServiceLoad(t *testing.T) {
 	}
 	// One run is training and one waits when the session ends.
 	running := start(first, 40*512, 5)
-	queued := start(first, 2*512, 6)
+	// Its network is not the default: the reload must keep it, as a run
+	// that trained nothing starts afresh from its spec.
+	queued, err := first.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 2 * 512, Seed: 6, Hidden: []int{16, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitSteps(t, first, running.ID, 512)
 	cancel1()
 	if err := <-done1; err != nil {
@@ -153,6 +159,9 @@ func TestServiceLoad(t *testing.T) {
 	check(stopped.ID, "stopped", stoppedInfo.Steps, true, stoppedInfo.Steps/512+1)
 	check(running.ID, "stopped", runningSteps, true, runningSteps/512)
 	check(queued.ID, "stopped", 0, true, 0)
+	if h := runs[queued.ID].Spec.Hidden; !slices.Equal(h, []int{16, 8}) {
+		t.Errorf("the queued run's hidden sizes after the reload: %v, want [16 8]", h)
+	}
 	if r := check(crashed.ID, "failed", 512, false, 1); r.Error == "" {
 		t.Errorf("the run that died before its first checkpoint says nothing: %+v", r)
 	}
