@@ -260,8 +260,8 @@ func TestJobsAfterACrash(t *testing.T) {
 	if st, _ := s.Job("2"); !strings.Contains(st.Error, "after 8,192 of 50,000 rows") {
 		t.Errorf("job 2: %q", st.Error)
 	}
-	if st, _ := s.Job("4"); !strings.Contains(st.Error, "has changed since the job finished") {
-		t.Errorf("job 4: %q", st.Error)
+	if st, _ := s.Job("4"); !strings.Contains(st.Error, "had changed since the job finished") || !strings.Contains(st.Error, "so it was removed") || st.Bytes != 0 || st.Detector != nil || st.Quality != nil {
+		t.Errorf("job 4: %q, %d bytes, reports %v %v: want the removal said and no figures of the removed file", st.Error, st.Bytes, st.Detector, st.Quality)
 	}
 	if st, _ := s.Job("5"); !strings.Contains(st.Error, "is no longer in the data directory") {
 		t.Errorf("job 5: %q", st.Error)

@@ -213,12 +213,14 @@ func (s *Service) recover(st *Status) bool {
 		case err != nil:
 			st.Error = fmt.Sprintf("Its file %s is no longer in the data directory. Run the job again to get the same data.", st.File)
 		case fi.Size() != st.Bytes:
-			st.Error = fmt.Sprintf("Its file %s has changed since the job finished (%d bytes, not %d); it is no longer served. Run the job again to get the same data.", st.File, fi.Size(), st.Bytes)
+			st.Error = fmt.Sprintf("Its file %s had changed since the job finished (%d bytes, not %d), so it was removed. Run the job again to get the same data.", st.File, fi.Size(), st.Bytes)
 		default:
 			return false
 		}
 		s.log.Warn("synth job file missing or changed", "job", st.ID, "file", st.File)
-		st.State, st.File = Failed, ""
+		// Load removes the file of a job that is not done; the reports were
+		// of that file.
+		st.State, st.File, st.Bytes, st.Detector, st.Quality, st.ReportRows = Failed, "", 0, nil, nil, 0
 	default:
 		return false
 	}
