@@ -165,4 +165,15 @@ func TestBrowserTrainMARLEntersTournament(t *testing.T) {
 	if !strings.Contains(ids, "rl-vdn-mix-s4") {
 		t.Errorf("the tournament's profiles %q lack the learner", ids)
 	}
+	// After a reload the page offers the button again; a click finds the
+	// learner already in and links to the floor without an error.
+	navigate(t, ctx, url+"train")
+	waitJS(t, ctx, "the enter button after a reload", `document.querySelector("#ma-runs tr[data-run='1'] button.enter") !== null`, 10*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ma-runs tr[data-run='1'] button.enter`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the floor link again", `document.querySelector("#ma-runs tr[data-run='1'] a.entered") !== null`, 10*time.Second)
+	if msg := eval[string](t, ctx, `document.getElementById("ma-error").textContent`); msg != "" {
+		t.Errorf("entering a learner already in shows: %q", msg)
+	}
 }

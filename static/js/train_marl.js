@@ -206,20 +206,33 @@ function notResumable(td, r) {
 // its row offers to enter it, and once in, links to the trading floor.
 function tournamentAction(td, r) {
   if (r.status !== "done" || r.spec.env !== "trading-ma" || r.spec.algo === "maddpg") return;
+  const onFloor = (title) => {
+    td.querySelector("button.enter")?.remove();
+    const a = document.createElement("a");
+    a.className = "entered";
+    a.href = "/floor";
+    a.textContent = "on the floor";
+    a.title = title;
+    a.addEventListener("click", (e) => e.stopPropagation());
+    td.append(a);
+  };
   actionButton(td, "→ tournament", "enter", async () => {
+    const b = td.querySelector("button.enter");
+    b.disabled = true; // one request at a time
     try {
       const res = await api("POST", "/api/tournament/entrants", { run: r.id });
       runs.showError("");
       hooks.entered = res.profile.id;
-      td.querySelector("button.enter")?.remove();
-      const a = document.createElement("a");
-      a.className = "entered";
-      a.href = "/floor";
-      a.textContent = "on the floor";
-      a.title = `${res.profile.name} trades from round ${res.from_round}`;
-      a.addEventListener("click", (e) => e.stopPropagation());
-      td.append(a);
+      onFloor(`${res.profile.name} trades from round ${res.from_round}`);
     } catch (err) {
+      // Entered before (this page does not know which learners are in):
+      // it is on the floor all the same.
+      if (/is already in the tournament/.test(err.message)) {
+        runs.showError("");
+        onFloor(err.message);
+        return;
+      }
+      b.disabled = false;
       runs.showError(err.message);
     }
   });
