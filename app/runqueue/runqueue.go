@@ -2,7 +2,8 @@
 // app/marl) share: runs wait their turn in order, train one at a time (they
 // are CPU-bound), and can be asked to stop while they wait or while they
 // train. The services keep their own records of runs; the queue holds only
-// run ids.
+// run ids. Each service has its own Queue, so a single-agent and a
+// multi-agent run may train at the same time, one on each core.
 package runqueue
 
 import (
