@@ -157,8 +157,16 @@ const MaxStrategies = 10
 // plays its configured roster again (their past results stay in the season)
 // unless its owner enters them again, as the app does for the learners it
 // keeps in tournament_entrants. Withdraw takes an entrant out again; one
-// withdrawn may be entered again later.
+// withdrawn may be entered again later. The new state is published at once.
 func (s *Service) Enter(m Maker) (int64, error) {
+	from, err := s.enter(m)
+	if err == nil {
+		s.publish()
+	}
+	return from, err
+}
+
+func (s *Service) enter(m Maker) (int64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("%w: no strategy to enter", ErrInvalid)
 	}

@@ -31,7 +31,18 @@ import (
 // again (from the next round to start then), and a withdrawn entrant frees
 // a place under MaxStrategies. Whoever remembers entrants across restarts
 // (the app's tournament_entrants) must forget it too.
+//
+// The new state is published at once, so pages drop the entrant's vote
+// button and avatar without waiting for the next round's updates.
 func (s *Service) Withdraw(id string) (int64, error) {
+	from, err := s.withdraw(id)
+	if err == nil {
+		s.publish()
+	}
+	return from, err
+}
+
+func (s *Service) withdraw(id string) (int64, error) {
 	s.voteMu.Lock() // the tally and tournament_votes change together, as in Vote
 	defer s.voteMu.Unlock()
 	s.mu.Lock()

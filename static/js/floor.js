@@ -170,10 +170,28 @@ function build3D(THREE, OrbitControls) {
     sp.scale.set(3.4, 0.64, 1);
     return sp;
   }
-  function ensureHeroes(profiles) {
-    if (heroes.size === Math.min(profiles.length, MAX_HEROES)) return;
-    profiles.slice(0, MAX_HEROES).forEach((p, i) => {
-      if (heroes.has(p.id)) return;
+  // ensureHeroes keeps one avatar and one desk per strategy in s.profiles:
+  // a newcomer gets its own, a withdrawn entrant loses both, and the arc is
+  // laid out again for all, in profile order.
+  let laidOut = "";
+  function ensureHeroes(all) {
+    const profiles = all.slice(0, MAX_HEROES);
+    const key = profiles.map((p) => p.id).join("\n");
+    if (key === laidOut) return;
+    laidOut = key;
+    const ids = new Set(profiles.map((p) => p.id));
+    for (const [id, h] of heroes) {
+      if (ids.has(id)) continue;
+      scene.remove(h.group);
+      h.body.geometry.dispose();
+      h.body.material.dispose();
+      h.plate.material.map.dispose();
+      h.plate.material.dispose();
+      heroes.delete(id);
+    }
+    profiles.forEach((p, i) => {
+      const known = heroes.get(p.id);
+      if (known) { known.index = i; return; }
       const group = new THREE.Group();
       const body = new THREE.Mesh(shapeGeometry(p.shape), new THREE.MeshStandardMaterial({ color: p.color, roughness: 0.35, metalness: 0.2, emissive: p.color, emissiveIntensity: 0.15 }));
       body.position.y = 1.9;
@@ -183,9 +201,9 @@ function build3D(THREE, OrbitControls) {
       plate.position.y = 3.6;
       group.add(plate);
       scene.add(group);
-      heroes.set(p.id, { group, body, status: "idle", index: i, baseColor: new THREE.Color(p.color) });
+      heroes.set(p.id, { group, body, plate, status: "idle", index: i, baseColor: new THREE.Color(p.color) });
     });
-    // Lay every hero out again: a newcomer re-spaces the arc for all.
+    // Lay every hero out again: a newcomer or a leaver re-spaces the arc.
     const n = heroes.size;
     for (const h of heroes.values()) {
       const angle = Math.PI * (0.2 + 0.6 * (h.index / Math.max(n - 1, 1)));
@@ -197,8 +215,10 @@ function build3D(THREE, OrbitControls) {
     }
     desks.count = n;
     desks.instanceMatrix.needsUpdate = true;
-    crowdBase.forEach((c, i) => crowd.setColorAt(i, col.set(profiles[c.team % n].color).multiplyScalar(0.7)));
-    crowd.instanceColor.needsUpdate = true;
+    if (n) {
+      crowdBase.forEach((c, i) => crowd.setColorAt(i, col.set(profiles[c.team % n].color).multiplyScalar(0.7)));
+      crowd.instanceColor.needsUpdate = true;
+    }
     stats.avatars = heroes.size;
     stats.desks = desks.count;
   }

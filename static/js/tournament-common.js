@@ -20,7 +20,10 @@ export const view = (window.metastationTournament = {
   updates: 0, last: null, lines: 0, votes: 0, voteErrors: 0, profiles: [], myVote: null,
 });
 
-export function profileOf(id) { return view.profiles.find((p) => p.id === id); }
+// Profiles seen since the page opened: a withdrawn entrant finishes its
+// round on the leaderboard in its own colour though it has left s.profiles.
+const known = new Map();
+export function profileOf(id) { return view.profiles.find((p) => p.id === id) || known.get(id); }
 
 export function renderHeader(s) {
   set("t-round", s.round ? `${s.round}` : "–");
@@ -46,7 +49,18 @@ export function renderVotes(s) {
   const box = el("vote-buttons");
   if (!box) return;
   const total = s.vote_total || 0;
-  for (const p of s.profiles) {
+  // A withdrawn entrant loses its button; a vote for it no longer counts.
+  const ids = new Set((s.profiles || []).map((p) => p.id));
+  for (const b of box.querySelectorAll("button.vote")) {
+    if (ids.has(b.dataset.strategy)) continue;
+    b.remove();
+    const mine = view.myVote;
+    if (mine && mine.round === s.vote_round && mine.strategy === b.dataset.strategy) {
+      view.myVote = null;
+      set("vote-msg", `${b.querySelector(".n").textContent} was withdrawn; your vote for it no longer counts. Vote again.`);
+    }
+  }
+  for (const p of s.profiles || []) {
     let b = box.querySelector(`button[data-strategy="${p.id}"]`);
     if (!b) {
       b = document.createElement("button");
@@ -145,6 +159,7 @@ export function connect(onState, onFills) {
     view.updates++;
     view.last = s;
     view.profiles = s.profiles || [];
+    for (const p of view.profiles) known.set(p.id, p);
     renderHeader(s);
     renderVotes(s);
     addLines(s.recent || []);

@@ -1,6 +1,6 @@
 // tournament.js: the tournament page: leaderboard, equity curves, votes,
 // commentary and season standings, live from the tournament's topics.
-import { connect, renderBoard, profileOf, money, num, pct } from "./tournament-common.js";
+import { connect, renderBoard, profileOf, view, money, num, pct } from "./tournament-common.js";
 
 const canvas = document.getElementById("equity");
 
@@ -49,8 +49,62 @@ function renderStandings(s) {
   }));
 }
 
+// The entrants (trained learners) with a withdraw control: a first click
+// asks, "yes" sends DELETE /api/tournament/entrants/{id}, the answer shows
+// below. Rows are kept between states so a pending question survives the
+// updates.
+view.withdrawals = 0;
+function renderEntrants(s) {
+  const box = document.getElementById("entrants"), list = document.getElementById("entrant-list");
+  const entrants = (s.profiles || []).filter((p) => p.entrant);
+  box.hidden = entrants.length === 0;
+  const ids = new Set(entrants.map((p) => p.id));
+  for (const li of [...list.children]) if (!ids.has(li.dataset.strategy)) li.remove();
+  for (const p of entrants) {
+    if (list.querySelector(`li[data-strategy="${CSS.escape(p.id)}"]`)) continue;
+    const li = document.createElement("li");
+    li.dataset.strategy = p.id;
+    li.style.setProperty("--c", p.color);
+    li.innerHTML = `<i class="swatch"></i><span class="n"></span><span class="ask" hidden>Withdraw it?</span>` +
+      `<button type="button" class="withdraw">withdraw</button>` +
+      `<button type="button" class="confirm" hidden>yes, withdraw</button><button type="button" class="cancel" hidden>keep</button>`;
+    li.querySelector(".n").textContent = p.name;
+    const ask = (on) => {
+      li.querySelector(".withdraw").hidden = on;
+      for (const q of li.querySelectorAll(".ask, .confirm, .cancel")) q.hidden = !on;
+    };
+    li.querySelector(".withdraw").addEventListener("click", () => ask(true));
+    li.querySelector(".cancel").addEventListener("click", () => ask(false));
+    li.querySelector(".confirm").addEventListener("click", () => withdraw(p, li));
+    list.append(li);
+  }
+}
+
+async function withdraw(p, li) {
+  const msg = document.getElementById("entrant-msg");
+  li.querySelector(".confirm").disabled = true;
+  try {
+    const res = await fetch(`/api/tournament/entrants/${encodeURIComponent(p.id)}`, {
+      method: "DELETE", headers: { Accept: "application/json" }, credentials: "same-origin",
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error || res.statusText);
+    view.withdrawals++;
+    li.remove();
+    const s = view.last;
+    const playing = s && s.phase === "running" && s.round === body.last_round &&
+      (s.leaderboard || []).some((e) => e.strategy === p.id);
+    msg.textContent = `${p.name} is withdrawn: it plays no round from round ${body.gone_from_round} on` +
+      (playing ? ` and finishes round ${body.last_round}, in progress.` : ".");
+  } catch (err) {
+    li.querySelector(".confirm").disabled = false;
+    msg.textContent = `${p.name} was not withdrawn: ${err.message}`;
+  }
+}
+
 connect((s) => {
   renderBoard(s, true);
   drawCurves(s);
   renderStandings(s);
+  renderEntrants(s);
 });
