@@ -81,7 +81,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, assets Assets)
 		db.Close()
 		return nil, err
 	}
-	if s.tournament, err = newTournament(s); err != nil {
+	if s.tournament, err = newTournament(ctx, s); err != nil {
 		return fail(err)
 	}
 	if s.market, err = newMarket(cfg, s.bus, s.writer, db, log); err != nil {

@@ -36,7 +36,7 @@ type tournamentService = tournament.Service
 // METASTATION_LLM_URL points at an OpenAI-compatible chat completions
 // endpoint (a local model; METASTATION_LLM_MODEL names it), commentary lines
 // are rewritten by it, with the templates as the fallback.
-func newTournament(s *Server) (*tournament.Service, error) {
+func newTournament(ctx context.Context, s *Server) (*tournament.Service, error) {
 	cfg := tournament.Config{Seed: uint64(s.cfg.Seed)}
 	if u := os.Getenv("METASTATION_LLM_URL"); u != "" {
 		cfg.LLM = &tournament.LLM{URL: u, Model: os.Getenv("METASTATION_LLM_MODEL")}
@@ -50,7 +50,7 @@ func newTournament(s *Server) (*tournament.Service, error) {
 			return nil, fmt.Errorf("--tournament-agent %s: %w", s.cfg.TournamentAgent, err)
 		}
 	}
-	reenterEntrants(s, t)
+	reenterEntrants(ctx, s, t)
 	return t, nil
 }
 
@@ -90,24 +90,23 @@ func forgetEntrant(ctx context.Context, db *store.DB, strategy string) error {
 }
 
 // reenterEntrants enters again the learners an earlier run of the server
-// took through the API. One whose checkpoint is gone or no longer loads is
-// skipped with a warning: it must not keep the server from starting.
-func reenterEntrants(s *Server, t *tournament.Service) {
-	rows, err := s.db.R.Query(`SELECT checkpoint FROM tournament_entrants ORDER BY added_ms, checkpoint`)
+// took through the API. One whose checkpoint no longer loads is skipped with
+// a warning: it must not keep the server from starting. One whose checkpoint
+// is gone is forgotten too, as it can never come back.
+func reenterEntrants(ctx context.Context, s *Server, t *tournament.Service) {
+	paths, err := rememberedEntrants(ctx, s.db)
 	if err != nil {
 		s.log.Warn("tournament: earlier entrants not read", "err", err)
-		return
 	}
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err == nil {
-			paths = append(paths, p)
-		}
-	}
-	rows.Close()
 	for _, p := range paths {
-		a, _, msg := openEntrant(s.cfg.DataDir, p)
+		a, status, msg := openEntrant(s.cfg.DataDir, p)
+		if a == nil && status == http.StatusNotFound {
+			if _, err := s.db.W.ExecContext(ctx, `DELETE FROM tournament_entrants WHERE checkpoint = ?`, p); err != nil {
+				s.log.Warn("tournament: earlier entrant with no checkpoint not forgotten", "checkpoint", p, "err", err)
+			}
+			s.log.Warn("tournament: earlier entrant forgotten", "checkpoint", p, "reason", msg)
+			continue
+		}
 		if a == nil {
 			s.log.Warn("tournament: earlier entrant skipped", "checkpoint", p, "reason", msg)
 			continue
@@ -118,6 +117,28 @@ func reenterEntrants(s *Server, t *tournament.Service) {
 		}
 		s.log.Info("tournament: earlier entrant entered again", "checkpoint", p, "id", a.ID())
 	}
+}
+
+// rememberedEntrants lists the checkpoints of the remembered learners, in
+// the order they were entered.
+func rememberedEntrants(ctx context.Context, db *store.DB) ([]string, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT checkpoint FROM tournament_entrants ORDER BY added_ms, checkpoint`)
+	if err != nil {
+		return nil, fmt.Errorf("remembered entrants: %w", err)
+	}
+	defer rows.Close()
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return paths, fmt.Errorf("remembered entrants: %w", err)
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Err(); err != nil {
+		return paths, fmt.Errorf("remembered entrants: %w", err)
+	}
+	return paths, nil
 }
 
 // entrantMaxBytes caps the checkpoint file an entrant is loaded from (a
@@ -350,7 +371,8 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 		default:
 			s.log.Info("tournament: entrant from the API", "checkpoint", rel, "id", a.ID())
 			// The entrant plays either way; only the next start would miss it.
-			if err := rememberEntrant(r.Context(), s.db, rel, a.ID()); err != nil {
+			// Not the request's context: a client gone now would lose it.
+			if err := rememberEntrant(context.WithoutCancel(r.Context()), s.db, rel, a.ID()); err != nil {
 				s.log.Error("tournament entrant", "err", err)
 			}
 			writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
