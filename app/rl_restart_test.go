@@ -1,15 +1,12 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/metastation/metastation/app/rl"
 )
@@ -59,14 +56,7 @@ func rlRunOf(t *testing.T, url string, id int64) rl.RunInfo {
 // a new run gets the next id.
 func TestRLRunsSurviveRestart(t *testing.T) {
 	cfg := testConfig(t)
-	first, err := NewServer(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := first.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, url, stopFirst := startServerToStop(t, cfg, nil)
 	var done, cut rl.RunInfo
 	if code := rlCall(t, "POST", url+"api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":2048,"seed":1}`, &done); code != 201 {
 		t.Fatalf("start: %d", code)
@@ -85,11 +75,7 @@ func TestRLRunsSurviveRestart(t *testing.T) {
 	if code := rlCall(t, "GET", url+"api/rl/runs/1/metrics", "", &ptsBefore); code != 200 || len(ptsBefore) != 4 {
 		t.Fatalf("curve of run 1 before the restart: %d, %d points", code, len(ptsBefore))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := first.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	stopFirst()
 
 	_, url = startServerWith(t, cfg, nil)
 	after := rlRunOf(t, url, done.ID)

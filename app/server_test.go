@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +41,15 @@ func startServer(t *testing.T, extra ...supervisor.Service) (*Server, string) {
 // tournament, say).
 func startServerWith(t *testing.T, cfg Config, setup func(*Server) error, extra ...supervisor.Service) (*Server, string) {
 	t.Helper()
+	srv, url, _ := startServerToStop(t, cfg, setup, extra...)
+	return srv, url
+}
+
+// startServerToStop is startServerWith for a test that stops the server
+// itself, to start another on the same data directory: stop shuts it down
+// (once; the test's cleanup calls it too).
+func startServerToStop(t *testing.T, cfg Config, setup func(*Server) error, extra ...supervisor.Service) (*Server, string, func()) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -60,20 +70,24 @@ func startServerWith(t *testing.T, cfg Config, setup func(*Server) error, extra 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get(url + "healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return srv, url
+				return srv, url, stop
 			}
 		}
 		if time.Now().After(deadline) {

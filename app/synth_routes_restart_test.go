@@ -2,10 +2,8 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -68,26 +66,7 @@ func synthLiveAndStop(t *testing.T, cfg Config, doneBody string) synthFirstLife 
 // server sees its first rows and stops.
 func synthLiveAndStopWith(t *testing.T, cfg Config, doneBody, bigBody string) synthFirstLife {
 	t.Helper()
-	first, err := NewServer(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := first.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := first.Shutdown(ctx); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	defer stop()
+	_, url, stop := startServerToStop(t, cfg, nil)
 
 	var life synthFirstLife
 	code, b := synthCall(t, "POST", url, "/api/synth/jobs", doneBody)

@@ -241,25 +241,13 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 	runs := filepath.Join(cfg.DataDir, "runs")
 	writeMARLCheckpoint(t, filepath.Join(runs, "a", "checkpoint.ckpt"), "trading-ma")
 	writeMARLCheckpoint(t, filepath.Join(runs, "b", "checkpoint.ckpt"), "trading-ma", 2)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	first, err := NewServer(context.Background(), cfg, log, testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := first.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, url, stopFirst := startServerToStop(t, cfg, nil)
 	for _, body := range []string{`{"checkpoint": "./a//checkpoint.ckpt"}`, `{"checkpoint": "b/checkpoint.ckpt"}`} {
 		if code, out := postEntrant(t, url, body); code != 201 {
 			t.Fatalf("enter %s: %d %v", body, code, out)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := first.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	stopFirst()
 	if err := os.Remove(filepath.Join(runs, "b", "checkpoint.ckpt")); err != nil {
 		t.Fatal(err)
 	}
@@ -283,19 +271,11 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 // sentence, and the entrant comes back after a restart like any other.
 func TestTournamentEntrantFromRun(t *testing.T) {
 	cfg := testConfig(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := NewServer(context.Background(), cfg, log, testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A short final evaluation keeps the runs quick.
-	if srv.marl, err = marl.NewService(marl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "marl"), EvalEpisodes: 3}, srv.bus, srv.writer, srv.db, srv.log); err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, url, stop := startServerToStop(t, cfg, func(s *Server) (err error) {
+		s.marl, err = marl.NewService(marl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "marl"), EvalEpisodes: 3}, s.bus, s.writer, s.db, s.log)
+		return err
+	})
 	start := func(spec marl.RunSpec) int64 {
 		info, err := srv.marl.Start(t.Context(), spec)
 		if err != nil {
@@ -336,11 +316,7 @@ func TestTournamentEntrantFromRun(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %q", c.name, code, out, c.status, c.want)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	again, _ := startServerWith(t, cfg, nil)
 	if !slices.ContainsFunc(again.tournament.Profiles(), func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s5" }) {
 		t.Errorf("after a restart the run's learner is not in the tournament: %v", again.tournament.Profiles())
@@ -374,15 +350,7 @@ func TestTournamentEntrantWithdraw(t *testing.T) {
 	runs := filepath.Join(cfg.DataDir, "runs")
 	writeMARLCheckpoint(t, filepath.Join(runs, "a", "checkpoint.ckpt"), "trading-ma")
 	writeMARLCheckpoint(t, filepath.Join(runs, "b", "checkpoint.ckpt"), "trading-ma", 2)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	first, err := NewServer(context.Background(), cfg, log, testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := first.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, url, stopFirst := startServerToStop(t, cfg, nil)
 	for _, body := range []string{`{"checkpoint": "a/checkpoint.ckpt"}`, `{"checkpoint": "b/checkpoint.ckpt"}`} {
 		if code, out := postEntrant(t, url, body); code != 201 {
 			t.Fatalf("enter %s: %d %v", body, code, out)
@@ -414,11 +382,7 @@ func TestTournamentEntrantWithdraw(t *testing.T) {
 	if slices.ContainsFunc(first.tournament.State().Profiles, func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s1" }) {
 		t.Error("the withdrawn learner is still in the profiles")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := first.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	stopFirst()
 	second, url2 := startServerWith(t, cfg, nil)
 	var ids []string
 	for _, p := range second.tournament.Profiles() {

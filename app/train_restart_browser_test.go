@@ -1,10 +1,7 @@
 package app
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,14 +25,7 @@ const histBars = `(() => { const c = document.getElementById("tr-hist"); if (!c 
 func TestBrowserTrainPageAfterRestart(t *testing.T) {
 	ctx := newBrowser(t)
 	cfg := testConfig(t)
-	first, err := NewServer(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), testAssets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := first.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, url, stopFirst := startServerToStop(t, cfg, nil)
 	var run rl.RunInfo
 	if code := rlCall(t, "POST", url+"api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":4096,"seed":1}`, &run); code != 201 {
 		t.Fatalf("start: %d", code)
@@ -49,11 +39,7 @@ func TestBrowserTrainPageAfterRestart(t *testing.T) {
 	for _, p := range pts {
 		episodes += len(p.Episodes)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := first.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
+	stopFirst()
 	// A run as a server before migration 0032 stored it: points with the
 	// count of their episodes, not their returns.
 	db, err := store.Open(t.Context(), filepath.Join(cfg.DataDir, store.FileName), testAssets().Migrations)
