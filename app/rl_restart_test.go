@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/metastation/metastation/app/rl"
@@ -15,23 +14,13 @@ import (
 // into out (when not nil), returning the status.
 func rlCall(t *testing.T, method, url, body string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
+	code, data := httpDo(t, method, url, body)
+	if out != nil && code < 300 {
 		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, url, err, data)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 func rlRunOf(t *testing.T, url string, id int64) rl.RunInfo {

@@ -97,6 +97,29 @@ func startServerToStop(t *testing.T, cfg Config, setup func(*Server) error, extr
 	}
 }
 
+// httpDo sends one request to url, with body as JSON when there is one,
+// and returns the status and the answer's body.
+func httpDo(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
 func getHealth(t *testing.T, url string) Health {
 	t.Helper()
 	resp, err := http.Get(url + "healthz")

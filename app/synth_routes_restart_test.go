@@ -3,8 +3,6 @@ package app
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -16,23 +14,7 @@ import (
 // synthCall sends one request to the real server at base (which ends in /).
 func synthCall(t *testing.T, method, base, path, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, strings.TrimSuffix(base, "/")+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	return httpDo(t, method, strings.TrimSuffix(base, "/")+path, body)
 }
 
 // synthJobAt reads one job through the API.

@@ -56,20 +56,8 @@ func synthTestServerIn(t *testing.T, dir string, run bool) (*httptest.Server, *j
 
 func synthDo(t *testing.T, srv *httptest.Server, method, path, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, b := httpDo(t, method, srv.URL+path, body)
+	return code, string(b)
 }
 
 // TestSynthRoutesErrors checks every refusal of the synth API: the status

@@ -54,14 +54,16 @@ func writeMARLCheckpoint(t *testing.T, path, env string, seed ...uint64) {
 // postEntrant sends body to POST /api/tournament/entrants.
 func postEntrant(t *testing.T, url, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(url+"api/tournament/entrants", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	return entrantCall(t, http.MethodPost, url+"api/tournament/entrants", body)
+}
+
+// entrantCall sends one request to the entrants API and decodes its answer.
+func entrantCall(t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	code, b := httpDo(t, method, url, body)
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	json.Unmarshal(b, &out)
+	return code, out
 }
 
 // POST /api/tournament/entrants: a good checkpoint enters once; missing
@@ -326,18 +328,7 @@ func TestTournamentEntrantFromRun(t *testing.T) {
 // deleteEntrant sends DELETE /api/tournament/entrants/{strategy}.
 func deleteEntrant(t *testing.T, url, strategy string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodDelete, url+"api/tournament/entrants/"+strategy, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return entrantCall(t, http.MethodDelete, url+"api/tournament/entrants/"+strategy, "")
 }
 
 // DELETE /api/tournament/entrants/{strategy} withdraws an entrant and
