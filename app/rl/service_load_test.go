@@ -26,13 +26,7 @@ func TestServiceLoad(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := store.NewWriter(db, store.WriterOptions{}, log)
-	defer w.Close()
+	db, w := openTestDB(t, dir, log)
 	ckpts := filepath.Join(dir, "rl")
 
 	// The first session.
@@ -272,13 +266,7 @@ func TestServiceReturnsWithinCap(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := store.NewWriter(db, store.WriterOptions{}, log)
-	defer w.Close()
+	db, w := openTestDB(t, dir, log)
 	cfg := ServiceConfig{Dir: filepath.Join(dir, "rl"), CurvePoints: 7, CurveEpisodes: 60}
 
 	first, err := NewService(cfg, bus.New(), w, db, log)
@@ -359,4 +347,17 @@ func sameMultiset(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// openTestDB opens a real SQLite file in dir with the migrations applied and
+// a batching writer on it, both closed when the test ends.
+func openTestDB(t *testing.T, dir string, log *slog.Logger) (*store.DB, *store.Writer) {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := store.NewWriter(db, store.WriterOptions{}, log)
+	t.Cleanup(func() { w.Close(); db.Close() })
+	return db, w
 }

@@ -155,13 +155,7 @@ func TestJobInterruptedByStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for cur, _ := a.Job(big.ID); cur.Rows == 0; cur, _ = a.Job(big.ID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the job wrote no rows")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFirstRows(t, a, big.ID)
 	stop()
 	cur, _ := a.Job(big.ID)
 	if cur.State != Interrupted || !strings.Contains(cur.Error, "server stopped while this job was running, after ") {
@@ -372,5 +366,17 @@ func TestJobProgressSavedForACrash(t *testing.T) {
 	}
 	if got := names(t, crash); !slices.Equal(got, []string{"job-1.json"}) {
 		t.Fatalf("files after the crash: %v", got)
+	}
+}
+
+// waitFirstRows waits until job id has written rows.
+func waitFirstRows(t *testing.T, s *Service, id string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for cur, _ := s.Job(id); cur.Rows == 0; cur, _ = s.Job(id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s wrote no rows", id)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

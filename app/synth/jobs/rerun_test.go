@@ -53,13 +53,7 @@ func TestRerunGivesTheSameFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for cur, _ := a.Job(big.ID); cur.Rows == 0; cur, _ = a.Job(big.ID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the job wrote no rows")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitFirstRows(t, a, big.ID)
 	stop()
 	if cur, _ := a.Job(big.ID); cur.State != Interrupted || cur.Rows >= cur.Spec.Rows {
 		t.Fatalf("the job was not cut off mid-run: %s after %d rows", cur.State, cur.Rows)
