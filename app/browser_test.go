@@ -213,3 +213,35 @@ func TestBrowserReconnectsAfterServerRestart(t *testing.T) {
 	n := eval[float64](t, ctx, `window.metastationHome.updates`)
 	waitJS(t, ctx, "updates after the reconnect", fmt.Sprintf(`window.metastationHome.updates >= %v`, n+2), 10*time.Second)
 }
+
+// TestBrowserHomeTilesFollowWork: the Learning tile's line names the run
+// training now, the Data tile's the job generating now, and each goes back
+// to what its page offers when the work stops.
+func TestBrowserHomeTilesFollowWork(t *testing.T) {
+	ctx := newBrowser(t)
+	_, url := startServer(t)
+	navigate(t, ctx, url)
+	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
+	if got := eval[string](t, ctx, `document.getElementById("live-learning").textContent`); got != "PPO · SAC · QMIX · MADDPG" {
+		t.Errorf("the Learning tile at rest reads %q", got)
+	}
+	// 500,000 steps are 499,712: whole rollouts of 4 × 128.
+	if code, body := httpDo(t, "POST", url+"api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":500000,"seed":1}`); code != 201 {
+		t.Fatalf("start a run: %d %s", code, body)
+	}
+	waitJS(t, ctx, "the Learning tile to name the run", `/^training PPO on cartpole · [0-9,]+\/499,712 steps$/.test(document.getElementById("live-learning").textContent)`, 15*time.Second)
+	if code, body := httpDo(t, "POST", url+"api/rl/runs/1/stop", ""); code != 202 {
+		t.Fatalf("stop the run: %d %s", code, body)
+	}
+	waitJS(t, ctx, "the Learning tile at rest again", `document.getElementById("live-learning").textContent === "PPO · SAC · QMIX · MADDPG"`, 15*time.Second)
+
+	// The Data tile follows a job that generates.
+	if code, body := httpDo(t, "POST", url+"api/synth/jobs", `{"kind":"shipments","rows":3000000,"seed":1}`); code != 202 {
+		t.Fatalf("start a job: %d %s", code, body)
+	}
+	waitJS(t, ctx, "the Data tile to name the job", `/^generating shipments · [0-9,]+\/3,000,000 rows$/.test(document.getElementById("live-data").textContent)`, 15*time.Second)
+	if code, body := httpDo(t, "DELETE", url+"api/synth/jobs/1", ""); code >= 300 {
+		t.Fatalf("cancel the job: %d %s", code, body)
+	}
+	waitJS(t, ctx, "the Data tile at rest again", `document.getElementById("live-data").textContent === "synthetic"`, 15*time.Second)
+}

@@ -107,6 +107,26 @@ live.subscribe("market.state", (m) => {
   const speed = m.speed === 0 ? "max" : `${m.speed}×`;
   set("live-market", `${String(m.regime).replace("_", " ")} · ${q ? q.symbol + " " + q.last.toLocaleString("en-US", { maximumFractionDigits: 2 }) : ""} · ${speed}`);
 });
+// Learning: the run training now, single- or multi-agent; at rest, what
+// the page offers.
+const training = { rl: [], marl: [] };
+function setLearning() {
+  const rl = training.rl.find((r) => r.status === "running");
+  const ma = training.marl.find((r) => r.status === "running" || r.status === "evaluating");
+  let text = "PPO · SAC · QMIX · MADDPG";
+  if (rl) text = `training ${rl.spec.algo.toUpperCase()} on ${rl.spec.env} · ${count(rl.steps)}/${count(rl.total)} steps`;
+  else if (ma) text = `training ${ma.spec.algo.toUpperCase()} on ${ma.spec.env} · ${count(ma.episodes)}/${count(ma.total)} episodes` +
+    (ma.stage?.name ? ` · ${ma.stage.name.replace("_", " ")}` : "");
+  set("live-learning", text);
+}
+live.subscribe("rl.progress", (runs) => { training.rl = runs || []; setLearning(); });
+live.subscribe("marl.progress", (runs) => { training.marl = runs || []; setLearning(); });
+// Data: the job generating now.
+live.subscribe("synth.progress", (j) => {
+  set("live-data", j.state === "running"
+    ? `generating ${j.spec.kind} · ${count(j.rows)}/${count(j.spec.rows)} rows`
+    : "synthetic");
+});
 live.subscribe("tournament.state", (t) => {
   const lead = (t.leaderboard || []).find((e) => e.rank === 1);
   set("live-tournament", `season ${t.season}, round ${t.round} · ${t.phase}` + (lead ? ` · leading: ${lead.name}` : ""));
