@@ -692,7 +692,7 @@ func (s *Service) persistStatus(info *RunInfo) {
 	if s.w == nil {
 		return
 	}
-	var team, eval, ci, rnd, stage, evalN any
+	var team, eval, ci, rnd, stage, smoothed, evalN any
 	if info.Team != nil {
 		team = *info.Team
 	}
@@ -700,11 +700,11 @@ func (s *Service) persistStatus(info *RunInfo) {
 		eval, ci, rnd, evalN = info.Eval.Team, info.Eval.CI, info.Eval.Random, info.Eval.Episodes
 	}
 	if info.Stage != nil {
-		stage = info.Stage.Index
+		stage, smoothed = info.Stage.Index, info.Stage.Smoothed
 	}
 	agents, _ := json.Marshal(info.AgentReturns)
-	s.enqueue(`UPDATE marl_runs SET status = ?, episodes = ?, team_return = ?, agent_returns = ?, stage = ?, eval_return = ?, eval_ci = ?, eval_episodes = ?, random_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
-		info.Status, info.Episodes, team, string(agents), stage, eval, ci, evalN, rnd, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID)
+	s.enqueue(`UPDATE marl_runs SET status = ?, episodes = ?, team_return = ?, agent_returns = ?, stage = ?, smoothed = ?, eval_return = ?, eval_ci = ?, eval_episodes = ?, random_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
+		info.Status, info.Episodes, team, string(agents), stage, smoothed, eval, ci, evalN, rnd, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID)
 }
 
 // Load reads the runs of earlier sessions from the database, with their
@@ -716,7 +716,7 @@ func (s *Service) Load(ctx context.Context) error {
 		return nil
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id, env, algo, seed, curriculum, total_episodes, status, episodes, team_return, agent_returns, stage,
-		eval_return, eval_ci, eval_episodes, random_return, checkpoint, error, created_at FROM marl_runs ORDER BY id`)
+		smoothed, eval_return, eval_ci, eval_episodes, random_return, checkpoint, error, created_at FROM marl_runs ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("load marl runs: %w", err)
 	}
@@ -727,13 +727,14 @@ func (s *Service) Load(ctx context.Context) error {
 			e                          entry
 			seed                       int64
 			team, evalRet, evalCI, rnd sql.NullFloat64
+			smoothed                   sql.NullFloat64
 			agents, ckpt, msg          sql.NullString
 			stage, evalN               sql.NullInt64
 			created                    string
 		)
 		i := &e.info
 		if err := rows.Scan(&i.ID, &i.Spec.Env, &i.Spec.Algo, &seed, &i.Spec.Curriculum, &i.Total, &i.Status, &i.Episodes, &team, &agents, &stage,
-			&evalRet, &evalCI, &evalN, &rnd, &ckpt, &msg, &created); err != nil {
+			&smoothed, &evalRet, &evalCI, &evalN, &rnd, &ckpt, &msg, &created); err != nil {
 			return fmt.Errorf("load marl runs: %w", err)
 		}
 		// The path recorded goes stale when the data directory moves or was
@@ -756,6 +757,7 @@ func (s *Service) Load(ctx context.Context) error {
 				cur.Stage = int(stage.Int64)
 			}
 			i.Stage = stageInfo(cur)
+			i.Stage.Smoothed = smoothed.Float64
 		}
 		if evalRet.Valid {
 			i.Eval = &EvalInfo{Episodes: int(evalN.Int64), Team: evalRet.Float64, CI: evalCI.Float64, Random: rnd.Float64}

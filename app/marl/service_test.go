@@ -326,3 +326,46 @@ func TestServicePersists(t *testing.T) {
 		t.Errorf("loaded %d points", len(h.Points))
 	}
 }
+
+// A curriculum run's smoothed score survives a restart: the Learning page
+// shows the score the stage had, not 0.
+func TestServicePersistsCurriculumScore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on the trading world")
+	}
+	dir := t.TempDir()
+	db, err := store.Open(t.Context(), filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := store.NewWriter(db, store.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer w.Close()
+	cfg := ServiceConfig{Dir: filepath.Join(dir, "marl")}
+	svc, _, cancel, done := newTestService(t, cfg, w, db)
+	info, err := svc.Start(t.Context(), RunSpec{Env: "trading-ma", Algo: "vdn", Episodes: 2000, Seed: 3, Curriculum: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRun(t, svc, info.ID, "a smoothed score", func(r RunInfo) bool { return r.Stage != nil && r.Stage.Smoothed != 0 })
+	cancel() // the server stops
+	<-done
+	before, _ := svc.Get(info.ID)
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	next, err := NewService(cfg, bus.New(), w, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after, err := next.Get(info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Stage == nil || before.Stage == nil || after.Stage.Smoothed != before.Stage.Smoothed || after.Stage.Index != before.Stage.Index {
+		t.Errorf("stage after the restart %+v, before %+v", after.Stage, before.Stage)
+	}
+}
