@@ -274,13 +274,7 @@ func TestServiceMADDPGStopResume(t *testing.T) {
 // back stopped and resumable from its checkpoint.
 func TestServicePersists(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(t.Context(), filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := store.NewWriter(db, store.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer w.Close()
+	db, w := openTestDB(t, dir)
 	cfg := ServiceConfig{Dir: filepath.Join(dir, "marl")}
 	svc, _, cancel, done := newTestService(t, cfg, w, db)
 	info, err := svc.Start(t.Context(), RunSpec{Env: "matrix2", Algo: "vdn", Episodes: 300, Seed: 2})
@@ -334,13 +328,7 @@ func TestServicePersistsCurriculumScore(t *testing.T) {
 		t.Skip("trains on the trading world")
 	}
 	dir := t.TempDir()
-	db, err := store.Open(t.Context(), filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := store.NewWriter(db, store.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer w.Close()
+	db, w := openTestDB(t, dir)
 	cfg := ServiceConfig{Dir: filepath.Join(dir, "marl")}
 	svc, _, cancel, done := newTestService(t, cfg, w, db)
 	info, err := svc.Start(t.Context(), RunSpec{Env: "trading-ma", Algo: "vdn", Episodes: 2000, Seed: 3, Curriculum: true})
@@ -368,4 +356,17 @@ func TestServicePersistsCurriculumScore(t *testing.T) {
 	if after.Stage == nil || before.Stage == nil || after.Stage.Smoothed != before.Stage.Smoothed || after.Stage.Index != before.Stage.Index {
 		t.Errorf("stage after the restart %+v, before %+v", after.Stage, before.Stage)
 	}
+}
+
+// openTestDB opens a real SQLite file in dir with the migrations applied and
+// a batching writer on it, both closed when the test ends.
+func openTestDB(t *testing.T, dir string) (*store.DB, *store.Writer) {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := store.NewWriter(db, store.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { w.Close(); db.Close() })
+	return db, w
 }
