@@ -99,7 +99,6 @@ func TestBrowserTournamentWithdraw(t *testing.T) {
 	if _, votes := srv.tournament.Tally(); len(votes) != 0 {
 		t.Errorf("the tally after the withdrawal: %v", votes)
 	}
-	screenshot(t, ctx, "tournament-withdraw")
 
 	// The floor, 3D (or 2D where WebGL is missing) and 2D: the avatar and its
 	// desk leave while the page is open.
