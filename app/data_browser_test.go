@@ -159,16 +159,9 @@ func TestBrowserDataPageAfterRestart(t *testing.T) {
 	_, url := startServerWith(t, cfg, nil)
 	navigate(t, ctx, url+"data")
 	waitJS(t, ctx, "the page script", `window.metastationData !== undefined`, 5*time.Second)
-	pill := func(id string) string {
-		return fmt.Sprintf(`document.querySelector('#dt-jobs tr[data-id=%q] .pill')?.textContent`, id)
-	}
-	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, pill(life.done.ID), pill(life.big.ID)), 10*time.Second)
+	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, jobPill(life.done.ID), jobPill(life.big.ID)), 10*time.Second)
 
-	click := func(id string) { // in script: the list re-renders its rows on every update
-		t.Helper()
-		eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#dt-jobs tr[data-id=%q]').click(), true)`, id))
-	}
-	click(life.big.ID)
+	clickJob(t, ctx, life.big.ID)
 	waitJS(t, ctx, "the interrupted job selected", `document.getElementById("dt-job-state").textContent === "interrupted"`, 5*time.Second)
 	got := eval[map[string]any](t, ctx, `({phase: document.getElementById("dt-phase").textContent,
 		download: document.getElementById("dt-download").hidden, cancel: document.getElementById("dt-cancel").disabled,
@@ -178,7 +171,7 @@ func TestBrowserDataPageAfterRestart(t *testing.T) {
 		t.Errorf("the interrupted job shows %v", got)
 	}
 
-	click(life.done.ID)
+	clickJob(t, ctx, life.done.ID)
 	waitJS(t, ctx, "the finished job's preview", `document.querySelectorAll("#dt-preview tbody tr").length === 20`, 10*time.Second)
 	dl := eval[string](t, ctx, `document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href`)
 	if !strings.HasSuffix(dl, "/api/synth/jobs/"+life.done.ID+"/file") {
@@ -205,22 +198,15 @@ func TestBrowserDataPageRunAgain(t *testing.T) {
 	_, url := startServerWith(t, cfg, nil)
 	navigate(t, ctx, url+"data")
 	waitJS(t, ctx, "the page script", `window.metastationData !== undefined`, 5*time.Second)
-	pill := func(id string) string {
-		return fmt.Sprintf(`document.querySelector('#dt-jobs tr[data-id=%q] .pill')?.textContent`, id)
-	}
-	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, pill(life.done.ID), pill(life.big.ID)), 10*time.Second)
-	click := func(id string) { // in script: the list re-renders its rows on every update
-		t.Helper()
-		eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#dt-jobs tr[data-id=%q]').click(), true)`, id))
-	}
+	waitJS(t, ctx, "both jobs listed", fmt.Sprintf(`%s === "done" && %s === "interrupted"`, jobPill(life.done.ID), jobPill(life.big.ID)), 10*time.Second)
 	shown := `(() => { const b = document.getElementById("dt-rerun"); return !b.hidden && b.offsetParent !== null && b.textContent === "Run again"; })()`
 
-	click(life.done.ID)
+	clickJob(t, ctx, life.done.ID)
 	waitJS(t, ctx, "the done job selected", `document.getElementById("dt-job-state").textContent === "done"`, 5*time.Second)
 	if eval[bool](t, ctx, shown) {
 		t.Errorf("a done job offers Run again")
 	}
-	click(life.big.ID)
+	clickJob(t, ctx, life.big.ID)
 	waitJS(t, ctx, "the interrupted job offering Run again", `document.getElementById("dt-job-state").textContent === "interrupted" && `+shown, 5*time.Second)
 	if phase := eval[string](t, ctx, `document.getElementById("dt-phase").textContent`); !strings.HasSuffix(phase, "Run it again to get the same data.") {
 		t.Errorf("the interrupted job says %q", phase)
@@ -240,10 +226,10 @@ func TestBrowserDataPageRunAgain(t *testing.T) {
 		t.Fatalf("the rerun has the id %s of an old job", id)
 	}
 	waitJS(t, ctx, "the new job done", fmt.Sprintf(`document.getElementById("dt-job-id").textContent === %q &&
-		document.getElementById("dt-job-state").textContent === "done" && %s === "done"`, id, pill(id)), 15*time.Second)
+		document.getElementById("dt-job-state").textContent === "done" && %s === "done"`, id, jobPill(id)), 15*time.Second)
 	got := eval[map[string]any](t, ctx, fmt.Sprintf(`({spec: document.getElementById("dt-job-spec").textContent,
 		old: %s, rerun: document.getElementById("dt-rerun").hidden, error: document.getElementById("dt-error").textContent,
-		download: document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href})`, pill(life.big.ID)))
+		download: document.getElementById("dt-download").hidden ? "" : document.getElementById("dt-download").href})`, jobPill(life.big.ID)))
 	if got["spec"] != "employees · seed 8 · csv · again of job "+life.big.ID || got["old"] != "interrupted" ||
 		got["rerun"] != true || got["error"] != "" || !strings.HasSuffix(got["download"].(string), "/api/synth/jobs/"+id+"/file") {
 		t.Errorf("after the rerun the page shows %v", got)
@@ -262,4 +248,16 @@ func TestBrowserDataPageRunAgain(t *testing.T) {
 	if code != 200 || !bytes.Equal(file, want) {
 		t.Errorf("the rerun's file: %d, %d bytes, the same as an uninterrupted run's %d: %v", code, len(file), len(want), bytes.Equal(file, want))
 	}
+}
+
+// jobPill is the script that reads the status pill of job id in the list.
+func jobPill(id string) string {
+	return fmt.Sprintf(`document.querySelector('#dt-jobs tr[data-id=%q] .pill')?.textContent`, id)
+}
+
+// clickJob selects job id in the list, in script: the list re-renders its
+// rows on every update, so a pointer click may land on a row being replaced.
+func clickJob(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#dt-jobs tr[data-id=%q]').click(), true)`, id))
 }

@@ -28,6 +28,18 @@ func startMARLServer(t *testing.T) string {
 	return url
 }
 
+// openMARLPage starts the server (startMARLServer) and opens the Learning
+// page in a browser, live, with its multi-agent script running.
+func openMARLPage(t *testing.T) (context.Context, string) {
+	t.Helper()
+	ctx := newBrowser(t)
+	url := startMARLServer(t)
+	navigate(t, ctx, url+"train")
+	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
+	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	return ctx, url
+}
+
 // startMARLRun fills the multi-agent form as a person would and starts the
 // run; it returns once the page has selected it.
 func startMARLRun(t *testing.T, ctx context.Context, env, algo string, curriculum bool, episodes, seed, id int) {
@@ -53,11 +65,7 @@ func startMARLRun(t *testing.T, ctx context.Context, env, algo string, curriculu
 // stage; the run is stopped from its row, resumed, and trains on from its
 // checkpoint with its stage kept.
 func TestBrowserTrainMARLCurriculum(t *testing.T) {
-	ctx := newBrowser(t)
-	url := startMARLServer(t)
-	navigate(t, ctx, url+"train")
-	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
-	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	ctx, _ := openMARLPage(t)
 	if on := eval[bool](t, ctx, `(() => { const e = document.getElementById("ma-env"); e.value = "spread"; e.dispatchEvent(new Event("change")); const d = document.getElementById("ma-curriculum").disabled; e.value = "trading-ma"; e.dispatchEvent(new Event("change")); return !d; })()`); on {
 		t.Error("the curriculum checkbox stays enabled on spread")
 	}
@@ -109,11 +117,7 @@ func TestBrowserTrainMARLCurriculum(t *testing.T) {
 // TestBrowserTrainMARLSpread: a QMIX run on simple_spread draws three agent
 // lines and the team's, and finishes with its evaluation shown.
 func TestBrowserTrainMARLSpread(t *testing.T) {
-	ctx := newBrowser(t)
-	url := startMARLServer(t)
-	navigate(t, ctx, url+"train")
-	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
-	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	ctx, _ := openMARLPage(t)
 	startMARLRun(t, ctx, "spread", "qmix", false, 150, 1, 1)
 	waitJS(t, ctx, "three agent lines and the team's", `window.metastationTrainMARL.lines === 4 && window.metastationTrainMARL.points >= 3`, 20*time.Second)
 	legend := eval[string](t, ctx, `[...document.querySelectorAll("#ma-legend .name")].map(s => s.textContent).join(", ")`)
@@ -136,11 +140,7 @@ func TestBrowserTrainMARLSpread(t *testing.T) {
 // offers "→ tournament"; a click enters the learner, the row then links to
 // the trading floor, and the tournament lists it.
 func TestBrowserTrainMARLEntersTournament(t *testing.T) {
-	ctx := newBrowser(t)
-	url := startMARLServer(t)
-	navigate(t, ctx, url+"train")
-	waitJS(t, ctx, "the socket to be live", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
-	waitJS(t, ctx, "the multi-agent script", `window.metastationTrainMARL?.draws >= 1`, 10*time.Second)
+	ctx, url := openMARLPage(t)
 	startMARLRun(t, ctx, "trading-ma", "vdn", false, 30, 4, 1)
 	// While it trains (if it has not finished already), no button.
 	if early := eval[bool](t, ctx, `window.metastationTrainMARL.state.runs.get(1)?.status === "done" || document.querySelectorAll("#ma-runs button.enter").length === 0`); !early {
