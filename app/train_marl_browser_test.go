@@ -118,6 +118,16 @@ func TestBrowserTrainMARLCurriculum(t *testing.T) {
 // lines and the team's, and finishes with its evaluation shown.
 func TestBrowserTrainMARLSpread(t *testing.T) {
 	ctx, _ := openMARLPage(t)
+	// The form suggests what each learner needs on this world.
+	suggest := eval[string](t, ctx, `(() => {
+		const set = (id, v) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event("change")); };
+		const n = () => document.getElementById("ma-episodes").value;
+		set("ma-env", "spread"); set("ma-algo", "qmix"); const q = n();
+		set("ma-algo", "maddpg"); const m = n();
+		return q + "," + m; })()`)
+	if suggest != "8000,3000" {
+		t.Errorf("episodes suggested on spread for QMIX, MADDPG: %s, want 8000,3000", suggest)
+	}
 	startMARLRun(t, ctx, "spread", "qmix", false, 150, 1, 1)
 	waitJS(t, ctx, "three agent lines and the team's", `window.metastationTrainMARL.lines === 4 && window.metastationTrainMARL.points >= 3`, 20*time.Second)
 	legend := eval[string](t, ctx, `[...document.querySelectorAll("#ma-legend .name")].map(s => s.textContent).join(", ")`)
