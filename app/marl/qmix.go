@@ -62,9 +62,6 @@ type QMIXConfig struct {
 	// LimitIsTerminal treats the last step of an episode cut by the time
 	// limit as terminal: no bootstrap from the final state.
 	LimitIsTerminal bool
-	// LREnd, when positive, anneals the learning rate linearly from LR to
-	// LREnd over the Episodes budget.
-	LREnd float64
 }
 
 // DefaultQMIXConfig returns settings for env.
@@ -382,10 +379,6 @@ func (q *QMIX) Update() {
 	}
 	q.Agent.Backward(dOut)
 	q.lastGrad = nn.ClipGradNorm(q.params(), c.GradClip)
-	if c.LREnd > 0 && c.Episodes > 0 {
-		f := min(1, float64(q.Episodes)/float64(c.Episodes))
-		q.Opt.LR = c.LR + f*(c.LREnd-c.LR)
-	}
 	q.Opt.Step()
 	q.Updates++
 	switch {
