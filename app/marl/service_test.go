@@ -298,13 +298,7 @@ func TestServicePersists(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	next, err := NewService(cfg, bus.New(), w, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := next.Load(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	next := reloadService(t, cfg, w, db)
 	runs := next.Runs()
 	if len(runs) != 2 {
 		t.Fatalf("loaded %d runs", len(runs))
@@ -342,13 +336,7 @@ func TestServicePersistsCurriculumScore(t *testing.T) {
 	if err := w.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	next, err := NewService(cfg, bus.New(), w, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := next.Load(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	next := reloadService(t, cfg, w, db)
 	after, err := next.Get(info.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -369,4 +357,18 @@ func openTestDB(t *testing.T, dir string) (*store.DB, *store.Writer) {
 	w := store.NewWriter(db, store.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(func() { w.Close(); db.Close() })
 	return db, w
+}
+
+// reloadService is the service of the next server start on the same
+// database, with the runs of the earlier one loaded.
+func reloadService(t *testing.T, cfg ServiceConfig, w *store.Writer, db *store.DB) *Service {
+	t.Helper()
+	next, err := NewService(cfg, bus.New(), w, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return next
 }

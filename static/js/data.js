@@ -70,11 +70,18 @@ form.addEventListener("submit", async (ev) => {
     body += `, "fraud_rate": ${pct / 100}`;
   }
   body += "}";
-  const btn = $("dt-start");
+  await startJob($("dt-start"), API, body);
+});
+
+// startJob sends the request that queues a job (a start or a Run again)
+// with btn disabled meanwhile, lists the new job and selects it; after(st)
+// records what else the page keeps of it.
+async function startJob(btn, url, body, after) {
   btn.disabled = true;
   try {
-    const st = await api("POST", API, body);
+    const st = await api("POST", url, body);
     view.started.push(st.id);
+    after?.(st);
     upsert(st);
     select(st.id);
   } catch (err) {
@@ -82,7 +89,7 @@ form.addEventListener("submit", async (ev) => {
   } finally {
     btn.disabled = false;
   }
-});
+}
 
 $("dt-cancel").addEventListener("click", async () => {
   const id = view.selected;
@@ -106,19 +113,7 @@ $("dt-rerun").addEventListener("click", async () => {
   const id = view.selected;
   if (!id || !RERUNNABLE.has(jobs.get(id)?.state)) return;
   showError("");
-  const btn = $("dt-rerun");
-  btn.disabled = true;
-  try {
-    const st = await api("POST", `${API}/${id}/rerun`);
-    view.started.push(st.id);
-    view.reruns.push({ from: id, id: st.id });
-    upsert(st);
-    select(st.id);
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    btn.disabled = false;
-  }
+  await startJob($("dt-rerun"), `${API}/${id}/rerun`, undefined, (st) => view.reruns.push({ from: id, id: st.id }));
 });
 
 // ---- jobs: live updates and the list ----
