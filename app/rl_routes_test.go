@@ -47,16 +47,9 @@ type rlCase struct {
 
 func rlDo(t *testing.T, srv *httptest.Server, tc rlCase) []byte {
 	t.Helper()
-	req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != tc.status || !bytes.Contains(body, []byte(tc.want)) {
-		t.Errorf("%s %s %s: got %d %s; want %d containing %q", tc.method, tc.path, tc.body, resp.StatusCode, body, tc.status, tc.want)
+	code, body := httpDo(t, tc.method, srv.URL+tc.path, tc.body)
+	if code != tc.status || !bytes.Contains(body, []byte(tc.want)) {
+		t.Errorf("%s %s %s: got %d %s; want %d containing %q", tc.method, tc.path, tc.body, code, body, tc.status, tc.want)
 	}
 	return body
 }
