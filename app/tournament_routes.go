@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/tournament"
@@ -314,19 +315,11 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			return
 		}
 		res, err := t.Vote(r.Context(), req.Round, client, req.Strategy)
-		switch {
-		case errors.Is(err, tournament.ErrNotFound):
-			writeError(w, r, http.StatusNotFound, sentence(err, tournament.ErrNotFound, tournament.ErrLocked, tournament.ErrInvalid))
-		case errors.Is(err, tournament.ErrLocked):
-			writeError(w, r, http.StatusConflict, sentence(err, tournament.ErrNotFound, tournament.ErrLocked, tournament.ErrInvalid))
-		case errors.Is(err, tournament.ErrInvalid):
-			writeError(w, r, http.StatusBadRequest, sentence(err, tournament.ErrNotFound, tournament.ErrLocked, tournament.ErrInvalid))
-		case err != nil:
-			s.log.Error("tournament vote", "err", err)
-			writeError(w, r, http.StatusInternalServerError, "The vote could not be recorded.")
-		default:
-			writeJSON(w, http.StatusOK, res)
+		if err != nil {
+			s.writeTournamentError(w, r, err, "The vote could not be recorded.")
+			return
 		}
+		writeJSON(w, http.StatusOK, res)
 	})
 	r.Post("/api/tournament/entrants", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -360,47 +353,46 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 			return
 		}
 		from, err := t.Enter(a.Maker())
-		switch {
-		case errors.Is(err, tournament.ErrConflict):
-			writeError(w, r, http.StatusConflict, sentence(err, tournament.ErrConflict))
-		case errors.Is(err, tournament.ErrInvalid):
-			writeError(w, r, http.StatusBadRequest, sentence(err, tournament.ErrInvalid))
-		case err != nil:
-			s.log.Error("tournament entrant", "err", err)
-			writeError(w, r, http.StatusInternalServerError, "The entrant could not be added.")
-		default:
-			s.log.Info("tournament: entrant from the API", "checkpoint", rel, "id", a.ID())
-			// The entrant plays either way; only the next start would miss it.
-			// Not the request's context: a client gone now would lose it.
-			if err := rememberEntrant(context.WithoutCancel(r.Context()), s.db, rel, a.ID()); err != nil {
-				s.log.Error("tournament entrant", "err", err)
-			}
-			writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
+		if err != nil {
+			s.writeTournamentError(w, r, err, "The entrant could not be added.")
+			return
 		}
+		s.log.Info("tournament: entrant from the API", "checkpoint", rel, "id", a.ID())
+		// The entrant plays either way; only the next start would miss it.
+		// Not the request's context: a client gone now would lose it.
+		if err := rememberEntrant(context.WithoutCancel(r.Context()), s.db, rel, a.ID()); err != nil {
+			s.log.Error("tournament entrant", "err", err)
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
 	})
 	r.Delete("/api/tournament/entrants/{strategy}", func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "strategy")
 		gone, err := t.Withdraw(id)
-		switch {
-		case errors.Is(err, tournament.ErrNotFound):
-			writeError(w, r, http.StatusNotFound, sentence(err, tournament.ErrNotFound))
-		case errors.Is(err, tournament.ErrInvalid):
-			writeError(w, r, http.StatusBadRequest, sentence(err, tournament.ErrInvalid))
-		case errors.Is(err, tournament.ErrConflict):
-			writeError(w, r, http.StatusConflict, sentence(err, tournament.ErrConflict))
-		case err != nil:
-			s.log.Error("tournament withdraw", "err", err)
-			writeError(w, r, http.StatusInternalServerError, "The entrant could not be withdrawn.")
-		default:
-			if err := forgetEntrant(context.WithoutCancel(r.Context()), s.db, id); err != nil {
-				s.log.Error("tournament withdraw", "err", err)
-				writeError(w, r, http.StatusInternalServerError, "The entrant was withdrawn, but the server could not forget it: it will be back after a restart.")
-				return
-			}
-			s.log.Info("tournament: entrant withdrawn through the API", "id", id, "gone_from_round", gone)
-			writeJSON(w, http.StatusOK, map[string]any{"strategy": id, "last_round": gone - 1, "gone_from_round": gone})
+		if err != nil {
+			s.writeTournamentError(w, r, err, "The entrant could not be withdrawn.")
+			return
 		}
+		if err := forgetEntrant(context.WithoutCancel(r.Context()), s.db, id); err != nil {
+			s.log.Error("tournament withdraw", "err", err)
+			writeError(w, r, http.StatusInternalServerError, "The entrant was withdrawn, but the server could not forget it: it will be back after a restart.")
+			return
+		}
+		s.log.Info("tournament: entrant withdrawn through the API", "id", id, "gone_from_round", gone)
+		writeJSON(w, http.StatusOK, map[string]any{"strategy": id, "last_round": gone - 1, "gone_from_round": gone})
 	})
+}
+
+// writeTournamentError answers err with its code's status and sentence; an
+// internal error is logged and answered with internal, a sentence.
+func (s *Server) writeTournamentError(w http.ResponseWriter, r *http.Request, err error, internal string) {
+	status := map[errs.Code]int{errs.Invalid: http.StatusBadRequest, errs.NotFound: http.StatusNotFound,
+		errs.Conflict: http.StatusConflict, errs.Unavailable: http.StatusUnprocessableEntity}[errs.CodeOf(err)]
+	if status == 0 {
+		s.log.Error("tournament", "path", r.URL.Path, "err", err)
+		writeError(w, r, http.StatusInternalServerError, internal)
+		return
+	}
+	writeError(w, r, status, errs.MessageOf(err))
 }
 
 // voterCookieName holds "<id>.<signature>": a random voter id and its

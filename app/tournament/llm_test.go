@@ -76,7 +76,7 @@ func TestServiceUsesLLMWithFallback(t *testing.T) {
 	}
 	cancel()
 	<-done
-	s.w.Flush(context.Background())
+	s.tables.w.Flush(context.Background())
 	rows, err := db.R.Query(`SELECT text FROM tournament_commentary`)
 	if err != nil {
 		t.Fatal(err)

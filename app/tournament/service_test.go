@@ -2,7 +2,6 @@ package tournament
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -117,20 +117,20 @@ func TestVotes(t *testing.T) {
 	}
 	// 1,000 concurrent votes from one client count once.
 	var wg sync.WaitGroup
-	errs := make(chan error, 1000)
+	failures := make(chan error, 1000)
 	for k := range 1000 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			st := []string{"momentum", "maker"}[k%2]
 			if _, err := s.Vote(ctx, 1, "client-a", st); err != nil {
-				errs <- err
+				failures <- err
 			}
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	close(failures)
+	for err := range failures {
 		t.Fatal(err)
 	}
 	if _, err := s.Vote(ctx, 1, "client-b", "learner"); err != nil {
@@ -153,13 +153,14 @@ func TestVotes(t *testing.T) {
 	for _, c := range []struct {
 		round    int64
 		strategy string
-		want     error
+		want     errs.Code
 	}{
-		{1, "nobody", ErrNotFound},
-		{2, "maker", ErrNotFound},
-		{0, "maker", ErrNotFound},
+		{1, "nobody", errs.NotFound},
+		{2, "maker", errs.NotFound},
+		{0, "maker", errs.NotFound},
+		{1, "", errs.NotFound},
 	} {
-		if _, err := s.Vote(ctx, c.round, "client-c", c.strategy); !errors.Is(err, c.want) {
+		if _, err := s.Vote(ctx, c.round, "client-c", c.strategy); errs.CodeOf(err) != c.want {
 			t.Errorf("vote round %d for %s: %v, want %v", c.round, c.strategy, err, c.want)
 		}
 	}
@@ -169,27 +170,24 @@ func TestVotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.mu.Lock()
-	s.round, s.phase, s.com = r, "running", NewCommentator(1, 1, r.Profiles())
+	s.live, s.phase = &liveRound{round: r}, "running"
 	s.mu.Unlock()
+	s.feed.newRound(1, 1, r.Profiles())
 	for _, c := range []string{"x", "y", "z"} {
 		if _, err := s.Vote(ctx, 1, c, "arbitrageur"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.mu.Lock()
 	swing := false
-	for _, l := range s.lines {
+	for _, l := range s.feed.drain() {
 		swing = swing || l.Kind == EventVoteSwing && strings.Contains(l.Text, "Risk Arbitrageur")
 	}
-	s.mu.Unlock()
 	if !swing {
 		t.Error("no vote-swing line when the favourite changed")
 	}
 	// Once round 1 starts, its votes are locked.
-	s.mu.Lock()
-	s.voteRound = 2
-	s.mu.Unlock()
-	if _, err := s.Vote(ctx, 1, "client-c", "maker"); !errors.Is(err, ErrLocked) {
+	s.votes.open(2, map[string]string{})
+	if _, err := s.Vote(ctx, 1, "client-c", "maker"); !errs.Is(err, errs.Conflict) {
 		t.Errorf("vote after the lock: %v", err)
 	}
 	k1, err := s.CookieKey(ctx)

@@ -2,113 +2,212 @@ package tournament
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"errors"
-	"fmt"
+	"maps"
+	"sync"
 	"time"
+
+	"github.com/metastation/metastation/app/errs"
 )
+
+// Tally is the state of the open round's vote. Seq grows with every change
+// (a ballot, a withdrawal, the next round opening), so a reader that gets
+// tallies from several places (tournament.votes, tournament.state, a vote's
+// answer) keeps the one with the highest Seq.
+type Tally struct {
+	Round int64          `json:"round"`
+	Votes map[string]int `json:"votes"`
+	Total int            `json:"total"`
+	Seq   uint64         `json:"seq"`
+}
 
 // VoteResult is the state of a round's vote after a ballot.
 type VoteResult struct {
-	Round    int64          `json:"round"`
-	Strategy string         `json:"strategy"` // the voter's current pick
-	Replaced bool           `json:"replaced"` // the voter had voted before; the last vote counts
-	Votes    map[string]int `json:"votes"`
-	Total    int            `json:"total"`
+	Round     int64          `json:"round"`
+	Strategy  string         `json:"strategy"`  // the voter's current pick
+	Replaced  bool           `json:"replaced"`  // the voter had voted before; the last vote counts
+	Unchanged bool           `json:"unchanged"` // the voter had already voted for this strategy: nothing changed
+	Votes     map[string]int `json:"votes"`
+	Total     int            `json:"total"`
+	Seq       uint64         `json:"seq"` // the tally's Seq
 }
 
-// Vote records client's pick of strategy to win round. Votes are open for
-// the next round to start, until it starts; a client's later vote replaces
-// its earlier one. Every accepted vote is appended to the audit log. The
-// client id must have been authenticated by the caller (the signed cookie).
-func (s *Service) Vote(ctx context.Context, round int64, client, strategy string) (VoteResult, error) {
-	if client == "" || len(client) > 64 {
-		return VoteResult{}, fmt.Errorf("%w: the voter has no valid id", ErrInvalid)
+// ballotBox holds the open round's votes in memory: each voter's pick and
+// the count per strategy. It is safe for concurrent use; Service.vmu makes
+// a ballot's database write and its count one step.
+type ballotBox struct {
+	mu     sync.Mutex
+	round  int64             // the round the votes are for: the next to start
+	picks  map[string]string // voter -> strategy
+	tally  map[string]int
+	leader string // the strategy with the most votes, "" for none
+	seq    uint64
+}
+
+func newBallotBox() *ballotBox {
+	return &ballotBox{picks: map[string]string{}, tally: map[string]int{}}
+}
+
+// open starts counting round's votes from picks (read from the database).
+func (b *ballotBox) open(round int64, picks map[string]string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.round, b.picks, b.tally = round, picks, map[string]int{}
+	for _, st := range picks {
+		b.tally[st]++
+	}
+	b.leader = leaderOf(b.tally)
+	b.seq++
+}
+
+// Round is the round votes are open for.
+func (b *ballotBox) openRound() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.round
+}
+
+// pick is voter's current vote, "" for none.
+func (b *ballotBox) pick(voter string) (int64, string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.round, b.picks[voter]
+}
+
+// cast counts voter's ballot for strategy, replacing its earlier one. It
+// reports whether the voter had voted before and whether the leader
+// changed.
+func (b *ballotBox) cast(voter, strategy string) (replaced, newLeader bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	prev, replaced := b.picks[voter]
+	if replaced {
+		b.tally[prev]--
+		if b.tally[prev] == 0 {
+			delete(b.tally, prev)
+		}
+	}
+	b.picks[voter] = strategy
+	b.tally[strategy]++
+	b.seq++
+	if lead := leaderOf(b.tally); lead != b.leader {
+		b.leader = lead
+		newLeader = true
+	}
+	return replaced, newLeader
+}
+
+// drop takes every vote for strategy out; its voters may vote again as if
+// for the first time. It returns how many votes went.
+func (b *ballotBox) drop(strategy string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for v, st := range b.picks {
+		if st == strategy {
+			delete(b.picks, v)
+			n++
+		}
+	}
+	delete(b.tally, strategy)
+	b.leader = leaderOf(b.tally)
+	b.seq++
+	return n
+}
+
+// snapshot is the current tally.
+func (b *ballotBox) snapshot() Tally {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := Tally{Round: b.round, Votes: maps.Clone(b.tally), Seq: b.seq}
+	for _, n := range b.tally {
+		t.Total += n
+	}
+	return t
+}
+
+// leaderOf is the strategy with the most votes (ties by id), "" for none.
+func leaderOf(tally map[string]int) string {
+	best, n := "", 0
+	for st, c := range tally {
+		if c > n || c == n && c > 0 && st < best {
+			best, n = st, c
+		}
+	}
+	return best
+}
+
+// Vote records voter's pick of strategy to win round. Votes are open for
+// the next round to start, until it starts; a voter's later vote replaces
+// its earlier one, and a vote for the strategy it already picked changes
+// nothing (Unchanged). Every vote that changes something is appended to the
+// audit log and published on tournament.votes at once. The voter id must
+// have been authenticated by the caller (the web layer's signed cookie).
+func (s *Service) Vote(ctx context.Context, round int64, voter, strategy string) (VoteResult, error) {
+	if voter == "" || len(voter) > 64 {
+		return VoteResult{}, errs.Errorf(errs.Invalid, "the voter has no valid id")
 	}
 	known := false
 	for _, p := range s.Profiles() {
 		known = known || p.ID == strategy
 	}
 	if !known {
-		return VoteResult{}, fmt.Errorf("%w: there is no strategy %q in the tournament", ErrNotFound, strategy)
+		return VoteResult{}, errs.Errorf(errs.NotFound, "there is no strategy %q in the tournament", strategy)
 	}
-	s.voteMu.Lock()
-	defer s.voteMu.Unlock()
-	s.mu.Lock()
-	open := s.voteRound
-	s.mu.Unlock()
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	open, prev := s.votes.pick(voter)
 	switch {
 	case round < 1 || round > open:
-		return VoteResult{}, fmt.Errorf("%w: there is no round %d open for votes (votes are open for round %d)", ErrNotFound, round, open)
+		return VoteResult{}, errs.Errorf(errs.NotFound, "there is no round %d open for votes (votes are open for round %d)", round, open)
 	case round < open:
-		return VoteResult{}, fmt.Errorf("%w: voting for round %d closed when it started; vote for round %d", ErrLocked, round, open)
+		return VoteResult{}, errs.Errorf(errs.Conflict, "voting for round %d closed when it started; vote for round %d", round, open)
 	}
-	now := time.Now().UnixMilli()
-	tx, err := s.db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return VoteResult{}, fmt.Errorf("record vote: %w", err)
+	if prev == strategy {
+		t := s.votes.snapshot()
+		return VoteResult{Round: round, Strategy: strategy, Replaced: true, Unchanged: true, Votes: t.Votes, Total: t.Total, Seq: t.Seq}, nil
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_votes (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (round, client) DO UPDATE SET strategy = excluded.strategy, at_ms = excluded.at_ms`, round, client, strategy, now); err != nil {
-		return VoteResult{}, fmt.Errorf("record vote: %w", err)
+	if err := s.tables.saveVote(ctx, round, voter, strategy, time.Now()); err != nil {
+		return VoteResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_vote_log (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)`,
-		round, client, strategy, now); err != nil {
-		return VoteResult{}, fmt.Errorf("record vote: %w", err)
+	replaced, newLeader := s.votes.cast(voter, strategy)
+	t := s.votes.snapshot()
+	// Under vmu, so tallies reach the bus in the order of their Seq.
+	TopicVotes.Publish(s.bus, "tournament", "", "tally", t)
+	if newLeader && t.Total >= 3 {
+		s.voteSwing(t)
 	}
-	if err := tx.Commit(); err != nil {
-		return VoteResult{}, fmt.Errorf("record vote: %w", err)
-	}
+	return VoteResult{Round: round, Strategy: strategy, Replaced: replaced, Votes: t.Votes, Total: t.Total, Seq: t.Seq}, nil
+}
+
+// voteSwing comments on a new favourite of the crowd while a round runs.
+func (s *Service) voteSwing(t Tally) {
+	lead := leaderOf(t.Votes)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prev, replaced := s.votersPick[client]
-	if replaced {
-		s.tally[prev]--
-		if s.tally[prev] == 0 {
-			delete(s.tally, prev)
+	if s.phase != "running" || s.live == nil {
+		return
+	}
+	for _, p := range s.profiles {
+		if p.ID == lead {
+			r := s.live.round
+			s.say(Event{Kind: EventVoteSwing, Step: r.StepNo(), Clock: r.clock(), Strategy: p.ID, Name: p.Name,
+				Pct: round2(100 * float64(t.Votes[lead]) / float64(t.Total))})
 		}
 	}
-	s.votersPick[client] = strategy
-	s.tally[strategy]++
-	res := VoteResult{Round: round, Strategy: strategy, Replaced: replaced, Votes: map[string]int{}}
-	for k, v := range s.tally {
-		res.Votes[k] = v
-		res.Total += v
-	}
-	if lead := leaderOf(s.tally); lead != s.voteLeader {
-		s.voteLeader = lead
-		if res.Total >= 3 && s.phase == "running" {
-			for _, p := range s.profiles {
-				if p.ID == lead {
-					s.say(Event{Kind: EventVoteSwing, Step: s.round.StepNo(), Clock: s.round.clock(), Strategy: p.ID, Name: p.Name,
-						Pct: round2(100 * float64(s.tally[lead]) / float64(res.Total))})
-				}
-			}
-		}
-	}
-	return res, nil
+}
+
+// MyVote is voter's current vote: the round votes are open for and the
+// strategy it picked, "" when it has not voted for that round.
+func (s *Service) MyVote(voter string) (round int64, strategy string) {
+	return s.votes.pick(voter)
 }
 
 // RebuildTally counts round's votes from the audit log alone: the last
-// vote of each client counts.
+// vote of each voter counts.
 func (s *Service) RebuildTally(ctx context.Context, round int64) (map[string]int, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT client, strategy FROM tournament_vote_log WHERE round = ? ORDER BY id`, round)
+	last, err := s.tables.voteLog(ctx, round)
 	if err != nil {
-		return nil, fmt.Errorf("read vote log: %w", err)
-	}
-	defer rows.Close()
-	last := map[string]string{}
-	for rows.Next() {
-		var c, st string
-		if err := rows.Scan(&c, &st); err != nil {
-			return nil, fmt.Errorf("read vote log: %w", err)
-		}
-		last[c] = st
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read vote log: %w", err)
+		return nil, err
 	}
 	tally := map[string]int{}
 	for _, st := range last {
@@ -119,55 +218,24 @@ func (s *Service) RebuildTally(ctx context.Context, round int64) (map[string]int
 
 // Tally returns the current votes of the open round.
 func (s *Service) Tally() (round int64, votes map[string]int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	votes = map[string]int{}
-	for k, v := range s.tally {
-		votes[k] = v
+	t := s.votes.snapshot()
+	return t.Round, t.Votes
+}
+
+// openVotes opens the votes of round, loading those already cast (before a
+// restart), and publishes the new tally.
+func (s *Service) openVotes(ctx context.Context, round int64) error {
+	picks, err := s.tables.votes(ctx, round)
+	if err != nil {
+		return err
 	}
-	return s.voteRound, votes
+	s.votes.open(round, picks)
+	TopicVotes.Publish(s.bus, "tournament", "", "tally", s.votes.snapshot())
+	return nil
 }
 
 // CookieKey returns the secret that signs voters' cookies, creating and
 // storing a random one the first time, so cookies survive a restart.
 func (s *Service) CookieKey(ctx context.Context) ([]byte, error) {
-	var key []byte
-	err := s.db.W.QueryRowContext(ctx, `SELECT value FROM tournament_meta WHERE key = 'cookie_key'`).Scan(&key)
-	if err == nil && len(key) == 32 {
-		return key, nil
-	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("read cookie key: %w", err)
-	}
-	key = make([]byte, 32)
-	rand.Read(key)
-	if _, err := s.db.W.ExecContext(ctx, `INSERT OR REPLACE INTO tournament_meta (key, value) VALUES ('cookie_key', ?)`, key); err != nil {
-		return nil, fmt.Errorf("store cookie key: %w", err)
-	}
-	return key, nil
-}
-
-// Commentary returns the latest lines of round (0 for the current one),
-// oldest first, at most limit.
-func (s *Service) Commentary(ctx context.Context, round int64, limit int) ([]Line, error) {
-	if round == 0 {
-		s.mu.Lock()
-		round = s.roundID
-		s.mu.Unlock()
-	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT round, step, clock, kind, strategy, text FROM (
-		SELECT * FROM tournament_commentary WHERE round = ? ORDER BY id DESC LIMIT ?) ORDER BY id`, round, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read commentary: %w", err)
-	}
-	defer rows.Close()
-	out := []Line{}
-	for rows.Next() {
-		var l Line
-		if err := rows.Scan(&l.Round, &l.Step, &l.Clock, &l.Kind, &l.Strategy, &l.Text); err != nil {
-			return nil, fmt.Errorf("read commentary: %w", err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return s.tables.secret(ctx, "cookie_key")
 }

@@ -2,10 +2,11 @@ package tournament
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 // guest is an entrant: a house strategy's play under another id.
@@ -45,14 +46,14 @@ func TestWithdrawTable(t *testing.T) {
 	}
 	for _, c := range []struct {
 		id   string
-		want error
+		want errs.Code
 	}{
-		{"nobody", ErrNotFound},
-		{"", ErrNotFound},
-		{"momentum", ErrInvalid},
-		{"learner", ErrInvalid},
+		{"nobody", errs.NotFound},
+		{"", errs.NotFound},
+		{"momentum", errs.Invalid},
+		{"learner", errs.Invalid},
 	} {
-		if _, err := s.Withdraw(c.id); !errors.Is(err, c.want) {
+		if _, err := s.Withdraw(c.id); errs.CodeOf(err) != c.want {
 			t.Errorf("withdraw %q: %v, want %v", c.id, err, c.want)
 		}
 	}
@@ -67,7 +68,7 @@ func TestWithdrawTable(t *testing.T) {
 	if got := profileIDs(s.Profiles()); len(got) != 5 || slices.Contains(got, "guest") || len(s.cfg.Round.Roster) != 5 {
 		t.Errorf("after the withdrawal: profiles %v, %d makers", got, len(s.cfg.Round.Roster))
 	}
-	if _, err := s.Withdraw("guest"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Withdraw("guest"); !errs.Is(err, errs.NotFound) {
 		t.Errorf("withdraw twice: %v", err)
 	}
 	// Entered again, and the tournament fills up to MaxStrategies again.
@@ -79,7 +80,7 @@ func TestWithdrawTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Enter(guestMaker("g6")); !errors.Is(err, ErrConflict) {
+	if _, err := s.Enter(guestMaker("g6")); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("eleventh strategy: %v", err)
 	}
 	if _, err := s.Withdraw("g3"); err != nil {
@@ -123,7 +124,7 @@ func TestWithdrawVotes(t *testing.T) {
 	if st := s.State(); st.VoteTotal != 1 || st.Votes["guest"] != 0 {
 		t.Errorf("state's votes: %v (%d)", st.Votes, st.VoteTotal)
 	}
-	if err := s.loadVotes(ctx, 1); err != nil { // as a restart would
+	if err := s.openVotes(ctx, 1); err != nil { // as a restart would
 		t.Fatal(err)
 	}
 	if _, tally := s.Tally(); len(tally) != 1 || tally["maker"] != 1 {
@@ -132,7 +133,7 @@ func TestWithdrawVotes(t *testing.T) {
 	if log, err := s.RebuildTally(ctx, 1); err != nil || log["guest"] != 2 {
 		t.Errorf("the audit log lost the ballots as cast: %v %v", log, err)
 	}
-	if _, err := s.Vote(ctx, 1, "c", "guest"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Vote(ctx, 1, "c", "guest"); !errs.Is(err, errs.NotFound) {
 		t.Errorf("a vote for the withdrawn entrant: %v", err)
 	}
 	// a's vote went with the entrant: its next one is new, not a change of mind.
