@@ -1,22 +1,38 @@
 // status.js: the status bar at the bottom of every page: connection state,
-// subsystem health and a few live figures.
-import { live } from "./live.js";
+// subsystem health and a few live figures. The clock and the reconnect
+// countdown tick each second from the server's clock (live.serverNow), not
+// from the last message, so they never stand still.
+import { live, everySecond } from "./live.js";
 import { bytes, rate, clock } from "./format.js";
 
 const el = (id) => document.getElementById(id);
+let conn = { state: live.state, detail: null };
+
+function renderConn() {
+  const box = el("conn-state");
+  box.dataset.state = conn.state;
+  let label = conn.state;
+  if (conn.state === "offline" && conn.detail?.retryAt) {
+    const s = Math.max(0, Math.ceil((conn.detail.retryAt - Date.now()) / 1000));
+    label = s > 0 ? `offline, retrying in ${s} s` : "offline, retrying now";
+  } else if (conn.state === "paused") label = "paused while hidden";
+  el("conn-label").textContent = label;
+}
 
 live.onState((state, detail) => {
-  const conn = el("conn-state");
-  conn.dataset.state = state;
-  let label = state;
-  if (state === "offline" && detail) label = `offline, retrying in ${Math.ceil(detail.retryIn / 1000)} s`;
-  el("conn-label").textContent = label;
+  conn = { state, detail };
+  renderConn();
+});
+
+everySecond((now) => {
+  // Offline, the server's time is a guess: say so rather than tick on.
+  el("status-clock").textContent = live.state === "live" ? clock(now) : "–";
+  if (conn.state === "offline") renderConn();
 });
 
 live.subscribe("system.state", (s) => {
   el("status-bus").textContent = rate(s.bus_per_s);
   el("status-heap").textContent = bytes(s.heap_bytes);
-  el("status-clock").textContent = clock(s.time);
   const box = el("status-services");
   box.replaceChildren(...s.services.map((svc) => {
     const span = document.createElement("span");

@@ -2,7 +2,7 @@
 // share: the round header, the vote panel, the commentary feed and the
 // leaderboard. Every figure comes from tournament.state and
 // tournament.commentary; nothing is computed here that a test would check.
-import { live } from "./live.js";
+import { live, everySecond, serverNow } from "./live.js";
 
 const el = (id) => document.getElementById(id);
 const set = (id, text) => { const e = el(id); if (e) e.textContent = text; };
@@ -41,9 +41,7 @@ export function renderHeader(s) {
 // The vote panel: one button per strategy with its live tally.
 export function renderVotes(s) {
   set("vote-round", s.vote_round);
-  set("vote-lock", s.phase === "voting" && s.lock_in_s > 0
-    ? `Votes for round ${s.vote_round} close in ${Math.ceil(s.lock_in_s)} s.`
-    : `Votes for round ${s.vote_round} close when it starts. You can change your mind until then.`);
+  renderLock();
   const c = s.crowd || {};
   set("crowd", c.rounds ? `${c.correct} of ${c.rounds} rounds this season` : "no rounds with votes yet this season");
   const box = el("vote-buttons");
@@ -100,6 +98,28 @@ async function vote(strategy) {
   }
 }
 
+// The vote countdown. A snapshot says how many seconds were left when the
+// server made it (lock_in_s) and when that was (the envelope's time), so
+// the deadline is a moment on the server's clock; the text ticks from
+// serverNow() each second. A snapshot that arrives late (the hub replays
+// the latest one to a new page) therefore still counts down right, and at
+// zero the panel says the round is starting instead of a stale "close in".
+function renderLock() {
+  const s = view.last;
+  if (!s) return;
+  let text = `Votes for round ${s.vote_round} close when it starts. You can change your mind until then.`;
+  view.lockLeft = null;
+  if (s.phase === "voting" && view.lockAt) {
+    const left = Math.ceil((view.lockAt - serverNow()) / 1000);
+    view.lockLeft = Math.max(0, left);
+    text = left > 0
+      ? `Votes for round ${s.vote_round} close in ${left} s.`
+      : `Round ${s.vote_round} is starting; votes for it are closed.`;
+  }
+  set("vote-lock", text);
+}
+everySecond(renderLock);
+
 // The commentary feed, newest first.
 const seen = new Set();
 export function addLines(lines) {
@@ -154,10 +174,12 @@ export function renderBoard(s, full) {
 // every snapshot, after the shared parts are drawn.
 export function connect(onState, onFills) {
   fetch("/api/tournament/state", { headers: { Accept: "application/json" } })
-    .then((r) => r.json()).then((s) => { if (!view.last) handle(s); }).catch(() => {});
-  function handle(s) {
+    .then((r) => r.json()).then((s) => { if (!view.last) handle(s, serverNow()); }).catch(() => {});
+  // made is when the server made the snapshot, on its clock.
+  function handle(s, made) {
     view.updates++;
     view.last = s;
+    view.lockAt = s.phase === "voting" && s.lock_in_s > 0 ? made + s.lock_in_s * 1000 : null;
     view.profiles = s.profiles || [];
     for (const p of view.profiles) known.set(p.id, p);
     renderHeader(s);
@@ -165,7 +187,7 @@ export function connect(onState, onFills) {
     addLines(s.recent || []);
     onState(s);
   }
-  live.subscribe("tournament.state", handle);
+  live.subscribe("tournament.state", (s, env) => handle(s, env?.time ? Date.parse(env.time) : serverNow()));
   live.subscribe("tournament.commentary", (lines) => addLines(lines));
   if (onFills) live.subscribe("tournament.fills", onFills);
 }
