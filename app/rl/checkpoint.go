@@ -3,6 +3,7 @@ package rl
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -186,12 +187,22 @@ func LoadCheckpoint(path string) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("load checkpoint: %w", err)
 	}
 	defer f.Close()
-	var c Checkpoint
-	if err := nn.Decode(f, checkpointKind, CheckpointVersion, &c); err != nil {
+	c, err := ReadCheckpoint(f)
+	if err != nil {
 		return Checkpoint{}, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}
+	return c, nil
+}
+
+// ReadCheckpoint decodes a checkpoint written by SaveCheckpoint from r (the
+// model registry reads them from bytes it has verified).
+func ReadCheckpoint(r io.Reader) (Checkpoint, error) {
+	var c Checkpoint
+	if err := nn.Decode(r, checkpointKind, CheckpointVersion, &c); err != nil {
+		return Checkpoint{}, err
+	}
 	if (c.Algo == "ppo") != (c.PPO != nil) || (c.Algo == "sac") != (c.SAC != nil) {
-		return Checkpoint{}, fmt.Errorf("load checkpoint %s: algorithm %q does not match its contents", path, c.Algo)
+		return Checkpoint{}, fmt.Errorf("algorithm %q does not match its contents", c.Algo)
 	}
 	return c, nil
 }

@@ -34,6 +34,26 @@ type Report struct {
 	Weights        map[string]float64 `json:"weights,omitempty"` // logistic: on standardised features
 	ROC            []Point            `json:"roc"`               // (false-positive rate, recall)
 	PR             []Point            `json:"pr"`                // (recall, precision)
+	// Fitted is the model the report measured, for whoever keeps models
+	// (the model registry); it is not part of the report's JSON.
+	Fitted *Detector `json:"-"`
+}
+
+// Detector is a fitted model: one of Logistic and GBT, on the columns of
+// Features. It is plain data (gob-encodable) so it can be saved and loaded.
+type Detector struct {
+	Model    string // "logistic" or "gbt"
+	Features []string
+	Logistic *Logistic
+	GBT      *GBT
+}
+
+// Score returns the fraud probability of one feature row.
+func (d *Detector) Score(row []float64) float64 {
+	if d.GBT != nil {
+		return d.GBT.Score(row)
+	}
+	return d.Logistic.Score(row)
 }
 
 // Evaluate computes the features of txs, trains a logistic regression on
@@ -91,10 +111,12 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 			rep.Weights[n] = model.Weights[j]
 		}
 		score = model.Score
+		rep.Fitted = &Detector{Model: "logistic", Features: names, Logistic: model}
 	case "gbt":
 		rep.Model = "gbt"
 		model := TrainGBT(x.RawMatrix().Data, d, y, opt.GBT)
 		score = model.Score
+		rep.Fitted = &Detector{Model: "gbt", Features: names, GBT: model}
 	default:
 		return nil, fmt.Errorf("evaluate detector: unknown model %q (want logistic or gbt)", opt.Model)
 	}

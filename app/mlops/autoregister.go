@@ -1,0 +1,237 @@
+package mlops
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/synth/jobs"
+)
+
+// The models finished runs register into.
+const (
+	TradingModel = "trading-policy" // trading-world QMIX/VDN learners (marl)
+	FraudModel   = "fraud-detector" // detectors fitted by data jobs (synth)
+)
+
+// RLModel is the model single-agent learners of env register into.
+func RLModel(env string) string { return "rl-" + env }
+
+// AutoRegister registers the models of finished runs and jobs as they are
+// announced on the bus: trading-world learners of the multi-agent trainer,
+// single-agent learners, and the fraud detectors of transaction jobs. A
+// model's first version becomes its champion, later ones its challenger;
+// promotion is the held-out evaluation's to decide. A run opted out (see
+// Registry.SetOptOut) is skipped.
+type AutoRegister struct {
+	svc     *Service
+	jobsDir string // where data jobs write their files, for the data hash
+	log     *slog.Logger
+	done    map[string]bool // runs handled in this process
+}
+
+// NewAutoRegister returns the hook; jobsDir is the data jobs' directory.
+func NewAutoRegister(svc *Service, jobsDir string, log *slog.Logger) *AutoRegister {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &AutoRegister{svc: svc, jobsDir: jobsDir, log: log, done: map[string]bool{}}
+}
+
+// Run reads the trainers' and the data jobs' progress until ctx ends.
+func (a *AutoRegister) Run(ctx context.Context) error {
+	if a.svc.bus == nil {
+		return fmt.Errorf("auto-registration needs a bus")
+	}
+	sub := a.svc.bus.Subscribe(64, rl.TopicProgress.Name, marl.TopicProgress.Name, jobs.TopicProgress.Name)
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-sub.C():
+			switch p := e.Payload.(type) {
+			case []marl.RunInfo:
+				for _, info := range p {
+					a.marlRun(ctx, info)
+				}
+			case []rl.RunInfo:
+				for _, info := range p {
+					a.rlRun(ctx, info)
+				}
+			case jobs.Status:
+				a.dataJob(ctx, p)
+			}
+		}
+	}
+}
+
+// once runs register for a run not handled yet, not opted out and not
+// registered by an earlier process.
+func (a *AutoRegister) once(ctx context.Context, model, source, run string, register func() (RegisterRequest, error)) {
+	key := source + "\x00" + run
+	if a.done[key] {
+		return
+	}
+	a.done[key] = true
+	if out, err := a.svc.reg.OptedOut(ctx, source, run); err != nil || out {
+		return
+	}
+	if ok, err := a.svc.reg.registered(ctx, model, source, run); err != nil || ok {
+		return
+	}
+	req, err := register()
+	if err != nil {
+		a.log.Warn("mlops: finished run not registered", "run", run, "err", err)
+		return
+	}
+	if _, err := a.RegisterAndAlias(ctx, req); err != nil {
+		a.log.Warn("mlops: finished run not registered", "run", run, "err", err)
+	}
+}
+
+// RegisterAndAlias registers req and points the champion at it when the
+// model has none, the challenger otherwise.
+func (a *AutoRegister) RegisterAndAlias(ctx context.Context, req RegisterRequest) (Version, error) {
+	v, err := a.svc.reg.Register(ctx, req)
+	if err != nil {
+		return v, err
+	}
+	alias := Challenger
+	if _, err := a.svc.reg.Resolve(ctx, req.Model, Champion); errs.Is(err, errs.NotFound) {
+		alias = Champion
+	}
+	if _, err := a.svc.SetAlias(ctx, req.Model, alias, v.Version, "auto", "registered by "+req.Lineage.Run); err != nil {
+		return v, err
+	}
+	a.log.Info("mlops: model registered", "model", req.Model, "version", v.Version, "alias", alias, "from", req.Lineage.Run)
+	return v, nil
+}
+
+func (a *AutoRegister) marlRun(ctx context.Context, info marl.RunInfo) {
+	if info.Status != "done" || info.Spec.Env != "trading-ma" || info.Spec.Algo == "maddpg" || info.Checkpoint == "" {
+		return
+	}
+	run := "marl run " + strconv.FormatInt(info.ID, 10)
+	a.once(ctx, TradingModel, "marl", run, func() (RegisterRequest, error) {
+		data, err := readCapped(info.Checkpoint)
+		if err != nil {
+			return RegisterRequest{}, err
+		}
+		req := RegisterRequest{
+			Model: TradingModel, Kind: KindTrading, Artifact: data,
+			Description: "Trading-world learners of the multi-agent trainer; the champion trades in the tournament.",
+			Lineage:     Lineage{Source: "marl", Run: run, DataHash: hashJSON(info.Spec), Seed: info.Spec.Seed},
+			Params: map[string]string{"algo": info.Spec.Algo, "env": info.Spec.Env, "episodes": strconv.Itoa(info.Episodes),
+				"curriculum": strconv.FormatBool(info.Spec.Curriculum), "hidden": fmt.Sprint(info.Spec.Hidden)},
+			Metrics: map[string]float64{},
+		}
+		if info.Eval != nil {
+			req.Metrics["eval_team_return"], req.Metrics["eval_ci95"] = info.Eval.Team, info.Eval.CI
+			req.Metrics["eval_random_return"], req.Metrics["eval_episodes"] = info.Eval.Random, float64(info.Eval.Episodes)
+		}
+		if info.Team != nil {
+			req.Metrics["train_team_return"] = *info.Team
+		}
+		return req, nil
+	})
+}
+
+func (a *AutoRegister) rlRun(ctx context.Context, info rl.RunInfo) {
+	if info.Status != "done" || info.Checkpoint == "" {
+		return
+	}
+	run := "rl run " + strconv.FormatInt(info.ID, 10)
+	model := RLModel(info.Spec.Env)
+	a.once(ctx, model, "rl", run, func() (RegisterRequest, error) {
+		data, err := readCapped(info.Checkpoint)
+		if err != nil {
+			return RegisterRequest{}, err
+		}
+		req := RegisterRequest{
+			Model: model, Kind: KindRL, Artifact: data,
+			Description: "Single-agent learners on " + info.Spec.Env + ".",
+			Lineage:     Lineage{Source: "rl", Run: run, DataHash: hashJSON(info.Spec), Seed: info.Spec.Seed},
+			Params:      map[string]string{"algo": info.Spec.Algo, "env": info.Spec.Env, "steps": strconv.Itoa(info.Steps), "hidden": fmt.Sprint(info.Spec.Hidden)},
+			Metrics:     map[string]float64{"train_return": info.Return},
+		}
+		if info.EvalReturn != nil {
+			req.Metrics["eval_return"] = *info.EvalReturn
+		}
+		return req, nil
+	})
+}
+
+func (a *AutoRegister) dataJob(ctx context.Context, st jobs.Status) {
+	if st.State != jobs.Done || st.Detector == nil || st.Detector.Fitted == nil {
+		return
+	}
+	run := "synth job " + st.ID
+	a.once(ctx, FraudModel, "synth", run, func() (RegisterRequest, error) {
+		data, err := EncodeDetector(st.Detector.Fitted)
+		if err != nil {
+			return RegisterRequest{}, err
+		}
+		hash := ""
+		if st.File != "" && a.jobsDir != "" {
+			if hash, err = hashFile(filepath.Join(a.jobsDir, st.File)); err != nil {
+				a.log.Warn("mlops: data hash not computed", "job", st.ID, "err", err)
+			}
+		}
+		d := st.Detector
+		m := map[string]float64{"roc_auc": d.ROCAUC, "pr_auc": d.PRAUC, "test_rows": float64(d.TestRows), "train_rows": float64(d.TrainRows),
+			"test_fraud_rate": d.TestFraudRate}
+		return RegisterRequest{
+			Model: FraudModel, Kind: KindFraud, Artifact: data,
+			Description: "Fraud detectors fitted on the Data page's transaction jobs.",
+			Lineage:     Lineage{Source: "synth", Run: run, DataHash: hash, Seed: st.Spec.Seed},
+			Params: map[string]string{"model": d.Model, "rows": strconv.Itoa(st.Spec.Rows), "report_rows": strconv.Itoa(st.ReportRows),
+				"fraud_rate": strconv.FormatFloat(st.Spec.FraudRate, 'g', -1, 64)},
+			Metrics: m,
+		}, nil
+	})
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxArtifactBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxArtifactBytes {
+		return nil, fmt.Errorf("%s is larger than %d MB", path, MaxArtifactBytes>>20)
+	}
+	return data, nil
+}
+
+func hashJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return Sum(b)
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
