@@ -3,7 +3,6 @@ package mlops
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -102,7 +101,7 @@ func (c *ChampionEntrant) Sync(ctx context.Context) error {
 	if c.id != "" {
 		// Someone may have withdrawn it by hand: that is no reason not to
 		// enter the new champion.
-		if _, err := c.roster.Withdraw(c.id); err != nil && !errors.Is(err, tournament.ErrNotFound) && !errs.Is(err, errs.NotFound) {
+		if _, err := c.roster.Withdraw(c.id); err != nil && !errs.Is(err, errs.NotFound) {
 			return fmt.Errorf("withdraw %s: %w", c.id, err)
 		}
 	}

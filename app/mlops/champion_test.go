@@ -36,7 +36,7 @@ func (f *fakeRoster) Withdraw(id string) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.makers[id]; !ok {
-		return 0, tournament.ErrNotFound
+		return 0, errs.Errorf(errs.NotFound, "there is no strategy %q in the tournament", id)
 	}
 	delete(f.makers, id)
 	f.log = append(f.log, "withdraw "+id)
