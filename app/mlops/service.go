@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,7 +64,19 @@ type liveModel struct {
 	seqFor     [2]int // champion, challenger versions the test compares
 	seqDecided string
 	shadow     ShadowStats
+	series     []CanaryPoint
 }
+
+// CanaryPoint is the live test's means at one moment, for the chart.
+type CanaryPoint struct {
+	At          int64   `json:"t"` // unix ms
+	Champion    float64 `json:"champion"`
+	Challenger  float64 `json:"challenger"`
+	ChampionN   int     `json:"champion_n"`
+	ChallengerN int     `json:"challenger_n"`
+}
+
+const canaryPoints = 600
 
 // Live is what the page shows of a deployed model as it serves.
 type Live struct {
@@ -74,6 +87,7 @@ type Live struct {
 	Latency    LatencyStats    `json:"latency"`
 	Canary     SequentialState `json:"canary"`
 	Shadow     ShadowStats     `json:"shadow"`
+	Series     []CanaryPoint   `json:"series"` // the canary's means, one point a second while outcomes arrive
 }
 
 // NewService returns the service. b may be nil (nothing is published).
@@ -219,6 +233,9 @@ func (s *Service) Predict(ctx context.Context, model string, req PredictRequest)
 	d := time.Since(start)
 	resp.LatencyUS = float64(d) / 1e3
 	s.liveOf(model).lat.add(d)
+	s.mu.Lock()
+	s.changed = true
+	s.mu.Unlock()
 	if resp.Route == "champion" && r.deploy.Shadow && challenger != 0 && challenger != champion {
 		select {
 		case s.shadowQ <- shadowJob{model: model, kind: r.kind, champion: champion, challenger: challenger, rows: req.Inputs, answers: resp.Predictions}:
@@ -368,7 +385,7 @@ func (s *Service) SetShadow(ctx context.Context, model string, on bool, actor st
 func (s *Service) resetTest(model string, champion, challenger int) {
 	l := s.liveOf(model)
 	s.mu.Lock()
-	l.seq, l.seqFor, l.seqDecided = NewSequential(s.cfg.Sequential), [2]int{champion, challenger}, ""
+	l.seq, l.seqFor, l.seqDecided, l.series = NewSequential(s.cfg.Sequential), [2]int{champion, challenger}, "", nil
 	s.mu.Unlock()
 }
 
@@ -445,6 +462,7 @@ func (s *Service) Live(ctx context.Context, model string) (Live, error) {
 		out.Canary = l.seq.State()
 	}
 	out.Shadow = l.shadow.clone()
+	out.Series = slices.Clone(l.series)
 	s.mu.Unlock()
 	return out, nil
 }
@@ -455,8 +473,20 @@ func (s *Service) publishLive() {
 	changed := s.changed
 	s.changed = false
 	var models []string
-	for m := range s.live {
+	now := time.Now().UnixMilli()
+	for m, l := range s.live {
 		models = append(models, m)
+		if l.seq == nil || l.seq.Challenger.N+l.seq.Champion.N == 0 {
+			continue
+		}
+		if n := len(l.series); n > 0 && l.series[n-1].ChallengerN == l.seq.Challenger.N && l.series[n-1].ChampionN == l.seq.Champion.N {
+			continue
+		}
+		l.series = append(l.series, CanaryPoint{At: now, Champion: l.seq.Champion.Mean, Challenger: l.seq.Challenger.Mean,
+			ChampionN: l.seq.Champion.N, ChallengerN: l.seq.Challenger.N})
+		if len(l.series) > canaryPoints {
+			l.series = slices.Delete(l.series, 0, len(l.series)-canaryPoints)
+		}
 	}
 	s.mu.Unlock()
 	if !changed || s.bus == nil {
