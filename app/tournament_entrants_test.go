@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/tournament"
 )
@@ -263,7 +264,7 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 	}
 	// a is remembered by its clean path; b, whose checkpoint is gone, is
 	// forgotten: it can never come back.
-	if got, err := rememberedEntrants(t.Context(), second.db); err != nil || !slices.Equal(got, []string{"runs/a/checkpoint.ckpt"}) {
+	if got, err := entrant.NewService(cfg.DataDir, second.db, second.tournament, nil, nil).Remembered(t.Context()); err != nil || !slices.Equal(got, []string{"runs/a/checkpoint.ckpt"}) {
 		t.Errorf("remembered entrants after the restart: %v %v, want [runs/a/checkpoint.ckpt]", got, err)
 	}
 }

@@ -9,12 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,9 +19,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
-	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/tournament"
 	"github.com/metastation/metastation/ui"
 )
@@ -36,7 +33,9 @@ type tournamentService = tournament.Service
 // newTournament builds the tournament service with the server's seed. When
 // METASTATION_LLM_URL points at an OpenAI-compatible chat completions
 // endpoint (a local model; METASTATION_LLM_MODEL names it), commentary lines
-// are rewritten by it, with the templates as the fallback.
+// are rewritten by it, with the templates as the fallback. The learner
+// --tournament-agent names and those entered through the API before are
+// entered.
 func newTournament(ctx context.Context, s *Server) (*tournament.Service, error) {
 	cfg := tournament.Config{Seed: uint64(s.cfg.Seed)}
 	if u := os.Getenv("METASTATION_LLM_URL"); u != "" {
@@ -46,198 +45,21 @@ func newTournament(ctx context.Context, s *Server) (*tournament.Service, error) 
 	if err != nil {
 		return nil, err
 	}
+	entrants := entrant.NewService(s.cfg.DataDir, s.db, t, nil, s.log)
 	if s.cfg.TournamentAgent != "" {
-		if err := enterAgentFile(t, s.cfg.TournamentAgent); err != nil {
+		if err := entrants.EnterFile(s.cfg.TournamentAgent); err != nil {
 			return nil, fmt.Errorf("--tournament-agent %s: %w", s.cfg.TournamentAgent, err)
 		}
 	}
-	reenterEntrants(ctx, s, t)
+	entrants.Reenter(ctx)
 	return t, nil
 }
 
-// enterAgentFile enters the trading-world checkpoint at path.
-func enterAgentFile(t *tournament.Service, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	a, err := loadEntrant(f)
-	if err != nil {
-		return err
-	}
-	_, err = t.Enter(a.Maker())
-	return err
-}
+// serverRuns finds the server's multi-agent runs at the time of a request
+// (tests replace s.marl after NewServer).
+type serverRuns struct{ s *Server }
 
-// rememberEntrant records a learner entered through the API, so that the
-// next start of the server enters it again.
-func rememberEntrant(ctx context.Context, db *store.DB, checkpoint, strategy string) error {
-	_, err := db.W.ExecContext(ctx, `INSERT OR REPLACE INTO tournament_entrants (checkpoint, strategy, added_ms) VALUES (?, ?, ?)`,
-		checkpoint, strategy, time.Now().UnixMilli())
-	if err != nil {
-		return fmt.Errorf("remember entrant %s: %w", checkpoint, err)
-	}
-	return nil
-}
-
-// forgetEntrant deletes the remembered learners that play as strategy, so
-// that the next start of the server does not enter them again.
-func forgetEntrant(ctx context.Context, db *store.DB, strategy string) error {
-	if _, err := db.W.ExecContext(ctx, `DELETE FROM tournament_entrants WHERE strategy = ?`, strategy); err != nil {
-		return fmt.Errorf("forget entrant %s: %w", strategy, err)
-	}
-	return nil
-}
-
-// reenterEntrants enters again the learners an earlier run of the server
-// took through the API. One whose checkpoint no longer loads is skipped with
-// a warning: it must not keep the server from starting. One whose checkpoint
-// is gone is forgotten too, as it can never come back.
-func reenterEntrants(ctx context.Context, s *Server, t *tournament.Service) {
-	paths, err := rememberedEntrants(ctx, s.db)
-	if err != nil {
-		s.log.Warn("tournament: earlier entrants not read", "err", err)
-	}
-	for _, p := range paths {
-		a, status, msg := openEntrant(s.cfg.DataDir, p)
-		if a == nil && status == http.StatusNotFound {
-			if _, err := s.db.W.ExecContext(ctx, `DELETE FROM tournament_entrants WHERE checkpoint = ?`, p); err != nil {
-				s.log.Warn("tournament: earlier entrant with no checkpoint not forgotten", "checkpoint", p, "err", err)
-			}
-			s.log.Warn("tournament: earlier entrant forgotten", "checkpoint", p, "reason", msg)
-			continue
-		}
-		if a == nil {
-			s.log.Warn("tournament: earlier entrant skipped", "checkpoint", p, "reason", msg)
-			continue
-		}
-		if _, err := t.Enter(a.Maker()); err != nil {
-			s.log.Warn("tournament: earlier entrant skipped", "checkpoint", p, "err", err)
-			continue
-		}
-		s.log.Info("tournament: earlier entrant entered again", "checkpoint", p, "id", a.ID())
-	}
-}
-
-// rememberedEntrants lists the checkpoints of the remembered learners, in
-// the order they were entered.
-func rememberedEntrants(ctx context.Context, db *store.DB) ([]string, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT checkpoint FROM tournament_entrants ORDER BY added_ms, checkpoint`)
-	if err != nil {
-		return nil, fmt.Errorf("remembered entrants: %w", err)
-	}
-	defer rows.Close()
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return paths, fmt.Errorf("remembered entrants: %w", err)
-		}
-		paths = append(paths, p)
-	}
-	if err := rows.Err(); err != nil {
-		return paths, fmt.Errorf("remembered entrants: %w", err)
-	}
-	return paths, nil
-}
-
-// entrantMaxBytes caps the checkpoint file an entrant is loaded from (a
-// trading-world checkpoint with its replay is about 25 MB).
-const entrantMaxBytes = 256 << 20
-
-// loadEntrant reads a trading-world checkpoint (metastation train --env
-// trading-ma --algo vdn|qmix) as a tournament entrant.
-func loadEntrant(f *os.File) (*marl.TradingAgent, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	if fi.Size() > entrantMaxBytes {
-		return nil, fmt.Errorf("%w: %d MB, more than the %d MB a checkpoint may have", errEntrantTooLarge, fi.Size()>>20, entrantMaxBytes>>20)
-	}
-	return marl.LoadTradingAgent(io.LimitReader(f, entrantMaxBytes), marl.TradingAgentConfig{})
-}
-
-var errEntrantTooLarge = errors.New("the file is too large")
-
-// An entrant's checkpoint is named by its path inside the data directory:
-// runs/… for metastation train's checkpoints, marl/run-N/… for the Training
-// page's multi-agent runs. These are the two folders it may come from.
-const (
-	entrantRuns = "runs"
-	entrantMARL = "marl"
-)
-
-// checkpointEntrant turns the checkpoint a user names (a path inside the
-// data directory's runs/ folder) into an entrant path, or explains why not.
-func checkpointEntrant(user string) (string, string) {
-	const where = "The checkpoint must be a path inside the data directory's runs/ folder, such as vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"
-	if user == "" || len(user) > 512 || strings.ContainsRune(user, 0) {
-		return "", where + "."
-	}
-	clean := filepath.Clean(filepath.FromSlash(user))
-	if !filepath.IsLocal(clean) {
-		return "", where + " (no absolute paths, no ..)."
-	}
-	return entrantRuns + "/" + filepath.ToSlash(clean), ""
-}
-
-// runEntrant turns a multi-agent run of the Training page into an entrant
-// path: a finished trading-world QMIX or VDN run, whose checkpoint is kept.
-func runEntrant(svc *marl.Service, dataDir string, id int64) (string, int, string) {
-	info, err := svc.Get(id)
-	switch {
-	case errors.Is(err, marl.ErrNotFound):
-		return "", http.StatusNotFound, fmt.Sprintf("There is no multi-agent run %d.", id)
-	case err != nil:
-		return "", http.StatusBadRequest, sentence(err)
-	case info.Spec.Env != "trading-ma" || info.Spec.Algo == "maddpg":
-		return "", http.StatusBadRequest, fmt.Sprintf("Run %d is %s on %s; only trading-world QMIX or VDN learners can trade in the tournament.", id, info.Spec.Algo, info.Spec.Env)
-	case info.Status != "done":
-		return "", http.StatusConflict, fmt.Sprintf("Run %d is %s; a learner enters the tournament once its run is done.", id, info.Status)
-	}
-	rel, err := filepath.Rel(filepath.Join(dataDir, entrantMARL), info.Checkpoint)
-	if err != nil || !filepath.IsLocal(rel) {
-		return "", http.StatusConflict, fmt.Sprintf("Run %d keeps its checkpoint outside the data directory.", id)
-	}
-	return entrantMARL + "/" + filepath.ToSlash(rel), 0, ""
-}
-
-// openEntrant loads the checkpoint at rel, an entrant path (runs/… or
-// marl/…), refusing anything that leaves its folder (symbolic links out of
-// it included). It returns the HTTP status and a sentence for the user on
-// failure.
-func openEntrant(dataDir, rel string) (*marl.TradingAgent, int, string) {
-	folder, inside, _ := strings.Cut(rel, "/")
-	if folder != entrantRuns && folder != entrantMARL || inside == "" {
-		return nil, http.StatusBadRequest, fmt.Sprintf("%s is not a checkpoint an entrant can come from.", rel)
-	}
-	root, err := os.OpenRoot(filepath.Join(dataDir, folder))
-	if err != nil {
-		return nil, http.StatusNotFound, "The data directory has no " + folder + "/ folder; train an agent with metastation train --env trading-ma --algo vdn, which writes to runs/."
-	}
-	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(inside))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, http.StatusNotFound, fmt.Sprintf("There is no checkpoint %s in the data directory.", rel)
-	case err != nil:
-		return nil, http.StatusBadRequest, fmt.Sprintf("The checkpoint %s must be a file inside the data directory's %s/ folder.", rel, folder)
-	}
-	defer f.Close()
-	a, err := loadEntrant(f)
-	switch {
-	case errors.Is(err, errEntrantTooLarge):
-		return nil, http.StatusRequestEntityTooLarge, sentence(fmt.Errorf("the file %s: %w", rel, err))
-	case err != nil:
-		return nil, http.StatusBadRequest, sentence(fmt.Errorf("the file %s is not a trading-world checkpoint this build can enter: %w", rel, err))
-	}
-	return a, 0, ""
-}
+func (r serverRuns) Get(id int64) (marl.RunInfo, error) { return r.s.marl.Get(id) }
 
 // tournamentRoutes adds the tournament's pages and API:
 //
@@ -249,7 +71,7 @@ func openEntrant(dataDir, rel string) (*marl.TradingAgent, int, string) {
 //	POST /api/tournament/entrants       {"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}
 //	DELETE /api/tournament/entrants/{strategy}  withdraws an entrant: {"strategy": id, "last_round": N, "gone_from_round": N+1}
 //
-// An entrant is a trained trading-world learner (app/marl's TradingAgent):
+// An entrant is a trained trading-world learner (app/entrant's TradingAgent):
 // a checkpoint inside the data directory's runs/ folder, or a finished
 // multi-agent run of the Training page. It plays from the next round to
 // start (the answer names it). DELETE withdraws it (house strategies
@@ -269,7 +91,7 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 	}
 	voters := &voterCookies{t: t}
 	limit := newRateLimiter(5, 20)
-	var entrantMu sync.Mutex // one checkpoint decoded at a time
+	entrants := entrant.NewService(s.cfg.DataDir, s.db, t, serverRuns{s}, s.log)
 	r.Get("/tournament", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, ui.Tournament(s.page("Tournament", "/tournament")))
 	})
@@ -322,63 +144,24 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 		writeJSON(w, http.StatusOK, res)
 	})
 	r.Post("/api/tournament/entrants", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Checkpoint string `json:"checkpoint"`
-			Run        int64  `json:"run"`
-		}
+		var req entrant.Request
 		if !decodeJSON(w, r, &req, `{"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}`) {
 			return
 		}
-		var rel, msg string
-		status := http.StatusBadRequest
-		switch {
-		case (req.Checkpoint == "") == (req.Run == 0):
-			msg = `Name either a checkpoint ({"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"}) or a multi-agent run of the Training page ({"run": 3}).`
-		case req.Run < 0:
-			msg = "A run id is a whole number from 1."
-		case req.Run > 0:
-			rel, status, msg = runEntrant(s.marl, s.cfg.DataDir, req.Run)
-		default:
-			rel, msg = checkpointEntrant(req.Checkpoint)
-		}
-		if rel == "" {
-			writeError(w, r, status, msg)
-			return
-		}
-		entrantMu.Lock()
-		a, status, msg := openEntrant(s.cfg.DataDir, rel)
-		entrantMu.Unlock()
-		if a == nil {
-			writeError(w, r, status, msg)
-			return
-		}
-		from, err := t.Enter(a.Maker())
+		in, err := entrants.Enter(r.Context(), req)
 		if err != nil {
 			s.writeTournamentError(w, r, err, "The entrant could not be added.")
 			return
 		}
-		s.log.Info("tournament: entrant from the API", "checkpoint", rel, "id", a.ID())
-		// The entrant plays either way; only the next start would miss it.
-		// Not the request's context: a client gone now would lose it.
-		if err := rememberEntrant(context.WithoutCancel(r.Context()), s.db, rel, a.ID()); err != nil {
-			s.log.Error("tournament entrant", "err", err)
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"profile": a.Profile(), "from_round": from})
+		writeJSON(w, http.StatusCreated, in)
 	})
 	r.Delete("/api/tournament/entrants/{strategy}", func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "strategy")
-		gone, err := t.Withdraw(id)
+		out, err := entrants.Withdraw(r.Context(), chi.URLParam(r, "strategy"))
 		if err != nil {
 			s.writeTournamentError(w, r, err, "The entrant could not be withdrawn.")
 			return
 		}
-		if err := forgetEntrant(context.WithoutCancel(r.Context()), s.db, id); err != nil {
-			s.log.Error("tournament withdraw", "err", err)
-			writeError(w, r, http.StatusInternalServerError, "The entrant was withdrawn, but the server could not forget it: it will be back after a restart.")
-			return
-		}
-		s.log.Info("tournament: entrant withdrawn through the API", "id", id, "gone_from_round", gone)
-		writeJSON(w, http.StatusOK, map[string]any{"strategy": id, "last_round": gone - 1, "gone_from_round": gone})
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -387,6 +170,9 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 func (s *Server) writeTournamentError(w http.ResponseWriter, r *http.Request, err error, internal string) {
 	status := map[errs.Code]int{errs.Invalid: http.StatusBadRequest, errs.NotFound: http.StatusNotFound,
 		errs.Conflict: http.StatusConflict, errs.Unavailable: http.StatusUnprocessableEntity}[errs.CodeOf(err)]
+	if errors.Is(err, entrant.ErrTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
 	if status == 0 {
 		s.log.Error("tournament", "path", r.URL.Path, "err", err)
 		writeError(w, r, http.StatusInternalServerError, internal)

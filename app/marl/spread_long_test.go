@@ -62,3 +62,11 @@ func TestSpreadBeatsRandom(t *testing.T) {
 		}
 	}
 }
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}

@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/errs"
-	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/tournament"
 )
 
@@ -127,7 +127,7 @@ func (c *ChampionEntrant) maker(ctx context.Context, v Version) (tournament.Make
 	if err != nil {
 		return nil, "", err
 	}
-	a, err := marl.LoadTradingAgent(bytes.NewReader(data), marl.TradingAgentConfig{})
+	a, err := entrant.LoadTradingAgent(bytes.NewReader(data), entrant.TradingAgentConfig{})
 	if err != nil {
 		return nil, "", errs.Wrap(errs.Unavailable, err, "version %d of %s does not load as a tournament entrant", v.Version, c.model)
 	}
@@ -160,7 +160,7 @@ func (c *ChampionEntrant) shadowFor(model string, champion int) (tournament.Stra
 	if err != nil {
 		return nil, nil
 	}
-	a, err := marl.LoadTradingAgent(bytes.NewReader(data), marl.TradingAgentConfig{})
+	a, err := entrant.LoadTradingAgent(bytes.NewReader(data), entrant.TradingAgentConfig{})
 	if err != nil {
 		return nil, nil
 	}

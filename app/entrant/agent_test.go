@@ -1,4 +1,4 @@
-package marl
+package entrant
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/tournament"
 )
 
@@ -22,25 +23,25 @@ import (
 // through a (lenient) curriculum and returns its checkpoint.
 func trainedTradingCheckpoint(t testing.TB, seed uint64, episodes int) []byte {
 	t.Helper()
-	cfg := DefaultQMIXConfig("trading-ma", "vdn")
+	cfg := marl.DefaultQMIXConfig("trading-ma", "vdn")
 	cfg.Seed, cfg.Episodes, cfg.BatchSize, cfg.Hidden, cfg.EpsAnnealSteps = seed, episodes, 8, []int{32}, 1000
-	env := NewTradingMA()
+	env := marl.NewTradingMA()
 	env.Horizon = 30
-	q, err := NewQMIXEnv(cfg, env)
+	q, err := marl.NewQMIXEnv(cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := DefaultCurriculumConfig()
+	cc := marl.DefaultCurriculumConfig()
 	cc.EvalEvery, cc.EvalEpisodes = 10, 2
 	for i := range cc.Stages {
 		cc.Stages[i].Threshold, cc.Stages[i].MaxDrawdown, cc.Stages[i].MinEpisodes = -1e9, 1, 10
 	}
-	cur := NewCurriculum(cc)
-	if err := TrainCurriculum(context.Background(), q, cur, nil); err != nil {
+	cur := marl.NewCurriculum(cc)
+	if err := marl.TrainCurriculum(context.Background(), q, cur, nil); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := SaveQMIX(&buf, q, cur); err != nil {
+	if err := marl.SaveQMIX(&buf, q, cur); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -148,7 +149,7 @@ func TestTradingAgentFeatureScale(t *testing.T) {
 	if s.k != 60 || math.Abs(s.scale-math.Sqrt(78)) > 1e-9 {
 		t.Fatalf("bar of %d steps, scale %v; want 60 and √78", s.k, s.scale)
 	}
-	env := NewTradingMA()
+	env := marl.NewTradingMA()
 	env.Regime = market.Calm
 	var train []float64
 	for ep := range 20 {
@@ -176,14 +177,14 @@ func TestTradingAgentBadCheckpoint(t *testing.T) {
 	if _, err := LoadTradingAgent(strings.NewReader("not a checkpoint"), TradingAgentConfig{}); err == nil || !strings.Contains(err.Error(), "trading agent: load qmix") {
 		t.Errorf("garbage: %v", err)
 	}
-	cfg := DefaultQMIXConfig("matrix2", "qmix")
+	cfg := marl.DefaultQMIXConfig("matrix2", "qmix")
 	cfg.Episodes = 5
-	q, err := NewQMIX(cfg)
+	q, err := marl.NewQMIX(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := SaveQMIX(&buf, q, nil); err != nil {
+	if err := marl.SaveQMIX(&buf, q, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = LoadTradingAgent(&buf, TradingAgentConfig{})
@@ -294,7 +295,7 @@ type countingStrategy struct {
 func (c *countingStrategy) Decide(v *tournament.View, out []tournament.Order) []tournament.Order {
 	out = c.tradingStrategy.Decide(v, out)
 	if c.k > 0 && v.Step%c.k == 0 && len(c.marks) > c.a.window {
-		c.levels[TradingLevels[c.level]]++
+		c.levels[marl.TradingLevels[c.level]]++
 	}
 	return out
 }

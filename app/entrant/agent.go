@@ -1,4 +1,8 @@
-package marl
+// Package entrant brings learners from outside into the tournament: a
+// trained trading-world QMIX/VDN checkpoint played as a tournament strategy
+// (TradingAgent), where such checkpoints may come from in the data
+// directory, and the entrants the app remembers across restarts.
+package entrant
 
 import (
 	"errors"
@@ -11,6 +15,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/nn"
 	"github.com/metastation/metastation/app/tournament"
 )
@@ -103,7 +108,7 @@ type TradingAgent struct {
 // LoadTradingAgent reads a QMIX/VDN checkpoint (marl.SaveQMIX) of the
 // trading world and returns it as a tournament entrant.
 func LoadTradingAgent(r io.Reader, cfg TradingAgentConfig) (*TradingAgent, error) {
-	q, cur, err := LoadQMIX(r)
+	q, cur, err := marl.LoadQMIX(r)
 	if err != nil {
 		return nil, fmt.Errorf("trading agent: %w", err)
 	}
@@ -112,8 +117,8 @@ func LoadTradingAgent(r io.Reader, cfg TradingAgentConfig) (*TradingAgent, error
 
 // NewTradingAgent makes an entrant of q (and its curriculum, which may be
 // nil). The network's weights are copied: q may go on training.
-func NewTradingAgent(q *QMIX, cur *Curriculum, cfg TradingAgentConfig) (*TradingAgent, error) {
-	t, ok := q.Env.(*TradingMA)
+func NewTradingAgent(q *marl.QMIX, cur *marl.Curriculum, cfg TradingAgentConfig) (*TradingAgent, error) {
+	t, ok := q.Env.(*marl.TradingMA)
 	if !ok || q.Config.Env != "trading-ma" {
 		return nil, fmt.Errorf("trading agent: the checkpoint was trained on %q, which is %w (train one with --env trading-ma)", q.Config.Env, ErrNotTrading)
 	}
@@ -124,12 +129,12 @@ func NewTradingAgent(q *QMIX, cur *Curriculum, cfg TradingAgentConfig) (*Trading
 	if err := checkSymbol(cfg.Symbol); err != nil {
 		return nil, err
 	}
-	if t.Window < 1 || q.obsDim != t.Window+4 || q.nAct != len(TradingLevels) {
-		return nil, fmt.Errorf("trading agent: the checkpoint's network (%d inputs, %d actions) does not fit the trading world's observation", q.obsDim, q.nAct)
+	net := q.AgentNet()
+	if t.Window < 1 || net.ObsDim != t.Window+4 || net.Actions != len(marl.TradingLevels) {
+		return nil, fmt.Errorf("trading agent: the checkpoint's network (%d inputs, %d actions) does not fit the trading world's observation", net.ObsDim, net.Actions)
 	}
 	a := &TradingAgent{Config: cfg, Algo: q.Config.Mixer, Episodes: q.Episodes, Seed: q.Config.Seed,
-		sizes: append(append([]int{q.obsDim + q.n}, q.Config.Hidden...), q.nAct), weights: nn.Export(q.Agent.Params()),
-		n: q.n, window: t.Window}
+		sizes: net.Sizes, weights: net.Weights, n: net.Agents, window: t.Window}
 	if cur != nil {
 		a.Curriculum = true
 		a.Stage = cur.Current().Name
@@ -253,7 +258,7 @@ func (s *tradingStrategy) Decide(v *tournament.View, out []tournament.Order) []t
 		return out
 	}
 	s.level = s.act(v)
-	if o := v.Target(s.inst, TradingLevels[s.level]*v.MaxPosition); o.Qty > 0 {
+	if o := v.Target(s.inst, marl.TradingLevels[s.level]*v.MaxPosition); o.Qty > 0 {
 		out = append(out, o)
 	}
 	return out
