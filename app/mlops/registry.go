@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -186,3 +187,16 @@ func (r *Registry) AliasAt(ctx context.Context, model, alias string, t time.Time
 }
 
 func slicesSort(s []string) { slices.Sort(s) }
+
+// ArtifactsDir is the artifact store's folder inside the data directory.
+const ArtifactsDir = "models"
+
+// OpenRegistry returns the registry of the data directory dataDir on db,
+// with every kind's loader: what the server and the CLI both use.
+func OpenRegistry(db *store.DB, dataDir string) (*Registry, error) {
+	art, err := NewArtifacts(filepath.Join(dataDir, ArtifactsDir))
+	if err != nil {
+		return nil, err
+	}
+	return NewRegistry(db, art, Loaders(), nil), nil
+}
