@@ -138,7 +138,7 @@ func (s *Store) Consolidate(ctx context.Context) (Report, error) {
 		}
 	}
 	for _, r := range p.reflections {
-		s.x.add(r.m, r.vec)
+		s.x.add(r.m, r.vec, s.terms(r.m.Text+" "+strings.Join(r.m.Tags, " ")))
 	}
 	rep := Report{At: s.cfg.Now().UTC(), Examined: examined, Merged: len(p.merges), Superseded: len(p.supersedes),
 		Reflections: len(p.reflections), Forgotten: forgotten, Took: time.Since(start)}

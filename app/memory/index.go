@@ -21,13 +21,15 @@ type index struct {
 	names   []string
 	streams [][]int // positions of each agent's memories, in write order
 	newest  int64   // the newest simulated time, Unix ms
+	lex     *lexicon
 }
 
 func newIndex(dims int) *index {
-	return &index{dims: dims, byID: map[int64]int{}, agents: map[string]int32{}}
+	return &index{dims: dims, byID: map[int64]int{}, agents: map[string]int32{}, lex: newLexicon()}
 }
 
-func (x *index) add(m Memory, vec []float32) int {
+// add appends a memory with its unit vector and its lexicon terms.
+func (x *index) add(m Memory, vec []float32, terms []string) int {
 	a, ok := x.agents[m.Agent]
 	if !ok {
 		a = int32(len(x.names))
@@ -42,6 +44,7 @@ func (x *index) add(m Memory, vec []float32) int {
 	x.byID[m.ID] = pos
 	x.streams[a] = append(x.streams[a], pos)
 	x.newest = max(x.newest, m.SimTime.UnixMilli())
+	x.lex.add(pos, terms)
 	return pos
 }
 

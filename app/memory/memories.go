@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg Config, db *store.DB, w *store.Writer, emb *w
 			}
 			reembedded++
 		}
-		s.x.add(m, vec)
+		s.x.add(m, vec, s.terms(m.Text+" "+strings.Join(m.Tags, " ")))
 		s.nextID = max(s.nextID, m.ID+1)
 		return nil
 	})
@@ -117,40 +117,85 @@ func Open(ctx context.Context, cfg Config, db *store.DB, w *store.Writer, emb *w
 func (s *Store) Embedder() *wordvec.Embedder { return s.emb }
 
 // Write validates m, embeds its text, rates its importance when m.Importance
-// is 0, and queues it for the database. The memory is searchable by meaning
-// at once and by words once the writer commits (within its interval). It
+// is 0, and queues it for the database (committed within the writer's
+// interval; Flush waits for it). The memory is searchable at once. It
 // returns the memory as stored.
 func (s *Store) Write(ctx context.Context, m Memory) (Memory, error) {
-	if err := validate(&m); err != nil {
+	out, err := s.WriteBatch(ctx, []Memory{m})
+	if err != nil {
 		return Memory{}, err
 	}
-	vec := make([]float32, s.emb.Dims())
-	s.emb.Embed(m.Text+" "+strings.Join(m.Tags, " "), vec)
-	m.Status, m.Count, m.VecVersion = Active, 1, s.emb.Version()
-	m.MergedInto, m.SupersededBy = 0, 0
-	if m.Wall.IsZero() {
-		m.Wall = s.cfg.Now()
+	return out[0], nil
+}
+
+// batchRows is how many memories one INSERT statement carries: through
+// database/sql each statement costs more than its rows, and 32 rows × 21
+// columns stays far under SQLite's 32,766 parameters.
+const batchRows = 32
+
+// WriteBatch writes several memories, validated all before any is written:
+// one bad memory rejects the batch and writes nothing. Ingestion (files,
+// documents) should use it; it queues one statement per 32 memories.
+func (s *Store) WriteBatch(ctx context.Context, ms []Memory) ([]Memory, error) {
+	for i := range ms {
+		if err := validate(&ms[i]); err != nil {
+			if len(ms) == 1 {
+				return nil, err
+			}
+			return nil, errs.Wrap(errs.Invalid, err, "memory %d of the batch: %s", i+1, errs.MessageOf(err))
+		}
 	}
-	m.SimTime, m.Wall = m.SimTime.UTC().Truncate(time.Millisecond), m.Wall.UTC().Truncate(time.Millisecond)
+	vecs := make([][]float32, len(ms))
+	terms := make([][]string, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		vecs[i] = make([]float32, s.emb.Dims())
+		toks := wordvec.Tokens(m.Text + " " + strings.Join(m.Tags, " "))
+		s.emb.EmbedTokens(toks, vecs[i])
+		terms[i] = s.termsOf(toks)
+		m.Status, m.Count, m.VecVersion = Active, 1, s.emb.Version()
+		m.MergedInto, m.SupersededBy = 0, 0
+		if m.Wall.IsZero() {
+			m.Wall = s.cfg.Now()
+		}
+		m.SimTime, m.Wall = m.SimTime.UTC().Truncate(time.Millisecond), m.Wall.UTC().Truncate(time.Millisecond)
+	}
 
 	s.mu.Lock()
-	if m.Importance == 0 {
-		m.Importance = s.importanceLocked(&m, vec)
+	pos := make([]int, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		if m.Importance == 0 {
+			m.Importance = s.importanceLocked(m, vecs[i])
+		}
+		m.ID = s.nextID
+		s.nextID++
+		pos[i] = s.x.add(*m, vecs[i], terms[i])
 	}
-	m.ID = s.nextID
-	s.nextID++
-	pos := s.x.add(m, vec)
-	s.stats.Written++
+	s.stats.Written += uint64(len(ms))
 	s.mu.Unlock()
 
-	if err := s.w.Enqueue(ctx, insertMemorySQL, insertArgs(&m, vec)...); err != nil {
-		s.mu.Lock()
-		s.x.mems[pos].Status = Forgotten // never reached the database: out of every search
-		delete(s.x.byID, m.ID)
-		s.mu.Unlock()
-		return Memory{}, errs.Wrap(errs.Unavailable, err, "the memory store is busy; try again")
+	for start := 0; start < len(ms); start += batchRows {
+		end := min(start+batchRows, len(ms))
+		args := make([]any, 0, (end-start)*insertColumns)
+		for i := start; i < end; i++ {
+			args = append(args, insertArgs(&ms[i], vecs[i])...)
+		}
+		if err := s.w.Enqueue(ctx, insertMemoriesSQL(end-start), args...); err != nil {
+			s.mu.Lock()
+			for _, p := range pos[start:] {
+				s.x.mems[p].Status = Forgotten // never reached the database: out of every search
+				delete(s.x.byID, s.x.mems[p].ID)
+			}
+			s.mu.Unlock()
+			return nil, errs.Wrap(errs.Unavailable, err, "the memory store is busy; try again")
+		}
 	}
-	return m, nil
+	out := make([]Memory, len(ms))
+	for i := range ms {
+		out[i] = clone(ms[i])
+	}
+	return out, nil
 }
 
 func validate(m *Memory) error {

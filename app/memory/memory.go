@@ -12,8 +12,8 @@
 //	report, _ := st.Consolidate(ctx)
 //
 // Memories live in SQLite (table memories, written through the batching
-// writer) and, as a working set, in memory: the vector index and the rows
-// searches return. Search fuses SQLite FTS5 (bm25) with exact cosine over
+// writer) and, as a working set rebuilt at Open, in memory: the rows, the
+// vectors and a BM25 word index. Search fuses BM25 with exact cosine over
 // SIF sentence vectors (package wordvec) by reciprocal rank fusion, then
 // ranks by the Generative Agents score: relevance, recency and importance,
 // each min-max normalised and weighted.

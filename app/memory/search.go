@@ -19,7 +19,7 @@ type Mode string
 // evaluation reports beside it.
 const (
 	Hybrid  Mode = "hybrid"
-	Lexical Mode = "lexical" // FTS5 bm25 only
+	Lexical Mode = "lexical" // BM25 only
 	Vector  Mode = "vector"  // cosine only
 )
 
@@ -65,8 +65,8 @@ type Result struct {
 
 // Why explains a result: each ranker's view and the three normalised parts.
 type Why struct {
-	LexicalRank int     `json:"lexical_rank,omitempty"` // 1 = best bm25; 0 = no word matched
-	BM25        float64 `json:"bm25,omitempty"`         // SQLite's bm25 (lower is better)
+	LexicalRank int     `json:"lexical_rank,omitempty"` // 1 = best BM25; 0 = no word matched
+	BM25        float64 `json:"bm25,omitempty"`         // Okapi BM25 of the OR query (higher is better)
 	Coord       float64 `json:"coord,omitempty"`        // share of the query's content words the memory has
 	VectorRank  int     `json:"vector_rank,omitempty"`
 	Cosine      float64 `json:"cosine"`
@@ -92,16 +92,6 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Result, error) {
 	}
 	k := max(50, 5*q.Limit)
 
-	// The full-text part runs on a reader connection, outside the lock.
-	var lex []lexicalHit
-	if q.Mode != Vector {
-		if match := s.ftsQuery(q.Text); match != "" {
-			var err error
-			if lex, err = lexical(ctx, s.db.R, match, f, k); err != nil {
-				return nil, err
-			}
-		}
-	}
 	qv := make([]float32, s.emb.Dims())
 	hasVec := s.emb.Embed(q.Text, qv)
 
@@ -126,19 +116,16 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Result, error) {
 		cands[pos] = cd
 		return cd
 	}
-	rank := 0
-	terms := stems(s.contentTokens(q.Text))
-	for _, h := range lex {
-		pos, ok := s.x.byID[h.id]
-		if !ok || !s.x.keep(&c, pos) {
-			continue
+	if q.Mode != Vector {
+		keep := func(pos int) bool { return !c.noneOK && s.x.keep(&c, pos) }
+		for i, h := range s.x.lex.search(s.queryTerms(q.Text), keep, k) {
+			cd := get(h.pos)
+			cd.why.LexicalRank, cd.why.BM25, cd.why.Coord = i+1, round4(h.bm25), round4(h.coord)
+			// An OR query ranks a memory sharing one word of five as a
+			// match; Lucene's coordination factor scales its vote by how
+			// much of the query it holds.
+			cd.why.RRF += h.coord / float64(rrfK+i+1)
 		}
-		rank++
-		cd := get(pos)
-		m := &s.x.mems[pos]
-		cd.why.LexicalRank, cd.why.BM25 = rank, round4(h.bm25)
-		cd.why.Coord = coord(terms, m.Text+" "+strings.Join(m.Tags, " "))
-		cd.why.RRF += cd.why.Coord / float64(rrfK+rank)
 	}
 	if q.Mode != Lexical && hasVec {
 		for i, h := range s.x.nearest(qv, c, k) {
@@ -239,69 +226,9 @@ func (s *Store) validateQuery(q *Query) error {
 }
 
 // stopRank is the frequency rank under which a word is a function word
-// ("the", "of", "was"): the full-text query leaves them out, as they match
-// nearly every memory and say nothing. SIF down-weights them in the vector.
+// ("the", "of", "was"): the lexicon leaves them out. SIF down-weights them
+// in the vector.
 const stopRank = 150
-
-// contentTokens are text's words without the function words, once each.
-func (s *Store) contentTokens(text string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, tok := range wordvec.Tokens(text) {
-		if r, ok := s.emb.Rank(tok); ok && r < stopRank {
-			continue
-		}
-		if !seen[tok] {
-			seen[tok] = true
-			out = append(out, tok)
-		}
-	}
-	return out
-}
-
-// ftsQuery turns text into an FTS5 expression: its content words, each
-// quoted (so no word is read as an operator), joined by OR, as bm25 ranks
-// partial matches.
-func (s *Store) ftsQuery(text string) string {
-	var terms []string
-	for _, tok := range s.contentTokens(text) {
-		terms = append(terms, `"`+strings.ReplaceAll(tok, `"`, ``)+`"`)
-	}
-	return strings.Join(terms, " OR ")
-}
-
-// stemLen is the crude stem words are compared by in coord: their first
-// five letters ("investors", "investment").
-const stemLen = 5
-
-func stems(words []string) []string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		out[i] = w[:min(len(w), stemLen)]
-	}
-	return out
-}
-
-// coord is Lucene's coordination factor: the share of the query's content
-// words (by stem) that text contains. An OR query's bm25 ranks a memory
-// that shares one word of five as a match; coord scales its vote in the
-// fusion by how much of the query it matched.
-func coord(terms []string, text string) float64 {
-	if len(terms) == 0 {
-		return 0
-	}
-	have := map[string]bool{}
-	for _, tok := range wordvec.Tokens(text) {
-		have[tok[:min(len(tok), stemLen)]] = true
-	}
-	n := 0
-	for _, t := range terms {
-		if have[t] {
-			n++
-		}
-	}
-	return round4(float64(n) / float64(len(terms)))
-}
 
 // newestLocked is the newest simulated time in the working set.
 func (s *Store) newestLocked() int64 { return s.x.newest }

@@ -13,15 +13,24 @@ import (
 
 // The SQL of the memories table (migrations/0060_memory.sql) lives here.
 
-const insertMemorySQL = `INSERT INTO memories (id, agent, kind, text, topic, stance, source, tags, links,
+const insertMemoryHead = `INSERT INTO memories (id, agent, kind, text, topic, stance, source, tags, links,
 	sim_ms, wall_ms, value, expected, importance, pinned, status, merged_into, superseded_by, count, vec, vec_version)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES `
+
+// insertColumns is the number of values of one memory row.
+const insertColumns = 21
+
+// insertMemoriesSQL is an INSERT of n memory rows.
+func insertMemoriesSQL(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", insertColumns), ", ") + ")"
+	return insertMemoryHead + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
 
 const selectMemorySQL = `SELECT id, agent, kind, text, topic, stance, source, tags, links, sim_ms, wall_ms,
 	value, expected, importance, pinned, status, coalesce(merged_into, 0), coalesce(superseded_by, 0), count, vec, vec_version
 	FROM memories`
 
-// insertArgs are the arguments of insertMemorySQL for m and its vector.
+// insertArgs are the arguments of one row of insertMemoriesSQL for m and its vector.
 func insertArgs(m *Memory, vec []float32) []any {
 	return []any{m.ID, m.Agent, string(m.Kind), m.Text, m.Topic, m.Stance, m.Source,
 		jsonText(m.Tags), jsonText(m.Links), m.SimTime.UnixMilli(), m.Wall.UnixMilli(), m.Value,
@@ -73,62 +82,6 @@ func scanMemory(rows *sql.Rows) (Memory, []float32, error) {
 	return m, blobVec(blob), nil
 }
 
-// lexicalHit is one FTS5 match.
-type lexicalHit struct {
-	id   int64
-	bm25 float64 // SQLite's bm25(): lower is better
-}
-
-// lexical runs an FTS5 query (already an FTS5 expression) with the filters
-// that SQL can apply, best bm25 first.
-func lexical(ctx context.Context, db *sql.DB, match string, f filter, k int) ([]lexicalHit, error) {
-	var where strings.Builder
-	args := []any{match}
-	where.WriteString(`memories_fts MATCH ? AND m.status = 'active'`)
-	if f.agent != "" {
-		where.WriteString(` AND m.agent = ?`)
-		args = append(args, f.agent)
-	}
-	if len(f.kinds) > 0 {
-		where.WriteString(` AND m.kind IN (` + strings.TrimSuffix(strings.Repeat("?,", len(f.kinds)), ",") + `)`)
-		for _, k := range f.kinds {
-			args = append(args, string(k))
-		}
-	}
-	if f.fromMS != 0 {
-		where.WriteString(` AND m.sim_ms >= ?`)
-		args = append(args, f.fromMS)
-	}
-	if f.toMS != 0 {
-		where.WriteString(` AND m.sim_ms <= ?`)
-		args = append(args, f.toMS)
-	}
-	for _, tag := range f.tags {
-		where.WriteString(` AND EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)`)
-		args = append(args, tag)
-	}
-	args = append(args, k)
-	rows, err := db.QueryContext(ctx, `SELECT m.id, bm25(memories_fts) AS score
-		FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
-		WHERE `+where.String()+` ORDER BY score, m.id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("full-text search: %w", err)
-	}
-	defer rows.Close()
-	var out []lexicalHit
-	for rows.Next() {
-		var h lexicalHit
-		if err := rows.Scan(&h.id, &h.bm25); err != nil {
-			return nil, fmt.Errorf("full-text search: %w", err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("full-text search: %w", err)
-	}
-	return out, nil
-}
-
 // applyPlan writes one consolidation pass in a single transaction, so a
 // kill leaves either all of it or none: a merged memory's evidence is never
 // on neither row.
@@ -139,7 +92,7 @@ func applyPlan(ctx context.Context, db *sql.DB, p *plan) error {
 	}
 	defer tx.Rollback()
 	for _, r := range p.reflections {
-		if _, err := tx.ExecContext(ctx, insertMemorySQL, insertArgs(&r.m, r.vec)...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertMemoriesSQL(1), insertArgs(&r.m, r.vec)...); err != nil {
 			return fmt.Errorf("consolidate: insert reflection: %w", err)
 		}
 	}

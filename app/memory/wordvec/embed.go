@@ -59,7 +59,13 @@ func (e *Embedder) Version() string { return e.t.Version() }
 // Embed writes text's unit SIF vector into dst (len Dims) and reports
 // whether text had any word; an empty text leaves dst all zero.
 func (e *Embedder) Embed(text string, dst []float32) bool {
-	if !e.weightedSum(text, dst) {
+	return e.EmbedTokens(Tokens(text), dst)
+}
+
+// EmbedTokens is Embed of text already split by Tokens (callers that also
+// index the words split once).
+func (e *Embedder) EmbedTokens(toks []string, dst []float32) bool {
+	if !e.weightedSum(toks, dst) {
 		return false
 	}
 	c := e.t.Common
@@ -76,10 +82,10 @@ func (e *Embedder) Embed(text string, dst []float32) bool {
 // weightedSum sets dst to Σ a/(a+p(w))·v(w) over text's words (the
 // average's 1/n is dropped: the vector is normalised or only its direction
 // matters).
-func (e *Embedder) weightedSum(text string, dst []float32) bool {
+func (e *Embedder) weightedSum(toks []string, dst []float32) bool {
 	clear(dst)
 	any := false
-	for _, tok := range Tokens(text) {
+	for _, tok := range toks {
 		if e.addWord(tok, dst) {
 			any = true
 			continue

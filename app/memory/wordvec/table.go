@@ -95,7 +95,7 @@ func (t *Table) FitCommonComponent(corpus []string) {
 	v := make([]float64, t.Dims)
 	raw := make([]float32, t.Dims)
 	for _, s := range corpus {
-		if !e.weightedSum(s, raw) {
+		if !e.weightedSum(Tokens(s), raw) {
 			continue
 		}
 		for d := range v {
