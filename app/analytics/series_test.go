@@ -12,7 +12,12 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/hub"
+	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
+	"github.com/metastation/metastation/app/system"
+	"github.com/metastation/metastation/app/tournament"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -133,14 +138,17 @@ func TestServiceSamplesTheBus(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	time.Sleep(50 * time.Millisecond) // let Run subscribe
 
-	sys := map[string]any{"heap_bytes": 1e6, "bus_per_s": 12.5, "hub": map[string]any{"clients": 2}}
-	b.Publish(bus.Envelope{Topic: "system.state", From: "system", Kind: "state", Payload: sys, Time: t0})
-	b.Publish(bus.Envelope{Topic: "market.state", From: "market", Kind: "state", Time: t0, Payload: map[string]any{
-		"regime": "crisis", "quotes": []map[string]any{{"symbol": "SPY", "bid": 99.0, "ask": 101.0, "last": 100.0}}}})
-	b.Publish(bus.Envelope{Topic: "tournament.state", From: "tournament", Time: t0, Payload: map[string]any{
-		"leaderboard": []map[string]any{{"strategy": "momentum", "sharpe": 1.2, "curve": []float64{1000, 1100, 1010}}}}})
-	b.Publish(bus.Envelope{Topic: "rl.progress", From: "rl", Time: t0, Payload: []map[string]any{
-		{"id": 3, "status": "running", "steps": 1000, "return": -12.0}}})
+	system.TopicState.Publish(b, "system", "", "state", system.State{Time: t0, HeapBytes: 1e6, BusPerS: 12.5, Hub: hub.Stats{Clients: 2}})
+	market.TopicState.Publish(b, "market", "", "state", market.State{Regime: market.Crisis,
+		Quotes: []market.Quote{{Symbol: "SPY", Bid: 99, Ask: 101, Last: 100}}})
+	tournament.TopicState.Publish(b, "tournament", "", "state", tournament.State{
+		Leaderboard: []tournament.Entry{{Strategy: "momentum", Sharpe: 1.2, Curve: []float64{1000, 1100, 1010}}}})
+	rl.TopicProgress.Publish(b, "rl", "", "progress", []rl.RunInfo{{ID: 3, Status: "running", Steps: 1000, Return: -12}})
+	tournament.TopicVotes.Publish(b, "tournament", "", "tally", tournament.Tally{Round: 4, Votes: map[string]int{"maker": 2, "learner": 1}, Total: 3})
+	// A payload of another type than the topic's is refused, not guessed at.
+	if err := NewService(NewRegistry(Options{}), bus.New(), quiet()).Sample(bus.Envelope{Topic: "market.state", Time: t0, Payload: map[string]any{"regime": "calm"}}); err == nil {
+		t.Error("a map on market.state was sampled")
+	}
 
 	want := map[string]float64{
 		"system.heap_bytes{subsystem=system}":                       1e6,
@@ -150,6 +158,8 @@ func TestServiceSamplesTheBus(t *testing.T) {
 		"market.spread_bps{instrument=SPY,subsystem=market}":        200,
 		"tournament.equity{strategy=momentum,subsystem=tournament}": 1010,
 		"rl.return{run=3,subsystem=rl}":                             -12,
+		"tournament.votes{subsystem=tournament}":                    3,
+		"tournament.votes{strategy=maker,subsystem=tournament}":     2,
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -11,6 +10,11 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/synth/jobs"
+	"github.com/metastation/metastation/app/system"
+	"github.com/metastation/metastation/app/tournament"
 )
 
 // TopicNetwork carries the agent network's snapshot, twice a second.
@@ -18,9 +22,8 @@ var TopicNetwork = bus.NewTopic[NetworkState]("analytics.network.state")
 
 // Service samples what the system publishes on the bus into the registry's
 // series, tracks the agent network, publishes its snapshot and prunes old
-// history. It reads payloads through their JSON form, so it depends on no
-// other domain package: system.state, market.state and market.trades,
-// rl.progress and rl.metrics, synth.progress and tournament.state.
+// history. It reads the subsystems' typed topics (see samplers): the
+// payloads are the publishers' own types, checked by the compiler.
 type Service struct {
 	Registry *Registry
 	Graph    *Graph
@@ -36,6 +39,7 @@ type Service struct {
 	PublishEvery time.Duration
 
 	trades map[string]*tradeAcc // per instrument, the current second
+	sample map[string]sampler   // topic name -> its sampler
 }
 
 type tradeAcc struct {
@@ -49,9 +53,11 @@ func NewService(reg *Registry, b *bus.Bus, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{Registry: reg, Graph: NewGraph(10 * time.Second), bus: b, log: log,
+	s := &Service{Registry: reg, Graph: NewGraph(10 * time.Second), bus: b, log: log,
 		last: map[string]int64{}, MinInterval: time.Second, PublishEvery: 500 * time.Millisecond,
 		trades: map[string]*tradeAcc{}}
+	s.sample = s.samplers()
+	return s
 }
 
 // Run samples until ctx ends.
@@ -101,118 +107,86 @@ func (s *Service) record(name string, labels Labels, unit string, t time.Time, v
 	s.Registry.Record(name, labels, unit, t, v)
 }
 
-// Sample turns one envelope into points of series.
+// sampler turns the payloads of one topic into points of series.
+type sampler func(e bus.Envelope) error
+
+// on is the sampler of the typed topic t: fn gets each payload as a T. A
+// payload of another type is an error (the publisher broke the topic's
+// contract), not a guess.
+func on[T any](t bus.Topic[T], fn func(at time.Time, v T)) (string, sampler) {
+	return t.Name, func(e bus.Envelope) error {
+		v, ok := e.Payload.(T)
+		if !ok {
+			var want T
+			return fmt.Errorf("%s carries a %T, not a %T", t.Name, e.Payload, want)
+		}
+		fn(e.Time, v)
+		return nil
+	}
+}
+
+// samplers are the topics the service samples, by name: each subsystem's
+// typed topic and what becomes of its payloads.
+func (s *Service) samplers() map[string]sampler {
+	m := map[string]sampler{}
+	add := func(name string, f sampler) { m[name] = f }
+	add(on(system.TopicState, s.sampleSystem))
+	add(on(market.TopicState, s.sampleMarket))
+	add(on(market.TopicTrades, s.sampleTrades))
+	add(on(rl.TopicProgress, s.sampleRLProgress))
+	add(on(rl.TopicMetrics, s.sampleRLMetric))
+	add(on(jobs.TopicProgress, s.sampleSynth))
+	add(on(tournament.TopicState, s.sampleTournament))
+	add(on(tournament.TopicVotes, s.sampleVotes))
+	return m
+}
+
+// Sample turns one envelope into points of series; topics the service does
+// not sample are ignored.
 func (s *Service) Sample(e bus.Envelope) error {
-	switch {
-	case e.Topic == "system.state":
-		return s.sampleSystem(e)
-	case e.Topic == "market.state":
-		return s.sampleMarket(e)
-	case e.Topic == "market.trades":
-		return s.sampleTrades(e)
-	case e.Topic == "rl.progress":
-		return s.sampleRLProgress(e)
-	case e.Topic == "rl.metrics":
-		return s.sampleRLMetric(e)
-	case e.Topic == "synth.progress":
-		return s.sampleSynth(e)
-	case e.Topic == "tournament.state":
-		return s.sampleTournament(e)
+	if f := s.sample[e.Topic]; f != nil {
+		return f(e)
 	}
 	return nil
 }
 
-// decode reads a payload through its JSON form into v.
-func decode(payload, v any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("encode payload: %w", err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode payload: %w", err)
-	}
-	return nil
-}
-
-func (s *Service) sampleSystem(e bus.Envelope) error {
-	var st struct {
-		HeapBytes  float64 `json:"heap_bytes"`
-		Goroutines float64 `json:"goroutines"`
-		BusPerS    float64 `json:"bus_per_s"`
-		FramesPerS float64 `json:"frames_per_s"`
-		WritesPerS float64 `json:"writes_per_s"`
-		Bus        struct {
-			Dropped float64 `json:"dropped"`
-		} `json:"bus"`
-		Hub struct {
-			Clients float64 `json:"clients"`
-		} `json:"hub"`
-	}
-	if err := decode(e.Payload, &st); err != nil {
-		return err
-	}
+func (s *Service) sampleSystem(at time.Time, st system.State) {
 	l := Labels{"subsystem": "system"}
-	s.record("system.bus_per_s", l, "msg/s", e.Time, st.BusPerS)
-	s.record("system.frames_per_s", l, "frames/s", e.Time, st.FramesPerS)
-	s.record("system.writes_per_s", l, "rows/s", e.Time, st.WritesPerS)
-	s.record("system.heap_bytes", l, "bytes", e.Time, st.HeapBytes)
-	s.record("system.goroutines", l, "", e.Time, st.Goroutines)
-	s.record("system.hub_clients", l, "", e.Time, st.Hub.Clients)
-	s.record("system.bus_dropped", l, "", e.Time, st.Bus.Dropped)
-	return nil
+	s.record("system.bus_per_s", l, "msg/s", at, st.BusPerS)
+	s.record("system.frames_per_s", l, "frames/s", at, st.FramesPerS)
+	s.record("system.writes_per_s", l, "rows/s", at, st.WritesPerS)
+	s.record("system.heap_bytes", l, "bytes", at, float64(st.HeapBytes))
+	s.record("system.goroutines", l, "", at, float64(st.Goroutines))
+	s.record("system.hub_clients", l, "", at, float64(st.Hub.Clients))
+	s.record("system.bus_dropped", l, "", at, float64(st.Bus.Dropped))
 }
 
-// regimes maps the market's regime names to a level for charts.
-var regimes = map[string]float64{"calm": 0, "volatile": 1, "crisis": 2, "black_swan": 3, "blackswan": 3}
+// regimes maps the market's regimes to a level for charts.
+var regimes = map[market.Regime]float64{market.Calm: 0, market.Volatile: 1, market.Crisis: 2, market.BlackSwan: 3}
 
-func (s *Service) sampleMarket(e bus.Envelope) error {
-	var st struct {
-		Regime string  `json:"regime"`
-		Agents float64 `json:"agents"`
-		Quotes []struct {
-			Symbol string  `json:"symbol"`
-			Bid    float64 `json:"bid"`
-			Ask    float64 `json:"ask"`
-			Last   float64 `json:"last"`
-		} `json:"quotes"`
-		Counters struct {
-			Decisions float64 `json:"decisions"`
-			Orders    float64 `json:"orders"`
-		} `json:"counters"`
-	}
-	if err := decode(e.Payload, &st); err != nil {
-		return err
-	}
+func (s *Service) sampleMarket(at time.Time, st market.State) {
 	l := Labels{"subsystem": "market"}
 	if r, ok := regimes[st.Regime]; ok {
-		s.record("market.regime", l, "level", e.Time, r)
+		s.record("market.regime", l, "level", at, r)
 	}
-	s.record("market.agents", l, "", e.Time, st.Agents)
-	s.record("market.decisions", l, "", e.Time, st.Counters.Decisions)
-	s.record("market.orders", l, "", e.Time, st.Counters.Orders)
+	s.record("market.agents", l, "", at, float64(st.Agents))
+	s.record("market.decisions", l, "", at, float64(st.Counters.Decisions))
+	s.record("market.orders", l, "", at, float64(st.Counters.Orders))
 	for _, q := range st.Quotes {
 		il := Labels{"subsystem": "market", "instrument": q.Symbol}
 		if q.Last > 0 {
-			s.record("market.price", il, "", e.Time, q.Last)
+			s.record("market.price", il, "", at, q.Last)
 		}
 		if mid := (q.Bid + q.Ask) / 2; q.Bid > 0 && q.Ask > 0 && mid > 0 {
-			s.record("market.spread_bps", il, "bps", e.Time, 1e4*(q.Ask-q.Bid)/mid)
+			s.record("market.spread_bps", il, "bps", at, 1e4*(q.Ask-q.Bid)/mid)
 		}
 	}
-	return nil
 }
 
 // sampleTrades counts trades and volume per instrument and second; a second
 // is recorded when the next one starts.
-func (s *Service) sampleTrades(e bus.Envelope) error {
-	var ts []struct {
-		Symbol string  `json:"symbol"`
-		Qty    float64 `json:"qty"`
-	}
-	if err := decode(e.Payload, &ts); err != nil {
-		return err
-	}
-	sec := e.Time.Unix()
+func (s *Service) sampleTrades(at time.Time, ts []market.Trade) {
+	sec := at.Unix()
 	for _, t := range ts {
 		a := s.trades[t.Symbol]
 		if a == nil {
@@ -221,118 +195,82 @@ func (s *Service) sampleTrades(e bus.Envelope) error {
 		}
 		if a.sec != sec {
 			l := Labels{"subsystem": "market", "instrument": t.Symbol}
-			at := time.Unix(a.sec, 0)
-			s.record("market.trades_per_s", l, "trades/s", at, float64(a.count))
-			s.record("market.volume_per_s", l, "qty/s", at, a.volume)
+			then := time.Unix(a.sec, 0)
+			s.record("market.trades_per_s", l, "trades/s", then, float64(a.count))
+			s.record("market.volume_per_s", l, "qty/s", then, a.volume)
 			*a = tradeAcc{sec: sec}
 		}
 		a.count++
 		a.volume += t.Qty
 	}
-	return nil
 }
 
-func (s *Service) sampleRLProgress(e bus.Envelope) error {
-	var runs []struct {
-		ID     int64   `json:"id"`
-		Status string  `json:"status"`
-		Steps  float64 `json:"steps"`
-		Return float64 `json:"return"`
-	}
-	if err := decode(e.Payload, &runs); err != nil {
-		return err
-	}
+func (s *Service) sampleRLProgress(at time.Time, runs []rl.RunInfo) {
 	for _, r := range runs {
 		if r.Status != "running" {
 			continue
 		}
 		l := Labels{"subsystem": "rl", "run": fmt.Sprint(r.ID)}
-		s.record("rl.steps", l, "steps", e.Time, r.Steps)
-		s.record("rl.return", l, "", e.Time, r.Return)
+		s.record("rl.steps", l, "steps", at, float64(r.Steps))
+		s.record("rl.return", l, "", at, r.Return)
 	}
-	return nil
 }
 
-func (s *Service) sampleRLMetric(e bus.Envelope) error {
-	var m struct {
-		Run     int64    `json:"run"`
-		Return  float64  `json:"return"`
-		Entropy *float64 `json:"entropy"`
-	}
-	if err := decode(e.Payload, &m); err != nil {
-		return err
-	}
+func (s *Service) sampleRLMetric(at time.Time, m rl.RunMetric) {
 	l := Labels{"subsystem": "rl", "run": fmt.Sprint(m.Run)}
-	s.record("rl.return", l, "", e.Time, m.Return)
-	if m.Entropy != nil {
-		s.record("rl.entropy", l, "", e.Time, *m.Entropy)
+	s.record("rl.return", l, "", at, m.Return)
+	if m.Entropy != 0 { // only PPO reports it
+		s.record("rl.entropy", l, "", at, m.Entropy)
 	}
-	return nil
 }
 
-func (s *Service) sampleSynth(e bus.Envelope) error {
-	var st struct {
-		ID       string  `json:"id"`
-		State    string  `json:"state"`
-		Rows     float64 `json:"rows"`
-		RowsPerS float64 `json:"rows_per_s"`
-	}
-	if err := decode(e.Payload, &st); err != nil {
-		return err
-	}
+func (s *Service) sampleSynth(at time.Time, st jobs.Status) {
 	l := Labels{"subsystem": "synth", "run": st.ID}
-	s.record("synth.rows_per_s", l, "rows/s", e.Time, st.RowsPerS)
-	s.record("synth.rows", l, "rows", e.Time, st.Rows)
-	return nil
+	s.record("synth.rows_per_s", l, "rows/s", at, st.RowsPerS)
+	s.record("synth.rows", l, "rows", at, float64(st.Rows))
 }
 
 // sampleTournament records each strategy's figures from the tournament's
 // leaderboard: equity (the curve's last point), underwater drawdown from the
 // curve's peak, the rolling Sharpe of the curve's last 60 steps, P&L, Sharpe
 // of the round so far and gross exposure.
-func (s *Service) sampleTournament(e bus.Envelope) error {
-	var st struct {
-		DecisionP50us float64 `json:"decision_p50_us"`
-		DecisionP99us float64 `json:"decision_p99_us"`
-		Leaderboard   []struct {
-			Strategy string    `json:"strategy"`
-			PnL      float64   `json:"pnl"`
-			Sharpe   float64   `json:"sharpe"`
-			Gross    float64   `json:"gross"`
-			Curve    []float64 `json:"curve"`
-		} `json:"leaderboard"`
-	}
-	if err := decode(e.Payload, &st); err != nil {
-		return err
-	}
+func (s *Service) sampleTournament(at time.Time, st tournament.State) {
 	if st.DecisionP99us > 0 {
 		l := Labels{"subsystem": "tournament"}
-		s.record("tournament.decision_p50", l, "µs", e.Time, st.DecisionP50us)
-		s.record("tournament.decision_p99", l, "µs", e.Time, st.DecisionP99us)
+		s.record("tournament.decision_p50", l, "µs", at, st.DecisionP50us)
+		s.record("tournament.decision_p99", l, "µs", at, st.DecisionP99us)
 	}
 	for _, en := range st.Leaderboard {
 		if en.Strategy == "" {
 			continue
 		}
 		l := Labels{"subsystem": "tournament", "strategy": en.Strategy}
-		s.record("tournament.pnl", l, "", e.Time, en.PnL)
-		s.record("tournament.sharpe", l, "", e.Time, en.Sharpe)
-		s.record("tournament.gross", l, "", e.Time, en.Gross)
+		s.record("tournament.pnl", l, "", at, en.PnL)
+		s.record("tournament.sharpe", l, "", at, en.Sharpe)
+		s.record("tournament.gross", l, "", at, en.Gross)
 		if n := len(en.Curve); n > 0 {
 			peak := en.Curve[0]
 			for _, v := range en.Curve {
 				peak = max(peak, v)
 			}
-			s.record("tournament.equity", l, "", e.Time, en.Curve[n-1])
+			s.record("tournament.equity", l, "", at, en.Curve[n-1])
 			if rs, ok := RollingSharpe(en.Curve, 60); ok {
-				s.record("tournament.rolling_sharpe", l, "", e.Time, rs)
+				s.record("tournament.rolling_sharpe", l, "", at, rs)
 			}
 			if peak > 0 {
-				s.record("tournament.drawdown", l, "%", e.Time, 100*(en.Curve[n-1]/peak-1))
+				s.record("tournament.drawdown", l, "%", at, 100*(en.Curve[n-1]/peak-1))
 			}
 		}
 	}
-	return nil
+}
+
+// sampleVotes records the audience's votes for the open round as they
+// come, per strategy and in total.
+func (s *Service) sampleVotes(at time.Time, t tournament.Tally) {
+	s.record("tournament.votes", Labels{"subsystem": "tournament"}, "votes", at, float64(t.Total))
+	for st, n := range t.Votes {
+		s.record("tournament.votes", Labels{"subsystem": "tournament", "strategy": st}, "votes", at, float64(n))
+	}
 }
 
 // RollingSharpe is the Sharpe ratio of the simple returns of the last window
