@@ -24,6 +24,24 @@ const (
 	FraudModel   = "fraud-detector" // detectors fitted by data jobs (synth)
 )
 
+// RunRef names a run or job in the lineage and in opt-outs: "marl run 3",
+// "rl run 5", "synth job j-000012". source is rl, marl or synth.
+func RunRef(source, id string) (string, error) {
+	switch source {
+	case "rl", "marl":
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+			return "", errs.Errorf(errs.Invalid, "a %s run is a whole number, not %q", source, clip(id))
+		}
+		return source + " run " + id, nil
+	case "synth":
+		if id == "" || len(id) > 64 {
+			return "", errs.Errorf(errs.Invalid, "a data job id has 1 to 64 characters")
+		}
+		return "synth job " + id, nil
+	}
+	return "", errs.Errorf(errs.Invalid, "runs register from rl, marl or synth, not %q", clip(source))
+}
+
 // RLModel is the model single-agent learners of env register into.
 func RLModel(env string) string { return "rl-" + env }
 
@@ -122,7 +140,7 @@ func (a *AutoRegister) marlRun(ctx context.Context, info marl.RunInfo) {
 	if info.Status != "done" || info.Spec.Env != "trading-ma" || info.Spec.Algo == "maddpg" || info.Checkpoint == "" {
 		return
 	}
-	run := "marl run " + strconv.FormatInt(info.ID, 10)
+	run, _ := RunRef("marl", strconv.FormatInt(info.ID, 10))
 	a.once(ctx, TradingModel, "marl", run, func() (RegisterRequest, error) {
 		data, err := readCapped(info.Checkpoint)
 		if err != nil {
@@ -151,7 +169,7 @@ func (a *AutoRegister) rlRun(ctx context.Context, info rl.RunInfo) {
 	if info.Status != "done" || info.Checkpoint == "" {
 		return
 	}
-	run := "rl run " + strconv.FormatInt(info.ID, 10)
+	run, _ := RunRef("rl", strconv.FormatInt(info.ID, 10))
 	model := RLModel(info.Spec.Env)
 	a.once(ctx, model, "rl", run, func() (RegisterRequest, error) {
 		data, err := readCapped(info.Checkpoint)
@@ -176,7 +194,7 @@ func (a *AutoRegister) dataJob(ctx context.Context, st jobs.Status) {
 	if st.State != jobs.Done || st.Detector == nil || st.Detector.Fitted == nil {
 		return
 	}
-	run := "synth job " + st.ID
+	run, _ := RunRef("synth", st.ID)
 	a.once(ctx, FraudModel, "synth", run, func() (RegisterRequest, error) {
 		data, err := EncodeDetector(st.Detector.Fitted)
 		if err != nil {
