@@ -48,8 +48,9 @@ func RLModel(env string) string { return "rl-" + env }
 // AutoRegister registers the models of finished runs and jobs as they are
 // announced on the bus: trading-world learners of the multi-agent trainer,
 // single-agent learners, and the fraud detectors of transaction jobs. A
-// model's first version becomes its champion, later ones its challenger;
-// promotion is the held-out evaluation's to decide. A run opted out (see
+// model's first version becomes its champion, later ones its challenger,
+// and a new challenger is evaluated on held-out data at once: it becomes
+// the champion only if it is significantly better (Service.Evaluate). A run opted out (see
 // Registry.SetOptOut) is skipped.
 type AutoRegister struct {
 	svc     *Service
@@ -133,6 +134,15 @@ func (a *AutoRegister) RegisterAndAlias(ctx context.Context, req RegisterRequest
 		return v, err
 	}
 	a.log.Info("mlops: model registered", "model", req.Model, "version", v.Version, "alias", alias, "from", req.Lineage.Run)
+	if alias == Challenger {
+		// The held-out test decides at once whether it replaces the champion;
+		// the decision, either way, is in the audit log.
+		if d, err := a.svc.Evaluate(ctx, req.Model, true, "auto"); err != nil {
+			a.log.Warn("mlops: new challenger not evaluated", "model", req.Model, "version", v.Version, "err", err)
+		} else {
+			a.log.Info("mlops: new challenger evaluated", "model", req.Model, "version", v.Version, "promoted", d.Promoted, "p", d.Test.P)
+		}
+	}
 	return v, nil
 }
 

@@ -434,7 +434,16 @@ func (s *Service) decideCanary(ctx context.Context, model string, d Deployment, 
 	stats := map[string]any{"test": "mSPRT", "sequential": st}
 	if st.Verdict == WindowPass {
 		s.audit(ctx, Event{Model: model, Kind: "canary", Actor: "auto", Stats: stats,
-			Decision: fmt.Sprintf("canary passed: no regression after %d challenger outcomes (difference %+.4f ± %.4f)", st.ChallengerN, st.Diff, st.SE)})
+			Decision: fmt.Sprintf("canary passed: no regression after %d challenger outcomes (difference %+.4f ± %.4f); the held-out test decides the promotion", st.ChallengerN, st.Diff, st.SE)})
+		// A canary that survived its window is promoted only if it also
+		// wins the held-out test; that runs apart from the request.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+			defer cancel()
+			if _, err := s.Evaluate(ctx, model, true, "auto"); err != nil {
+				s.log.Warn("mlops: held-out test after the canary failed", "model", model, "err", err)
+			}
+		}()
 		return
 	}
 	d.CanaryShare, d.State, d.Updated = 0, "rolled_back", s.reg.now()
