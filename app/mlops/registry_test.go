@@ -31,7 +31,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openRegistry(t *testing.T, now func() time.Time) (*Registry, string) {
+func openRegistry(t testing.TB, now func() time.Time) (*Registry, string) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(t.Context(), filepath.Join(dir, "m.db"), os.DirFS("../../migrations"))
