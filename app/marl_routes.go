@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -121,17 +120,8 @@ func marlMetrics(svc *marl.Service) http.HandlerFunc {
 	}
 }
 
-// marlError maps the multi-agent trainer's errors to statuses.
+// marlError answers the multi-agent trainer's errors with their code's
+// status and sentence.
 func marlError(w http.ResponseWriter, r *http.Request, err error) {
-	msg := sentence(err, marl.ErrInvalid, marl.ErrNotFound, marl.ErrConflict)
-	switch {
-	case errors.Is(err, marl.ErrInvalid):
-		writeError(w, r, http.StatusBadRequest, msg)
-	case errors.Is(err, marl.ErrNotFound):
-		writeError(w, r, http.StatusNotFound, msg)
-	case errors.Is(err, marl.ErrConflict):
-		writeError(w, r, http.StatusConflict, msg)
-	default:
-		writeError(w, r, http.StatusInternalServerError, "The multi-agent trainer could not answer: "+err.Error()+".")
-	}
+	trainerError(w, r, err, "The multi-agent trainer")
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/ui"
@@ -206,21 +206,21 @@ func rlID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return id, true
 }
 
-// rlError maps the trainer's errors to statuses.
+// rlError answers the trainer's errors with their code's status and
+// sentence.
 func rlError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, rl.ErrInvalid):
-		writeError(w, r, http.StatusBadRequest, rlSentence(err))
-	case errors.Is(err, rl.ErrNotFound):
-		writeError(w, r, http.StatusNotFound, rlSentence(err))
-	case errors.Is(err, rl.ErrConflict):
-		writeError(w, r, http.StatusConflict, rlSentence(err))
-	default:
-		writeError(w, r, http.StatusInternalServerError, "The trainer could not answer: "+err.Error()+".")
-	}
+	trainerError(w, r, err, "The trainer")
 }
 
-// rlSentence turns "invalid: unknown algorithm ..." into "Unknown algorithm ...".
-func rlSentence(err error) string {
-	return sentence(err, rl.ErrInvalid, rl.ErrNotFound, rl.ErrConflict)
+// trainerError answers an error of a training service (app/rl, app/marl)
+// with its code's status and sentence; what names the service in the
+// answer to an internal error.
+func trainerError(w http.ResponseWriter, r *http.Request, err error, what string) {
+	status := map[errs.Code]int{errs.Invalid: http.StatusBadRequest, errs.NotFound: http.StatusNotFound,
+		errs.Conflict: http.StatusConflict, errs.Unavailable: http.StatusUnprocessableEntity}[errs.CodeOf(err)]
+	if status == 0 {
+		writeError(w, r, http.StatusInternalServerError, what+" could not answer: "+err.Error()+".")
+		return
+	}
+	writeError(w, r, status, errs.MessageOf(err))
 }

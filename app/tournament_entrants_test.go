@@ -291,7 +291,7 @@ func TestTournamentEntrantFromRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return info.Status
+		return string(info.Status)
 	}
 	trading := start(marl.RunSpec{Env: "trading-ma", Algo: "vdn", Episodes: 12, Seed: 5})
 	spread := start(marl.RunSpec{Env: "spread", Algo: "qmix", Episodes: 10, Seed: 1})

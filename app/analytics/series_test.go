@@ -15,6 +15,7 @@ import (
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/system"
 	"github.com/metastation/metastation/app/tournament"
@@ -143,7 +144,7 @@ func TestServiceSamplesTheBus(t *testing.T) {
 		Quotes: []market.Quote{{Symbol: "SPY", Bid: 99, Ask: 101, Last: 100}}})
 	tournament.TopicState.Publish(b, "tournament", "", "state", tournament.State{
 		Leaderboard: []tournament.Entry{{Strategy: "momentum", Sharpe: 1.2, Curve: []float64{1000, 1100, 1010}}}})
-	rl.TopicProgress.Publish(b, "rl", "", "progress", []rl.RunInfo{{ID: 3, Status: "running", Steps: 1000, Return: -12}})
+	rl.TopicProgress.Publish(b, "rl", "", "progress", []rl.RunInfo{{Record: runs.Record{ID: 3, Status: runs.Running}, Steps: 1000, Return: -12}})
 	tournament.TopicVotes.Publish(b, "tournament", "", "tally", tournament.Tally{Round: 4, Votes: map[string]int{"maker": 2, "learner": 1}, Total: 3})
 	// A payload of another type than the topic's is refused, not guessed at.
 	if err := NewService(NewRegistry(Options{}), bus.New(), quiet()).Sample(bus.Envelope{Topic: "market.state", Time: t0, Payload: map[string]any{"regime": "calm"}}); err == nil {

@@ -83,7 +83,7 @@ func runPath(runs Runs, dataDir string, id int64) (string, error) {
 	}
 	info, err := runs.Get(id)
 	switch {
-	case errs.Is(err, errs.NotFound) || errors.Is(err, marl.ErrNotFound):
+	case errs.Is(err, errs.NotFound):
 		return "", errs.Errorf(errs.NotFound, "there is no multi-agent run %d", id)
 	case err != nil:
 		return "", errs.Wrap(errs.Invalid, err, "run %d cannot enter the tournament", id)

@@ -3,31 +3,19 @@ package marl
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
-	"github.com/metastation/metastation/app/runqueue"
+	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/store"
-)
-
-// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
-// 400, ErrConflict to 409. Each is wrapped with a sentence.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
-	ErrConflict = errors.New("conflict")
 )
 
 // The multi-agent trainer's topics on the bus.
@@ -63,11 +51,13 @@ type EvalInfo struct {
 	RandomCI float64 `json:"random_ci"`
 }
 
-// RunInfo describes a run, as listed and published on marl.progress.
+// RunInfo describes a run, as listed and published on marl.progress. Its
+// Record holds the id, the status (queued, running, evaluating, done,
+// stopped, failed), the error, whether it resumes (stopped or failed with a
+// checkpoint to continue from, or nothing trained) and when it started.
 type RunInfo struct {
-	ID       int64   `json:"id"`
+	runs.Record
 	Spec     RunSpec `json:"spec"`
-	Status   string  `json:"status"` // queued, running, evaluating, done, stopped, failed
 	Episodes int     `json:"episodes"`
 	Total    int     `json:"total"`
 	Agents   int     `json:"agents"`
@@ -77,11 +67,10 @@ type RunInfo struct {
 	Epsilon      *float64   `json:"epsilon,omitempty"` // QMIX/VDN only
 	Stage        *StageInfo `json:"stage,omitempty"`   // curriculum runs only
 	Eval         *EvalInfo  `json:"eval,omitempty"`    // once done
-	Resumable    bool       `json:"resumable"`         // stopped or failed with a checkpoint to continue from
-	Error        string     `json:"error,omitempty"`
-	Started      time.Time  `json:"started"`
-	Checkpoint   string     `json:"-"`
 }
+
+// Trained is the episodes the run has trained.
+func (r *RunInfo) Trained() int { return r.Episodes }
 
 // Point is a learning-curve point of one run, published on marl.metrics:
 // the team's and each agent's mean return over the last 100 training
@@ -116,14 +105,12 @@ type ServiceConfig struct {
 	MaxPoints       int           // learning-curve points kept per run; default 600
 }
 
-// entry is a run and what the service keeps of it.
-type entry struct {
-	info   RunInfo
+// history is what the service keeps of a run besides its RunInfo.
+type history struct {
 	points []Point
 	events []Event
 	team   []float64   // the last recentWindow team returns
 	agents [][]float64 // the same episodes' per-agent returns
-	every  int         // episodes between learning-curve points
 }
 
 // Service trains multi-agent runs one at a time (they are CPU-bound),
@@ -136,11 +123,10 @@ type Service struct {
 	w   *store.Writer // may be nil: nothing is persisted
 	db  *store.DB     // may be nil: run ids are counted in memory
 	log *slog.Logger
+	reg *runs.Registry[RunInfo, *RunInfo]
 
-	mu     sync.Mutex // guards runs, nextID and q
-	runs   map[int64]*entry
-	nextID int64
-	q      *runqueue.Queue
+	hmu  sync.Mutex // guards hist
+	hist map[int64]*history
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
@@ -148,17 +134,8 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 	if b == nil {
 		return nil, errors.New("the multi-agent trainer needs a bus")
 	}
-	if cfg.Dir == "" {
-		return nil, errors.New("the multi-agent trainer needs a directory for checkpoints")
-	}
 	if log == nil {
 		log = slog.Default()
-	}
-	if cfg.CheckpointEvery <= 0 {
-		cfg.CheckpointEvery = 30 * time.Second
-	}
-	if cfg.PublishEvery <= 0 {
-		cfg.PublishEvery = 250 * time.Millisecond
 	}
 	if cfg.EvalEpisodes <= 0 {
 		cfg.EvalEpisodes = 100
@@ -166,8 +143,12 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 	if cfg.MaxPoints < 10 {
 		cfg.MaxPoints = 600
 	}
-	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, runs: map[int64]*entry{}}
-	s.q = runqueue.New(&s.mu, runqueue.Config{CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, Publish: s.publish})
+	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, hist: map[int64]*history{}}
+	reg, err := runs.New[RunInfo](runs.Config{Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery}, trainer{s}, log)
+	if err != nil {
+		return nil, fmt.Errorf("the multi-agent trainer: %w", err)
+	}
+	s.reg = reg
 	return s, nil
 }
 
@@ -176,8 +157,8 @@ func serviceEnvs() []string {
 	return []string{"spread", "matrix2", "trading-ma", "supply", "allocation"}
 }
 
-// CheckSpec validates spec and fills in its default budget. Its errors
-// wrap ErrInvalid with a sentence a person can act on.
+// CheckSpec validates spec and fills in its default budget. Its errors are
+// errs.Invalid, with a sentence a person can act on.
 func CheckSpec(spec RunSpec) (RunSpec, error) {
 	known := false
 	for _, e := range serviceEnvs() {
@@ -185,25 +166,25 @@ func CheckSpec(spec RunSpec) (RunSpec, error) {
 	}
 	switch {
 	case spec.Env == "":
-		return spec, fmt.Errorf("%w: choose a world: spread, matrix2, trading-ma, supply or allocation", ErrInvalid)
+		return spec, errs.Errorf(errs.Invalid, "choose a world: spread, matrix2, trading-ma, supply or allocation")
 	case !known:
-		return spec, fmt.Errorf("%w: unknown world %q; choose spread, matrix2, trading-ma, supply or allocation", ErrInvalid, spec.Env)
+		return spec, errs.Errorf(errs.Invalid, "unknown world %q; choose spread, matrix2, trading-ma, supply or allocation", spec.Env)
 	case spec.Algo != "qmix" && spec.Algo != "vdn" && spec.Algo != "maddpg":
-		return spec, fmt.Errorf("%w: unknown algorithm %q; choose qmix, vdn or maddpg", ErrInvalid, spec.Algo)
+		return spec, errs.Errorf(errs.Invalid, "unknown algorithm %q; choose qmix, vdn or maddpg", spec.Algo)
 	case spec.Episodes < 0:
-		return spec, fmt.Errorf("%w: episodes must not be negative (0 takes the algorithm's default)", ErrInvalid)
+		return spec, errs.Errorf(errs.Invalid, "episodes must not be negative (0 takes the algorithm's default)")
 	case spec.Episodes > MaxServiceEpisodes:
-		return spec, fmt.Errorf("%w: a run from the page trains at most %d episodes, not %d; use metastation train for longer runs", ErrInvalid, MaxServiceEpisodes, spec.Episodes)
+		return spec, errs.Errorf(errs.Invalid, "a run from the page trains at most %d episodes, not %d; use metastation train for longer runs", MaxServiceEpisodes, spec.Episodes)
 	case spec.Curriculum && spec.Env != "trading-ma":
-		return spec, fmt.Errorf("%w: the curriculum (calm → volatile → crisis → black_swan) runs on the trading world only: choose trading-ma", ErrInvalid)
+		return spec, errs.Errorf(errs.Invalid, "the curriculum (calm → volatile → crisis → black_swan) runs on the trading world only: choose trading-ma")
 	case spec.Curriculum && spec.Algo == "maddpg":
-		return spec, fmt.Errorf("%w: the curriculum trains qmix or vdn, not maddpg", ErrInvalid)
+		return spec, errs.Errorf(errs.Invalid, "the curriculum trains qmix or vdn, not maddpg")
 	case len(spec.Hidden) > 4:
-		return spec, fmt.Errorf("%w: at most 4 hidden layers", ErrInvalid)
+		return spec, errs.Errorf(errs.Invalid, "at most 4 hidden layers")
 	}
 	for _, h := range spec.Hidden {
 		if h < 1 || h > 512 {
-			return spec, fmt.Errorf("%w: a hidden layer has 1 to 512 units, not %d", ErrInvalid, h)
+			return spec, errs.Errorf(errs.Invalid, "a hidden layer has 1 to 512 units, not %d", h)
 		}
 	}
 	if spec.Episodes == 0 {
@@ -225,125 +206,32 @@ func (s *Service) Start(ctx context.Context, spec RunSpec) (RunInfo, error) {
 	}
 	env, err := NewEnv(spec.Env)
 	if err != nil {
-		return RunInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return RunInfo{}, errs.Errorf(errs.Invalid, "%w", err)
 	}
-	now := time.Now().UTC()
-	var id int64
-	if s.db != nil {
-		res, err := s.db.W.ExecContext(ctx,
-			`INSERT INTO marl_runs (env, algo, seed, curriculum, total_episodes, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
-			spec.Env, spec.Algo, int64(spec.Seed), spec.Curriculum, spec.Episodes, now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
-		if err != nil {
-			return RunInfo{}, fmt.Errorf("record run: %w", err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return RunInfo{}, fmt.Errorf("record run: %w", err)
-		}
-	}
-	s.mu.Lock()
-	if s.db == nil {
-		s.nextID++
-		id = s.nextID
-	}
-	e := &entry{info: RunInfo{ID: id, Spec: spec, Status: "queued", Total: spec.Episodes, Agents: env.NumAgents(), Started: now,
-		Checkpoint: s.checkpointPath(id)}}
+	info := RunInfo{Spec: spec, Total: spec.Episodes, Agents: env.NumAgents()}
 	if spec.Curriculum {
-		e.info.Stage = stageInfo(NewCurriculum(DefaultCurriculumConfig()))
+		info.Stage = stageInfo(NewCurriculum(DefaultCurriculumConfig()))
 	}
-	s.runs[id] = e
-	s.q.Push(id, false)
-	out := e.info
-	s.mu.Unlock()
-	s.publish()
-	return out, nil
+	return s.reg.Start(ctx, info)
 }
 
 // Resume queues a stopped or failed run to continue from its checkpoint (a
 // run stopped before its first episode starts afresh).
-func (s *Service) Resume(id int64) (RunInfo, error) {
-	s.mu.Lock()
-	e, ok := s.runs[id]
-	if !ok {
-		s.mu.Unlock()
-		return RunInfo{}, fmt.Errorf("%w: there is no run %d", ErrNotFound, id)
-	}
-	info := &e.info
-	if info.Status != "stopped" && info.Status != "failed" {
-		s.mu.Unlock()
-		return RunInfo{}, fmt.Errorf("%w: run %d is %s; only a stopped or failed run resumes", ErrConflict, id, info.Status)
-	}
-	_, err := os.Stat(info.Checkpoint)
-	hasCkpt := err == nil
-	if !hasCkpt && info.Episodes > 0 {
-		s.mu.Unlock()
-		return RunInfo{}, fmt.Errorf("%w: run %d has no checkpoint to resume from", ErrConflict, id)
-	}
-	info.Status, info.Error, info.Resumable = "queued", "", false
-	s.q.Push(id, hasCkpt)
-	s.persistStatus(info)
-	out := *info
-	s.mu.Unlock()
-	s.publish()
-	return out, nil
-}
+func (s *Service) Resume(id int64) (RunInfo, error) { return s.reg.Resume(id) }
 
 // Stop asks a queued or running run to stop; a running one checkpoints
 // first, so that Resume continues it where it stopped.
-func (s *Service) Stop(id int64) (RunInfo, error) {
-	s.mu.Lock()
-	e, ok := s.runs[id]
-	if !ok {
-		s.mu.Unlock()
-		return RunInfo{}, fmt.Errorf("%w: there is no run %d", ErrNotFound, id)
-	}
-	var err error
-	dequeued := false
-	switch e.info.Status {
-	case "queued":
-		if s.q.Remove(id) {
-			// Not started yet: it leaves the queue at once.
-			s.markStopped(&e.info)
-			dequeued = true
-		} else {
-			s.q.Stop(id) // taken off the queue, about to start
-		}
-	case "running":
-		s.q.Stop(id)
-	case "evaluating":
-		err = fmt.Errorf("%w: run %d has finished training and is being evaluated", ErrConflict, id)
-	default:
-		err = fmt.Errorf("%w: run %d is already %s", ErrConflict, id, e.info.Status)
-	}
-	out := e.info
-	s.mu.Unlock()
-	if dequeued {
-		s.publish()
-	}
-	return out, err
-}
+func (s *Service) Stop(id int64) (RunInfo, error) { return s.reg.Stop(id) }
 
 // Runs lists every run, newest first.
-func (s *Service) Runs() []RunInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]RunInfo, 0, len(s.runs))
-	for _, e := range s.runs {
-		out = append(out, e.info)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
-	return out
-}
+func (s *Service) Runs() []RunInfo { return s.reg.List() }
 
 // Get returns one run.
-func (s *Service) Get(id int64) (RunInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.runs[id]
-	if !ok {
-		return RunInfo{}, fmt.Errorf("%w: there is no run %d", ErrNotFound, id)
-	}
-	return e.info, nil
-}
+func (s *Service) Get(id int64) (RunInfo, error) { return s.reg.Get(id) }
+
+// Run trains queued runs one after another until ctx ends. A run cut short
+// by ctx is checkpointed and left stopped.
+func (s *Service) Run(ctx context.Context) error { return s.reg.Run(ctx) }
 
 // History is a run's learning curve so far and its curriculum promotions.
 type History struct {
@@ -354,240 +242,207 @@ type History struct {
 
 // History returns a copy of a run's learning curve and events.
 func (s *Service) History(id int64) (History, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.runs[id]
-	if !ok {
-		return History{}, fmt.Errorf("%w: there is no run %d", ErrNotFound, id)
+	info, err := s.reg.Get(id)
+	if err != nil {
+		return History{}, err
 	}
-	return History{Run: e.info, Points: append([]Point{}, e.points...), Events: append([]Event{}, e.events...)}, nil
-}
-
-// checkpointPath is where run id keeps its checkpoint.
-func (s *Service) checkpointPath(id int64) string {
-	return filepath.Join(s.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")
-}
-
-// resumable reports whether Resume takes the run: stopped or failed, with a
-// checkpoint to continue from or nothing trained yet (it starts afresh).
-func resumable(info *RunInfo) bool {
-	if info.Status != "stopped" && info.Status != "failed" {
-		return false
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	h := History{Run: info, Points: []Point{}, Events: []Event{}}
+	if e := s.hist[id]; e != nil {
+		h.Points, h.Events = append(h.Points, e.points...), append(h.Events, e.events...)
 	}
-	_, err := os.Stat(info.Checkpoint)
-	return err == nil || info.Episodes == 0
+	return h, nil
 }
 
-// markStopped records the run as stopped. Called with s.mu held.
-func (s *Service) markStopped(info *RunInfo) {
-	info.Status = "stopped"
-	info.Resumable = resumable(info)
-	s.persistStatus(info)
-}
-
-// Run trains queued runs one after another until ctx ends. A run cut short
-// by ctx is checkpointed and left stopped.
-func (s *Service) Run(ctx context.Context) error {
-	train := func(ctx context.Context, id int64, resume bool) {
-		if err := s.train(ctx, id, resume); err != nil {
-			s.log.Error("marl run failed", "run", id, "err", err)
-		}
+// historyOf returns run id's history, made when it has none; s.hmu is held.
+func (s *Service) historyOf(id int64) *history {
+	h := s.hist[id]
+	if h == nil {
+		h = &history{}
+		s.hist[id] = h
 	}
-	stopped := func(id int64) { s.markStopped(&s.runs[id].info) } // a stop request was pending when its turn came
-	s.q.Run(ctx, train, stopped)
-	return nil
+	return h
 }
 
-// train runs one job to its end, a stop request or ctx's end; resume
-// continues it from its checkpoint.
-func (s *Service) train(ctx context.Context, id int64, resume bool) error {
-	s.mu.Lock()
-	e := s.runs[id]
-	info := &e.info
-	spec, path := info.Spec, info.Checkpoint
-	s.mu.Unlock()
+// trainer is what the multi-agent trainer supplies to its registry of runs.
+type trainer struct{ s *Service }
 
-	fail := func(err error) error {
-		s.mu.Lock()
-		info.Status, info.Error = "failed", err.Error()
-		info.Resumable = resumable(info)
-		s.persistStatus(info)
-		s.mu.Unlock()
-		s.publish()
-		return err
-	}
-	var run *Run
+func (t trainer) Insert(ctx context.Context, info *RunInfo) (int64, error) {
+	return t.s.insertRun(ctx, info)
+}
+
+func (t trainer) Open(info RunInfo, resume bool) (runs.Learner[RunInfo], error) {
+	var r *Run
 	var err error
 	if resume {
-		run, err = loadRunFile(path)
+		r, err = loadRunFile(info.Checkpoint)
 		if err == nil {
-			run.SetBudget(spec.Episodes)
+			r.SetBudget(info.Spec.Episodes)
 		}
 	} else {
-		run, err = NewRun(spec)
+		r, err = NewRun(info.Spec)
 	}
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fail(fmt.Errorf("checkpoint directory: %w", err))
-	}
-	save := func() error {
-		var buf bytes.Buffer
-		if err := run.Save(&buf); err != nil {
-			return err
-		}
-		return WriteFileAtomic(path, buf.Bytes())
-	}
-
-	s.mu.Lock()
-	start := run.Episodes()
-	// A resumed run continues from its checkpoint: forget what came after.
-	for len(e.points) > 0 && e.points[len(e.points)-1].Episode > start {
-		e.points = e.points[:len(e.points)-1]
-	}
-	for len(e.events) > 0 && e.events[len(e.events)-1].Episode > start {
-		e.events = e.events[:len(e.events)-1]
-	}
-	if info.Episodes != start {
-		e.team, e.agents = nil, nil
-	}
-	e.every = max(1, spec.Episodes/(s.cfg.MaxPoints/2))
-	info.Status, info.Episodes, info.Resumable = "running", start, false
-	if run.Cur != nil {
-		info.Stage = stageInfo(run.Cur)
-	}
-	s.persistStatus(info)
-	s.mu.Unlock()
-	if resume && s.w != nil {
-		s.enqueue(`DELETE FROM marl_points WHERE run_id = ? AND episode > ?`, id, start)
-		s.enqueue(`DELETE FROM marl_events WHERE run_id = ? AND episode > ?`, id, start)
-	}
-	s.publish()
-
-	onEval := func(ev CurriculumEvent) {
-		if !ev.Promoted {
-			return
-		}
-		next := ""
-		if !run.Cur.Done() {
-			next = run.Cur.Current().Name
-		}
-		out := Event{Run: id, Episode: ev.Episode, Stage: ev.Stage, Next: next, Score: finite(ev.Score), Smoothed: finite(ev.Smoothed),
-			Drawdown: finite(ev.Drawdown), Forgot: ev.Forgot, Text: ev.String()}
-		// The curriculum counts its own episodes; the run's count is the
-		// one the curve uses.
-		out.Episode = run.Episodes()
-		s.mu.Lock()
-		e.events = append(e.events, out)
-		s.mu.Unlock()
-		TopicEvents.Publish(s.bus, "marl", "", "promotion", out)
-		forgot, _ := json.Marshal(ev.Forgot)
-		if ev.Forgot == nil {
-			forgot = []byte("[]")
-		}
-		s.enqueue(`INSERT OR REPLACE INTO marl_events (run_id, episode, stage, next, score, smoothed, drawdown, forgot, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, out.Episode, out.Stage, out.Next, out.Score, out.Smoothed, out.Drawdown, string(forgot), out.Text)
-	}
-
-	step := func() error {
-		st, err := run.Step(ctx, onEval)
-		if err != nil {
-			return err
-		}
-		s.record(e, run, st)
-		return nil
-	}
-	stopped, err := s.q.Train(ctx, id, run.Done, step, save)
-	if err != nil {
-		return fail(err)
-	}
-	if stopped {
-		s.mu.Lock()
-		s.markStopped(info)
-		s.mu.Unlock()
-		s.publish()
-		return nil
-	}
-	s.mu.Lock()
-	info.Status = "evaluating"
-	s.mu.Unlock()
-	s.publish()
-	ev, err := s.evaluate(ctx, run, spec)
-	if err != nil {
-		if ctx.Err() != nil {
-			// Trained and checkpointed; only the evaluation is missing.
-			s.mu.Lock()
-			s.markStopped(info)
-			s.mu.Unlock()
-			s.publish()
-			return nil
-		}
-		return fail(err)
-	}
-	s.mu.Lock()
-	info.Status, info.Eval = "done", &ev
-	s.persistStatus(info)
-	s.mu.Unlock()
-	s.publish()
-	return nil
+	every := max(1, info.Spec.Episodes/(t.s.cfg.MaxPoints/2))
+	return &training{s: t.s, id: info.ID, spec: info.Spec, run: r, resume: resume, every: every}, nil
 }
 
-// record adds a training episode to a run's running means, its learning
-// curve every few episodes, and its progress.
-func (s *Service) record(e *entry, run *Run, st EpisodeStats) {
-	s.mu.Lock()
-	if len(e.team) == recentWindow {
-		e.team, e.agents = e.team[1:], e.agents[1:]
+func (t trainer) Persist(info *RunInfo) { t.s.persistStatus(info) }
+
+func (t trainer) Publish(list []RunInfo) {
+	TopicProgress.Publish(t.s.bus, "marl", "", "progress", list)
+}
+
+// training is the training of one run: a Run whose episodes go to the
+// running means, the learning curve, the bus and the database.
+type training struct {
+	s      *Service
+	id     int64
+	spec   RunSpec
+	run    *Run
+	resume bool
+	every  int // episodes between learning-curve points
+}
+
+// Begin forgets what came after the checkpoint a resumed run continues
+// from.
+func (t *training) Begin(info *RunInfo) {
+	start := t.run.Episodes()
+	t.s.hmu.Lock()
+	h := t.s.historyOf(t.id)
+	for len(h.points) > 0 && h.points[len(h.points)-1].Episode > start {
+		h.points = h.points[:len(h.points)-1]
 	}
-	e.team = append(e.team, st.Return)
-	e.agents = append(e.agents, append([]float64(nil), st.Agents...))
-	info := &e.info
-	team := finite(meanOf(e.team))
+	for len(h.events) > 0 && h.events[len(h.events)-1].Episode > start {
+		h.events = h.events[:len(h.events)-1]
+	}
+	if info.Episodes != start {
+		h.team, h.agents = nil, nil
+	}
+	t.s.hmu.Unlock()
+	if t.resume {
+		t.s.forgetPast(t.id, start)
+	}
+	info.Episodes = start
+	if t.run.Cur != nil {
+		info.Stage = stageInfo(t.run.Cur)
+	}
+}
+
+// Step plays one training episode and adds it to the running means, the
+// learning curve every few episodes, and the run's progress.
+func (t *training) Step(ctx context.Context) (func(*RunInfo), error) {
+	st, err := t.run.Step(ctx, t.onEval)
+	if err != nil {
+		return nil, err
+	}
+	t.s.hmu.Lock()
+	h := t.s.historyOf(t.id)
+	if len(h.team) == recentWindow {
+		h.team, h.agents = h.team[1:], h.agents[1:]
+	}
+	h.team = append(h.team, st.Return)
+	h.agents = append(h.agents, append([]float64(nil), st.Agents...))
+	team := finite(meanOf(h.team))
 	per := make([]float64, len(st.Agents))
-	for _, a := range e.agents {
+	for _, a := range h.agents {
 		for i := range per {
 			if i < len(a) {
-				per[i] += a[i] / float64(len(e.agents))
+				per[i] += a[i] / float64(len(h.agents))
 			}
 		}
 	}
 	for i := range per {
 		per[i] = finite(per[i])
 	}
-	info.Episodes, info.Team, info.AgentReturns = st.Episode, &team, per
-	if !math.IsNaN(st.Epsilon) {
-		eps := st.Epsilon
-		info.Epsilon = &eps
-	}
-	if run.Cur != nil {
-		info.Stage = stageInfo(run.Cur)
-	}
 	var p *Point
-	if st.Episode%e.every == 0 || st.Episode >= info.Total {
-		p = &Point{Run: info.ID, Episode: st.Episode, Team: team, Agents: per}
-		for len(e.points) > 0 && e.points[len(e.points)-1].Episode >= p.Episode {
-			e.points = e.points[:len(e.points)-1]
-		}
-		e.points = append(e.points, *p)
-		if len(e.points) > s.cfg.MaxPoints {
-			// Keep every other point of the older half.
-			half := len(e.points) / 2
-			kept := e.points[:0]
-			for i, q := range e.points {
-				if i >= half || i%2 == 1 {
-					kept = append(kept, q)
-				}
-			}
-			e.points = kept
-		}
+	if st.Episode%t.every == 0 || st.Episode >= t.spec.Episodes {
+		p = &Point{Run: t.id, Episode: st.Episode, Team: team, Agents: per}
+		h.addPoint(*p, t.s.cfg.MaxPoints)
 	}
-	s.mu.Unlock()
+	t.s.hmu.Unlock()
 	if p != nil {
-		TopicMetrics.Publish(s.bus, "marl", "", "metric", *p)
-		agents, _ := json.Marshal(p.Agents)
-		s.enqueue(`INSERT OR REPLACE INTO marl_points (run_id, episode, team, agents) VALUES (?, ?, ?, ?)`, p.Run, p.Episode, p.Team, string(agents))
+		TopicMetrics.Publish(t.s.bus, "marl", "", "metric", *p)
+		t.s.persistPoint(*p)
 	}
+	var eps *float64
+	if !math.IsNaN(st.Epsilon) {
+		eps = &st.Epsilon
+	}
+	var stage *StageInfo
+	if t.run.Cur != nil {
+		stage = stageInfo(t.run.Cur)
+	}
+	return func(info *RunInfo) {
+		info.Episodes, info.Team, info.AgentReturns = st.Episode, &team, per
+		if eps != nil {
+			info.Epsilon = eps
+		}
+		if stage != nil {
+			info.Stage = stage
+		}
+	}, nil
+}
+
+// addPoint appends p, after the points at or past its episode, keeping at
+// most maxPoints: every other point of the older half goes.
+func (h *history) addPoint(p Point, maxPoints int) {
+	for len(h.points) > 0 && h.points[len(h.points)-1].Episode >= p.Episode {
+		h.points = h.points[:len(h.points)-1]
+	}
+	h.points = append(h.points, p)
+	if len(h.points) > maxPoints {
+		half := len(h.points) / 2
+		kept := h.points[:0]
+		for i, q := range h.points {
+			if i >= half || i%2 == 1 {
+				kept = append(kept, q)
+			}
+		}
+		h.points = kept
+	}
+}
+
+// onEval records and publishes a curriculum promotion.
+func (t *training) onEval(ev CurriculumEvent) {
+	if !ev.Promoted {
+		return
+	}
+	next := ""
+	if !t.run.Cur.Done() {
+		next = t.run.Cur.Current().Name
+	}
+	// The curriculum counts its own episodes; the run's count is the one
+	// the curve uses.
+	out := Event{Run: t.id, Episode: t.run.Episodes(), Stage: ev.Stage, Next: next, Score: finite(ev.Score), Smoothed: finite(ev.Smoothed),
+		Drawdown: finite(ev.Drawdown), Forgot: ev.Forgot, Text: ev.String()}
+	t.s.hmu.Lock()
+	h := t.s.historyOf(t.id)
+	h.events = append(h.events, out)
+	t.s.hmu.Unlock()
+	TopicEvents.Publish(t.s.bus, "marl", "", "promotion", out)
+	t.s.persistEvent(out)
+}
+
+func (t *training) Done() bool { return t.run.Done() }
+
+func (t *training) Save(path string) error {
+	var buf bytes.Buffer
+	if err := t.run.Save(&buf); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+func (t *training) Evaluate(ctx context.Context) (func(*RunInfo), error) {
+	ev, err := t.s.evaluate(ctx, t.run, t.spec)
+	if err != nil {
+		return nil, err
+	}
+	return func(info *RunInfo) { info.Eval = &ev }, nil
 }
 
 // evaluate plays the greedy learner and a random team on the same
@@ -673,154 +528,31 @@ func finite(x float64) float64 {
 	return x
 }
 
-// publish sends the snapshot of every run on marl.progress.
-func (s *Service) publish() {
-	TopicProgress.Publish(s.bus, "marl", "", "progress", s.Runs())
-}
-
-func (s *Service) enqueue(query string, args ...any) {
-	if s.w == nil {
-		return
-	}
-	if !s.w.TryEnqueue(query, args...) {
-		s.log.Warn("marl: the writer's queue is full; a row was not persisted", "query", query[:min(len(query), 40)])
-	}
-}
-
-// persistStatus records info's state; s.mu is held.
-func (s *Service) persistStatus(info *RunInfo) {
-	if s.w == nil {
-		return
-	}
-	var team, eval, ci, rnd, stage, smoothed, evalN any
-	if info.Team != nil {
-		team = *info.Team
-	}
-	if info.Eval != nil {
-		eval, ci, rnd, evalN = info.Eval.Team, info.Eval.CI, info.Eval.Random, info.Eval.Episodes
-	}
-	if info.Stage != nil {
-		stage, smoothed = info.Stage.Index, info.Stage.Smoothed
-	}
-	agents, _ := json.Marshal(info.AgentReturns)
-	s.enqueue(`UPDATE marl_runs SET status = ?, episodes = ?, team_return = ?, agent_returns = ?, stage = ?, smoothed = ?, eval_return = ?, eval_ci = ?, eval_episodes = ?, random_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
-		info.Status, info.Episodes, team, string(agents), stage, smoothed, eval, ci, evalN, rnd, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID)
-}
-
 // Load reads the runs of earlier sessions from the database, with their
-// learning curves and events. Runs the last session left queued or running
-// are stopped: resumable when their checkpoint is on disk. Call it before
-// Run.
+// learning curves and events; they come back as runs.Registry.Restore says
+// (a run the last session left running is stopped, resumable when its
+// checkpoint is on disk). Call it before Run.
 func (s *Service) Load(ctx context.Context) error {
 	if s.db == nil {
 		return nil
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, env, algo, seed, curriculum, total_episodes, status, episodes, team_return, agent_returns, stage,
-		smoothed, eval_return, eval_ci, eval_episodes, random_return, checkpoint, error, created_at FROM marl_runs ORDER BY id`)
+	loaded, err := s.loadRuns(ctx)
 	if err != nil {
-		return fmt.Errorf("load marl runs: %w", err)
+		return err
 	}
-	defer rows.Close()
-	loaded := map[int64]*entry{}
-	for rows.Next() {
-		var (
-			e                          entry
-			seed                       int64
-			team, evalRet, evalCI, rnd sql.NullFloat64
-			smoothed                   sql.NullFloat64
-			agents, ckpt, msg          sql.NullString
-			stage, evalN               sql.NullInt64
-			created                    string
-		)
-		i := &e.info
-		if err := rows.Scan(&i.ID, &i.Spec.Env, &i.Spec.Algo, &seed, &i.Spec.Curriculum, &i.Total, &i.Status, &i.Episodes, &team, &agents, &stage,
-			&smoothed, &evalRet, &evalCI, &evalN, &rnd, &ckpt, &msg, &created); err != nil {
-			return fmt.Errorf("load marl runs: %w", err)
-		}
-		// The path recorded goes stale when the data directory moves or was
-		// given relative to another working directory: derive it again.
-		i.Spec.Seed, i.Spec.Episodes, i.Checkpoint, i.Error = uint64(seed), i.Total, s.checkpointPath(i.ID), msg.String
-		i.Started, _ = time.Parse(time.RFC3339Nano, created)
-		if env, err := NewEnv(i.Spec.Env); err == nil {
-			i.Agents = env.NumAgents()
-		}
-		if team.Valid {
-			v := team.Float64
-			i.Team = &v
-		}
-		if agents.Valid {
-			_ = json.Unmarshal([]byte(agents.String), &i.AgentReturns)
-		}
-		if i.Spec.Curriculum {
-			cur := NewCurriculum(DefaultCurriculumConfig())
-			if stage.Valid {
-				cur.Stage = int(stage.Int64)
-			}
-			i.Stage = stageInfo(cur)
-			i.Stage.Smoothed = smoothed.Float64
-		}
-		if evalRet.Valid {
-			i.Eval = &EvalInfo{Episodes: int(evalN.Int64), Team: evalRet.Float64, CI: evalCI.Float64, Random: rnd.Float64}
-		}
-		_, serr := os.Stat(i.Checkpoint)
-		switch i.Status {
-		case "queued", "running", "evaluating":
-			i.Status = "stopped"
-			if serr != nil && i.Episodes > 0 {
-				i.Status, i.Error = "failed", "the server stopped before the run's first checkpoint"
-			}
-			s.persistStatus(i)
-		}
-		i.Resumable = resumable(i)
-		loaded[i.ID] = &e
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load marl runs: %w", err)
-	}
-	prow, err := s.db.R.QueryContext(ctx, `SELECT run_id, episode, team, agents FROM marl_points ORDER BY run_id, episode`)
+	hist, err := s.loadHistory(ctx, loaded)
 	if err != nil {
-		return fmt.Errorf("load marl points: %w", err)
+		return err
 	}
-	defer prow.Close()
-	for prow.Next() {
-		var p Point
-		var agents string
-		if err := prow.Scan(&p.Run, &p.Episode, &p.Team, &agents); err != nil {
-			return fmt.Errorf("load marl points: %w", err)
-		}
-		_ = json.Unmarshal([]byte(agents), &p.Agents)
-		if e := loaded[p.Run]; e != nil {
-			e.points = append(e.points, p)
-		}
+	s.hmu.Lock()
+	for id, h := range hist {
+		s.hist[id] = h
 	}
-	if err := prow.Err(); err != nil {
-		return fmt.Errorf("load marl points: %w", err)
+	s.hmu.Unlock()
+	list := make([]RunInfo, 0, len(loaded))
+	for _, info := range loaded {
+		list = append(list, *info)
 	}
-	erow, err := s.db.R.QueryContext(ctx, `SELECT run_id, episode, stage, next, score, smoothed, drawdown, forgot, text FROM marl_events ORDER BY run_id, episode`)
-	if err != nil {
-		return fmt.Errorf("load marl events: %w", err)
-	}
-	defer erow.Close()
-	for erow.Next() {
-		var ev Event
-		var forgot string
-		if err := erow.Scan(&ev.Run, &ev.Episode, &ev.Stage, &ev.Next, &ev.Score, &ev.Smoothed, &ev.Drawdown, &forgot, &ev.Text); err != nil {
-			return fmt.Errorf("load marl events: %w", err)
-		}
-		_ = json.Unmarshal([]byte(forgot), &ev.Forgot)
-		if e := loaded[ev.Run]; e != nil {
-			e.events = append(e.events, ev)
-		}
-	}
-	if err := erow.Err(); err != nil {
-		return fmt.Errorf("load marl events: %w", err)
-	}
-	s.mu.Lock()
-	for id, e := range loaded {
-		if _, ok := s.runs[id]; !ok {
-			s.runs[id] = e
-		}
-	}
-	s.mu.Unlock()
+	s.reg.Restore(list)
 	return nil
 }

@@ -3,7 +3,6 @@ package marl
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -38,8 +38,8 @@ func TestCheckSpec(t *testing.T) {
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%+v: %v", tc.spec, err)
-		case tc.want != "" && (err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%+v: error %v, want ErrInvalid saying %q", tc.spec, err, tc.want)
+		case tc.want != "" && (!errs.Is(err, errs.Invalid) || !strings.Contains(strings.ToLower(errs.MessageOf(err)), strings.ToLower(tc.want))):
+			t.Errorf("%+v: error %v, want an invalid error saying %q", tc.spec, err, tc.want)
 		case tc.want == "" && got.Episodes <= 0:
 			t.Errorf("%+v: no default budget (%d)", tc.spec, got.Episodes)
 		}
@@ -140,10 +140,10 @@ func TestServiceRunsToTheEnd(t *testing.T) {
 	if progress < 2 || metrics != len(h.Points) {
 		t.Errorf("published %d progress snapshots and %d points (history %d)", progress, metrics, len(h.Points))
 	}
-	if _, err := svc.Stop(info.ID); !errors.Is(err, ErrConflict) {
+	if _, err := svc.Stop(info.ID); !errs.Is(err, errs.Conflict) {
 		t.Errorf("stopping a finished run: %v", err)
 	}
-	if _, err := svc.Resume(99); !errors.Is(err, ErrNotFound) {
+	if _, err := svc.Resume(99); !errs.Is(err, errs.NotFound) {
 		t.Errorf("resuming no run: %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestServiceStopResumeCurriculum(t *testing.T) {
 	if _, err := svc.Resume(info.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Resume(info.ID); !errors.Is(err, ErrConflict) {
+	if _, err := svc.Resume(info.ID); !errs.Is(err, errs.Conflict) {
 		t.Errorf("resuming a queued run: %v", err)
 	}
 	r = waitRun(t, svc, info.ID, "done", func(r RunInfo) bool { return r.Status == "done" })

@@ -12,6 +12,7 @@ import (
 
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/tournament"
 )
 
@@ -172,18 +173,18 @@ func TestAutoRegister(t *testing.T) {
 	if err := s.Registry().SetOptOut(ctx, "marl", "marl run 3", true); err != nil {
 		t.Fatal(err)
 	}
-	var runs []marl.RunInfo
+	var list []marl.RunInfo
 	for id := int64(1); id <= 3; id++ {
 		p := filepath.Join(dir, "ck"+string(rune('0'+id)))
 		if err := os.WriteFile(p, tradingArtifact(t, uint64(id), 8), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		team := float64(id)
-		runs = append(runs, marl.RunInfo{ID: id, Status: "done", Spec: marl.RunSpec{Env: "trading-ma", Algo: "vdn", Seed: uint64(id)}, Team: &team, Checkpoint: p})
+		list = append(list, marl.RunInfo{Record: runs.Record{ID: id, Status: runs.Done, Checkpoint: p}, Spec: marl.RunSpec{Env: "trading-ma", Algo: "vdn", Seed: uint64(id)}, Team: &team})
 	}
-	runs = append(runs, marl.RunInfo{ID: 4, Status: "running", Spec: marl.RunSpec{Env: "trading-ma", Algo: "vdn"}})
+	list = append(list, marl.RunInfo{Record: runs.Record{ID: 4, Status: runs.Running}, Spec: marl.RunSpec{Env: "trading-ma", Algo: "vdn"}})
 	for range 3 { // snapshots repeat; each run registers once
-		marl.TopicProgress.Publish(b, "marl", "", "progress", runs)
+		marl.TopicProgress.Publish(b, "marl", "", "progress", list)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	var vs []Version

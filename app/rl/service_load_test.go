@@ -2,7 +2,6 @@ package rl
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // same database and directory, as a server restart does: the runs come back
 // with their curves and the same episode returns, a run left running is
 // stopped and resumable, one left queued is stopped and resumable (it
-// trained nothing, so it starts afresh: it used to answer ErrConflict), the
+// trained nothing, so it starts afresh: it used to answer a conflict), the
 // stopped run resumes from its checkpoint to the end, and new runs get ids
 // after the old ones.
 func TestServiceLoad(t *testing.T) {
@@ -120,16 +121,16 @@ func TestServiceLoad(t *testing.T) {
 	if err := second.Load(ctx, func(m RunMetric) { curves[m.Run] = append(curves[m.Run], m) }); err != nil {
 		t.Fatal(err)
 	}
-	runs := map[int64]RunInfo{}
+	byID := map[int64]RunInfo{}
 	for _, r := range second.Runs() {
-		runs[r.ID] = r
+		byID[r.ID] = r
 	}
-	if len(runs) != 5 {
-		t.Fatalf("loaded %d runs, want 5: %+v", len(runs), second.Runs())
+	if len(byID) != 5 {
+		t.Fatalf("loaded %d runs, want 5: %+v", len(byID), second.Runs())
 	}
-	check := func(id int64, status string, steps int, resumable bool, points int) RunInfo {
+	check := func(id int64, status runs.Status, steps int, resumable bool, points int) RunInfo {
 		t.Helper()
-		r := runs[id]
+		r := byID[id]
 		if r.Status != status || r.Steps != steps || r.Resumable != resumable || len(curves[id]) != points {
 			t.Errorf("run %d: %s at %d steps, resumable %v, %d points; want %s, %d, %v, %d", id, r.Status, r.Steps, r.Resumable, len(curves[id]), status, steps, resumable, points)
 		}
@@ -153,7 +154,7 @@ func TestServiceLoad(t *testing.T) {
 	check(stopped.ID, "stopped", stoppedInfo.Steps, true, stoppedInfo.Steps/512+1)
 	check(running.ID, "stopped", runningSteps, true, runningSteps/512)
 	check(queued.ID, "stopped", 0, true, 0)
-	if h := runs[queued.ID].Spec.Hidden; !slices.Equal(h, []int{16, 8}) {
+	if h := byID[queued.ID].Spec.Hidden; !slices.Equal(h, []int{16, 8}) {
 		t.Errorf("the queued run's hidden sizes after the reload: %v, want [16 8]", h)
 	}
 	if r := check(crashed.ID, "failed", 512, false, 1); r.Error == "" {
@@ -169,7 +170,7 @@ func TestServiceLoad(t *testing.T) {
 			t.Errorf("run %d: Load handed out %d episode returns, want the %d from before", id, len(loaded), len(before))
 		}
 	}
-	if _, err := second.Resume(crashed.ID); !errors.Is(err, ErrConflict) {
+	if _, err := second.Resume(crashed.ID); !errs.Is(err, errs.Conflict) {
 		t.Errorf("resuming a run that trained but left no checkpoint: %v", err)
 	}
 	if err := w.Flush(ctx); err != nil {

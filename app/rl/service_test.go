@@ -2,7 +2,6 @@ package rl
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,10 +9,12 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/store"
 )
 
-func waitStatus(t *testing.T, s *Service, id int64, status string) RunInfo {
+func waitStatus(t *testing.T, s *Service, id int64, status runs.Status) RunInfo {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -154,17 +155,17 @@ func TestServiceStopWhileQueued(t *testing.T) {
 	if r := waitStatus(t, s, waiting.ID, "stopped"); r.Steps != 0 {
 		t.Errorf("the run stopped in the queue trained %d steps", r.Steps)
 	}
-	if _, err := s.CheckpointPath(waiting.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.CheckpointPath(waiting.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("checkpoint of a run never trained: %v", err)
 	}
 	if r := waitStatus(t, s, next.ID, "done"); r.Steps != 2*512 {
 		t.Errorf("the next run ended at %d steps", r.Steps)
 	}
-	if err := s.Stop(next.ID); !errors.Is(err, ErrConflict) {
+	if err := s.Stop(next.ID); !errs.Is(err, errs.Conflict) {
 		t.Errorf("stopping a finished run: %v", err)
 	}
 	// A run stopped before it trained has nothing to lose: it resumes
-	// afresh, as a multi-agent run does (it used to answer ErrConflict).
+	// afresh, as a multi-agent run does (it used to answer a conflict).
 	if r := waitStatus(t, s, waiting.ID, "stopped"); !r.Resumable {
 		t.Errorf("the run stopped in the queue is not resumable: %+v", r)
 	}

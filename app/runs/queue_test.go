@@ -1,4 +1,4 @@
-package runqueue
+package runs
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			publishes := make(chan struct{}, 100)
-			q := New(&mu, Config{Publish: func() { publishes <- struct{}{} }})
+			q := newQueue(&mu, queueConfig{Publish: func() { publishes <- struct{}{} }})
 			var trained []string
 			var stopped []int64
 			mu.Lock()
@@ -99,7 +99,7 @@ func TestRunWakes(t *testing.T) {
 	var mu sync.Mutex
 	publishes := make(chan struct{}, 100)
 	trained := make(chan int64, 10)
-	q := New(&mu, Config{Publish: func() { publishes <- struct{}{} }})
+	q := newQueue(&mu, queueConfig{Publish: func() { publishes <- struct{}{} }})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
@@ -135,7 +135,7 @@ func TestRunWakes(t *testing.T) {
 // Run returns once ctx ends, even from a run that trains at the time.
 func TestRunReturnsWhenCtxEnds(t *testing.T) {
 	var mu sync.Mutex
-	q := New(&mu, Config{})
+	q := newQueue(&mu, queueConfig{})
 	ctx, cancel := context.WithCancel(t.Context())
 	mu.Lock()
 	q.Push(1, false)
@@ -177,7 +177,7 @@ func TestTrain(t *testing.T) {
 	errStep := errors.New("diverged")
 	for _, tc := range []struct {
 		name      string
-		cfg       Config
+		cfg       queueConfig
 		budget    int   // steps to done
 		stopAt    int   // ask to stop before this step (0: never)
 		cancelAt  int   // end ctx during this step (0: never)
@@ -190,30 +190,30 @@ func TestTrain(t *testing.T) {
 		wantErr   error // errors.Is
 		wantText  string
 	}{
-		{name: "to the end, one final checkpoint", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "to the end, one final checkpoint", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 5, wantSteps: 5, wantSaves: 1},
 		{name: "checkpoint and publish after every step", budget: 3, wantSteps: 3, wantSaves: 4, wantPubs: 3},
 		{name: "nothing to train", budget: 0, wantSaves: 1},
-		{name: "asked to stop", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "asked to stop", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 5, stopAt: 3, wantSteps: 2, wantSaves: 1, wantStop: true},
-		{name: "ctx ends", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "ctx ends", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 5, cancelAt: 2, wantSteps: 2, wantSaves: 1, wantStop: true},
-		{name: "step fails as ctx ends", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "step fails as ctx ends", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 5, cancelAt: 2, stepErrAt: 2, wantSteps: 2, wantSaves: 1, wantStop: true},
-		{name: "step fails", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "step fails", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 5, stepErrAt: 2, wantSteps: 2, wantErr: errStep, wantText: "diverged"},
-		{name: "final checkpoint fails", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "final checkpoint fails", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 2, saveErrAt: 1, wantSteps: 2, wantSaves: 1, wantErr: errDisk, wantText: "final checkpoint: disk full"},
 		{name: "checkpoint on the way fails", budget: 5, saveErrAt: 2, wantSteps: 2, wantSaves: 2, wantPubs: 1,
 			wantErr: errDisk, wantText: "checkpoint: disk full"},
-		{name: "checkpoint on stop fails", cfg: Config{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
+		{name: "checkpoint on stop fails", cfg: queueConfig{CheckpointEvery: time.Hour, PublishEvery: time.Hour},
 			budget: 5, stopAt: 2, saveErrAt: 1, wantSteps: 1, wantSaves: 1, wantErr: errDisk, wantText: "checkpoint on stop: disk full"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			pubs := 0
 			tc.cfg.Publish = func() { pubs++ }
-			q := New(&mu, tc.cfg)
+			q := newQueue(&mu, tc.cfg)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			steps, saves := 0, 0
@@ -266,7 +266,7 @@ func TestTrain(t *testing.T) {
 func TestTrainThrottles(t *testing.T) {
 	var mu sync.Mutex
 	pubs := 0
-	q := New(&mu, Config{CheckpointEvery: 40 * time.Millisecond, PublishEvery: 20 * time.Millisecond, Publish: func() { pubs++ }})
+	q := newQueue(&mu, queueConfig{CheckpointEvery: 40 * time.Millisecond, PublishEvery: 20 * time.Millisecond, Publish: func() { pubs++ }})
 	steps, saves := 0, 0
 	start := time.Now()
 	stopped, err := q.Train(t.Context(), 1,

@@ -1,10 +1,9 @@
-// Package runqueue is the job queue the training services (app/rl and
-// app/marl) share: runs wait their turn in order, train one at a time (they
-// are CPU-bound), and can be asked to stop while they wait or while they
-// train. The services keep their own records of runs; the queue holds only
-// run ids. Each service has its own Queue, so a single-agent and a
-// multi-agent run may train at the same time, one on each core.
-package runqueue
+// The queue of a Registry: runs wait their turn in order, train one at a
+// time (they are CPU-bound), and can be asked to stop while they wait or
+// while they train. The registry keeps the records of runs; the queue holds
+// only run ids.
+
+package runs
 
 import (
 	"context"
@@ -14,23 +13,23 @@ import (
 	"time"
 )
 
-// Config sets up a queue.
-type Config struct {
+// queueConfig sets up a queue.
+type queueConfig struct {
 	CheckpointEvery time.Duration // wall time between Train's checkpoints; 0 checkpoints after every step
 	PublishEvery    time.Duration // least time between Train's progress snapshots; 0 publishes after every step
 	Publish         func()        // sends the service's progress snapshot, without the lock; may be nil
 }
 
-// Queue holds the ids of the runs waiting to train, whether each continues
+// queue holds the ids of the runs waiting to train, whether each continues
 // from its checkpoint, and the stop requests.
 //
-// Like sync.Cond, a Queue is guarded by a lock it is given: the service's
-// own, which also guards the service's records, so that a run's status and
+// Like sync.Cond, a queue is guarded by a lock it is given: the registry's
+// own, which also guards the registry's records, so that a run's status and
 // its place in the queue change together. Push, Remove and Stop want the
 // lock held; Run and Train take it themselves.
-type Queue struct {
+type queue struct {
 	mu   sync.Locker
-	cfg  Config
+	cfg  queueConfig
 	jobs []job
 	stop map[int64]bool // stop requests, by run id
 	wake chan struct{}  // a job was pushed
@@ -42,17 +41,17 @@ type job struct {
 	resume bool // continue from the run's checkpoint
 }
 
-// New returns an empty queue guarded by mu.
-func New(mu sync.Locker, cfg Config) *Queue {
+// newQueue returns an empty queue guarded by mu.
+func newQueue(mu sync.Locker, cfg queueConfig) *queue {
 	if cfg.Publish == nil {
 		cfg.Publish = func() {}
 	}
-	return &Queue{mu: mu, cfg: cfg, stop: map[int64]bool{}, wake: make(chan struct{}, 1)}
+	return &queue{mu: mu, cfg: cfg, stop: map[int64]bool{}, wake: make(chan struct{}, 1)}
 }
 
 // Push queues run id, to continue from its checkpoint when resume is set,
 // and wakes Run. Call it with the lock held.
-func (q *Queue) Push(id int64, resume bool) {
+func (q *queue) Push(id int64, resume bool) {
 	// A stop request the run's last turn did not honour (it was saving or
 	// being evaluated) is void now that it is asked to run again.
 	delete(q.stop, id)
@@ -65,7 +64,7 @@ func (q *Queue) Push(id int64, resume bool) {
 
 // Remove takes run id off the queue if it waits there, and reports whether
 // it did. Call it with the lock held.
-func (q *Queue) Remove(id int64) bool {
+func (q *queue) Remove(id int64) bool {
 	i := slices.IndexFunc(q.jobs, func(j job) bool { return j.id == id })
 	if i < 0 {
 		return false
@@ -76,13 +75,13 @@ func (q *Queue) Remove(id int64) bool {
 
 // Stop asks run id to stop: Train checkpoints it and stops at its next
 // step, or Run passes it over when its turn comes. Call it with the lock held.
-func (q *Queue) Stop(id int64) {
+func (q *queue) Stop(id int64) {
 	q.stop[id] = true
 }
 
 // takeStop reports whether run id was asked to stop, and forgets the
 // request. Call it with the lock held.
-func (q *Queue) takeStop(id int64) bool {
+func (q *queue) takeStop(id int64) bool {
 	stop := q.stop[id]
 	delete(q.stop, id)
 	return stop
@@ -92,7 +91,7 @@ func (q *Queue) takeStop(id int64) bool {
 // were pushed, until ctx ends. A run asked to stop while it waited is not
 // trained: stopped gets it instead, with the lock held, to record it
 // stopped. Whenever the queue runs empty, Run publishes and waits.
-func (q *Queue) Run(ctx context.Context, train func(ctx context.Context, id int64, resume bool), stopped func(id int64)) {
+func (q *queue) Run(ctx context.Context, train func(ctx context.Context, id int64, resume bool), stopped func(id int64)) {
 	for {
 		q.mu.Lock()
 		var next job
@@ -129,7 +128,7 @@ func (q *Queue) Run(ctx context.Context, train func(ctx context.Context, id int6
 // that fails once ctx has ended counts as the end of ctx; any other error
 // of step comes back as it is, and save's come back wrapped with what the
 // checkpoint was for.
-func (q *Queue) Train(ctx context.Context, id int64, done func() bool, step, save func() error) (stopped bool, err error) {
+func (q *queue) Train(ctx context.Context, id int64, done func() bool, step, save func() error) (stopped bool, err error) {
 	lastSave, lastPublish := time.Now(), time.Now()
 	for !done() {
 		q.mu.Lock()
