@@ -323,6 +323,17 @@ func (s *Store) Agents() []AgentSummary {
 	return out
 }
 
+// Newest is the simulated time of the newest memory, or the wall clock's
+// now when there is none: where a note from outside the simulation goes.
+func (s *Store) Newest() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.x.newest == 0 {
+		return s.cfg.Now().UTC()
+	}
+	return time.UnixMilli(s.x.newest).UTC()
+}
+
 // KnownAgent reports whether agent has any memory.
 func (s *Store) KnownAgent(agent string) bool {
 	s.mu.RLock()

@@ -396,6 +396,7 @@ function start2D() {
 let panelFor = null;
 function openPanel(id) {
   panelFor = id;
+  document.getElementById("ap-memory").href = `/memory?agent=${encodeURIComponent(id)}`;
   document.getElementById("avatar-panel").hidden = false;
   renderPanel();
 }

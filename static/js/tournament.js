@@ -44,7 +44,19 @@ function renderStandings(s) {
     const tr = document.createElement("tr");
     tr.dataset.strategy = st.strategy;
     const cells = [st.rank, st.name, st.rounds, st.wins, num(st.median_score), money(st.total_pnl), pct(st.psr, 0), pct(st.dsr, 0)];
-    cells.forEach((v) => { const td = document.createElement("td"); td.textContent = v; tr.append(td); });
+    cells.forEach((v, i) => {
+      const td = document.createElement("td");
+      if (i === 1) {
+        // The name opens what the strategy remembers (the Memory page).
+        const a = document.createElement("a");
+        a.href = `/memory?agent=${encodeURIComponent(st.strategy)}`;
+        a.className = "memory-link";
+        a.title = "what it remembers";
+        a.textContent = v;
+        td.append(a);
+      } else td.textContent = v;
+      tr.append(td);
+    });
     return tr;
   }));
 }
