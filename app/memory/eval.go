@@ -122,7 +122,7 @@ func EvaluatePlanted(ctx context.Context, st *Store, seed uint64, events int) (P
 	}
 	// 48 simulated hours: recent enough that the default forgetting keeps
 	// the facts, so what is measured is search, not decay.
-	start := SimDay0.Add(9 * time.Hour)
+	start := simDay0().Add(9 * time.Hour)
 	span := 48 * time.Hour
 	evs := SeededEvents(seed, events, start, span)
 	rng := rand.New(rand.NewPCG(seed, seed^0xfac7))
@@ -221,3 +221,7 @@ func (s *Store) resolve(id int64) (int64, error) {
 	}
 	return 0, fmt.Errorf("memory %d: a merge chain longer than 64", id)
 }
+
+// simDay0 is the first simulated day of the seeded events (the
+// tournament's first round is on it too).
+func simDay0() time.Time { return time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) }

@@ -65,11 +65,11 @@ func (l *lexicon) search(terms []string, keep func(pos int) bool, k int) []lexic
 		return nil
 	}
 	avg := float64(l.totalLen) / float64(n)
-	type acc struct {
-		score   float64
-		matched int
-	}
-	scores := map[int32]*acc{}
+	// Dense accumulators: a common word has tens of thousands of postings,
+	// and a slice indexed by position beats a map by several times.
+	score := make([]float64, n)
+	matched := make([]uint8, n)
+	var touched []int32
 	for _, t := range terms {
 		ps := l.postings[t]
 		if len(ps) == 0 {
@@ -79,20 +79,17 @@ func (l *lexicon) search(terms []string, keep func(pos int) bool, k int) []lexic
 		idf := math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
 		for _, p := range ps {
 			tf := float64(p.tf)
-			norm := tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(l.docLen[p.pos])/avg))
-			a := scores[p.pos]
-			if a == nil {
-				a = &acc{}
-				scores[p.pos] = a
+			if matched[p.pos] == 0 {
+				touched = append(touched, p.pos)
 			}
-			a.score += idf * norm
-			a.matched++
+			score[p.pos] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(l.docLen[p.pos])/avg))
+			matched[p.pos]++
 		}
 	}
-	out := make([]lexicalHit, 0, len(scores))
-	for pos, a := range scores {
+	out := make([]lexicalHit, 0, min(len(touched), 4*k))
+	for _, pos := range touched {
 		if keep(int(pos)) {
-			out = append(out, lexicalHit{pos: int(pos), bm25: a.score, coord: float64(a.matched) / float64(len(terms))})
+			out = append(out, lexicalHit{pos: int(pos), bm25: score[pos], coord: float64(matched[pos]) / float64(len(terms))})
 		}
 	}
 	slices.SortFunc(out, func(a, b lexicalHit) int { return cmp.Or(cmp.Compare(b.bm25, a.bm25), cmp.Compare(a.pos, b.pos)) })
@@ -118,11 +115,17 @@ func (s *Store) termsOf(toks []string) []string {
 	return out
 }
 
-// queryTerms are the distinct terms of a query.
+// maxQueryTerms caps the distinct words a query looks up.
+const maxQueryTerms = 64
+
+// queryTerms are the distinct terms of a query, at most maxQueryTerms.
 func (s *Store) queryTerms(text string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, t := range s.terms(text) {
+		if len(out) == maxQueryTerms {
+			break
+		}
 		if !seen[t] {
 			seen[t] = true
 			out = append(out, t)

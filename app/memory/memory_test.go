@@ -77,7 +77,7 @@ func openTest(t testing.TB) *env {
 	return openAt(t, filepath.Join(t.TempDir(), store.FileName), Config{})
 }
 
-var day = SimDay0.Add(10 * time.Hour)
+var day = simDay0().Add(10 * time.Hour)
 
 func write(t testing.TB, st *Store, m Memory) Memory {
 	t.Helper()

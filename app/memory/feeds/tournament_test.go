@@ -1,4 +1,4 @@
-package memory_test
+package feeds_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/memory"
+	"github.com/metastation/metastation/app/memory/feeds"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/tournament"
 )
@@ -22,7 +23,7 @@ func TestServiceRemembersTheTournament(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), os.DirFS("../../migrations"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), os.DirFS("../../../migrations"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,8 @@ func TestServiceRemembersTheTournament(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := memory.NewService(memory.ServiceConfig{ConsolidateEvery: 200 * time.Millisecond, StateEvery: 50 * time.Millisecond}, st, b, log)
+	svc, err := memory.NewService(memory.ServiceConfig{ConsolidateEvery: 200 * time.Millisecond, StateEvery: 50 * time.Millisecond},
+		st, b, log, feeds.NewTournament(st))
 	if err != nil {
 		t.Fatal(err)
 	}
