@@ -180,8 +180,22 @@ func TestTournamentVoteAPI(t *testing.T) {
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
+	// A client without the voter cookie gets one and its vote is refused
+	// (428), however often it sends it: curl without a cookie jar adds no
+	// votes. With the cookie the vote counts.
+	for range 5 {
+		if code, out := post(&http.Client{}, `{"round": 1, "strategy": "momentum"}`, nil); code != http.StatusPreconditionRequired {
+			t.Fatalf("vote without a cookie: %d %v, want 428", code, out)
+		}
+	}
+	if code, out := post(c, `{"round": 1, "strategy": "momentum"}`, nil); code != http.StatusPreconditionRequired || len(jar.Cookies(mustURL(url))) != 1 {
+		t.Fatalf("first vote of a browser: %d %v, want 428 and a cookie", code, out)
+	}
 	if code, out := post(c, `{"round": 1, "strategy": "momentum"}`, nil); code != 200 || out["total"].(float64) != 1 {
-		t.Fatalf("first vote: %d %v", code, out)
+		t.Fatalf("first vote with the cookie: %d %v", code, out)
+	}
+	if _, votes := srv.tournament.Tally(); votes["momentum"] != 1 || len(votes) != 1 {
+		t.Fatalf("tally after five cookie-less votes and one real one: %v", votes)
 	}
 	// 1,000 concurrent votes with the same cookie count once (the rate
 	// limiter is per address, so give it room for this test).

@@ -67,6 +67,7 @@ func (r serverRuns) Get(id int64) (marl.RunInfo, error) { return r.s.marl.Get(id
 //	GET  /floor                         the 3D trading floor
 //	GET  /api/tournament/state          the current snapshot (as on tournament.state)
 //	GET  /api/tournament/commentary     ?round=N&limit=50
+//	GET  /api/tournament/votes/mine     this browser's vote: {"round": 3, "strategy": "momentum"} ("" for none)
 //	POST /api/tournament/votes          {"round": 3, "strategy": "momentum"}
 //	POST /api/tournament/entrants       {"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}
 //	DELETE /api/tournament/entrants/{strategy}  withdraws an entrant: {"strategy": id, "last_round": N, "gone_from_round": N+1}
@@ -83,7 +84,9 @@ func (r serverRuns) Get(id int64) (marl.RunInfo, error) { return r.s.marl.Get(id
 //
 // Votes are protected from cross-site requests by the server's
 // cross-origin middleware; the voter is a random id in a signed, HttpOnly,
-// SameSite=Strict cookie; each address has a token bucket.
+// SameSite=Strict cookie; each address has a token bucket. A client without
+// the cookie gets one (GET .../votes/mine, or a vote answered 428), and only
+// a vote sent with it counts, so one voter is one vote.
 func (s *Server) tournamentRoutes(r chi.Router) {
 	t := s.tournament
 	if t == nil {
@@ -119,6 +122,15 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, lines)
 	})
+	r.Get("/api/tournament/votes/mine", func(w http.ResponseWriter, r *http.Request) {
+		client, _, err := voters.client(w, r)
+		if err != nil {
+			writeError(w, r, http.StatusForbidden, "Your voter cookie is not valid; clear the site's cookies and vote again.")
+			return
+		}
+		round, pick := t.MyVote(client)
+		writeJSON(w, http.StatusOK, map[string]any{"round": round, "strategy": pick})
+	})
 	r.Post("/api/tournament/votes", func(w http.ResponseWriter, r *http.Request) {
 		if !limit.allow(clientAddr(r), time.Now()) {
 			writeError(w, r, http.StatusTooManyRequests, "Too many votes from this address; wait a few seconds.")
@@ -131,9 +143,15 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 		if !decodeJSON(w, r, &req, `{"round": 3, "strategy": "momentum"}`) {
 			return
 		}
-		client, err := voters.client(w, r)
-		if err != nil {
+		client, fresh, err := voters.client(w, r)
+		switch {
+		case err != nil:
 			writeError(w, r, http.StatusForbidden, "Your voter cookie is not valid; clear the site's cookies and vote again.")
+			return
+		case fresh:
+			// One vote per voter: a client without the cookie gets one, and
+			// its vote counts when it sends it again with the cookie.
+			writeError(w, r, http.StatusPreconditionRequired, "This browser had no voter cookie; it has one now, so send the vote again.")
 			return
 		}
 		res, err := t.Vote(r.Context(), req.Round, client, req.Strategy)
@@ -199,25 +217,25 @@ func (v *voterCookies) sign(id string) string {
 }
 
 // client returns the voter's id from its cookie, or sets a new cookie for a
-// browser that has none. A cookie with a bad signature is an error.
-func (v *voterCookies) client(w http.ResponseWriter, r *http.Request) (string, error) {
+// client that has none (fresh). A cookie with a bad signature is an error.
+func (v *voterCookies) client(w http.ResponseWriter, r *http.Request) (id string, fresh bool, err error) {
 	v.once.Do(func() { v.key, v.err = v.t.CookieKey(context.WithoutCancel(r.Context())) })
 	if v.err != nil {
-		return "", v.err
+		return "", false, v.err
 	}
 	if c, err := r.Cookie(voterCookieName); err == nil {
 		id, sig, ok := strings.Cut(c.Value, ".")
 		if !ok || !hmac.Equal([]byte(sig), []byte(v.sign(id))) {
-			return "", errors.New("forged voter cookie")
+			return "", false, errors.New("forged voter cookie")
 		}
-		return id, nil
+		return id, false, nil
 	}
 	b := make([]byte, 16)
 	rand.Read(b)
-	id := hex.EncodeToString(b)
+	id = hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: voterCookieName, Value: id + "." + v.sign(id), Path: "/",
 		MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	return id, nil
+	return id, true, nil
 }
 
 // clientAddr is the request's remote IP address.

@@ -12,7 +12,9 @@ import (
 // Tally is the state of the open round's vote. Seq grows with every change
 // (a ballot, a withdrawal, the next round opening), so a reader that gets
 // tallies from several places (tournament.votes, tournament.state, a vote's
-// answer) keeps the one with the highest Seq.
+// answer) keeps the one with the highest Seq. It starts from the clock in
+// microseconds, so a restarted server's tallies are newer than the last
+// one's.
 type Tally struct {
 	Round int64          `json:"round"`
 	Votes map[string]int `json:"votes"`
@@ -44,7 +46,7 @@ type ballotBox struct {
 }
 
 func newBallotBox() *ballotBox {
-	return &ballotBox{picks: map[string]string{}, tally: map[string]int{}}
+	return &ballotBox{picks: map[string]string{}, tally: map[string]int{}, seq: uint64(time.Now().UnixMicro())}
 }
 
 // open starts counting round's votes from picks (read from the database).

@@ -1,6 +1,6 @@
 // tournament-common.js: what the tournament page and the trading floor
 // share: the round header, the vote panel, the commentary feed and the
-// leaderboard. Every figure comes from tournament.state and
+// leaderboard. Every figure comes from tournament.state, tournament.votes and
 // tournament.commentary; nothing is computed here that a test would check.
 import { live, everySecond, serverNow } from "./live.js";
 
@@ -18,7 +18,17 @@ export const num = (v, d = 2) => (v == null || isNaN(v) ? "–" : Number(v).toFi
 // The shared state tests read: window.metastationTournament.
 export const view = (window.metastationTournament = {
   updates: 0, last: null, lines: 0, votes: 0, voteErrors: 0, profiles: [], myVote: null,
+  tally: null, tallies: 0,
 });
+
+// The newest tally seen: tournament.votes, a snapshot and a vote's answer
+// all carry one, and each has a seq; an older one (a snapshot made before
+// the last vote) never undoes a newer one.
+function takeTally(t) {
+  if (!t || (view.tally && t.seq < view.tally.seq)) return false;
+  view.tally = { round: t.round, votes: t.votes || {}, total: t.total || 0, seq: t.seq || 0 };
+  return true;
+}
 
 // Profiles seen since the page opened: a withdrawn entrant finishes its
 // round on the leaderboard in its own colour though it has left s.profiles.
@@ -46,7 +56,8 @@ export function renderVotes(s) {
   set("crowd", c.rounds ? `${c.correct} of ${c.rounds} rounds this season` : "no rounds with votes yet this season");
   const box = el("vote-buttons");
   if (!box) return;
-  const total = s.vote_total || 0;
+  const tally = view.tally && view.tally.round === s.vote_round ? view.tally : { votes: s.votes, total: s.vote_total };
+  const total = tally.total || 0;
   // A withdrawn entrant loses its button; a vote for it no longer counts.
   const ids = new Set((s.profiles || []).map((p) => p.id));
   for (const b of box.querySelectorAll("button.vote")) {
@@ -71,31 +82,71 @@ export function renderVotes(s) {
       b.addEventListener("click", () => vote(p.id));
       box.append(b);
     }
-    const n = (s.votes && s.votes[p.id]) || 0;
+    const n = (tally.votes && tally.votes[p.id]) || 0;
     b.querySelector(".count").textContent = n;
     b.querySelector(".bar i").style.width = total ? `${(100 * n) / total}%` : "0";
     b.setAttribute("aria-pressed", view.myVote && view.myVote.round === s.vote_round && view.myVote.strategy === p.id ? "true" : "false");
   }
+  tellMyVote();
 }
+
+const voteURL = "/api/tournament/votes";
 
 async function vote(strategy) {
   const round = view.last?.vote_round;
   const msg = el("vote-msg");
+  const name = profileOf(strategy)?.name;
   try {
-    const res = await fetch("/api/tournament/votes", {
+    const send = () => fetch(voteURL, {
       method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ round, strategy }), credentials: "same-origin",
     });
+    let res = await send();
+    // 428: this browser had no voter cookie; the answer set one, so the
+    // same vote again counts.
+    if (res.status === 428) res = await send();
     const body = await res.json();
     if (!res.ok) throw new Error(body.error || res.statusText);
     view.votes++;
     view.myVote = { round: body.round, strategy: body.strategy };
-    if (msg) msg.textContent = `${body.replaced ? "Vote changed" : "Vote recorded"}: ${profileOf(strategy)?.name} to win round ${body.round}.`;
-    if (view.last) renderVotes({ ...view.last, votes: body.votes, vote_total: body.total });
+    if (msg) {
+      msg.textContent = body.unchanged
+        ? `You already voted for ${name} to win round ${body.round}; your vote stands.`
+        : `${body.replaced ? "Vote changed" : "Vote recorded"}: ${name} to win round ${body.round}.`;
+    }
+    takeTally(body);
+    if (view.last) renderVotes(view.last);
   } catch (err) {
     view.voteErrors++;
     if (msg) msg.textContent = `Your vote was not counted: ${err.message}`;
   }
+}
+
+// showMyVote asks which strategy this browser voted for (the answer also
+// gives a browser without a voter cookie its cookie) and says so.
+async function showMyVote() {
+  try {
+    const res = await fetch(voteURL + "/mine", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!res.ok) return;
+    const mine = await res.json();
+    view.myVoteLoaded = true;
+    if (!mine.strategy || view.myVote) return;
+    view.myVote = { round: mine.round, strategy: mine.strategy };
+    sayMine = true;
+    if (view.last) renderVotes(view.last);
+  } catch {
+    // The page works without it: the buttons just do not show the pick yet.
+  }
+}
+
+// sayMine: the page has yet to say which strategy this browser voted for
+// (once the profiles, and so the strategy's name, are known).
+let sayMine = false;
+function tellMyVote() {
+  const mine = view.myVote, p = mine && profileOf(mine.strategy);
+  if (!sayMine || !p || view.last?.vote_round !== mine.round) return;
+  sayMine = false;
+  set("vote-msg", `You voted for ${p.name} to win round ${mine.round}. You can change your mind until it starts.`);
 }
 
 // The vote countdown. A snapshot says how many seconds were left when the
@@ -182,12 +233,18 @@ export function connect(onState, onFills) {
     view.lockAt = s.phase === "voting" && s.lock_in_s > 0 ? made + s.lock_in_s * 1000 : null;
     view.profiles = s.profiles || [];
     for (const p of view.profiles) known.set(p.id, p);
+    takeTally({ round: s.vote_round, votes: s.votes, total: s.vote_total, seq: s.vote_seq });
     renderHeader(s);
     renderVotes(s);
     addLines(s.recent || []);
     onState(s);
   }
   live.subscribe("tournament.state", (s, env) => handle(s, env?.time ? Date.parse(env.time) : serverNow()));
+  live.subscribe("tournament.votes", (t) => {
+    view.tallies++;
+    if (takeTally(t) && view.last) renderVotes(view.last);
+  });
   live.subscribe("tournament.commentary", (lines) => addLines(lines));
+  showMyVote();
   if (onFills) live.subscribe("tournament.fills", onFills);
 }
