@@ -92,7 +92,7 @@ func (s *Server) tournamentRoutes(r chi.Router) {
 	if t == nil {
 		return
 	}
-	voters := &voterCookies{t: t}
+	voters := &voterCookies{secret: func(ctx context.Context) ([]byte, error) { return s.db.Secret(ctx, voterSecret) }}
 	limit := newRateLimiter(5, 20)
 	entrants := entrant.NewService(s.cfg.DataDir, s.db, t, serverRuns{s}, s.log)
 	r.Get("/tournament", func(w http.ResponseWriter, r *http.Request) {
@@ -200,14 +200,17 @@ func (s *Server) writeTournamentError(w http.ResponseWriter, r *http.Request, er
 }
 
 // voterCookieName holds "<id>.<signature>": a random voter id and its
-// HMAC-SHA256 under the tournament's key.
+// HMAC-SHA256 under the web layer's key (voterSecret).
 const voterCookieName = "ms_voter"
 
+// voterSecret names the key that signs voter cookies (store.DB.Secret).
+const voterSecret = "voter_cookie"
+
 type voterCookies struct {
-	t    *tournament.Service
-	once sync.Once
-	key  []byte
-	err  error
+	secret func(context.Context) ([]byte, error)
+	once   sync.Once
+	key    []byte
+	err    error
 }
 
 func (v *voterCookies) sign(id string) string {
@@ -219,7 +222,7 @@ func (v *voterCookies) sign(id string) string {
 // client returns the voter's id from its cookie, or sets a new cookie for a
 // client that has none (fresh). A cookie with a bad signature is an error.
 func (v *voterCookies) client(w http.ResponseWriter, r *http.Request) (id string, fresh bool, err error) {
-	v.once.Do(func() { v.key, v.err = v.t.CookieKey(context.WithoutCancel(r.Context())) })
+	v.once.Do(func() { v.key, v.err = v.secret(context.WithoutCancel(r.Context())) })
 	if v.err != nil {
 		return "", false, v.err
 	}

@@ -2,10 +2,8 @@ package tournament
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +11,8 @@ import (
 )
 
 // tables is the tournament's SQL: rounds and their results, the votes and
-// their audit log, the commentary and the small meta table. Nothing else in
-// the package writes a query.
+// their audit log, and the commentary. Nothing else in the package writes a
+// query.
 type tables struct {
 	db *store.DB
 	w  *store.Writer // for commentary lines; may be nil
@@ -234,23 +232,4 @@ func (t *tables) lines(ctx context.Context, round int64, limit int) ([]Line, err
 		return nil, fmt.Errorf("tournament: read commentary: %w", err)
 	}
 	return out, nil
-}
-
-// secret returns the 32-byte secret stored under name, creating a random
-// one the first time, so whatever it signs survives a restart.
-func (t *tables) secret(ctx context.Context, name string) ([]byte, error) {
-	var key []byte
-	err := t.db.W.QueryRowContext(ctx, `SELECT value FROM tournament_meta WHERE key = ?`, name).Scan(&key)
-	if err == nil && len(key) == 32 {
-		return key, nil
-	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("tournament: read %s: %w", name, err)
-	}
-	key = make([]byte, 32)
-	rand.Read(key)
-	if _, err := t.db.W.ExecContext(ctx, `INSERT OR REPLACE INTO tournament_meta (key, value) VALUES (?, ?)`, name, key); err != nil {
-		return nil, fmt.Errorf("tournament: store %s: %w", name, err)
-	}
-	return key, nil
 }

@@ -235,9 +235,3 @@ func (s *Service) openVotes(ctx context.Context, round int64) error {
 	TopicVotes.Publish(s.bus, "tournament", "", "tally", s.votes.snapshot())
 	return nil
 }
-
-// CookieKey returns the secret that signs voters' cookies, creating and
-// storing a random one the first time, so cookies survive a restart.
-func (s *Service) CookieKey(ctx context.Context) ([]byte, error) {
-	return s.tables.secret(ctx, "cookie_key")
-}
