@@ -3,26 +3,17 @@ package marl
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/store"
-)
-
-// The multi-agent trainer's topics on the bus.
-var (
-	TopicProgress = bus.NewTopic[[]RunInfo]("marl.progress") // snapshot: every run
-	TopicMetrics  = bus.NewTopic[Point]("marl.metrics")      // one learning-curve point
-	TopicEvents   = bus.NewTopic[Event]("marl.events")       // a curriculum promotion
 )
 
 // MaxServiceEpisodes caps a run started through the service; longer runs
@@ -96,6 +87,13 @@ type Event struct {
 	Text     string   `json:"text"` // CurriculumEvent.String()
 }
 
+// The multi-agent trainer's topics on the bus.
+var (
+	TopicProgress = bus.NewTopic[[]RunInfo]("marl.progress") // snapshot: every run
+	TopicMetrics  = bus.NewTopic[Point]("marl.metrics")      // one learning-curve point
+	TopicEvents   = bus.NewTopic[Event]("marl.events")       // a curriculum promotion
+)
+
 // ServiceConfig sets up the multi-agent trainer.
 type ServiceConfig struct {
 	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
@@ -105,46 +103,28 @@ type ServiceConfig struct {
 	MaxPoints       int           // learning-curve points kept per run; default 600
 }
 
-// history is what the service keeps of a run besides its RunInfo.
-type history struct {
-	points []Point
-	events []Event
-	team   []float64   // the last recentWindow team returns
-	agents [][]float64 // the same episodes' per-agent returns
-}
-
 // Service trains multi-agent runs one at a time (they are CPU-bound),
 // publishes their progress, learning curves and curriculum promotions on
 // the bus, persists them through the writer and checkpoints them. Its
 // methods are safe to call while Run runs.
 type Service struct {
-	cfg ServiceConfig
-	bus *bus.Bus
-	w   *store.Writer // may be nil: nothing is persisted
-	db  *store.DB     // may be nil: run ids are counted in memory
-	log *slog.Logger
-	reg *runs.Registry[RunInfo, *RunInfo]
-
-	hmu  sync.Mutex // guards hist
-	hist map[int64]*history
+	cfg  ServiceConfig
+	bus  *bus.Bus
+	reg  *runs.Registry[RunInfo, *RunInfo]
+	hist *histories
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
 func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*Service, error) {
-	if b == nil {
-		return nil, errors.New("the multi-agent trainer needs a bus")
-	}
-	if log == nil {
-		log = slog.Default()
-	}
 	if cfg.EvalEpisodes <= 0 {
 		cfg.EvalEpisodes = 100
 	}
 	if cfg.MaxPoints < 10 {
 		cfg.MaxPoints = 600
 	}
-	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, hist: map[int64]*history{}}
-	reg, err := runs.New[RunInfo](runs.Config{Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery}, trainer{s}, log)
+	s := &Service{cfg: cfg, bus: b, hist: newHistories(cfg.MaxPoints)}
+	reg, err := runs.New(runs.Config{Name: "marl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery,
+		Bus: b, DB: db, Writer: w, Log: log}, TopicProgress, trainer{s})
 	if err != nil {
 		return nil, fmt.Errorf("the multi-agent trainer: %w", err)
 	}
@@ -246,31 +226,13 @@ func (s *Service) History(id int64) (History, error) {
 	if err != nil {
 		return History{}, err
 	}
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	h := History{Run: info, Points: []Point{}, Events: []Event{}}
-	if e := s.hist[id]; e != nil {
-		h.Points, h.Events = append(h.Points, e.points...), append(h.Events, e.events...)
-	}
-	return h, nil
+	points, events := s.hist.copy(id)
+	return History{Run: info, Points: points, Events: events}, nil
 }
 
-// historyOf returns run id's history, made when it has none; s.hmu is held.
-func (s *Service) historyOf(id int64) *history {
-	h := s.hist[id]
-	if h == nil {
-		h = &history{}
-		s.hist[id] = h
-	}
-	return h
-}
-
-// trainer is what the multi-agent trainer supplies to its registry of runs.
+// trainer is what the multi-agent trainer supplies to its registry of
+// runs: Open here, the statements in store.go.
 type trainer struct{ s *Service }
-
-func (t trainer) Insert(ctx context.Context, info *RunInfo) (int64, error) {
-	return t.s.insertRun(ctx, info)
-}
 
 func (t trainer) Open(info RunInfo, resume bool) (runs.Learner[RunInfo], error) {
 	var r *Run
@@ -290,12 +252,6 @@ func (t trainer) Open(info RunInfo, resume bool) (runs.Learner[RunInfo], error) 
 	return &training{s: t.s, id: info.ID, spec: info.Spec, run: r, resume: resume, every: every}, nil
 }
 
-func (t trainer) Persist(info *RunInfo) { t.s.persistStatus(info) }
-
-func (t trainer) Publish(list []RunInfo) {
-	TopicProgress.Publish(t.s.bus, "marl", "", "progress", list)
-}
-
 // training is the training of one run: a Run whose episodes go to the
 // running means, the learning curve, the bus and the database.
 type training struct {
@@ -311,18 +267,7 @@ type training struct {
 // from.
 func (t *training) Begin(info *RunInfo) {
 	start := t.run.Episodes()
-	t.s.hmu.Lock()
-	h := t.s.historyOf(t.id)
-	for len(h.points) > 0 && h.points[len(h.points)-1].Episode > start {
-		h.points = h.points[:len(h.points)-1]
-	}
-	for len(h.events) > 0 && h.events[len(h.events)-1].Episode > start {
-		h.events = h.events[:len(h.events)-1]
-	}
-	if info.Episodes != start {
-		h.team, h.agents = nil, nil
-	}
-	t.s.hmu.Unlock()
+	t.s.hist.rewind(t.id, start, info.Episodes == start)
 	if t.resume {
 		t.s.forgetPast(t.id, start)
 	}
@@ -339,31 +284,8 @@ func (t *training) Step(ctx context.Context) (func(*RunInfo), error) {
 	if err != nil {
 		return nil, err
 	}
-	t.s.hmu.Lock()
-	h := t.s.historyOf(t.id)
-	if len(h.team) == recentWindow {
-		h.team, h.agents = h.team[1:], h.agents[1:]
-	}
-	h.team = append(h.team, st.Return)
-	h.agents = append(h.agents, append([]float64(nil), st.Agents...))
-	team := finite(meanOf(h.team))
-	per := make([]float64, len(st.Agents))
-	for _, a := range h.agents {
-		for i := range per {
-			if i < len(a) {
-				per[i] += a[i] / float64(len(h.agents))
-			}
-		}
-	}
-	for i := range per {
-		per[i] = finite(per[i])
-	}
-	var p *Point
-	if st.Episode%t.every == 0 || st.Episode >= t.spec.Episodes {
-		p = &Point{Run: t.id, Episode: st.Episode, Team: team, Agents: per}
-		h.addPoint(*p, t.s.cfg.MaxPoints)
-	}
-	t.s.hmu.Unlock()
+	point := st.Episode%t.every == 0 || st.Episode >= t.spec.Episodes
+	team, per, p := t.s.hist.add(t.id, st, point)
 	if p != nil {
 		TopicMetrics.Publish(t.s.bus, "marl", "", "metric", *p)
 		t.s.persistPoint(*p)
@@ -387,25 +309,6 @@ func (t *training) Step(ctx context.Context) (func(*RunInfo), error) {
 	}, nil
 }
 
-// addPoint appends p, after the points at or past its episode, keeping at
-// most maxPoints: every other point of the older half goes.
-func (h *history) addPoint(p Point, maxPoints int) {
-	for len(h.points) > 0 && h.points[len(h.points)-1].Episode >= p.Episode {
-		h.points = h.points[:len(h.points)-1]
-	}
-	h.points = append(h.points, p)
-	if len(h.points) > maxPoints {
-		half := len(h.points) / 2
-		kept := h.points[:0]
-		for i, q := range h.points {
-			if i >= half || i%2 == 1 {
-				kept = append(kept, q)
-			}
-		}
-		h.points = kept
-	}
-}
-
 // onEval records and publishes a curriculum promotion.
 func (t *training) onEval(ev CurriculumEvent) {
 	if !ev.Promoted {
@@ -419,10 +322,7 @@ func (t *training) onEval(ev CurriculumEvent) {
 	// the curve uses.
 	out := Event{Run: t.id, Episode: t.run.Episodes(), Stage: ev.Stage, Next: next, Score: finite(ev.Score), Smoothed: finite(ev.Smoothed),
 		Drawdown: finite(ev.Drawdown), Forgot: ev.Forgot, Text: ev.String()}
-	t.s.hmu.Lock()
-	h := t.s.historyOf(t.id)
-	h.events = append(h.events, out)
-	t.s.hmu.Unlock()
+	t.s.hist.addEvent(out)
 	TopicEvents.Publish(t.s.bus, "marl", "", "promotion", out)
 	t.s.persistEvent(out)
 }
@@ -533,26 +433,5 @@ func finite(x float64) float64 {
 // (a run the last session left running is stopped, resumable when its
 // checkpoint is on disk). Call it before Run.
 func (s *Service) Load(ctx context.Context) error {
-	if s.db == nil {
-		return nil
-	}
-	loaded, err := s.loadRuns(ctx)
-	if err != nil {
-		return err
-	}
-	hist, err := s.loadHistory(ctx, loaded)
-	if err != nil {
-		return err
-	}
-	s.hmu.Lock()
-	for id, h := range hist {
-		s.hist[id] = h
-	}
-	s.hmu.Unlock()
-	list := make([]RunInfo, 0, len(loaded))
-	for _, info := range loaded {
-		list = append(list, *info)
-	}
-	s.reg.Restore(list)
-	return nil
+	return s.reg.Reload(ctx, s.readRuns)
 }

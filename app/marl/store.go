@@ -6,43 +6,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/metastation/metastation/app/store"
 )
 
-// The multi-agent trainer's tables: marl_runs (one row a run), marl_points
+// The multi-agent trainer's tables: marl_runs (one row a run, which its
+// registry writes with the statements of Insert and Update), marl_points
 // (its learning curve) and marl_events (its curriculum promotions), written
-// through the batching writer. Without a database nothing is stored and run
-// ids are counted in memory.
+// through the batching writer.
 
-// insertRun records a new run and returns its id; 0 without a database.
-func (s *Service) insertRun(ctx context.Context, info *RunInfo) (int64, error) {
-	if s.db == nil {
-		return 0, nil
-	}
+// Insert is the statement that records a new run.
+func (trainer) Insert(info *RunInfo) (string, []any) {
 	now := info.Started.Format(time.RFC3339Nano)
 	spec := info.Spec
-	res, err := s.db.W.ExecContext(ctx,
-		`INSERT INTO marl_runs (env, algo, seed, curriculum, total_episodes, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		spec.Env, spec.Algo, int64(spec.Seed), spec.Curriculum, spec.Episodes, info.Status, now, now)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	return `INSERT INTO marl_runs (env, algo, seed, curriculum, total_episodes, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		[]any{spec.Env, spec.Algo, int64(spec.Seed), spec.Curriculum, spec.Episodes, info.Status, now, now}
 }
 
-func (s *Service) enqueue(query string, args ...any) {
-	if s.w == nil {
-		return
-	}
-	if !s.w.TryEnqueue(query, args...) {
-		s.log.Warn("marl: the writer's queue is full; a row was not persisted", "query", query[:min(len(query), 40)])
-	}
-}
-
-// persistStatus records info's state; the registry's lock is held.
-func (s *Service) persistStatus(info *RunInfo) {
-	if s.w == nil {
-		return
-	}
+// Update is the statement that records a run's state.
+func (trainer) Update(info *RunInfo) (string, []any) {
 	var team, eval, ci, rnd, stage, smoothed, evalN any
 	if info.Team != nil {
 		team = *info.Team
@@ -54,13 +36,13 @@ func (s *Service) persistStatus(info *RunInfo) {
 		stage, smoothed = info.Stage.Index, info.Stage.Smoothed
 	}
 	agents, _ := json.Marshal(info.AgentReturns)
-	s.enqueue(`UPDATE marl_runs SET status = ?, episodes = ?, team_return = ?, agent_returns = ?, stage = ?, smoothed = ?, eval_return = ?, eval_ci = ?, eval_episodes = ?, random_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
-		info.Status, info.Episodes, team, string(agents), stage, smoothed, eval, ci, evalN, rnd, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID)
+	return `UPDATE marl_runs SET status = ?, episodes = ?, team_return = ?, agent_returns = ?, stage = ?, smoothed = ?, eval_return = ?, eval_ci = ?, eval_episodes = ?, random_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
+		[]any{info.Status, info.Episodes, team, string(agents), stage, smoothed, eval, ci, evalN, rnd, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID}
 }
 
 func (s *Service) persistPoint(p Point) {
 	agents, _ := json.Marshal(p.Agents)
-	s.enqueue(`INSERT OR REPLACE INTO marl_points (run_id, episode, team, agents) VALUES (?, ?, ?, ?)`, p.Run, p.Episode, p.Team, string(agents))
+	s.reg.Enqueue(`INSERT OR REPLACE INTO marl_points (run_id, episode, team, agents) VALUES (?, ?, ?, ?)`, p.Run, p.Episode, p.Team, string(agents))
 }
 
 func (s *Service) persistEvent(ev Event) {
@@ -68,21 +50,40 @@ func (s *Service) persistEvent(ev Event) {
 	if ev.Forgot == nil {
 		forgot = []byte("[]")
 	}
-	s.enqueue(`INSERT OR REPLACE INTO marl_events (run_id, episode, stage, next, score, smoothed, drawdown, forgot, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	s.reg.Enqueue(`INSERT OR REPLACE INTO marl_events (run_id, episode, stage, next, score, smoothed, drawdown, forgot, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.Run, ev.Episode, ev.Stage, ev.Next, ev.Score, ev.Smoothed, ev.Drawdown, string(forgot), ev.Text)
 }
 
 // forgetPast deletes the points and events of run id past episode: it
 // resumes from its checkpoint there and plays them again.
 func (s *Service) forgetPast(id int64, episode int) {
-	s.enqueue(`DELETE FROM marl_points WHERE run_id = ? AND episode > ?`, id, episode)
-	s.enqueue(`DELETE FROM marl_events WHERE run_id = ? AND episode > ?`, id, episode)
+	s.reg.Enqueue(`DELETE FROM marl_points WHERE run_id = ? AND episode > ?`, id, episode)
+	s.reg.Enqueue(`DELETE FROM marl_events WHERE run_id = ? AND episode > ?`, id, episode)
+}
+
+// readRuns reads the runs the registry does not know yet, and keeps their
+// learning curves and events.
+func (s *Service) readRuns(ctx context.Context, db *store.DB) ([]RunInfo, error) {
+	loaded, err := s.loadRuns(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := loadHistory(ctx, db, loaded)
+	if err != nil {
+		return nil, err
+	}
+	s.hist.set(hist)
+	list := make([]RunInfo, 0, len(loaded))
+	for _, info := range loaded {
+		list = append(list, *info)
+	}
+	return list, nil
 }
 
 // loadRuns reads the records of the runs the registry does not know yet,
 // by id.
-func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, env, algo, seed, curriculum, total_episodes, status, episodes, team_return, agent_returns, stage,
+func (s *Service) loadRuns(ctx context.Context, db *store.DB) (map[int64]*RunInfo, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT id, env, algo, seed, curriculum, total_episodes, status, episodes, team_return, agent_returns, stage,
 		smoothed, eval_return, eval_ci, eval_episodes, random_return, error, created_at FROM marl_runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("load marl runs: %w", err)
@@ -138,7 +139,7 @@ func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
 }
 
 // loadHistory reads the learning curves and events of the loaded runs.
-func (s *Service) loadHistory(ctx context.Context, loaded map[int64]*RunInfo) (map[int64]*history, error) {
+func loadHistory(ctx context.Context, db *store.DB, loaded map[int64]*RunInfo) (map[int64]*history, error) {
 	hist := map[int64]*history{}
 	of := func(id int64) *history {
 		if loaded[id] == nil {
@@ -149,7 +150,7 @@ func (s *Service) loadHistory(ctx context.Context, loaded map[int64]*RunInfo) (m
 		}
 		return hist[id]
 	}
-	prow, err := s.db.R.QueryContext(ctx, `SELECT run_id, episode, team, agents FROM marl_points ORDER BY run_id, episode`)
+	prow, err := db.R.QueryContext(ctx, `SELECT run_id, episode, team, agents FROM marl_points ORDER BY run_id, episode`)
 	if err != nil {
 		return nil, fmt.Errorf("load marl points: %w", err)
 	}
@@ -168,7 +169,7 @@ func (s *Service) loadHistory(ctx context.Context, loaded map[int64]*RunInfo) (m
 	if err := prow.Err(); err != nil {
 		return nil, fmt.Errorf("load marl points: %w", err)
 	}
-	erow, err := s.db.R.QueryContext(ctx, `SELECT run_id, episode, stage, next, score, smoothed, drawdown, forgot, text FROM marl_events ORDER BY run_id, episode`)
+	erow, err := db.R.QueryContext(ctx, `SELECT run_id, episode, stage, next, score, smoothed, drawdown, forgot, text FROM marl_events ORDER BY run_id, episode`)
 	if err != nil {
 		return nil, fmt.Errorf("load marl events: %w", err)
 	}

@@ -1,5 +1,7 @@
 package rl
 
+import "sync"
+
 // Curve is a run's learning curve as the service keeps it in memory, for a
 // page opened in the middle of a run (or after a restart) to draw from its
 // start. It is bounded: at most MaxPoints points (when there are more, every
@@ -96,4 +98,49 @@ func (c *Curve) maxEpisodes() int {
 		return c.MaxEpisodes
 	}
 	return DefaultCurveEpisodes
+}
+
+// curves are the learning curves of a trainer's runs, each bounded as the
+// trainer is configured; safe for concurrent use.
+type curves struct {
+	maxPoints, maxEpisodes int
+
+	mu sync.Mutex // guards m
+	m  map[int64]*Curve
+}
+
+func newCurves(maxPoints, maxEpisodes int) *curves {
+	return &curves{maxPoints: maxPoints, maxEpisodes: maxEpisodes, m: map[int64]*Curve{}}
+}
+
+// add adds m to its run's curve and returns the steps of the points whose
+// returns the curve let go.
+func (cs *curves) add(m RunMetric) []int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[m.Run]
+	if c == nil {
+		c = &Curve{MaxPoints: cs.maxPoints, MaxEpisodes: cs.maxEpisodes}
+		cs.m[m.Run] = c
+	}
+	return c.Add(m)
+}
+
+// truncate drops the points of run id's curve past steps.
+func (cs *curves) truncate(id int64, steps int) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c := cs.m[id]; c != nil {
+		c.Truncate(steps)
+	}
+}
+
+// points returns a copy of run id's curve; nil when it has no point yet.
+func (cs *curves) points(id int64) []RunMetric {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c := cs.m[id]; c != nil {
+		return c.Points()
+	}
+	return nil
 }

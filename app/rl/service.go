@@ -2,10 +2,8 @@ package rl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
@@ -54,31 +52,19 @@ type ServiceConfig struct {
 // progress and metrics on the bus, persists them through the writer and
 // checkpoints them. Its methods are safe to call while Run runs.
 type Service struct {
-	cfg ServiceConfig
-	bus *bus.Bus
-	w   *store.Writer // may be nil: nothing is persisted
-	db  *store.DB     // may be nil: run ids are counted in memory
-	log *slog.Logger
-	reg *runs.Registry[RunInfo, *RunInfo]
-
-	cmu    sync.Mutex // guards curves
-	curves map[int64]*Curve
+	bus    *bus.Bus
+	reg    *runs.Registry[RunInfo, *RunInfo]
+	curves *curves
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
 func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*Service, error) {
-	if b == nil {
-		return nil, errors.New("the trainer needs a bus")
-	}
-	if log == nil {
-		log = slog.Default()
-	}
-	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, curves: map[int64]*Curve{}}
-	reg, err := runs.New[RunInfo](runs.Config{Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery}, trainer{s}, log)
-	if err != nil {
+	s := &Service{bus: b, curves: newCurves(cfg.CurvePoints, cfg.CurveEpisodes)}
+	var err error
+	if s.reg, err = runs.New(runs.Config{Name: "rl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery,
+		Bus: b, DB: db, Writer: w, Log: log}, TopicProgress, trainer{s}); err != nil {
 		return nil, fmt.Errorf("the trainer: %w", err)
 	}
-	s.reg = reg
 	return s, nil
 }
 
@@ -122,71 +108,19 @@ func (s *Service) Run(ctx context.Context) error { return s.reg.Run(ctx) }
 // stopped and resumable, or failed when it left no checkpoint. Call Load
 // before Run; runs already known are left alone.
 func (s *Service) Load(ctx context.Context, point func(RunMetric)) error {
-	if s.db == nil {
-		return nil
-	}
-	loaded, err := s.loadRuns(ctx)
-	if err != nil {
-		return err
-	}
-	last, err := s.loadMetrics(ctx, loaded, point)
-	if err != nil {
-		return err
-	}
-	list := make([]RunInfo, 0, len(loaded))
-	for id, info := range loaded {
-		// A run left running trained past the steps its record holds
-		// (they are written when the status changes); its curve went on.
-		if m, ok := last[id]; ok && info.Status.Active() && m.Steps > info.Steps {
-			info.Steps, info.Return = m.Steps, m.Return
-		}
-		list = append(list, *info)
-	}
-	s.reg.Restore(list)
-	return nil
+	return s.reg.Reload(ctx, func(ctx context.Context, db *store.DB) ([]RunInfo, error) {
+		return s.readRuns(ctx, db, point)
+	})
 }
 
 // Metrics returns a copy of run id's learning curve so far (bounded, see
 // Curve), with the returns of the episodes each point finished; nil when
 // the run has no point yet.
-func (s *Service) Metrics(id int64) []RunMetric {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	c := s.curves[id]
-	if c == nil {
-		return nil
-	}
-	return c.Points()
-}
+func (s *Service) Metrics(id int64) []RunMetric { return s.curves.points(id) }
 
-// addPoint adds m to its run's curve and returns the steps of the points
-// whose returns the curve let go.
-func (s *Service) addPoint(m RunMetric) []int {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	c := s.curves[m.Run]
-	if c == nil {
-		c = &Curve{MaxPoints: s.cfg.CurvePoints, MaxEpisodes: s.cfg.CurveEpisodes}
-		s.curves[m.Run] = c
-	}
-	return c.Add(m)
-}
-
-// truncateCurve drops the points of run id's curve past steps.
-func (s *Service) truncateCurve(id int64, steps int) {
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
-	if c := s.curves[id]; c != nil {
-		c.Truncate(steps)
-	}
-}
-
-// trainer is what the trainer supplies to its registry of runs.
+// trainer is what the trainer supplies to its registry of runs: Open here,
+// the statements in store.go.
 type trainer struct{ s *Service }
-
-func (t trainer) Insert(ctx context.Context, info *RunInfo) (int64, error) {
-	return t.s.insertRun(ctx, info)
-}
 
 func (t trainer) Open(info RunInfo, resume bool) (runs.Learner[RunInfo], error) {
 	var l Learner
@@ -204,12 +138,6 @@ func (t trainer) Open(info RunInfo, resume bool) (runs.Learner[RunInfo], error) 
 		return nil, err
 	}
 	return &run{s: t.s, id: info.ID, spec: info.Spec, l: l}, nil
-}
-
-func (t trainer) Persist(info *RunInfo) { t.s.persistStatus(info) }
-
-func (t trainer) Publish(list []RunInfo) {
-	TopicProgress.Publish(t.s.bus, "rl", "", "progress", list)
 }
 
 // run is the training of one run: a Learner whose points go to the
@@ -232,7 +160,7 @@ func (r *run) Begin(info *RunInfo) {
 
 func (r *run) Step(context.Context) (func(*RunInfo), error) {
 	m := r.l.Advance()
-	lost := r.s.addPoint(RunMetric{Run: r.id, Metric: m})
+	lost := r.s.curves.add(RunMetric{Run: r.id, Metric: m})
 	TopicMetrics.Publish(r.s.bus, "rl", "", "metric", RunMetric{Run: r.id, Metric: m})
 	r.s.persistMetric(r.id, m)
 	r.s.forgetReturns(r.id, lost)

@@ -8,89 +8,82 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/metastation/metastation/app/store"
 )
 
-// The trainer's tables: rl_runs (one row a run) and rl_metrics (one row a
-// learning-curve point), written through the batching writer. Without a
-// database nothing is stored and run ids are counted in memory.
+// The trainer's tables: rl_runs (one row a run, which its registry writes
+// with the statements of Insert and Update) and rl_metrics (one row a
+// learning-curve point), written through the batching writer.
 
-// insertRun records a new run and returns its id; 0 without a database.
-func (s *Service) insertRun(ctx context.Context, info *RunInfo) (int64, error) {
-	if s.db == nil {
-		return 0, nil
-	}
-	js, err := json.Marshal(info.Spec)
-	if err != nil {
-		return 0, err
-	}
+// Insert is the statement that records a new run.
+func (trainer) Insert(info *RunInfo) (string, []any) {
+	js, _ := json.Marshal(info.Spec) // plain fields: it cannot fail
 	now := info.Started.Format(time.RFC3339Nano)
-	res, err := s.db.W.ExecContext(ctx,
-		`INSERT INTO rl_runs (algo, env, seed, total_steps, status, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		info.Spec.Algo, info.Spec.Env, int64(info.Spec.Seed), info.Total, info.Status, string(js), now, now)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	return `INSERT INTO rl_runs (algo, env, seed, total_steps, status, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		[]any{info.Spec.Algo, info.Spec.Env, int64(info.Spec.Seed), info.Total, info.Status, string(js), now, now}
 }
 
-// persistStatus records info's status; the registry's lock is held.
-func (s *Service) persistStatus(info *RunInfo) {
-	if s.w == nil {
-		return
-	}
+// Update is the statement that records a run's state.
+func (trainer) Update(info *RunInfo) (string, []any) {
 	var eval any
 	if info.EvalReturn != nil {
 		eval = *info.EvalReturn
 	}
-	if !s.w.TryEnqueue(`UPDATE rl_runs SET status = ?, steps = ?, mean_return = ?, eval_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
-		info.Status, info.Steps, info.Return, eval, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID) {
-		s.log.Warn("rl: the writer's queue is full; a run status was not persisted", "run", info.ID)
-	}
+	return `UPDATE rl_runs SET status = ?, steps = ?, mean_return = ?, eval_return = ?, checkpoint = ?, error = ?, updated_at = ? WHERE id = ?`,
+		[]any{info.Status, info.Steps, info.Return, eval, info.Checkpoint, info.Error, time.Now().UTC().Format(time.RFC3339Nano), info.ID}
 }
 
 func (s *Service) persistMetric(id int64, m Metric) {
-	if s.w == nil {
-		return
-	}
-	if !s.w.TryEnqueue(`INSERT OR REPLACE INTO rl_metrics (run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha, episode_returns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, m.Steps, m.Return, len(m.Episodes), m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance, m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha, encodeReturns(m.Episodes)) {
-		s.log.Warn("rl: the writer's queue is full; a metric was not persisted", "run", id, "steps", m.Steps)
-	}
+	s.reg.Enqueue(`INSERT OR REPLACE INTO rl_metrics (run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha, episode_returns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.Steps, m.Return, len(m.Episodes), m.ApproxKL, m.ClipFrac, m.Entropy, m.ExplainedVariance, m.PolicyLoss, m.ValueLoss, m.QLoss, m.Alpha, encodeReturns(m.Episodes))
 }
 
 // forgetMetrics deletes the points of run id's curve past steps: the run
 // resumes from its checkpoint there and trains them again (a server that
 // died after them, before its next checkpoint, left them behind).
 func (s *Service) forgetMetrics(id int64, steps int) {
-	s.truncateCurve(id, steps)
-	if s.w == nil {
-		return
-	}
-	if !s.w.TryEnqueue(`DELETE FROM rl_metrics WHERE run_id = ? AND steps > ?`, id, steps) {
-		s.log.Warn("rl: the writer's queue is full; the points past a resumed run's checkpoint were not deleted", "run", id, "steps", steps)
-	}
+	s.curves.truncate(id, steps)
+	s.reg.Enqueue(`DELETE FROM rl_metrics WHERE run_id = ? AND steps > ?`, id, steps)
 }
 
 // forgetReturns clears the stored episode returns of run id's points at
 // steps, which its curve let go: the database keeps what the curve holds.
 func (s *Service) forgetReturns(id int64, steps []int) {
-	if s.w == nil || len(steps) == 0 {
+	if len(steps) == 0 {
 		return
 	}
-	list, err := json.Marshal(steps)
+	list, _ := json.Marshal(steps) // a []int: it cannot fail
+	s.reg.Enqueue(`UPDATE rl_metrics SET episode_returns = NULL WHERE run_id = ? AND steps IN (SELECT value FROM json_each(?))`, id, string(list))
+}
+
+// readRuns reads the runs the registry does not know yet and their
+// learning curves (see Load).
+func (s *Service) readRuns(ctx context.Context, db *store.DB, point func(RunMetric)) ([]RunInfo, error) {
+	loaded, err := s.loadRuns(ctx, db)
 	if err != nil {
-		s.log.Warn("rl: the episode returns a run let go were not cleared", "run", id, "err", err)
-		return
+		return nil, err
 	}
-	if !s.w.TryEnqueue(`UPDATE rl_metrics SET episode_returns = NULL WHERE run_id = ? AND steps IN (SELECT value FROM json_each(?))`, id, string(list)) {
-		s.log.Warn("rl: the writer's queue is full; the episode returns a run let go were not cleared", "run", id, "points", len(steps))
+	last, err := s.loadMetrics(ctx, db, loaded, point)
+	if err != nil {
+		return nil, err
 	}
+	list := make([]RunInfo, 0, len(loaded))
+	for id, info := range loaded {
+		// A run left running trained past the steps its record holds
+		// (they are written when the status changes); its curve went on.
+		if m, ok := last[id]; ok && info.Status.Active() && m.Steps > info.Steps {
+			info.Steps, info.Return = m.Steps, m.Return
+		}
+		list = append(list, *info)
+	}
+	return list, nil
 }
 
 // loadRuns reads the records of the runs the registry does not know yet,
 // by id.
-func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, algo, env, seed, total_steps, status, steps, mean_return, eval_return, error, spec, created_at
+func (s *Service) loadRuns(ctx context.Context, db *store.DB) (map[int64]*RunInfo, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT id, algo, env, seed, total_steps, status, steps, mean_return, eval_return, error, spec, created_at
 		FROM rl_runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("load rl runs: %w", err)
@@ -135,9 +128,9 @@ func (s *Service) loadRuns(ctx context.Context) (map[int64]*RunInfo, error) {
 
 // loadMetrics rebuilds the learning curves of the loaded runs, hands each
 // point to point (which may be nil) and returns each run's last point.
-func (s *Service) loadMetrics(ctx context.Context, loaded map[int64]*RunInfo, point func(RunMetric)) (map[int64]Metric, error) {
+func (s *Service) loadMetrics(ctx context.Context, db *store.DB, loaded map[int64]*RunInfo, point func(RunMetric)) (map[int64]Metric, error) {
 	last := map[int64]Metric{}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha, episode_returns
+	rows, err := db.R.QueryContext(ctx, `SELECT run_id, steps, mean_return, episodes, approx_kl, clip_frac, entropy, explained_variance, policy_loss, value_loss, q_loss, alpha, episode_returns
 		FROM rl_metrics ORDER BY run_id, steps`)
 	if err != nil {
 		return nil, fmt.Errorf("load rl metrics: %w", err)
@@ -162,7 +155,7 @@ func (s *Service) loadMetrics(ctx context.Context, loaded map[int64]*RunInfo, po
 		last[m.Run] = m.Metric
 		// The database holds what the curve held, so this lets nothing go
 		// unless a clearing was lost (the writer's queue was full).
-		s.forgetReturns(m.Run, s.addPoint(m))
+		s.forgetReturns(m.Run, s.curves.add(m))
 		if point != nil {
 			point(m)
 		}

@@ -12,14 +12,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/store"
 )
 
-// Config sets up a registry.
+// Config sets up a registry: where its runs keep their checkpoints and
+// records, and where it publishes and logs.
 type Config struct {
+	Name            string        // the domain ("rl", "marl"): the source of its bus events
 	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
 	CheckpointEvery time.Duration // wall time between checkpoints; default 30s
 	PublishEvery    time.Duration // least time between progress snapshots; default 250ms
+
+	Bus    *bus.Bus      // required: progress snapshots go there
+	DB     *store.DB     // may be nil: nothing is stored, run ids are counted in memory
+	Writer *store.Writer // may be nil: nothing is persisted
+	Log    *slog.Logger  // may be nil: slog.Default()
 }
 
 // Registry keeps a domain's runs: it queues them, trains them one at a time
@@ -27,9 +36,10 @@ type Config struct {
 // publishes their progress and reloads the runs of earlier sessions. Its
 // methods are safe to call while Run runs.
 type Registry[I any, P Info[I]] struct {
-	cfg Config
-	t   Trainer[I]
-	log *slog.Logger
+	cfg      Config
+	progress bus.Topic[[]I]
+	t        Trainer[I]
+	log      *slog.Logger
 
 	mu     sync.Mutex // guards runs, nextID, q and every description
 	runs   map[int64]P
@@ -37,15 +47,18 @@ type Registry[I any, P Info[I]] struct {
 	q      *queue
 }
 
-// New returns an empty registry whose runs t builds and records. Name the
-// description type only (runs.New[RunInfo](...)): P is inferred.
-func New[I any, P Info[I]](cfg Config, t Trainer[I], log *slog.Logger) (*Registry[I, P], error) {
-	if t == nil {
+// New returns an empty registry whose runs t builds and records, and
+// whose snapshots of every run go to progress.
+func New[I any, P Info[I]](cfg Config, progress bus.Topic[[]I], t Trainer[I]) (*Registry[I, P], error) {
+	switch {
+	case t == nil:
 		return nil, errors.New("a run registry needs a trainer")
-	}
-	if cfg.Dir == "" {
+	case cfg.Bus == nil:
+		return nil, errors.New("a run registry needs a bus")
+	case cfg.Dir == "":
 		return nil, errors.New("a run registry needs a directory for checkpoints")
 	}
+	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
 	}
@@ -55,7 +68,7 @@ func New[I any, P Info[I]](cfg Config, t Trainer[I], log *slog.Logger) (*Registr
 	if cfg.PublishEvery <= 0 {
 		cfg.PublishEvery = 250 * time.Millisecond
 	}
-	r := &Registry[I, P]{cfg: cfg, t: t, log: log, runs: map[int64]P{}}
+	r := &Registry[I, P]{cfg: cfg, progress: progress, t: t, log: log, runs: map[int64]P{}}
 	r.q = newQueue(&r.mu, queueConfig{CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, Publish: r.publish})
 	return r, nil
 }
@@ -67,13 +80,13 @@ func (r *Registry[I, P]) Start(ctx context.Context, info I) (I, error) {
 	p := P(&info)
 	rec := p.RunRecord()
 	rec.Status, rec.Error, rec.Resumable, rec.Started = Queued, "", false, time.Now().UTC()
-	id, err := r.t.Insert(ctx, p)
+	id, err := r.insert(ctx, p)
 	if err != nil {
 		var zero I
 		return zero, fmt.Errorf("record run: %w", err)
 	}
 	r.mu.Lock()
-	if id == 0 {
+	if r.cfg.DB == nil {
 		r.nextID++
 		id = r.nextID
 	}
@@ -111,7 +124,7 @@ func (r *Registry[I, P]) Resume(id int64) (I, error) {
 	}
 	rec.Status, rec.Error, rec.Resumable = Queued, "", false
 	r.q.Push(id, hasCkpt)
-	r.t.Persist(p)
+	r.persist(p)
 	out := *p
 	r.mu.Unlock()
 	r.publish()
@@ -234,7 +247,7 @@ func (r *Registry[I, P]) Restore(infos []I) {
 			if p.Trained() > 0 && !exists(rec.Checkpoint) {
 				rec.Status, rec.Error = Failed, InterruptedMessage
 			}
-			r.t.Persist(p)
+			r.persist(p)
 		}
 		rec.Resumable = r.resumable(p)
 		r.runs[rec.ID] = p
@@ -288,7 +301,7 @@ func (r *Registry[I, P]) train(ctx context.Context, id int64, resume bool) error
 	r.mu.Lock()
 	l.Begin(p)
 	rec.Status, rec.Resumable = Running, false
-	r.t.Persist(p)
+	r.persist(p)
 	r.mu.Unlock()
 	r.publish()
 
@@ -326,7 +339,7 @@ func (r *Registry[I, P]) train(ctx context.Context, id int64, resume bool) error
 	r.mu.Lock()
 	apply(p)
 	rec.Status = Done
-	r.t.Persist(p)
+	r.persist(p)
 	r.mu.Unlock()
 	r.publish()
 	return nil
@@ -341,7 +354,7 @@ func (r *Registry[I, P]) settle(p P, s Status, msg string) {
 		rec.Error = msg
 	}
 	rec.Resumable = r.resumable(p)
-	r.t.Persist(p)
+	r.persist(p)
 }
 
 // resumable reports whether Resume would take p: it is stopped or failed,
@@ -359,9 +372,60 @@ func (r *Registry[I, P]) checkpointPath(id int64) string {
 	return filepath.Join(r.cfg.Dir, "run-"+strconv.FormatInt(id, 10), "checkpoint.ckpt")
 }
 
+// Reload reads the runs of earlier sessions with read, which gets the
+// database, and restores them (see Restore). Without a database it does
+// nothing. Call it before Run.
+func (r *Registry[I, P]) Reload(ctx context.Context, read func(ctx context.Context, db *store.DB) ([]I, error)) error {
+	if r.cfg.DB == nil {
+		return nil
+	}
+	infos, err := read(ctx, r.cfg.DB)
+	if err != nil {
+		return err
+	}
+	r.Restore(infos)
+	return nil
+}
+
+// Enqueue writes a row of the domain's (a metric, a learning-curve point)
+// through the batching writer's queue without waiting; when the queue is
+// full it drops the row and says so in the log. Without a writer it does
+// nothing.
+func (r *Registry[I, P]) Enqueue(query string, args ...any) {
+	if r.cfg.Writer == nil {
+		return
+	}
+	if !r.cfg.Writer.TryEnqueue(query, args...) {
+		r.log.Warn(r.cfg.Name+": the writer's queue is full; a row was not persisted", "query", query[:min(len(query), 40)])
+	}
+}
+
+// insert records a new run through the writer connection and returns its
+// id; 0 without a database.
+func (r *Registry[I, P]) insert(ctx context.Context, p P) (int64, error) {
+	if r.cfg.DB == nil {
+		return 0, nil
+	}
+	query, args := r.t.Insert((*I)(p))
+	res, err := r.cfg.DB.W.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// persist records p's state; r.mu is held, so it only queues the row.
+func (r *Registry[I, P]) persist(p P) {
+	if r.cfg.Writer == nil {
+		return
+	}
+	query, args := r.t.Update((*I)(p))
+	r.Enqueue(query, args...)
+}
+
 // publish sends the snapshot of every run.
 func (r *Registry[I, P]) publish() {
-	r.t.Publish(r.List())
+	r.progress.Publish(r.cfg.Bus, r.cfg.Name, "", "progress", r.List())
 }
 
 func exists(path string) bool {

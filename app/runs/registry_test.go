@@ -2,17 +2,20 @@ package runs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/store"
 )
 
 // toyInfo is a domain's description of a run: a counter that trains to
@@ -26,18 +29,12 @@ type toyInfo struct {
 
 func (i *toyInfo) Trained() int { return i.Steps }
 
-// toyTrainer records what the registry asks of a domain.
+// toyTrainer builds toy learners and records toy runs in toy_runs.
 type toyTrainer struct {
 	openErr error
 	evalErr error
 	evalCtx bool // Evaluate waits for ctx to end and fails with its error
-
-	mu        sync.Mutex
-	persisted map[int64]Status
-	published int
 }
-
-func (t *toyTrainer) Insert(context.Context, *toyInfo) (int64, error) { return 0, nil }
 
 func (t *toyTrainer) Open(info toyInfo, resume bool) (Learner[toyInfo], error) {
 	if t.openErr != nil {
@@ -56,25 +53,46 @@ func (t *toyTrainer) Open(info toyInfo, resume bool) (Learner[toyInfo], error) {
 	return l, nil
 }
 
-func (t *toyTrainer) Persist(info *toyInfo) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.persisted == nil {
-		t.persisted = map[int64]Status{}
+func (t *toyTrainer) Insert(info *toyInfo) (string, []any) {
+	return `INSERT INTO toy_runs (status, total) VALUES (?, ?)`, []any{info.Status, info.Total}
+}
+
+func (t *toyTrainer) Update(info *toyInfo) (string, []any) {
+	return `UPDATE toy_runs SET status = ?, steps = ? WHERE id = ?`, []any{info.Status, info.Steps, info.ID}
+}
+
+var toyProgress = bus.NewTopic[[]toyInfo]("toy.progress")
+
+// toyStore is a real SQLite file with the toy table and a batching writer.
+type toyStore struct {
+	db *store.DB
+	w  *store.Writer
+}
+
+func openToyStore(t *testing.T) *toyStore {
+	t.Helper()
+	migrations := fstest.MapFS{"0001_toy.sql": {Data: []byte(`CREATE TABLE toy_runs (id INTEGER PRIMARY KEY, status TEXT NOT NULL, total INTEGER NOT NULL, steps INTEGER NOT NULL DEFAULT 0)`)}}
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), store.FileName), migrations)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.persisted[info.ID] = info.Status
+	w := store.NewWriter(db, store.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { w.Close(); db.Close() })
+	return &toyStore{db: db, w: w}
 }
 
-func (t *toyTrainer) Publish([]toyInfo) {
-	t.mu.Lock()
-	t.published++
-	t.mu.Unlock()
-}
-
-func (t *toyTrainer) persistedStatus(id int64) Status {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.persisted[id]
+// status returns the status toy_runs holds for run id, once the writer has
+// committed what it was given.
+func (s *toyStore) status(t *testing.T, id int64) Status {
+	t.Helper()
+	if err := s.w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	if err := s.db.R.QueryRowContext(t.Context(), `SELECT status FROM toy_runs WHERE id = ?`, id).Scan(&st); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return st
 }
 
 type toyLearner struct {
@@ -109,9 +127,14 @@ func (l *toyLearner) Evaluate(ctx context.Context) (func(*toyInfo), error) {
 	return func(info *toyInfo) { info.Score = &score }, nil
 }
 
-func newToy(t *testing.T, tr *toyTrainer, dir string) *Registry[toyInfo, *toyInfo] {
+// newToy returns a registry of toy runs kept in st (nil: in memory).
+func newToy(t *testing.T, tr *toyTrainer, dir string, st *toyStore) *Registry[toyInfo, *toyInfo] {
 	t.Helper()
-	r, err := New[toyInfo](Config{Dir: dir, CheckpointEvery: time.Hour, PublishEvery: time.Hour}, tr, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := Config{Name: "toy", Dir: dir, CheckpointEvery: time.Hour, PublishEvery: time.Hour, Bus: bus.New(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if st != nil {
+		cfg.DB, cfg.Writer = st.db, st.w
+	}
+	r, err := New(cfg, toyProgress, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,12 +177,12 @@ func waitToy(t *testing.T, r *Registry[toyInfo, *toyInfo], id int64, what string
 
 func status(s Status) func(toyInfo) bool { return func(i toyInfo) bool { return i.Status == s } }
 
-// A run trains to its end and is evaluated; a finished run neither stops
-// nor resumes, and an unknown one is not found. Ids count from 1 without
-// a store, and the list is newest first.
+// A run trains to its end, is evaluated and recorded; a finished run
+// neither stops nor resumes, and an unknown one is not found. The list is
+// newest first.
 func TestRegistryRunsToTheEnd(t *testing.T) {
-	tr := &toyTrainer{}
-	r := newToy(t, tr, t.TempDir())
+	st := openToyStore(t)
+	r := newToy(t, &toyTrainer{}, t.TempDir(), st)
 	runToy(t, r)
 	a, err := r.Start(t.Context(), toyInfo{Total: 5})
 	if err != nil {
@@ -169,8 +192,8 @@ func TestRegistryRunsToTheEnd(t *testing.T) {
 		t.Fatalf("started %+v", a)
 	}
 	fin := waitToy(t, r, a.ID, "done", status(Done))
-	if fin.Steps != 5 || fin.Score == nil || *fin.Score != 5 || fin.Resumable || tr.persistedStatus(a.ID) != Done {
-		t.Errorf("finished %+v (persisted %s)", fin, tr.persistedStatus(a.ID))
+	if fin.Steps != 5 || fin.Score == nil || *fin.Score != 5 || fin.Resumable || st.status(t, a.ID) != Done {
+		t.Errorf("finished %+v (stored %s)", fin, st.status(t, a.ID))
 	}
 	if path, err := r.CheckpointPath(a.ID); err != nil {
 		t.Error(err)
@@ -203,19 +226,18 @@ func TestRegistryRunsToTheEnd(t *testing.T) {
 	}
 }
 
-// A run stopped while it waits leaves the queue at once and, having
-// trained nothing, resumes afresh; a run stopped while it trains
+// Without a database ids count from 1. A run stopped while it waits leaves
+// the queue at once and, having trained nothing, resumes afresh; a run stopped while it trains
 // checkpoints, and resumes from that checkpoint to its end.
 func TestRegistryStopResume(t *testing.T) {
-	tr := &toyTrainer{}
-	r := newToy(t, tr, t.TempDir())
+	r := newToy(t, &toyTrainer{}, t.TempDir(), nil)
 	long, _ := r.Start(t.Context(), toyInfo{Total: 100_000})
 	waiting, _ := r.Start(t.Context(), toyInfo{Total: 3})
 	if _, err := r.Resume(waiting.ID); errs.CodeOf(err) != errs.Conflict {
 		t.Errorf("resuming a queued run: %v", err)
 	}
 	got, err := r.Stop(waiting.ID)
-	if err != nil || got.Status != Stopped || !got.Resumable || tr.persistedStatus(waiting.ID) != Stopped {
+	if err != nil || got.Status != Stopped || !got.Resumable {
 		t.Fatalf("stopped in the queue: %+v, %v", got, err)
 	}
 	if _, err := r.CheckpointPath(waiting.ID); errs.MessageOf(err) != "Run 2 has no checkpoint yet." {
@@ -272,7 +294,8 @@ func TestRegistryFailures(t *testing.T) {
 		{"shutdown while evaluating", &toyTrainer{evalCtx: true}, true, Stopped, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newToy(t, tc.tr, t.TempDir())
+			st := openToyStore(t)
+			r := newToy(t, tc.tr, t.TempDir(), st)
 			stop := runToy(t, r)
 			a, _ := r.Start(t.Context(), toyInfo{Total: 2})
 			if tc.shutdown {
@@ -283,8 +306,8 @@ func TestRegistryFailures(t *testing.T) {
 				stop()
 			}
 			got := waitToy(t, r, a.ID, string(tc.want), status(tc.want))
-			if got.Error != tc.wantError || got.Resumable != tc.resumable || tc.tr.persistedStatus(a.ID) != tc.want {
-				t.Errorf("%+v (persisted %s); want error %q, resumable %v", got, tc.tr.persistedStatus(a.ID), tc.wantError, tc.resumable)
+			if got.Error != tc.wantError || got.Resumable != tc.resumable || st.status(t, a.ID) != tc.want {
+				t.Errorf("%+v (stored %s); want error %q, resumable %v", got, st.status(t, a.ID), tc.wantError, tc.resumable)
 			}
 		})
 	}
@@ -292,13 +315,18 @@ func TestRegistryFailures(t *testing.T) {
 
 // Restore brings back the runs of an earlier session: finished ones as they
 // were, active ones stopped (resumable with a checkpoint or with nothing
-// trained) or failed (trained, no checkpoint), each recorded; runs already
-// known stay as they are, and new ids come after the old ones.
+// trained) or failed (trained, no checkpoint), each recorded in the
+// database; runs already known stay as they are.
 func TestRegistryRestore(t *testing.T) {
 	dir := t.TempDir()
-	tr := &toyTrainer{}
-	r := newToy(t, tr, dir)
+	st := openToyStore(t)
+	r := newToy(t, &toyTrainer{}, dir, st)
 	known, _ := r.Start(t.Context(), toyInfo{Total: 1})
+	for _, s := range []Status{Done, Running, Running, Queued, Evaluating} { // runs 2 to 6, as the last session left them
+		if _, err := st.db.W.Exec(`INSERT INTO toy_runs (status, total) VALUES (?, 10)`, s); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "run-3"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -319,10 +347,10 @@ func TestRegistryRestore(t *testing.T) {
 		status    Status
 		resumable bool
 		error     string
-		persisted Status
+		stored    Status
 	}{
-		{known.ID, Queued, false, "", ""},
-		{2, Done, false, "", ""},
+		{known.ID, Queued, false, "", Queued},
+		{2, Done, false, "", Done},
 		{3, Stopped, true, "", Stopped},
 		{4, Failed, false, InterruptedMessage, Failed},
 		{5, Stopped, true, "", Stopped},
@@ -332,14 +360,14 @@ func TestRegistryRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != tc.status || got.Resumable != tc.resumable || got.Error != tc.error || tr.persistedStatus(tc.id) != tc.persisted {
-			t.Errorf("run %d: %+v (persisted %q); want %s, resumable %v, error %q, persisted %q", tc.id, got, tr.persistedStatus(tc.id), tc.status, tc.resumable, tc.error, tc.persisted)
+		if got.Status != tc.status || got.Resumable != tc.resumable || got.Error != tc.error || st.status(t, tc.id) != tc.stored {
+			t.Errorf("run %d: %+v (stored %q); want %s, resumable %v, error %q, stored %q", tc.id, got, st.status(t, tc.id), tc.status, tc.resumable, tc.error, tc.stored)
 		}
 		if want := filepath.Join(dir, "run-"+strconv.FormatInt(tc.id, 10), "checkpoint.ckpt"); got.Checkpoint != want {
 			t.Errorf("run %d checkpoint %q, want %q", tc.id, got.Checkpoint, want)
 		}
 	}
-	if next, _ := r.Start(t.Context(), toyInfo{Total: 1}); next.ID != 7 {
+	if next, _ := r.Start(t.Context(), toyInfo{Total: 1}); next.ID != 7 { // SQLite's next row id
 		t.Errorf("the next run got id %d, want 7", next.ID)
 	}
 }

@@ -84,18 +84,16 @@ type Learner[I any] interface {
 }
 
 // Trainer is what a domain supplies to its registry besides the learners:
-// how runs are built and where their records are kept.
+// how runs are built, and the statements that record them in the domain's
+// own table (the registry runs them).
 type Trainer[I any] interface {
-	// Insert records a new run and returns the id its store gave it, or 0
-	// when nothing is stored (the registry then counts ids itself).
-	Insert(ctx context.Context, info *I) (int64, error)
 	// Open builds the learner of a run: afresh from its spec, or from its
 	// checkpoint file when resume is set. info is a copy; the lock is not
 	// held (a checkpoint can take a while to read).
 	Open(info I, resume bool) (Learner[I], error)
-	// Persist records a run's state in the store. The lock is held, so it
-	// must not block: it goes through the batching writer's queue.
-	Persist(info *I)
-	// Publish sends the snapshot of every run, newest first.
-	Publish(runs []I)
+	// Insert returns the statement that records a new run; the row id
+	// SQLite gives it is the run's id.
+	Insert(info *I) (query string, args []any)
+	// Update returns the statement that records a run's state.
+	Update(info *I) (query string, args []any)
 }
