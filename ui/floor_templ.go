@@ -9,10 +9,12 @@ package ui
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// Floor is the 3D trading floor: the five traders at their desks, a crowd
-// of background traders, the ticker wall and the trades flying to the
-// exchange, drawn by static/js/floor.js with Three.js, with the vote, the
-// round clock, the standings and the commentary beside it.
+// Floor is the 3D trading floor: the traders at their desks (procedural
+// humanoids, one look per strategy), a crowd of 1,000 background traders,
+// the ticker wall and the trades flying to the exchange, drawn by
+// static/js/floor.js with Three.js, with the clicked trader's card, the
+// vote, the round clock, the standings and the commentary beside it (never
+// over the scene).
 func Floor(p Page) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -49,20 +51,20 @@ func Floor(p Page) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("css/tournament.css")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/floor.templ`, Line: 9, Col: 61}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/floor.templ`, Line: 11, Col: 61}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><section class=\"floor-wrap\"><div class=\"floor-stage\" id=\"floor\"><canvas id=\"floor-2d\" hidden aria-label=\"the trading floor, drawn in 2D\"></canvas><div class=\"floor-hud\"><span>Round <b id=\"t-round\">–</b></span> <span><b id=\"t-clock\">–</b></span> <span id=\"t-regime\" class=\"regime\">–</span> <span class=\"sub\" id=\"t-scenario\"></span></div><div class=\"floor-progress\"><i id=\"t-progress\"></i></div><aside class=\"avatar-panel\" id=\"avatar-panel\" hidden><button class=\"close\" id=\"avatar-close\" aria-label=\"close\">×</button><h2 id=\"ap-name\">–</h2><p class=\"sub\" id=\"ap-style\"></p><p id=\"ap-bio\"></p><p class=\"big\" id=\"ap-pnl\">–</p><canvas id=\"ap-curve\" width=\"260\" height=\"80\"></canvas><table class=\"t-table\" id=\"ap-positions\"><tbody></tbody></table><p class=\"sub\" id=\"ap-meta\"></p><p><a id=\"ap-memory\" href=\"/memory\">What it remembers →</a></p></aside></div><div class=\"floor-side\"><article class=\"panel t-vote\" id=\"vote-panel\"><h2>Who wins round <span id=\"vote-round\">–</span>?</h2><p class=\"sub\" id=\"vote-lock\">Votes close when the round starts.</p><div class=\"vote-buttons\" id=\"vote-buttons\"></div><p class=\"sub\" id=\"vote-msg\" role=\"status\"></p><p class=\"sub\">Crowd accuracy: <b id=\"crowd\">–</b></p></article><article class=\"panel\"><h2>Standings</h2><table class=\"t-table compact\" id=\"leaderboard\"><tbody></tbody></table></article><article class=\"panel t-comm\"><h2>Commentary</h2><ol class=\"commentary\" id=\"commentary\"></ol></article></div></section><script type=\"module\" src=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><section class=\"floor-wrap\"><div class=\"floor-stage\" id=\"floor\"><canvas id=\"floor-2d\" hidden aria-label=\"the trading floor, drawn in 2D\"></canvas><div class=\"floor-hud\"><span>Round <b id=\"t-round\">–</b></span> <span><b id=\"t-clock\">–</b></span> <span id=\"t-regime\" class=\"regime\">–</span> <span class=\"sub\" id=\"t-scenario\"></span></div><div class=\"floor-progress\"><i id=\"t-progress\"></i></div></div><div class=\"floor-side\"><aside class=\"panel avatar-panel\" id=\"avatar-panel\" hidden aria-live=\"polite\"><button class=\"close\" id=\"avatar-close\" aria-label=\"close\">×</button><h2 id=\"ap-name\">–</h2><p class=\"sub\" id=\"ap-style\"></p><p id=\"ap-bio\"></p><p class=\"big\" id=\"ap-pnl\">–</p><p class=\"sub\" id=\"ap-doing\"></p><canvas id=\"ap-curve\" width=\"260\" height=\"80\" aria-label=\"its equity this round\"></canvas><table class=\"t-table\" id=\"ap-positions\"><tbody></tbody></table><p class=\"sub\" id=\"ap-meta\"></p><h3>Last decisions</h3><ol class=\"ap-list\" id=\"ap-decisions\"><li class=\"sub\">no trade seen yet on this page</li></ol><h3>In the commentary</h3><ol class=\"ap-list\" id=\"ap-memories\"><li class=\"sub\">nothing said about it yet this round</li></ol><p><a id=\"ap-memory\" href=\"/memory\">What it remembers →</a></p></aside><article class=\"panel t-vote\" id=\"vote-panel\"><h2>Who wins round <span id=\"vote-round\">–</span>?</h2><p class=\"sub\" id=\"vote-lock\">Votes close when the round starts.</p><div class=\"vote-buttons\" id=\"vote-buttons\"></div><p class=\"sub\" id=\"vote-msg\" role=\"status\"></p><p class=\"sub\">Crowd accuracy: <b id=\"crowd\">–</b></p></article><article class=\"panel\"><h2>Standings</h2><table class=\"t-table compact\" id=\"leaderboard\"><tbody></tbody></table></article><article class=\"panel t-comm\"><h2>Commentary</h2><ol class=\"commentary\" id=\"commentary\"></ol></article></div></section><script type=\"module\" src=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/floor.js")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/floor.templ`, Line: 52, Col: 52}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/floor.templ`, Line: 59, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 			if templ_7745c5c3_Err != nil {

@@ -1,17 +1,23 @@
-// floor.js: the 3D trading floor. Five hero traders at their desks, a crowd
-// of 1,000 background traders in one InstancedMesh, a ticker wall with live
-// prices and trade tickets flying from the traders to the exchange. Motion
-// follows the real tournament: an avatar's pose is its status on
-// tournament.state, tickets are its fills on tournament.fills, the crowd
-// bobs with the trading activity. Without WebGL it draws a 2D floor.
+// floor.js: the 3D trading floor. The traders stand at their desks as
+// procedural humanoids (static/js/avatars.js), one look and colour per
+// strategy; 1,000 background traders fill the stands around them; a ticker
+// wall shows live prices and trade tickets fly from the traders' hands to
+// the exchange's order slot, under the ticker. Motion follows the real
+// tournament: a trader types when it places orders and fills, celebrates
+// when it leads, despairs when it loses or is stopped, and walks to the
+// ticker wall after a big fill; the crowd cheers or sags with the trader
+// it supports and turns agitated in a crisis. Without WebGL it draws a 2D
+// floor.
 //
-// Frame statistics for tests and curious people: window.metastationFloor.
+// Frame statistics for tests and curious people: window.metastationFloor
+// (drawCalls, frameMs, fps, visibleCrowd, ...).
 import { connect, renderBoard, money, pct, profileOf } from "./tournament-common.js";
 
 const stage = document.getElementById("floor");
 const stats = (window.metastationFloor = {
-  webgl: false, frames: 0, drawCalls: 0, triangles: 0, p50: 0, p95: 0,
-  avatars: 0, crowd: 0, tickets: 0, fills: 0, mode: "starting",
+  webgl: false, frames: 0, drawCalls: 0, triangles: 0, p50: 0, p95: 0, frameMs: 0, fps: 0,
+  avatars: 0, crowd: 0, visibleCrowd: 0, tickets: 0, fills: 0, mode: "starting",
+  looks: 0, heroAnims: {}, crowdAnims: {}, agitation: 0, walks: 0, ticketsOverTicker: 0, pixelRatio: 0,
 });
 
 const CROWD = 1000;
@@ -19,6 +25,10 @@ let scene3d = null;
 let fallback = null;
 let lastState = null;
 let activity = 0; // decaying count of recent fills: drives the crowd
+
+// The last fills of each strategy seen on this page: its card's "last
+// decisions".
+const decisions = new Map();
 
 connect((s) => {
   lastState = s;
@@ -29,7 +39,15 @@ connect((s) => {
 }, (fills) => {
   stats.fills += fills.length;
   activity = Math.min(activity + fills.length, 60);
+  const clock = lastState?.clock || "";
+  for (const f of fills) {
+    const list = decisions.get(f.strategy) || [];
+    list.push({ ...f, clock });
+    if (list.length > 12) list.shift();
+    decisions.set(f.strategy, list);
+  }
   if (scene3d) scene3d.fly(fills);
+  if (panelFor && fills.some((f) => f.strategy === panelFor)) renderPanel();
 });
 
 function webglAvailable() {
@@ -40,10 +58,9 @@ function webglAvailable() {
 }
 
 if (webglAvailable() && !new URLSearchParams(location.search).has("2d")) {
-  import("../vendor/three/three.module.js")
-    .then(async (THREE) => {
-      const { OrbitControls } = await import("../vendor/three/OrbitControls.js");
-      scene3d = build3D(THREE, OrbitControls);
+  Promise.all([import("../vendor/three/three.module.js"), import("../vendor/three/OrbitControls.js"), import("./avatars.js")])
+    .then(([THREE, { OrbitControls }, avatars]) => {
+      scene3d = build3D(THREE, OrbitControls, avatars);
       if (lastState) scene3d.update(lastState);
     })
     .catch((err) => { console.error("floor: WebGL scene failed, drawing 2D", err); start2D(); });
@@ -53,16 +70,35 @@ if (webglAvailable() && !new URLSearchParams(location.search).has("2d")) {
 
 // ---------------------------------------------------------------- 3D
 
-function build3D(THREE, OrbitControls) {
-  // Software renderers (SwiftShader in headless browsers, old laptops)
-  // get no antialiasing and fewer pixels than CSS pixels.
+// Each strategy's look, by the shape its profile names.
+const LOOKS = { cone: "cap", box: "suit", sphere: "round", torus: "headset", capsule: "bot" };
+const lookOf = (p) => LOOKS[p.shape] || "bot";
+
+// What a trader's status makes it do.
+function heroAnim(status, ANIM) {
+  switch (status) {
+    case "trading": return [ANIM.typing, 1];
+    case "winning": return [ANIM.celebrating, 0.5];
+    case "celebrating": return [ANIM.celebrating, 1];
+    case "losing": return [ANIM.despairing, 0.5];
+    case "stopped": return [ANIM.despairing, 1];
+    default: return [ANIM.idle, 1];
+  }
+}
+
+function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }) {
+  // Software renderers (SwiftShader in headless browsers, old laptops) get
+  // no antialiasing and a resolution that adapts to hold the frame rate.
   const probe = document.createElement("canvas").getContext("webgl2");
   const dbg = probe && probe.getExtension("WEBGL_debug_renderer_info");
   const gpu = dbg ? String(probe.getParameter(dbg.UNMASKED_RENDERER_WEBGL)) : "";
   const software = /swiftshader|llvmpipe|software/i.test(gpu);
   stats.gpu = gpu;
-  const renderer = new THREE.WebGLRenderer({ antialias: !software, preserveDrawingBuffer: true });
-  renderer.setPixelRatio(software ? 0.75 : Math.min(window.devicePixelRatio || 1, 2));
+  stats.software = software;
+  const renderer = new THREE.WebGLRenderer({ antialias: !software, preserveDrawingBuffer: true, powerPreference: "high-performance" });
+  const maxRatio = software ? 0.6 : Math.min(window.devicePixelRatio || 1, 2);
+  let ratio = maxRatio;
+  renderer.setPixelRatio(ratio);
   renderer.info.autoReset = false;
   stage.prepend(renderer.domElement);
   renderer.domElement.id = "floor-3d";
@@ -71,90 +107,170 @@ function build3D(THREE, OrbitControls) {
 
   const scene = new THREE.Scene();
   scene.background = new THREE.Color(0x0b0e14);
-  scene.fog = new THREE.Fog(0x0b0e14, 40, 90);
-  const camera = new THREE.PerspectiveCamera(50, 1, 0.1, 200);
-  camera.position.set(0, 11, 21);
+  scene.fog = new THREE.Fog(0x0b0e14, 45, 95);
+  const camera = new THREE.PerspectiveCamera(50, 1.5, 0.1, 200);
+  const HOME_CAM = new THREE.Vector3(0, 10, 16), HOME_TARGET = new THREE.Vector3(0, 1.6, -4);
+  camera.position.copy(HOME_CAM);
   const controls = new OrbitControls(camera, renderer.domElement);
-  controls.target.set(0, 2, -2);
+  controls.target.copy(HOME_TARGET);
   controls.enableDamping = true;
-  controls.maxPolarAngle = Math.PI * 0.48;
-  controls.minDistance = 8;
+  controls.maxPolarAngle = Math.PI * 0.47;
+  controls.minDistance = 6;
   controls.maxDistance = 60;
 
-  scene.add(new THREE.HemisphereLight(0xbfd4ff, 0x202533, 1.1));
-  const sun = new THREE.DirectionalLight(0xffffff, 1.6);
-  sun.position.set(8, 20, 12);
+  scene.add(new THREE.HemisphereLight(0xc8d8ff, 0x262b38, 1.6));
+  const sun = new THREE.DirectionalLight(0xffffff, 1.5);
+  sun.position.set(6, 20, 14);
   scene.add(sun);
 
-  const floor = new THREE.Mesh(new THREE.CircleGeometry(44, 64), new THREE.MeshStandardMaterial({ color: 0x151a26, roughness: 0.9 }));
+  const floor = new THREE.Mesh(new THREE.CircleGeometry(48, 48), new THREE.MeshLambertMaterial({ color: 0x151a26 }));
   floor.rotation.x = -Math.PI / 2;
   scene.add(floor);
-  const grid = new THREE.GridHelper(88, 44, 0x232a3b, 0x1a2030);
+  const grid = new THREE.GridHelper(96, 48, 0x232a3b, 0x1a2030);
   grid.position.y = 0.01;
   scene.add(grid);
 
-  // The exchange: a tower at the back with the ticker wall on it.
-  const exchange = new THREE.Mesh(new THREE.BoxGeometry(14, 7, 1.2), new THREE.MeshStandardMaterial({ color: 0x1e2636, roughness: 0.6 }));
-  exchange.position.set(0, 3.5, -10);
-  scene.add(exchange);
+  // The exchange: a wall with the ticker on it and, under the ticker, the
+  // order slot the tickets fly into (so they never cover the prices).
+  const WALL_Z = -12;
+  const wall = new THREE.Mesh(new THREE.BoxGeometry(18, 10, 1), new THREE.MeshLambertMaterial({ color: 0x1e2636 }));
+  wall.position.set(0, 5, WALL_Z);
+  scene.add(wall);
   const tickerCanvas = document.createElement("canvas");
   tickerCanvas.width = 1024; tickerCanvas.height = 512;
   const tickerTex = new THREE.CanvasTexture(tickerCanvas);
   tickerTex.colorSpace = THREE.SRGBColorSpace;
-  const ticker = new THREE.Mesh(new THREE.PlaneGeometry(13, 6.5), new THREE.MeshBasicMaterial({ map: tickerTex }));
-  ticker.position.set(0, 3.5, -9.35);
+  const TICKER = { w: 15, h: 7.5, y: 5.6 };
+  const ticker = new THREE.Mesh(new THREE.PlaneGeometry(TICKER.w, TICKER.h), new THREE.MeshBasicMaterial({ map: tickerTex, fog: false }));
+  ticker.position.set(0, TICKER.y, WALL_Z + 0.52);
   scene.add(ticker);
-  const exchangePoint = new THREE.Vector3(0, 3.5, -9.3);
+  const slot = new THREE.Mesh(new THREE.BoxGeometry(14, 0.35, 0.3), new THREE.MeshBasicMaterial({ color: 0x2b8f76 }));
+  slot.position.set(0, 0.9, WALL_Z + 0.6);
+  scene.add(slot);
+  const SLOT_Y = 0.9, SLOT_Z = WALL_Z + 0.7;
 
-  // Desks: one InstancedMesh for every strategy; trained learners can join
-  // the five house strategies, up to the tournament's cap of 10.
+  // Desks and monitors: one InstancedMesh each for every trader.
   const MAX_HEROES = 10;
-  const deskGeo = new THREE.BoxGeometry(3, 1, 1.6);
-  const desks = new THREE.InstancedMesh(deskGeo, new THREE.MeshStandardMaterial({ color: 0x2a3246, roughness: 0.5 }), MAX_HEROES);
-  desks.count = 0;
-  scene.add(desks);
+  const desks = new THREE.InstancedMesh(new THREE.BoxGeometry(2.2, 0.85, 1), new THREE.MeshLambertMaterial({ color: 0x2a3246 }), MAX_HEROES);
+  const monitors = new THREE.InstancedMesh(new THREE.BoxGeometry(0.9, 0.55, 0.06), new THREE.MeshBasicMaterial({ color: 0xffffff }), MAX_HEROES * 2);
+  desks.count = 0; monitors.count = 0;
+  scene.add(desks, monitors);
 
-  // The crowd: 1,000 capsules in one draw call, each a supporter of one of
-  // the five traders (its colour), standing in rings around the desks.
-  const crowdGeo = new THREE.CapsuleGeometry(0.22, 0.6, 2, 6);
-  const crowd = new THREE.InstancedMesh(crowdGeo, new THREE.MeshStandardMaterial({ roughness: 0.7 }), CROWD);
-  const crowdBase = [];
-  const m = new THREE.Matrix4();
-  const col = new THREE.Color();
+  // Shared by every avatar material: the clock and the crowd's agitation.
+  const uniforms = { uTime: { value: 0 }, uAgitation: { value: 0 } };
+  const heroMat = avatarMaterial(THREE, { uTime: uniforms.uTime, uAgitation: { value: 0 } });
+  const crowdMat = avatarMaterial(THREE, uniforms);
+
+  // ------------------------------------------------------------ the crowd
+  // 1,000 supporters in the stands: two wings rising to the sides and a
+  // pit in front, placed so the whole crowd is in the opening view. Two
+  // levels of detail: near the camera the rounded figure, farther a boxy
+  // one of ~120 triangles; members move between them as the camera moves.
   let seed = 7;
   const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  for (let i = 0; i < CROWD; i++) {
-    const ring = 16 + rnd() * 22, a = Math.PI * (0.05 + 0.9 * rnd()) + Math.PI; // the front half-disc
-    const x = Math.cos(a) * ring, z = -Math.sin(a) * ring * 0.75 + 2;
-    crowdBase.push({ x, z, phase: rnd() * Math.PI * 2, team: i, speed: 0.6 + rnd() });
-    m.makeTranslation(x, 0.55, z);
-    crowd.setMatrixAt(i, m);
-    crowd.setColorAt(i, col.set(0x555b6e));
-  }
-  scene.add(crowd);
-  stats.crowd = CROWD;
-
-  // Trade tickets flying to the exchange: a pool in one InstancedMesh.
-  const TICKETS = 96;
-  const tickets = new THREE.InstancedMesh(new THREE.OctahedronGeometry(0.22), new THREE.MeshBasicMaterial(), TICKETS);
-  tickets.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
-  const flights = [];
-  const hidden = new THREE.Matrix4().makeScale(0, 0, 0);
-  for (let i = 0; i < TICKETS; i++) { tickets.setMatrixAt(i, hidden); tickets.setColorAt(i, col.set(0xffffff)); }
-  let nextTicket = 0;
-  scene.add(tickets);
-
-  // The five heroes.
-  const heroes = new Map(); // strategy id -> {group, body, plate, desk, status}
-  function shapeGeometry(shape) {
-    switch (shape) {
-      case "cone": return new THREE.ConeGeometry(0.7, 1.8, 24);
-      case "box": return new THREE.BoxGeometry(1.1, 1.6, 1.1);
-      case "sphere": return new THREE.SphereGeometry(0.8, 24, 16);
-      case "torus": return new THREE.TorusGeometry(0.6, 0.25, 12, 32);
-      default: return new THREE.CapsuleGeometry(0.5, 0.9, 4, 16);
+  const members = [];
+  {
+    const cam = new THREE.PerspectiveCamera(50, 1.3, 0.1, 200); // narrower than the page: all in view at any wider aspect
+    cam.position.copy(HOME_CAM); cam.lookAt(HOME_TARGET); cam.updateMatrixWorld(); cam.updateProjectionMatrix();
+    const fr = new THREE.Frustum().setFromProjectionMatrix(new THREE.Matrix4().multiplyMatrices(cam.projectionMatrix, cam.matrixWorldInverse));
+    const p = new THREE.Vector3();
+    const inView = (x, y, z) => fr.containsPoint(p.set(x, y + 0.2, z)) && fr.containsPoint(p.set(x, y + 1.9, z));
+    for (let tries = 0; members.length < CROWD && tries < 200000; tries++) {
+      const r = rnd();
+      let x, z, y = 0;
+      if (r < 0.5) { // the wings: rows rising outwards
+        const side = rnd() < 0.5 ? -1 : 1, row = Math.floor(rnd() * 12);
+        x = side * (10.5 + row * 0.75 + rnd() * 0.25);
+        z = -15 + rnd() * 16;
+        y = row * 0.22;
+      } else if (r < 0.65) { // beside the exchange, clear of the traders' path
+        const side = rnd() < 0.5 ? -1 : 1;
+        x = side * (7.8 + rnd() * 3.4);
+        z = -11 + rnd() * 5;
+      } else { // the pit in front
+        x = (rnd() * 2 - 1) * 14;
+        z = 1.2 + rnd() * 9;
+      }
+      if (!inView(x, y, z)) continue;
+      if (members.some((m) => Math.abs(m.x - x) < 0.34 && Math.abs(m.z - z) < 0.34 && Math.abs(m.y - y) < 0.2)) continue;
+      const yaw = Math.atan2(-x * 0.8, 0 - z - 3) + (rnd() - 0.5) * 0.6; // face the desks
+      members.push({ x, y, z, yaw, team: members.length, phase: rnd(), tempo: 0.8 + rnd() * 0.5,
+        anim: ANIM.idle, k: 1, since: 0, mesh: -1, slot: -1, pick: rnd() });
     }
   }
+  const lods = [0, 1].map((detail) => {
+    const mesh = new THREE.InstancedMesh(figure(THREE, "fan", detail), crowdMat, CROWD);
+    mesh.frustumCulled = false; // the vertex shader moves the limbs
+    mesh.count = 0;
+    mesh.setColorAt(0, new THREE.Color(1, 1, 1));
+    const anim = animate(THREE, mesh, CROWD);
+    scene.add(mesh);
+    return { mesh, anim };
+  });
+  stats.crowd = members.length;
+  // For measuring what the crowd costs: metastationFloor.showCrowd(false).
+  stats.showCrowd = (on) => { for (const l of lods) l.mesh.visible = !!on; return on; };
+  const LOD_NEAR = 17;
+  const mat4 = new THREE.Matrix4(), quat = new THREE.Quaternion(), vec = new THREE.Vector3(), one = new THREE.Vector3(1, 1, 1);
+  const col = new THREE.Color(), up = new THREE.Vector3(0, 1, 0);
+  // The traders and their desks are drawn a third larger than the crowd:
+  // they are who the audience came to see.
+  const S = 1.35, big = new THREE.Vector3(S, S, S);
+  let teamColors = [];
+  function memberColor(m) {
+    return teamColors.length ? col.copy(teamColors[m.team % teamColors.length]).multiplyScalar(0.85) : col.set(0x6b7286);
+  }
+  // placeCrowd (re)assigns every member to a level of detail by its
+  // distance to the camera and writes its instance data there.
+  let placedFrom = new THREE.Vector3(1e9, 0, 0);
+  function placeCrowd(force) {
+    if (!force && placedFrom.distanceToSquared(camera.position) < 1) return;
+    placedFrom.copy(camera.position);
+    const n = [0, 0];
+    for (const m of members) {
+      const near = camera.position.distanceTo(vec.set(m.x, m.y + 1, m.z)) < LOD_NEAR ? 1 : 0;
+      const { mesh, anim } = lods[near];
+      const i = n[near]++;
+      m.mesh = near; m.slot = i;
+      mat4.compose(vec.set(m.x, m.y, m.z), quat.setFromAxisAngle(up, m.yaw), one);
+      mesh.setMatrixAt(i, mat4);
+      mesh.setColorAt(i, memberColor(m));
+      anim.init(i, m.phase, m.tempo);
+      anim.state[i] = -1;
+      anim.to(i, m.anim, m.since, m.k);
+    }
+    for (const k of [0, 1]) {
+      lods[k].mesh.count = n[k];
+      lods[k].mesh.instanceMatrix.needsUpdate = true;
+      if (lods[k].mesh.instanceColor) lods[k].mesh.instanceColor.needsUpdate = true;
+    }
+    stats.crowdNear = n[1];
+    stats.crowdFar = n[0];
+  }
+  function setMember(m, anim, k, now) {
+    if (m.anim === anim && m.k === k) return;
+    m.anim = anim; m.k = k; m.since = now;
+    if (m.mesh >= 0) lods[m.mesh].anim.to(m.slot, anim, now, k);
+  }
+
+  // ------------------------------------------------------------ the traders
+  // One InstancedMesh per look (a learner entered twice shares one); a
+  // trader's instance matrix moves when it walks.
+  const lookMeshes = new Map(); // look -> {mesh, anim, used}
+  function lookMesh(look) {
+    let lm = lookMeshes.get(look);
+    if (!lm) {
+      const mesh = new THREE.InstancedMesh(figure(THREE, look, 2), heroMat, MAX_HEROES);
+      mesh.frustumCulled = false;
+      mesh.count = 0;
+      mesh.setColorAt(0, new THREE.Color(1, 1, 1));
+      lm = { mesh, anim: animate(THREE, mesh, MAX_HEROES), ids: [] };
+      scene.add(mesh);
+      lookMeshes.set(look, lm);
+    }
+    return lm;
+  }
+  const heroes = new Map(); // strategy id -> hero
   function namePlate(text, color) {
     const c = document.createElement("canvas");
     c.width = 512; c.height = 96;
@@ -166,13 +282,13 @@ function build3D(THREE, OrbitControls) {
     g.fillText(text, 28, 50);
     const tex = new THREE.CanvasTexture(c);
     tex.colorSpace = THREE.SRGBColorSpace;
-    const sp = new THREE.Sprite(new THREE.SpriteMaterial({ map: tex, depthTest: false }));
-    sp.scale.set(3.4, 0.64, 1);
+    const sp = new THREE.Sprite(new THREE.SpriteMaterial({ map: tex, depthTest: false, fog: false }));
+    sp.scale.set(2.9, 0.55, 1);
     return sp;
   }
-  // ensureHeroes keeps one avatar and one desk per strategy in s.profiles:
-  // a newcomer gets its own, a withdrawn entrant loses both, and the arc is
-  // laid out again for all, in profile order.
+  // ensureHeroes keeps one avatar, desk and plate per strategy in
+  // s.profiles: a newcomer gets its own, a withdrawn entrant loses them, and
+  // the arc is laid out again for all, in profile order.
   let laidOut = "";
   function ensureHeroes(all) {
     const profiles = all.slice(0, MAX_HEROES);
@@ -182,9 +298,7 @@ function build3D(THREE, OrbitControls) {
     const ids = new Set(profiles.map((p) => p.id));
     for (const [id, h] of heroes) {
       if (ids.has(id)) continue;
-      scene.remove(h.group);
-      h.body.geometry.dispose();
-      h.body.material.dispose();
+      scene.remove(h.plate);
       h.plate.material.map.dispose();
       h.plate.material.dispose();
       heroes.delete(id);
@@ -192,42 +306,62 @@ function build3D(THREE, OrbitControls) {
     profiles.forEach((p, i) => {
       const known = heroes.get(p.id);
       if (known) { known.index = i; return; }
-      const group = new THREE.Group();
-      const body = new THREE.Mesh(shapeGeometry(p.shape), new THREE.MeshStandardMaterial({ color: p.color, roughness: 0.35, metalness: 0.2, emissive: p.color, emissiveIntensity: 0.15 }));
-      body.position.y = 1.9;
-      body.userData.strategy = p.id;
-      group.add(body);
       const plate = namePlate(p.name, p.color);
-      plate.position.y = 3.6;
-      group.add(plate);
-      scene.add(group);
-      heroes.set(p.id, { group, body, plate, status: "idle", index: i, baseColor: new THREE.Color(p.color) });
+      scene.add(plate);
+      heroes.set(p.id, { id: p.id, look: lookOf(p), color: new THREE.Color(p.color), plate, index: i, status: "idle",
+        pos: new THREE.Vector3(), home: new THREE.Vector3(), yaw: 0, homeYaw: 0, anim: -1, k: 1,
+        walk: null, lastTrade: 0, lastWalk: -1e9, sizes: [] });
     });
-    // Lay every hero out again: a newcomer or a leaver re-spaces the arc.
+    // Lay every trader out again: a newcomer or a leaver re-spaces the arc.
+    for (const lm of lookMeshes.values()) lm.ids = [];
     const n = heroes.size;
-    for (const h of heroes.values()) {
-      const angle = Math.PI * (0.2 + 0.6 * (h.index / Math.max(n - 1, 1)));
-      const x = -Math.cos(angle) * 10, z = Math.sin(angle) * 5 - 1;
-      h.group.position.set(x, 0, z);
-      h.group.lookAt(0, 0, -10);
-      m.compose(new THREE.Vector3(x, 0.5, z + 1.2), h.group.quaternion, new THREE.Vector3(1, 1, 1));
-      desks.setMatrixAt(h.index, m);
+    let k = 0;
+    for (const h of [...heroes.values()].sort((a, b) => a.index - b.index)) {
+      const a = Math.PI * (0.22 + 0.56 * (n > 1 ? h.index / (n - 1) : 0.5));
+      h.home.set(-Math.cos(a) * 9, 0, -Math.sin(a) * 2.5 - 1.5);
+      h.homeYaw = Math.atan2(-h.home.x * 0.5, 14 - h.home.z); // face the audience
+      if (!h.walk) { h.pos.copy(h.home); h.yaw = h.homeYaw; }
+      const lm = lookMesh(h.look);
+      h.slot = lm.ids.length;
+      lm.ids.push(h.id);
+      lm.mesh.setColorAt(h.slot, h.color);
+      lm.anim.init(h.slot, h.index * 0.37, 1);
+      lm.anim.state[h.slot] = -1;
+      h.anim = -1;
+      // The desk in front of the trader, two monitors on it facing it.
+      quat.setFromAxisAngle(up, h.homeYaw);
+      const fwd = new THREE.Vector3(Math.sin(h.homeYaw), 0, Math.cos(h.homeYaw));
+      const side = new THREE.Vector3(fwd.z, 0, -fwd.x);
+      mat4.compose(vec.copy(h.home).addScaledVector(fwd, 0.75 * S).setY(0.425 * S), quat, big);
+      desks.setMatrixAt(k, mat4);
+      for (const s of [-0.48, 0.48]) {
+        mat4.compose(vec.copy(h.home).addScaledVector(fwd, 1.05 * S).addScaledVector(side, s * S).setY(1.15 * S), quat, big);
+        monitors.setMatrixAt(2 * k + (s < 0 ? 0 : 1), mat4);
+        monitors.setColorAt(2 * k + (s < 0 ? 0 : 1), col.copy(h.color).lerp(new THREE.Color(0x0d1118), 0.55));
+      }
+      k++;
     }
-    desks.count = n;
+    desks.count = n; monitors.count = 2 * n;
     desks.instanceMatrix.needsUpdate = true;
-    if (n) {
-      crowdBase.forEach((c, i) => crowd.setColorAt(i, col.set(profiles[c.team % n].color).multiplyScalar(0.7)));
-      crowd.instanceColor.needsUpdate = true;
+    monitors.instanceMatrix.needsUpdate = true;
+    if (monitors.instanceColor) monitors.instanceColor.needsUpdate = true;
+    for (const lm of lookMeshes.values()) {
+      lm.mesh.count = lm.ids.length;
+      if (lm.mesh.instanceColor) lm.mesh.instanceColor.needsUpdate = true;
     }
+    // The crowd wears its trader's colour.
+    teamColors = profiles.map((p) => new THREE.Color(p.color));
+    placeCrowd(true);
     stats.avatars = heroes.size;
     stats.desks = desks.count;
+    stats.looks = [...lookMeshes.values()].filter((lm) => lm.ids.length).length;
   }
 
   function drawTicker(s) {
     const g = tickerCanvas.getContext("2d");
     g.fillStyle = "#0d1118"; g.fillRect(0, 0, 1024, 512);
     g.font = "bold 40px ui-monospace, monospace"; g.textBaseline = "middle";
-    g.fillStyle = "#8a93a8";
+    g.fillStyle = s.regime === "crisis" || s.regime === "black_swan" ? "#ff6b7a" : "#8a93a8";
     g.fillText(`ROUND ${s.round || "–"}  ${s.clock || ""}  ${(s.regime || "").toUpperCase().replace("_", " ")}`, 40, 50);
     (s.prices || []).forEach((p, i) => {
       const y = 130 + i * 72;
@@ -239,37 +373,95 @@ function build3D(THREE, OrbitControls) {
     tickerTex.needsUpdate = true;
   }
 
+  // The crowd follows the round: agitation in a crisis, its trader's fate
+  // otherwise (a share of the leader's supporters cheer, a losing trader's
+  // sag).
+  let agitationTarget = 0;
+  function reactCrowd(s, now) {
+    agitationTarget = { crisis: 1, black_swan: 1, volatile: 0.35 }[s.regime] || 0;
+    const board = new Map((s.leaderboard || []).map((e) => [e.strategy, e]));
+    const ids = (s.profiles || []).slice(0, MAX_HEROES).map((p) => p.id);
+    const counts = {};
+    for (const m of members) {
+      const e = board.get(ids[m.team % Math.max(ids.length, 1)]);
+      let a = ANIM.idle, k = 1;
+      if (e && (e.status === "celebrating" || (e.status === "winning" && e.rank === 1)) && m.pick < 0.6) { a = ANIM.celebrating; k = e.status === "celebrating" ? 1 : 0.5; }
+      else if (e && (e.status === "stopped" || e.status === "losing") && m.pick < 0.5) { a = ANIM.despairing; k = 0.5; }
+      setMember(m, a, k, now);
+      const name = Object.keys(ANIM).find((n) => ANIM[n] === a);
+      counts[name] = (counts[name] || 0) + 1;
+    }
+    stats.crowdAnims = counts;
+  }
+
   function update(s) {
     ensureHeroes(s.profiles || []);
     for (const e of s.leaderboard || []) {
       const h = heroes.get(e.strategy);
       if (h) { h.status = e.status; h.rank = e.rank; }
     }
+    reactCrowd(s, uniforms.uTime.value);
     drawTicker(s);
   }
 
+  // Trade tickets fly from the trader's hands to the order slot: a pool in
+  // one InstancedMesh.
+  const TICKETS = 96;
+  const tickets = new THREE.InstancedMesh(new THREE.OctahedronGeometry(0.16), new THREE.MeshBasicMaterial(), TICKETS);
+  tickets.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
+  tickets.frustumCulled = false;
+  const flights = [];
+  const hidden = new THREE.Matrix4().makeScale(0, 0, 0);
+  for (let i = 0; i < TICKETS; i++) { tickets.setMatrixAt(i, hidden); tickets.setColorAt(i, col.set(0xffffff)); }
+  let nextTicket = 0;
+  scene.add(tickets);
+
+  // A fill is big for a trader when it is worth three times the median of
+  // its recent fills (and at least $20,000): the trader walks to the ticker.
   function fly(fills) {
+    const now = performance.now();
     for (const f of fills.slice(-24)) {
       const h = heroes.get(f.strategy);
       if (!h) continue;
-      const from = h.group.position.clone().setY(2.4);
-      flights.push({ i: nextTicket, from, t: 0, dur: 0.9 + Math.random() * 0.4 });
-      tickets.setColorAt(nextTicket, col.copy(h.baseColor).multiplyScalar(f.side === "buy" ? 1.2 : 0.8));
+      const from = h.pos.clone().add(new THREE.Vector3(Math.sin(h.yaw) * 0.5, 1.2, Math.cos(h.yaw) * 0.5));
+      const to = new THREE.Vector3(THREE.MathUtils.clamp(h.pos.x * 0.7, -6.5, 6.5), SLOT_Y, SLOT_Z);
+      // A full pool recycles the oldest ticket.
+      const old = flights.findIndex((x) => x.i === nextTicket);
+      if (old >= 0) flights.splice(old, 1);
+      flights.push({ i: nextTicket, from, to, t: 0, dur: 1.1 + Math.random() * 0.4 });
+      tickets.setColorAt(nextTicket, col.copy(h.color).multiplyScalar(f.side === "buy" ? 1.25 : 0.75));
       nextTicket = (nextTicket + 1) % TICKETS;
-      h.lastTrade = performance.now();
+      h.lastTrade = now;
+      const value = Math.abs(f.qty * f.price);
+      const sorted = [...h.sizes].sort((a, b) => a - b);
+      const median = sorted.length >= 5 ? sorted[sorted.length >> 1] : Infinity;
+      h.sizes.push(value);
+      if (h.sizes.length > 40) h.sizes.shift();
+      if (!h.walk && value >= Math.max(3 * median, 20000) && now - h.lastWalk > 12000) {
+        h.walk = { leg: "out", to: new THREE.Vector3(THREE.MathUtils.clamp(h.home.x * 0.8, -6.5, 6.5), 0, WALL_Z + 2.2), wait: 0 };
+        h.lastWalk = now;
+        stats.walks++;
+      }
     }
     if (tickets.instanceColor) tickets.instanceColor.needsUpdate = true;
   }
 
-  // Clicking an avatar opens its panel.
+  // Clicking a trader opens its card (beside the scene, never over it).
   const ray = new THREE.Raycaster();
   const pointer = new THREE.Vector2();
   renderer.domElement.addEventListener("click", (ev) => {
     const r = renderer.domElement.getBoundingClientRect();
     pointer.set(((ev.clientX - r.left) / r.width) * 2 - 1, -((ev.clientY - r.top) / r.height) * 2 + 1);
     ray.setFromCamera(pointer, camera);
-    const hit = ray.intersectObjects([...heroes.values()].map((h) => h.body))[0];
-    if (hit) openPanel(hit.object.userData.strategy);
+    // Each trader is hit as an upright cylinder where it stands.
+    let best = null, bestD = Infinity;
+    for (const h of heroes.values()) {
+      for (const y of [0.5, 1.2, 1.9, 2.4]) {
+        const d = ray.ray.distanceSqToPoint(vec.set(h.pos.x, y, h.pos.z));
+        if (d < 0.3 && d < bestD) { bestD = d; best = h; }
+      }
+    }
+    if (best) openPanel(best.id);
   });
 
   function resize() {
@@ -281,61 +473,104 @@ function build3D(THREE, OrbitControls) {
   new ResizeObserver(resize).observe(stage);
   resize();
 
+  // How many of the crowd the camera sees, and whether any ticket covers
+  // the ticker, for the tests and the curious.
+  const frustum = new THREE.Frustum(), pv = new THREE.Matrix4();
+  function countVisible() {
+    pv.multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse);
+    frustum.setFromProjectionMatrix(pv);
+    let n = 0;
+    for (const m of members) if (frustum.containsPoint(vec.set(m.x, m.y + 1.1, m.z))) n++;
+    stats.visibleCrowd = n;
+  }
+  const tickerBox = new THREE.Box2();
+  function tickerRect() {
+    tickerBox.makeEmpty();
+    for (const [dx, dy] of [[-1, -1], [1, -1], [-1, 1], [1, 1]]) {
+      vec.set(dx * TICKER.w / 2, TICKER.y + dy * TICKER.h / 2, ticker.position.z).project(camera);
+      tickerBox.expandByPoint(new THREE.Vector2(vec.x, vec.y));
+    }
+  }
+
   const frameTimes = [];
   const tmp = new THREE.Vector3();
   let last = performance.now();
+  let over = 0;
   function frame(now) {
     const dt = Math.min((now - last) / 1000, 0.1);
     last = now;
     const t = now / 1000;
+    uniforms.uTime.value = t;
     activity *= Math.pow(0.5, dt / 1.5);
-    // Heroes: pose by status.
+    uniforms.uAgitation.value += (agitationTarget - uniforms.uAgitation.value) * Math.min(1, dt * 1.5);
+    stats.agitation = Math.round(uniforms.uAgitation.value * 100) / 100;
+
+    // Traders: walk, turn, and pose by what they are doing.
+    const anims = {};
     for (const h of heroes.values()) {
-      const b = h.body;
-      const recent = h.lastTrade && now - h.lastTrade < 400;
-      let y = 1.9, spin = 0, sx = 1, sy = 1;
-      switch (h.status) {
-        case "celebrating": y += Math.abs(Math.sin(t * 6)) * 1.2; spin = 4; break;
-        case "winning": y += 0.4 + Math.sin(t * 3) * 0.15; spin = 1.2; break;
-        case "losing": y -= 0.3; sy = 0.8; sx = 1.1; break;
-        case "stopped": y -= 0.7; sy = 0.5; sx = 1.3; break;
-        case "trading": y += Math.abs(Math.sin(t * 10)) * 0.3; break;
-        default: y += Math.sin(t * 1.5 + h.index) * 0.08;
+      const lm = lookMeshes.get(h.look);
+      let anim, k = 1;
+      if (h.walk) {
+        const w = h.walk;
+        const target = w.leg === "out" ? w.to : h.home;
+        if (w.leg === "look") {
+          anim = ANIM.idle;
+          w.wait -= dt;
+          h.yaw += (Math.PI - h.yaw) * Math.min(1, dt * 4); // face the wall
+          if (w.wait <= 0) w.leg = "back";
+        } else {
+          tmp.subVectors(target, h.pos).setY(0);
+          const d = tmp.length();
+          anim = ANIM.walking;
+          if (d < 0.08) {
+            if (w.leg === "out") { w.leg = "look"; w.wait = 1.6; } else { h.walk = null; h.pos.copy(h.home); }
+          } else {
+            h.pos.addScaledVector(tmp.normalize(), Math.min(d, 2.6 * dt));
+            const want = Math.atan2(tmp.x, tmp.z);
+            let dy = want - h.yaw;
+            dy = Math.atan2(Math.sin(dy), Math.cos(dy));
+            h.yaw += dy * Math.min(1, dt * 8);
+          }
+        }
       }
-      if (recent) y += 0.25;
-      b.position.y += (y - b.position.y) * Math.min(1, dt * 8);
-      b.rotation.y += spin * dt;
-      b.scale.x += (sx - b.scale.x) * Math.min(1, dt * 6);
-      b.scale.z = b.scale.x;
-      b.scale.y += (sy - b.scale.y) * Math.min(1, dt * 6);
-      b.material.color.copy(h.baseColor);
-      if (h.status === "stopped") b.material.color.multiplyScalar(0.35);
+      if (!h.walk) {
+        let dy = h.homeYaw - h.yaw;
+        dy = Math.atan2(Math.sin(dy), Math.cos(dy));
+        h.yaw += dy * Math.min(1, dt * 5);
+        [anim, k] = heroAnim(h.status, ANIM);
+        if (h.status !== "stopped" && now - h.lastTrade < 700) { anim = ANIM.typing; k = 1; }
+      }
+      if (anim !== h.anim || k !== h.k) { lm.anim.to(h.slot, anim, t, k); h.anim = anim; h.k = k; }
+      mat4.compose(h.pos, quat.setFromAxisAngle(up, h.yaw), big);
+      lm.mesh.setMatrixAt(h.slot, mat4);
+      h.plate.position.set(h.pos.x, 2.75 * S, h.pos.z);
+      anims[h.id] = Object.keys(ANIM).find((n) => ANIM[n] === anim);
     }
-    // The crowd bobs with the trading activity; supporters of the leader jump.
-    const leader = lastState?.leaderboard?.[0]?.strategy;
-    const leaderTeam = leader ? heroes.get(leader)?.index : -1;
-    const amp = 0.05 + Math.min(activity / 40, 1) * 0.35;
-    for (let i = 0; i < CROWD; i++) {
-      const c = crowdBase[i];
-      const cheer = c.team % Math.max(heroes.size, 1) === leaderTeam ? 1.8 : 1;
-      const y = 0.55 + Math.abs(Math.sin(t * 3 * c.speed + c.phase)) * amp * cheer;
-      m.makeTranslation(c.x, y, c.z);
-      crowd.setMatrixAt(i, m);
-    }
-    crowd.instanceMatrix.needsUpdate = true;
-    // Tickets.
+    for (const lm of lookMeshes.values()) lm.mesh.instanceMatrix.needsUpdate = true;
+    stats.heroAnims = anims;
+
+    // Tickets: a low arc into the slot, under the ticker.
+    controls.update();
+    camera.updateMatrixWorld();
+    if (stats.frames % 15 === 0) tickerRect();
+    let covering = 0;
     for (let k = flights.length - 1; k >= 0; k--) {
       const f = flights[k];
       f.t += dt / f.dur;
       if (f.t >= 1) { tickets.setMatrixAt(f.i, hidden); flights.splice(k, 1); continue; }
-      tmp.lerpVectors(f.from, exchangePoint, f.t);
-      tmp.y += Math.sin(f.t * Math.PI) * 3;
-      m.makeTranslation(tmp.x, tmp.y, tmp.z);
-      tickets.setMatrixAt(f.i, m);
+      tmp.lerpVectors(f.from, f.to, f.t);
+      tmp.y += Math.sin(f.t * Math.PI) * 0.9;
+      mat4.makeTranslation(tmp.x, tmp.y, tmp.z);
+      tickets.setMatrixAt(f.i, mat4);
+      vec.copy(tmp).project(camera);
+      if (tickerBox.containsPoint(new THREE.Vector2(vec.x, vec.y))) covering++;
     }
+    over = Math.max(over, covering);
+    stats.ticketsOverTicker = over;
     tickets.instanceMatrix.needsUpdate = true;
     stats.tickets = flights.length;
-    controls.update();
+
+    if (stats.frames % 30 === 0) { placeCrowd(false); countVisible(); }
     renderer.info.reset();
     const t0 = performance.now();
     renderer.render(scene, camera);
@@ -345,12 +580,25 @@ function build3D(THREE, OrbitControls) {
     stats.frames++;
     stats.drawCalls = renderer.info.render.calls;
     stats.triangles = renderer.info.render.triangles;
-    if (frameTimes.length > 240) frameTimes.shift();
-    if (stats.frames % 10 === 0) {
+    if (frameTimes.length > 120) frameTimes.shift();
+    if (stats.frames % 10 === 0 && frameTimes.length) {
       const s = [...frameTimes].sort((a, b) => a - b);
       stats.p50 = s[Math.floor(s.length * 0.5)];
       stats.p95 = s[Math.floor(s.length * 0.95)];
+      stats.frameMs = Math.round(stats.p50 * 10) / 10;
+      stats.fps = Math.round(10000 / stats.p50) / 10;
     }
+    // Dynamic resolution: a renderer that cannot hold ~30 frames a second
+    // draws fewer pixels (down to a third of CSS pixels), and more again
+    // when there is room.
+    if (stats.frames % 40 === 0 && frameTimes.length >= 30) {
+      const recent = frameTimes.slice(-30).sort((a, b) => a - b)[15];
+      let next = ratio;
+      if (recent > 31 && ratio > 0.34) next = Math.max(0.33, ratio * 0.85);
+      else if (recent < 22 && ratio < maxRatio) next = Math.min(maxRatio, ratio * 1.1);
+      if (next !== ratio) { ratio = next; renderer.setPixelRatio(ratio); resize(); }
+    }
+    stats.pixelRatio = Math.round(ratio * 100) / 100;
     requestAnimationFrame(frame);
   }
   requestAnimationFrame(frame);
@@ -391,7 +639,10 @@ function start2D() {
   if (lastState) update(lastState);
 }
 
-// ---------------------------------------------------------------- the side panel
+// ---------------------------------------------------------------- the trader's card
+
+// The card sits in the side column (under the scene on a phone), so it
+// never covers the traders.
 
 let panelFor = null;
 function openPanel(id) {
@@ -416,7 +667,38 @@ function renderPanel() {
   document.getElementById("ap-style").textContent = `${p.style} · risk ${p.risk} · holds ${p.holding}`;
   document.getElementById("ap-bio").textContent = p.bio;
   document.getElementById("ap-pnl").textContent = e ? `${money(e.pnl)} (${pct(e.return)})` : "–";
-  document.getElementById("ap-meta").textContent = e ? `rank ${e.rank} · ${e.status} · turnover ${e.turnover.toFixed(1)}× · fees ${money(e.fees).slice(1)}` : "";
+  document.getElementById("ap-meta").textContent = e ? `rank ${e.rank} · turnover ${e.turnover.toFixed(1)}× · fees ${money(e.fees).slice(1)}` : "";
+  const doing = { trading: "placing orders and filling", winning: "leading the round", celebrating: "won the round",
+    losing: "losing money this round", stopped: "stopped out: its loss limit was hit", idle: "watching the market" };
+  document.getElementById("ap-doing").textContent = e ? `Now: ${doing[e.status] || e.status}.` : "";
+  // Last decisions: its fills seen on this page, newest first.
+  const fills = (decisions.get(panelFor) || []).slice(-8).reverse();
+  const dl = document.getElementById("ap-decisions");
+  if (fills.length) {
+    dl.replaceChildren(...fills.map((f) => {
+      const li = document.createElement("li");
+      const t = document.createElement("time");
+      t.textContent = f.clock;
+      const span = document.createElement("span");
+      span.textContent = `${f.side} ${f.qty.toLocaleString("en-US")} ${f.symbol} @ ${f.price.toFixed(2)}${f.maker ? " (resting order)" : ""}`;
+      li.append(t, span);
+      return li;
+    }));
+  }
+  // What the commentary has said about it this round.
+  const lines = (lastState.recent || []).filter((l) => l.strategy === panelFor).slice(-6).reverse();
+  const ml = document.getElementById("ap-memories");
+  if (lines.length) {
+    ml.replaceChildren(...lines.map((l) => {
+      const li = document.createElement("li");
+      const t = document.createElement("time");
+      t.textContent = l.clock;
+      const span = document.createElement("span");
+      span.textContent = l.text;
+      li.append(t, span);
+      return li;
+    }));
+  }
   const body = document.getElementById("ap-positions").tBodies[0];
   const prices = lastState.prices || [];
   body.replaceChildren(...(e?.position || []).map((q, i) => ({ q, sym: prices[i]?.symbol, mid: prices[i]?.mid }))

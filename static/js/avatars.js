@@ -1,0 +1,286 @@
+// avatars.js: procedural humanoid traders for the trading floor.
+//
+// A figure is one merged geometry of capsule and box limbs hung on a small
+// skeleton (hips, spine, head, upper and lower arms, legs). Every vertex
+// carries the bone it belongs to; the vertex shader poses the skeleton from
+// a few per-instance numbers (two animation states, when the blend between
+// them started, a phase and an intensity), so a thousand figures animate in
+// one draw call per InstancedMesh with no per-frame work in JavaScript.
+//
+// Animations: 0 idle, 1 typing, 2 celebrating, 3 despairing, 4 walking,
+// 5 agitated. Looks differ per archetype (the profile's shape): the
+// Momentum Chaser's cap, the Arbitrageur's suit and tie, the Reverter's
+// beret, the Market Maker's headset, the Learner's visor and antenna.
+
+export const ANIM = { idle: 0, typing: 1, celebrating: 2, despairing: 3, walking: 4, agitated: 5 };
+
+// Bones, and the pivot each turns about (rest pose, metres, feet at y = 0,
+// facing +z).
+const B = { root: 0, spine: 1, head: 2, armL: 3, foreL: 4, armR: 5, foreR: 6, legL: 7, legR: 8 };
+
+const SKIN = [0xe8b896, 0xc68863, 0x8d5a3b, 0xf1cfb0, 0x6b4430];
+const TROUSERS = 0x2b3142;
+
+// part adds geometry g, moved by (x, y, z) and scaled by s, to the figure's
+// arrays as bone b, with colour hex; tint 1 takes the instance colour.
+function part(out, THREE, g, b, hex, tint, x, y, z, s = [1, 1, 1], rot = null) {
+  const m = new THREE.Matrix4();
+  const q = rot ? new THREE.Quaternion().setFromEuler(new THREE.Euler(...rot)) : new THREE.Quaternion();
+  m.compose(new THREE.Vector3(x, y, z), q, new THREE.Vector3(...s));
+  const geo = g.clone().applyMatrix4(m);
+  const pos = geo.attributes.position, nor = geo.attributes.normal;
+  const c = new THREE.Color(hex);
+  const base = out.pos.length / 3;
+  if (geo.index) for (let i = 0; i < geo.index.count; i++) out.idx.push(base + geo.index.getX(i));
+  else for (let i = 0; i < pos.count; i++) out.idx.push(base + i);
+  for (let i = 0; i < pos.count; i++) {
+    out.pos.push(pos.getX(i), pos.getY(i), pos.getZ(i));
+    out.nor.push(nor.getX(i), nor.getY(i), nor.getZ(i));
+    out.col.push(c.r, c.g, c.b);
+    out.bone.push(b);
+    out.tint.push(tint);
+  }
+  geo.dispose();
+  g.dispose();
+}
+
+// figure builds the geometry of one look. detail 2 is the traders' (about
+// 900 triangles), 1 the near crowd's (about 230), 0 the far crowd's: six
+// boxes, 72 triangles, each arm one piece.
+export function figure(THREE, look, detail, skin = SKIN[0]) {
+  const out = { pos: [], nor: [], col: [], bone: [], tint: [], idx: [] };
+  if (detail === 0) return farFigure(THREE, out, skin);
+  const hi = detail > 1;
+  const limb = (r, len) => hi ? new THREE.CapsuleGeometry(r, len, 3, 8) : new THREE.BoxGeometry(r * 2, len + r * 2, r * 2);
+  const ball = (r) => hi ? new THREE.SphereGeometry(r, 12, 9) : new THREE.OctahedronGeometry(r, 0);
+  const box = (w, h, d) => new THREE.BoxGeometry(w, h, d);
+  const build = { round: 1.25, suit: 1.12, cap: 0.9, headset: 1, bot: 1 }[look] || 1; // shoulders' width
+  const sh = 0.2 * build + 0.04;
+
+  // Legs and feet.
+  for (const [side, bone] of [[-1, B.legL], [1, B.legR]]) {
+    part(out, THREE, limb(0.075, 0.66), bone, look === "suit" ? 0x1d2230 : TROUSERS, 0, side * 0.1, 0.5, 0);
+    part(out, THREE, box(0.13, 0.07, 0.26), bone, 0x151821, 0, side * 0.1, 0.035, 0.05);
+  }
+  // Hips and torso: the shirt takes the strategy's colour.
+  part(out, THREE, box(0.34 * build, 0.16, 0.22), B.root, look === "suit" ? 0x1d2230 : TROUSERS, 0, 0, 0.93, 0);
+  if (look === "round") part(out, THREE, hi ? new THREE.SphereGeometry(0.27, 14, 10) : new THREE.OctahedronGeometry(0.27, 0), B.spine, 0xffffff, 1, 0, 1.2, 0.02, [1, 1.15, 0.85]);
+  else part(out, THREE, box(0.4 * build, 0.52, 0.24), B.spine, 0xffffff, 1, 0, 1.24, 0);
+  if (look === "suit") {
+    part(out, THREE, box(0.42 * build, 0.5, 0.26), B.spine, 0x1d2230, 0, 0, 1.24, -0.012, [1, 1, 0.93]); // jacket
+    part(out, THREE, box(0.16, 0.46, 0.02), B.spine, 0xffffff, 1, 0, 1.26, 0.125); // shirt front
+    part(out, THREE, box(0.05, 0.3, 0.02), B.spine, 0xb0202a, 0, 0, 1.3, 0.14); // tie
+  }
+  if (look === "headset" && hi) part(out, THREE, box(0.42, 0.3, 0.26), B.spine, 0x30384c, 0, 0, 1.16, 0); // vest
+  // Arms: sleeves in the shirt's colour (the suit's are dark), hands skin.
+  for (const [side, up, fore] of [[-1, B.armL, B.foreL], [1, B.armR, B.foreR]]) {
+    const sleeve = look === "suit" ? 0x1d2230 : 0xffffff, tint = look === "suit" ? 0 : 1;
+    part(out, THREE, limb(0.06, 0.2), up, sleeve, tint, side * sh, 1.33, 0);
+    part(out, THREE, limb(0.052, 0.19), fore, look === "bot" ? 0x9aa3b5 : skin, 0, side * sh, 1.07, 0);
+    part(out, THREE, ball(0.058), fore, look === "bot" ? 0x9aa3b5 : skin, 0, side * sh, 0.9, 0);
+  }
+  // Neck and head.
+  part(out, THREE, limb(0.05, 0.05), B.head, skin, 0, 0, 1.53, 0);
+  if (look === "bot") {
+    part(out, THREE, box(0.25, 0.25, 0.25), B.head, 0xc8cfdc, 0, 0, 1.69, 0);
+    part(out, THREE, box(0.21, 0.07, 0.02), B.head, 0xffffff, 1, 0, 1.71, 0.13); // visor
+    part(out, THREE, limb(0.012, 0.14), B.head, 0x9aa3b5, 0, 0.06, 1.88, 0);
+    part(out, THREE, ball(0.03), B.head, 0xffffff, 1, 0.06, 1.97, 0);
+  } else {
+    part(out, THREE, ball(0.125), B.head, skin, 0, 0, 1.68, 0, [1, 1.08, 1]);
+    // Hair, then each look's headwear.
+    part(out, THREE, hi ? new THREE.SphereGeometry(0.13, 12, 6, 0, Math.PI * 2, 0, Math.PI / 2) : new THREE.OctahedronGeometry(0.12, 0),
+      B.head, 0x2a1c14, 0, 0, hi ? 1.71 : 1.74, -0.01, [1, 0.9, 1]);
+    if (look === "cap") {
+      part(out, THREE, hi ? new THREE.SphereGeometry(0.135, 12, 6, 0, Math.PI * 2, 0, Math.PI / 2) : box(0.26, 0.1, 0.26), B.head, 0xffffff, 1, 0, 1.73, 0);
+      part(out, THREE, box(0.2, 0.02, 0.14), B.head, 0xffffff, 1, 0, 1.74, -0.17); // worn backwards
+    } else if (look === "round") {
+      part(out, THREE, hi ? new THREE.CylinderGeometry(0.15, 0.13, 0.05, 14) : box(0.28, 0.05, 0.28), B.head, 0xffffff, 1, 0.02, 1.81, 0, [1, 1, 1], [0, 0, 0.18]); // beret
+    } else if (look === "headset") {
+      part(out, THREE, hi ? new THREE.TorusGeometry(0.135, 0.015, 6, 16, Math.PI) : box(0.3, 0.03, 0.03), B.head, 0x1b1f29, 0, 0, 1.7, 0, [1, 1, 1], [0, Math.PI / 2, 0]);
+      for (const side of [-1, 1]) part(out, THREE, box(0.04, 0.09, 0.09), B.head, 0xffffff, 1, side * 0.13, 1.68, 0);
+      part(out, THREE, box(0.02, 0.02, 0.12), B.head, 0x1b1f29, 0, 0.11, 1.62, 0.08); // microphone
+    } else if (look === "suit" && hi) {
+      part(out, THREE, box(0.2, 0.035, 0.02), B.head, 0x111318, 0, 0, 1.69, 0.12); // glasses
+    }
+  }
+  return finish(THREE, out);
+}
+
+// farFigure is the crowd's figure far from the camera: legs, torso, head
+// and two arms, the shirt and arms in the supporter's colour.
+function farFigure(THREE, out, skin) {
+  const box = (w, h, d) => new THREE.BoxGeometry(w, h, d);
+  part(out, THREE, box(0.14, 0.92, 0.16), B.legL, TROUSERS, 0, -0.1, 0.46, 0);
+  part(out, THREE, box(0.14, 0.92, 0.16), B.legR, TROUSERS, 0, 0.1, 0.46, 0);
+  part(out, THREE, box(0.42, 0.62, 0.24), B.spine, 0xffffff, 1, 0, 1.2, 0);
+  part(out, THREE, box(0.11, 0.6, 0.11), B.armL, 0xffffff, 1, -0.27, 1.17, 0);
+  part(out, THREE, box(0.11, 0.6, 0.11), B.armR, 0xffffff, 1, 0.27, 1.17, 0);
+  part(out, THREE, box(0.22, 0.26, 0.22), B.head, skin, 0, 0, 1.66, 0);
+  return finish(THREE, out);
+}
+
+function finish(THREE, out) {
+  const g = new THREE.BufferGeometry();
+  g.setAttribute("position", new THREE.Float32BufferAttribute(out.pos, 3));
+  g.setAttribute("normal", new THREE.Float32BufferAttribute(out.nor, 3));
+  g.setAttribute("color", new THREE.Float32BufferAttribute(out.col, 3));
+  g.setAttribute("aBone", new THREE.Float32BufferAttribute(out.bone, 1));
+  g.setAttribute("aTint", new THREE.Float32BufferAttribute(out.tint, 1));
+  g.setIndex(out.idx);
+  g.computeBoundingSphere();
+  return g;
+}
+
+// The poses, in GLSL. pose() fills the joint angles of one animation state
+// at time t; the shader blends two states and bends the skeleton.
+const POSE_GLSL = /* glsl */ `
+attribute float aBone;
+attribute float aTint;
+attribute vec4 aAnim;  // state from, state to, blend start (s), phase
+attribute vec2 aMood;  // intensity 0..1, tempo
+uniform float uTime;
+uniform float uAgitation; // the whole crowd's, in a crisis
+mat3 rotX(float a) { float c = cos(a), s = sin(a); return mat3(1., 0., 0., 0., c, s, 0., -s, c); }
+mat3 rotZ(float a) { float c = cos(a), s = sin(a); return mat3(c, s, 0., -s, c, 0., 0., 0., 1.); }
+mat3 rotY(float a) { float c = cos(a), s = sin(a); return mat3(c, 0., -s, 0., 1., 0., s, 0., c); }
+// a: spine lean, head nod, body bob, head turn; b: left arm forward, left arm out, left elbow, left leg;
+// c: the same on the right.
+void pose(float st, float t, float k, out vec4 a, out vec4 b, out vec4 c) {
+  a = vec4(0.); b = vec4(0., 0.08, -0.1, 0.); c = vec4(0., 0.08, -0.1, 0.);
+  if (st < 0.5) {            // idle: breathing, a glance around
+    a = vec4(0.02, 0.05 + 0.06 * sin(t * 0.7), 0.008 * sin(t * 1.8), 0.35 * sin(t * 0.37));
+    b.x = 0.06 * sin(t * 0.9); c.x = -0.06 * sin(t * 0.9);
+  } else if (st < 1.5) {     // typing at the desk
+    float f = sin(t * 15.0), g = sin(t * 15.0 + 1.7);
+    a = vec4(0.12, 0.32, 0., 0.08 * sin(t * 0.5));
+    b = vec4(-0.95 + 0.05 * f, 0.12, -0.75 + 0.18 * f, 0.);
+    c = vec4(-0.95 + 0.05 * g, 0.12, -0.75 + 0.18 * g, 0.);
+  } else if (st < 2.5) {     // celebrating: arms up, jumping
+    float j = abs(sin(t * 6.0));
+    a = vec4(-0.12, -0.3, (0.06 + 0.22 * k) * j, 0.);
+    b = vec4(-2.7 + 0.35 * sin(t * 12.0), 0.35, -0.25, -0.15 * j);
+    c = vec4(-2.7 + 0.35 * sin(t * 12.0 + 1.0), 0.35, -0.25, -0.15 * j);
+    if (k < 0.6) { b = vec4(-0.2, 0.1, -0.2, 0.); c = vec4(-2.5 + 0.4 * j, 0.15, -1.1 + 0.5 * j, 0.); } // a fist pump
+  } else if (st < 3.5) {     // despairing: slumped, head in the hands
+    a = vec4(0.3 + 0.15 * k, 0.55 + 0.2 * k, -0.03 * k, 0.15 * sin(t * 0.8) * (1.0 - k));
+    b = vec4(-1.55 - 0.3 * k, 0.25, -1.9, 0.);
+    c = vec4(-1.55 - 0.3 * k, 0.25, -1.9, 0.);
+    if (k < 0.6) { b = vec4(-0.1, 0.05, -0.1, 0.); c = vec4(-2.2, 0.2, -2.0, 0.); } // a hand to the forehead
+  } else if (st < 4.5) {     // walking
+    float w = sin(t * 7.0);
+    a = vec4(0.06, 0.05, 0.035 * abs(sin(t * 7.0)), 0.);
+    b = vec4(0.55 * w, 0.08, -0.35, -0.6 * w);
+    c = vec4(-0.55 * w, 0.08, -0.35, 0.6 * w);
+  } else {                   // agitated: waving, shouting, bouncing
+    float f = sin(t * 11.0), g = sin(t * 9.0 + 2.0);
+    a = vec4(-0.05 + 0.08 * f, -0.25 + 0.2 * g, 0.12 * abs(f) * k, 0.5 * sin(t * 3.0));
+    b = vec4(-2.4 + 0.7 * f, 0.4, -0.6 + 0.5 * g, 0.);
+    c = vec4(-2.0 + 0.8 * g, 0.4, -0.9 + 0.5 * f, 0.);
+  }
+}
+// bone returns the posed transform of bone id as a rotation R and offset P:
+// posed = R * rest + P.
+void bone(float id, out mat3 R, out vec3 P) {
+  float t = uTime * aMood.y + aAnim.w * 6.2831;
+  float blend = clamp((uTime - aAnim.z) / 0.35, 0.0, 1.0);
+  vec4 a, b, c;
+  pose(aAnim.y, t, aMood.x, a, b, c);
+  if (blend < 1.0) {                            // still blending from the last state
+    vec4 a0, b0, c0;
+    pose(aAnim.x, t, aMood.x, a0, b0, c0);
+    a = mix(a0, a, blend); b = mix(b0, b, blend); c = mix(c0, c, blend);
+  }
+  if (uAgitation > 0.001) {
+    vec4 a2, b2, c2;
+    pose(5.0, t, 1.0, a2, b2, c2);
+    float g = uAgitation * (0.55 + 0.45 * fract(aAnim.w * 7.0));
+    a = mix(a, a2, g); b = mix(b, b2, g); c = mix(c, c2, g);
+  }
+  vec3 hip = vec3(0., 0.93, 0.);
+  R = mat3(1.); P = vec3(0., a.z, 0.);
+  if (id > 6.5) {                              // legs swing at the hips
+    float s = id < 7.5 ? b.w : c.w;
+    vec3 p = vec3(id < 7.5 ? -0.1 : 0.1, 0.93, 0.);
+    R = rotX(s); P += p - R * p;
+    return;
+  }
+  if (id < 0.5) return;                         // the hips stay
+  mat3 Rs = rotY(a.w * 0.25) * rotX(a.x);       // the spine leans and twists
+  vec3 Ps = P + hip - Rs * hip;
+  if (id < 1.5) { R = Rs; P = Ps; return; }
+  if (id < 2.5) {                               // the head nods and turns
+    vec3 n = vec3(0., 1.53, 0.);
+    mat3 Rh = rotY(a.w) * rotX(a.y);
+    R = Rs * Rh; P = Rs * (n - Rh * n) + Ps;
+    return;
+  }
+  bool left = id < 4.5;
+  vec4 arm = left ? b : c;
+  float side = left ? -1. : 1.;
+  vec3 sh = vec3(side * 0.26, 1.45, 0.);
+  mat3 Ra = rotZ(side * arm.y) * rotX(arm.x);
+  mat3 R1 = Rs * Ra; vec3 P1 = Rs * (sh - Ra * sh) + Ps;
+  if (id < 3.5 || (id > 4.5 && id < 5.5)) { R = R1; P = P1; return; }
+  vec3 el = vec3(side * 0.26, 1.19, 0.);        // the elbow bends forward
+  mat3 Re = rotX(arm.z);
+  R = R1 * Re; P = R1 * (el - Re * el) + P1;
+}
+`;
+
+// material returns a Lambert material whose vertex shader poses the figure.
+// Its uniforms (uTime, uAgitation) are shared through the returned object.
+export function avatarMaterial(THREE, uniforms) {
+  const mat = new THREE.MeshLambertMaterial({ vertexColors: true });
+  mat.onBeforeCompile = (sh) => {
+    sh.uniforms.uTime = uniforms.uTime;
+    sh.uniforms.uAgitation = uniforms.uAgitation;
+    sh.vertexShader = POSE_GLSL + sh.vertexShader
+      .replace("#include <beginnormal_vertex>", "mat3 boneR; vec3 boneP; bone(aBone, boneR, boneP);\nvec3 objectNormal = boneR * normal;")
+      .replace("#include <begin_vertex>", "vec3 transformed = boneR * position + boneP;")
+      .replace("#include <color_vertex>", `vColor = vec4(1.0);
+#ifdef USE_COLOR
+  vColor.rgb *= color;
+#endif
+#ifdef USE_INSTANCING_COLOR
+  vColor.rgb = mix(vColor.rgb, vColor.rgb * instanceColor.rgb, aTint);
+#endif`);
+  };
+  mat.customProgramCacheKey = () => "metastation-avatar";
+  return mat;
+}
+
+// addInstanceAttributes gives an InstancedMesh of n figures its animation
+// attributes; set(i, from, to, since, phase, intensity, tempo) changes one.
+export function animate(THREE, mesh, n) {
+  const anim = new THREE.InstancedBufferAttribute(new Float32Array(n * 4), 4);
+  const mood = new THREE.InstancedBufferAttribute(new Float32Array(n * 2), 2);
+  anim.setUsage(THREE.DynamicDrawUsage);
+  mood.setUsage(THREE.DynamicDrawUsage);
+  mesh.geometry.setAttribute("aAnim", anim);
+  mesh.geometry.setAttribute("aMood", mood);
+  const state = new Float32Array(n).fill(-1);
+  return {
+    state,
+    // to switches figure i to animation st (blending from where it was).
+    to(i, st, now, intensity = 1) {
+      if (state[i] === st && Math.abs(mood.getX(i) - intensity) < 0.01) return false;
+      anim.setX(i, state[i] < 0 ? st : state[i]);
+      anim.setY(i, st);
+      anim.setZ(i, now);
+      mood.setX(i, intensity);
+      state[i] = st;
+      anim.needsUpdate = true;
+      mood.needsUpdate = true;
+      return true;
+    },
+    init(i, phase, tempo) {
+      anim.setW(i, phase);
+      mood.setY(i, tempo);
+      anim.needsUpdate = true;
+      mood.needsUpdate = true;
+    },
+  };
+}
+
+export { SKIN };
