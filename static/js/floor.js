@@ -153,8 +153,10 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
   const MAX_HEROES = 10;
   const desks = new THREE.InstancedMesh(new THREE.BoxGeometry(2.2, 0.85, 1), new THREE.MeshLambertMaterial({ color: 0x2a3246 }), MAX_HEROES);
   const monitors = new THREE.InstancedMesh(new THREE.BoxGeometry(0.9, 0.55, 0.06), new THREE.MeshBasicMaterial({ color: 0xffffff }), MAX_HEROES * 2);
-  desks.count = 0; monitors.count = 0;
-  scene.add(desks, monitors);
+  const consoles = new THREE.InstancedMesh(new THREE.BoxGeometry(0.5, 0.92, 0.3), new THREE.MeshLambertMaterial({ color: 0x3a4460 }), MAX_HEROES);
+  const tilt = new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(1, 0, 0), -0.12);
+  desks.count = 0; monitors.count = 0; consoles.count = 0;
+  scene.add(desks, monitors, consoles);
 
   // Shared by every avatar material: the clock and the crowd's agitation.
   const uniforms = { uTime: { value: 0 }, uAgitation: { value: 0 } };
@@ -328,21 +330,25 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
       lm.anim.init(h.slot, h.index * 0.37, 1);
       lm.anim.state[h.slot] = -1;
       h.anim = -1;
-      // The desk in front of the trader, two monitors on it facing it.
+      // Behind the trader its desk with two screens facing the audience
+      // (its colour, dimmed); in front, the console it types on.
       quat.setFromAxisAngle(up, h.homeYaw);
       const fwd = new THREE.Vector3(Math.sin(h.homeYaw), 0, Math.cos(h.homeYaw));
       const side = new THREE.Vector3(fwd.z, 0, -fwd.x);
-      mat4.compose(vec.copy(h.home).addScaledVector(fwd, 0.75 * S).setY(0.425 * S), quat, big);
+      mat4.compose(vec.copy(h.home).addScaledVector(fwd, -0.9 * S).setY(0.425 * S), quat, big);
       desks.setMatrixAt(k, mat4);
       for (const s of [-0.48, 0.48]) {
-        mat4.compose(vec.copy(h.home).addScaledVector(fwd, 1.05 * S).addScaledVector(side, s * S).setY(1.15 * S), quat, big);
+        mat4.compose(vec.copy(h.home).addScaledVector(fwd, -1.15 * S).addScaledVector(side, s * S).setY(1.15 * S), quat, big);
         monitors.setMatrixAt(2 * k + (s < 0 ? 0 : 1), mat4);
-        monitors.setColorAt(2 * k + (s < 0 ? 0 : 1), col.copy(h.color).lerp(new THREE.Color(0x0d1118), 0.55));
+        monitors.setColorAt(2 * k + (s < 0 ? 0 : 1), col.copy(h.color).lerp(new THREE.Color(0x0d1118), 0.45));
       }
+      mat4.compose(vec.copy(h.home).addScaledVector(fwd, 0.62 * S).setY(0.46 * S), quat.multiply(tilt), big);
+      consoles.setMatrixAt(k, mat4);
       k++;
     }
-    desks.count = n; monitors.count = 2 * n;
+    desks.count = n; monitors.count = 2 * n; consoles.count = n;
     desks.instanceMatrix.needsUpdate = true;
+    consoles.instanceMatrix.needsUpdate = true;
     monitors.instanceMatrix.needsUpdate = true;
     if (monitors.instanceColor) monitors.instanceColor.needsUpdate = true;
     for (const lm of lookMeshes.values()) {
@@ -438,7 +444,11 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
       h.sizes.push(value);
       if (h.sizes.length > 40) h.sizes.shift();
       if (!h.walk && value >= Math.max(3 * median, 20000) && now - h.lastWalk > 12000) {
-        h.walk = { leg: "out", to: new THREE.Vector3(THREE.MathUtils.clamp(h.home.x * 0.8, -6.5, 6.5), 0, WALL_Z + 2.2), wait: 0 };
+        // Round the desk (by the side nearer the centre), to the wall, and back.
+        const side = new THREE.Vector3(Math.cos(h.homeYaw), 0, -Math.sin(h.homeYaw)).multiplyScalar(h.home.x > 0 ? -1.27 * S : 1.27 * S);
+        const beside = h.home.clone().add(side);
+        const wallPoint = new THREE.Vector3(THREE.MathUtils.clamp(h.home.x * 0.8, -6.5, 6.5), 0, WALL_Z + 2.2);
+        h.walk = { path: [beside, wallPoint, "look", beside, h.home.clone()], wait: 0 };
         h.lastWalk = now;
         stats.walks++;
       }
@@ -512,18 +522,22 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
       let anim, k = 1;
       if (h.walk) {
         const w = h.walk;
-        const target = w.leg === "out" ? w.to : h.home;
-        if (w.leg === "look") {
+        const target = w.path[0];
+        if (target === "look") {
           anim = ANIM.idle;
+          if (w.wait === 0) w.wait = 1.6;
           w.wait -= dt;
-          h.yaw += (Math.PI - h.yaw) * Math.min(1, dt * 4); // face the wall
-          if (w.wait <= 0) w.leg = "back";
+          let dy = Math.PI - h.yaw; // face the wall
+          dy = Math.atan2(Math.sin(dy), Math.cos(dy));
+          h.yaw += dy * Math.min(1, dt * 4);
+          if (w.wait <= 0) w.path.shift();
         } else {
           tmp.subVectors(target, h.pos).setY(0);
           const d = tmp.length();
           anim = ANIM.walking;
           if (d < 0.08) {
-            if (w.leg === "out") { w.leg = "look"; w.wait = 1.6; } else { h.walk = null; h.pos.copy(h.home); }
+            w.path.shift();
+            if (!w.path.length) { h.walk = null; h.pos.copy(h.home); }
           } else {
             h.pos.addScaledVector(tmp.normalize(), Math.min(d, 2.6 * dt));
             const want = Math.atan2(tmp.x, tmp.z);
