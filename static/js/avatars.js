@@ -181,6 +181,37 @@ void pose(float st, float t, float k, out vec4 a, out vec4 b, out vec4 c) {
 }
 // bone returns the posed transform of bone id as a rotation R and offset P:
 // posed = R * rest + P.
+#ifdef CHEAP
+// The crowd's: one oscillator, no branches on the state, straight arms, a
+// tenth of the full pose's arithmetic (software renderers run the vertex
+// shader on the CPU, and the crowd is most of the vertices).
+void bone(float id, out mat3 R, out vec3 P) {
+  float st = aAnim.y, k = aMood.x;
+  float t = uTime * aMood.y + aAnim.w * 6.2831;
+  float cel = step(1.5, st) * step(st, 2.5) * (0.5 + 0.5 * k);
+  float des = step(2.5, st) * step(st, 3.5);
+  float agi = max(step(4.5, st), uAgitation * (0.55 + 0.45 * fract(aAnim.w * 7.0)));
+  float f = sin(t * (1.6 + 4.5 * cel + 9.0 * agi));
+  float j = abs(f);
+  R = mat3(1.); P = vec3(0., j * (0.006 + 0.16 * cel + 0.1 * agi) - 0.03 * des, 0.);
+  if (id < 0.5 || id > 6.5) return;
+  vec3 hip = vec3(0., 0.93, 0.);
+  mat3 Rs = rotX(0.32 * des - 0.08 * cel + 0.04 * j);
+  vec3 Ps = P + hip - Rs * hip;
+  if (id < 1.5) { R = Rs; P = Ps; return; }
+  if (id < 2.5) {
+    vec3 n = vec3(0., 1.53, 0.);
+    mat3 Rh = rotX(0.65 * des - 0.3 * cel + 0.2 * agi * f);
+    R = Rs * Rh; P = Rs * (n - Rh * n) + Ps;
+    return;
+  }
+  float side = id < 4.5 ? -1. : 1.;
+  float up = max(-3.0, -(2.5 * cel + 2.3 * agi + 0.15 * des) + (0.35 * cel + 0.6 * agi) * f * side + 0.04 * f);
+  vec3 sh = vec3(side * 0.26, 1.45, 0.);
+  mat3 Ra = rotX(up);
+  R = Rs * Ra; P = Rs * (sh - Ra * sh) + Ps;
+}
+#else
 void bone(float id, out mat3 R, out vec3 P) {
   float t = uTime * aMood.y + aAnim.w * 6.2831;
   float blend = clamp((uTime - aAnim.z) / 0.35, 0.0, 1.0);
@@ -226,12 +257,15 @@ void bone(float id, out mat3 R, out vec3 P) {
   mat3 Re = rotX(arm.z);
   R = R1 * Re; P = R1 * (el - Re * el) + P1;
 }
+#endif
 `;
 
 // material returns a Lambert material whose vertex shader poses the figure.
 // Its uniforms (uTime, uAgitation) are shared through the returned object.
-export function avatarMaterial(THREE, uniforms) {
+// cheap picks the crowd's simpler pose.
+export function avatarMaterial(THREE, uniforms, cheap = false) {
   const mat = new THREE.MeshLambertMaterial({ vertexColors: true });
+  if (cheap) mat.defines = { CHEAP: "" };
   mat.onBeforeCompile = (sh) => {
     sh.uniforms.uTime = uniforms.uTime;
     sh.uniforms.uAgitation = uniforms.uAgitation;
@@ -246,7 +280,7 @@ export function avatarMaterial(THREE, uniforms) {
   vColor.rgb = mix(vColor.rgb, vColor.rgb * instanceColor.rgb, aTint);
 #endif`);
   };
-  mat.customProgramCacheKey = () => "metastation-avatar";
+  mat.customProgramCacheKey = () => (cheap ? "metastation-avatar-cheap" : "metastation-avatar");
   return mat;
 }
 
@@ -284,3 +318,126 @@ export function animate(THREE, mesh, n) {
 }
 
 export { SKIN };
+
+// ------------------------------------------------------------ impostors
+// Far from the camera a figure is a billboard: two triangles showing one
+// cell of a sprite sheet drawn here once (rows: idle, cheering, fist pump,
+// despairing, agitated; eight frames each). Software renderers pay per
+// triangle, and a crowd of 3D figures is most of the frame; a crowd of
+// quads costs almost nothing. The shirt is drawn in a key colour that the
+// shader replaces with the supporter's.
+
+const SHEET = { cols: 8, rows: 5, w: 32, h: 64 };
+
+function drawSheet() {
+  const c = document.createElement("canvas");
+  c.width = SHEET.cols * SHEET.w; c.height = SHEET.rows * SHEET.h;
+  const g = c.getContext("2d");
+  const limb = (x, y, len, ang, w, color) => { // ang: 0 down, π up, + outwards to the right
+    g.strokeStyle = color; g.lineWidth = w; g.lineCap = "round";
+    g.beginPath(); g.moveTo(x, y); g.lineTo(x + Math.sin(ang) * len, y + Math.cos(ang) * len); g.stroke();
+  };
+  for (let row = 0; row < SHEET.rows; row++) {
+    for (let f = 0; f < SHEET.cols; f++) {
+      const ph = (f / SHEET.cols) * Math.PI * 2, s = Math.sin(ph), j = Math.abs(s);
+      let bob = 0, armL = 0.15, armR = 0.15, head = 0, lean = 0;
+      if (row === 0) { bob = 0.5 * s; armL = 0.12 + 0.04 * s; armR = 0.12 - 0.04 * s; }
+      else if (row === 1) { bob = -6 * j; armL = 2.7 + 0.3 * s; armR = 2.7 - 0.3 * s; }
+      else if (row === 2) { bob = -2 * j; armL = 0.15; armR = 2.4 + 0.5 * j; }
+      else if (row === 3) { bob = 2; armL = 0.08; armR = 0.08; head = 4; lean = 2; }
+      else { bob = -4 * j; armL = 2.4 + 0.7 * s; armR = 2.2 - 0.7 * s; head = 2 * s; }
+      const ox = f * SHEET.w + SHEET.w / 2, oy = row * SHEET.h + bob;
+      // legs, torso (key colour), arms (key), head (skin), hair
+      limb(ox - 3.5, oy + 38, 24, 0, 5, "#2b3142");
+      limb(ox + 3.5, oy + 38, 24, 0, 5, "#2b3142");
+      g.fillStyle = "#ff00ff"; g.fillRect(ox - 7 + lean * 0.3, oy + 19 + lean, 14, 21);
+      limb(ox - 8, oy + 21 + lean, 17, -armL, 4, "#ff00ff");
+      limb(ox + 8, oy + 21 + lean, 17, armR, 4, "#ff00ff");
+      g.fillStyle = "#e8b896"; g.beginPath(); g.arc(ox + head * 0.2, oy + 12 + head, 6, 0, Math.PI * 2); g.fill();
+      g.fillStyle = "#2a1c14"; g.beginPath(); g.arc(ox + head * 0.2, oy + 10 + head, 6, Math.PI, Math.PI * 2); g.fill();
+    }
+  }
+  return c;
+}
+
+// crowdSprites returns one billboard mesh for up to n figures. It is a
+// plain geometry of n quads (four vertices each carrying the figure's
+// data), not an InstancedMesh: SwiftShader pays a fixed cost per instance
+// that made 1,000 instanced quads cost as much as the rest of the frame.
+export function crowdSprites(THREE, n, uniforms) {
+  const W = 0.62, H = 1.8; // as narrow as a figure with its arms up (22 of the cell's 32 pixels)
+  const corner = new Float32Array(n * 8), index = new Uint32Array(n * 6);
+  for (let i = 0; i < n; i++) {
+    corner.set([-W / 2, 0, W / 2, 0, W / 2, H, -W / 2, H], i * 8);
+    const v = i * 4;
+    index.set([v, v + 1, v + 2, v, v + 2, v + 3], i * 6);
+  }
+  const geo = new THREE.BufferGeometry();
+  geo.setIndex(new THREE.BufferAttribute(index, 1));
+  geo.setAttribute("position", new THREE.BufferAttribute(new Float32Array(n * 12), 3)); // the figure's feet, per corner
+  geo.setAttribute("aCorner", new THREE.BufferAttribute(corner, 2));
+  const offset = geo.attributes.position;
+  const team = new THREE.BufferAttribute(new Float32Array(n * 12), 3);
+  const anim = new THREE.BufferAttribute(new Float32Array(n * 16), 4);
+  for (const a of [offset, team, anim]) a.setUsage(THREE.DynamicDrawUsage);
+  geo.setAttribute("aTeam", team);
+  geo.setAttribute("aAnim", anim); // row, intensity, phase, tempo
+  geo.setDrawRange(0, 0);
+  const tex = new THREE.CanvasTexture(drawSheet());
+  tex.magFilter = THREE.NearestFilter; tex.minFilter = THREE.NearestFilter; tex.generateMipmaps = false;
+  // The sheet stays in sRGB and the shader writes it out as it is (no
+  // per-fragment conversion, which software renderers pay for dearly); the
+  // supporters' colours are handed over in sRGB too.
+  tex.colorSpace = THREE.NoColorSpace;
+  const mat = new THREE.ShaderMaterial({
+    uniforms: { uTime: uniforms.uTime, uAgitation: uniforms.uAgitation, uSheet: { value: tex } },
+    vertexShader: /* glsl */ `
+      attribute vec2 aCorner; attribute vec3 aTeam; attribute vec4 aAnim;
+      uniform float uTime; uniform float uAgitation;
+      varying vec2 vUv; varying vec3 vTeam;
+      void main() {
+        vec3 right = normalize(vec3(viewMatrix[0][0], 0.0, viewMatrix[2][0]));
+        vec3 world = position + right * aCorner.x + vec3(0.0, aCorner.y, 0.0);
+        vec2 uv = vec2(aCorner.x / ${W} + 0.5, aCorner.y / ${H});
+        gl_Position = projectionMatrix * viewMatrix * vec4(world, 1.0);
+        float row = aAnim.x;
+        if (uAgitation * (0.55 + 0.45 * fract(aAnim.z * 7.0)) > 0.45) row = 4.0;
+        float tempo = row > 3.5 ? 2.2 : (row > 0.5 && row < 2.5 ? 1.6 : 0.7);
+        float frame = floor(mod(uTime * 8.0 * tempo * aAnim.w + aAnim.z * 8.0, 8.0));
+        vUv = vec2((frame + 0.156 + uv.x * 0.6875) / ${SHEET.cols}.0, 1.0 - (row + 1.0 - uv.y) / ${SHEET.rows}.0);
+        vTeam = aTeam;
+      }`,
+    fragmentShader: /* glsl */ `
+      uniform sampler2D uSheet; varying vec2 vUv; varying vec3 vTeam;
+      void main() {
+        vec4 c = texture2D(uSheet, vUv);
+        if (c.a < 0.5) discard;
+        if (c.r > 0.9 && c.g < 0.1 && c.b > 0.9) c.rgb = vTeam;
+        gl_FragColor = vec4(c.rgb * 0.9, 1.0);
+      }`,
+  });
+  const mesh = new THREE.Mesh(geo, mat);
+  mesh.frustumCulled = false;
+  const ROW = { 0: 0, 2: 1, 3: 3, 5: 4 }; // animation -> sheet row
+  const srgb = new THREE.Color();
+  let count = 0;
+  return {
+    mesh,
+    set(i, x, y, z, color) {
+      srgb.copy(color).convertLinearToSRGB();
+      for (let v = i * 4; v < i * 4 + 4; v++) {
+        offset.setXYZ(v, x, y, z);
+        team.setXYZ(v, srgb.r, srgb.g, srgb.b);
+      }
+      offset.needsUpdate = true; team.needsUpdate = true;
+    },
+    anim(i, st, k, phase, tempo) {
+      let row = ROW[st] ?? 0;
+      if (st === 2 && k < 0.6) row = 2;
+      for (let v = i * 4; v < i * 4 + 4; v++) anim.setXYZW(v, row, k, phase, tempo);
+      anim.needsUpdate = true;
+    },
+    set count(v) { count = v; geo.setDrawRange(0, v * 6); },
+    get count() { return count; },
+  };
+}

@@ -86,7 +86,7 @@ function heroAnim(status, ANIM) {
   }
 }
 
-function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }) {
+function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, crowdSprites }) {
   // Software renderers (SwiftShader in headless browsers, old laptops) get
   // no antialiasing and a resolution that adapts to hold the frame rate.
   const probe = document.createElement("canvas").getContext("webgl2");
@@ -161,7 +161,7 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
   // Shared by every avatar material: the clock and the crowd's agitation.
   const uniforms = { uTime: { value: 0 }, uAgitation: { value: 0 } };
   const heroMat = avatarMaterial(THREE, { uTime: uniforms.uTime, uAgitation: { value: 0 } });
-  const crowdMat = avatarMaterial(THREE, uniforms);
+  const crowdMat = avatarMaterial(THREE, uniforms, true);
 
   // ------------------------------------------------------------ the crowd
   // 1,000 supporters in the stands: two wings rising to the sides and a
@@ -200,19 +200,21 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
         anim: ANIM.idle, k: 1, since: 0, mesh: -1, slot: -1, pick: rnd() });
     }
   }
-  const lods = [0, 1].map((detail) => {
-    const mesh = new THREE.InstancedMesh(figure(THREE, "fan", detail), crowdMat, CROWD);
+  // Near the camera a supporter is a 3D figure; farther, a billboard.
+  const near3D = (() => {
+    const mesh = new THREE.InstancedMesh(figure(THREE, "fan", 1), crowdMat, CROWD);
     mesh.frustumCulled = false; // the vertex shader moves the limbs
     mesh.count = 0;
     mesh.setColorAt(0, new THREE.Color(1, 1, 1));
-    const anim = animate(THREE, mesh, CROWD);
     scene.add(mesh);
-    return { mesh, anim };
-  });
+    return { mesh, anim: animate(THREE, mesh, CROWD) };
+  })();
+  const sprites = crowdSprites(THREE, CROWD, uniforms);
+  scene.add(sprites.mesh);
   stats.crowd = members.length;
   // For measuring what the crowd costs: metastationFloor.showCrowd(false).
-  stats.showCrowd = (on) => { for (const l of lods) l.mesh.visible = !!on; return on; };
-  const LOD_NEAR = 17;
+  stats.showCrowd = (on, far = on) => { near3D.mesh.visible = !!on; sprites.mesh.visible = !!far; return on; };
+  const LOD_NEAR = 13; // metres from the camera: the front row or so
   const mat4 = new THREE.Matrix4(), quat = new THREE.Quaternion(), vec = new THREE.Vector3(), one = new THREE.Vector3(1, 1, 1);
   const col = new THREE.Color(), up = new THREE.Vector3(0, 1, 0);
   // The traders and their desks are drawn a third larger than the crowd:
@@ -221,6 +223,10 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
   let teamColors = [];
   function memberColor(m) {
     return teamColors.length ? col.copy(teamColors[m.team % teamColors.length]).multiplyScalar(0.85) : col.set(0x6b7286);
+  }
+  function writeAnim(m) {
+    if (m.mesh === 1) near3D.anim.to(m.slot, m.anim, m.since, m.k);
+    else sprites.anim(m.slot, m.anim, m.k, m.phase, m.tempo);
   }
   // placeCrowd (re)assigns every member to a level of detail by its
   // distance to the camera and writes its instance data there.
@@ -231,28 +237,30 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
     const n = [0, 0];
     for (const m of members) {
       const near = camera.position.distanceTo(vec.set(m.x, m.y + 1, m.z)) < LOD_NEAR ? 1 : 0;
-      const { mesh, anim } = lods[near];
       const i = n[near]++;
       m.mesh = near; m.slot = i;
-      mat4.compose(vec.set(m.x, m.y, m.z), quat.setFromAxisAngle(up, m.yaw), one);
-      mesh.setMatrixAt(i, mat4);
-      mesh.setColorAt(i, memberColor(m));
-      anim.init(i, m.phase, m.tempo);
-      anim.state[i] = -1;
-      anim.to(i, m.anim, m.since, m.k);
+      if (near) {
+        mat4.compose(vec.set(m.x, m.y, m.z), quat.setFromAxisAngle(up, m.yaw), one);
+        near3D.mesh.setMatrixAt(i, mat4);
+        near3D.mesh.setColorAt(i, memberColor(m));
+        near3D.anim.init(i, m.phase, m.tempo);
+        near3D.anim.state[i] = -1;
+      } else {
+        sprites.set(i, m.x, m.y, m.z, memberColor(m));
+      }
+      writeAnim(m);
     }
-    for (const k of [0, 1]) {
-      lods[k].mesh.count = n[k];
-      lods[k].mesh.instanceMatrix.needsUpdate = true;
-      if (lods[k].mesh.instanceColor) lods[k].mesh.instanceColor.needsUpdate = true;
-    }
+    near3D.mesh.count = n[1];
+    near3D.mesh.instanceMatrix.needsUpdate = true;
+    if (near3D.mesh.instanceColor) near3D.mesh.instanceColor.needsUpdate = true;
+    sprites.count = n[0];
     stats.crowdNear = n[1];
     stats.crowdFar = n[0];
   }
   function setMember(m, anim, k, now) {
     if (m.anim === anim && m.k === k) return;
     m.anim = anim; m.k = k; m.since = now;
-    if (m.mesh >= 0) lods[m.mesh].anim.to(m.slot, anim, now, k);
+    if (m.mesh >= 0) writeAnim(m);
   }
 
   // ------------------------------------------------------------ the traders
@@ -474,6 +482,16 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
     if (best) openPanel(best.id);
   });
 
+  // screenOf returns where trader id's chest is on the page (client
+  // pixels): tests click it as a person would.
+  stats.screenOf = (id) => {
+    const h = heroes.get(id);
+    if (!h) return null;
+    const r = renderer.domElement.getBoundingClientRect();
+    const p = new THREE.Vector3(h.pos.x, 1.3 * S, h.pos.z).project(camera);
+    return { x: r.left + (p.x + 1) / 2 * r.width, y: r.top + (1 - p.y) / 2 * r.height };
+  };
+
   function resize() {
     const w = stage.clientWidth, h = stage.clientHeight;
     renderer.setSize(w, h, false);
@@ -603,12 +621,12 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate }
       stats.fps = Math.round(10000 / stats.p50) / 10;
     }
     // Dynamic resolution: a renderer that cannot hold ~30 frames a second
-    // draws fewer pixels (down to a third of CSS pixels), and more again
+    // draws fewer pixels (down to 0.4 of CSS pixels), and more again
     // when there is room.
     if (stats.frames % 40 === 0 && frameTimes.length >= 30) {
       const recent = frameTimes.slice(-30).sort((a, b) => a - b)[15];
       let next = ratio;
-      if (recent > 31 && ratio > 0.34) next = Math.max(0.33, ratio * 0.85);
+      if (recent > 31 && ratio > 0.41) next = Math.max(0.4, ratio * 0.85);
       else if (recent < 22 && ratio < maxRatio) next = Math.min(maxRatio, ratio * 1.1);
       if (next !== ratio) { ratio = next; renderer.setPixelRatio(ratio); resize(); }
     }
