@@ -76,10 +76,10 @@ func TestClusterReplicatesAndForwards(t *testing.T) {
 		}
 	}
 	// The SQLite rows are the same on every node.
-	want := dumpRows(t, c.nodes[0])
-	for _, tn := range c.nodes[1:] {
-		if got := dumpRows(t, tn); got != want {
-			t.Errorf("%s rows differ:\n%s\nwant\n%s", tn.cfg.NodeID, got, want)
+	want := dumpRows(t, c.dbs["n1"])
+	for _, id := range []string{"n2", "n3"} {
+		if got := dumpRows(t, c.dbs[id]); got != want {
+			t.Errorf("%s rows differ:\n%s\nwant\n%s", id, got, want)
 		}
 	}
 
