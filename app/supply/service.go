@@ -180,7 +180,9 @@ type RoomConfig struct {
 	// Random is the random-crisis mode's chance of a new crisis per period
 	// (0: off; at most 0.5).
 	Random float64 `json:"random"`
-	Z      float64 `json:"z"` // base-stock safety factor; 0 means the default 1.5
+	// Z is the base-stock safety factor; 0 tunes it on the preset (the
+	// least cost over SafetyGrid on a few seeds without crises).
+	Z float64 `json:"z"`
 }
 
 type room struct {
@@ -212,10 +214,7 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 	}
 	n.Periods = s.cfg.Periods
 	strat := Strategy{Name: "room", Policies: map[Role]string{}, Coordinated: cfg.Coordinated, Z: cfg.Z, Forecast: "es", Alpha: 0.3}
-	if strat.Z == 0 {
-		strat.Z = 1.5
-	}
-	needLearned := false
+	needLearned, baseStock := false, false
 	for _, role := range []Role{Manufacturer, Distributor, Retailer} {
 		p := cfg.Policies[role]
 		if p == "" {
@@ -223,6 +222,7 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 		}
 		strat.Policies[role] = p
 		needLearned = needLearned || p == PolicyLearned
+		baseStock = baseStock || p == PolicyBaseStock
 	}
 	for role := range cfg.Policies {
 		if _, ok := strat.Policies[role]; !ok {
@@ -231,6 +231,15 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 	}
 	if err := strat.Validate(); err != nil {
 		return RoomState{}, err
+	}
+	if strat.Z == 0 && baseStock {
+		// No safety factor asked for: the one with the least cost on the
+		// preset's own length, without crises, on seeds the room never
+		// plays (as the comparison tunes its base-stock arms).
+		net, _ := Preset(cfg.Preset)
+		if strat.Z, _, err = tune(ctx, net, Scenario{}, strat, roomTuneSeeds, func() {}); err != nil {
+			return RoomState{}, err
+		}
 	}
 	var ctrl marl.Controller
 	var label string
@@ -270,6 +279,9 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 	s.persistRoom(r)
 	return s.stateLocked(), nil
 }
+
+// roomTuneSeeds are the seeds a room's safety factor is tuned on.
+const roomTuneSeeds = 4
 
 // Injection is a crisis asked for from now: it starts Delay periods from
 // the current one and lasts Duration periods.
