@@ -270,6 +270,11 @@ func Measure(pnl []float64, turnover, costs float64) Performance {
 		AnnReturn: m.Mean * daysPerYear, AnnVol: m.Std * ann,
 		Turnover: turnover * daysPerYear, AnnCosts: costs * daysPerYear, T: t, P: p, Moments: m,
 	}
+	for _, x := range []*float64{&perf.SharpeLo, &perf.SharpeHi} {
+		if !isFinite(*x) {
+			*x = perf.Sharpe // no spread to speak of (fewer than two days)
+		}
+	}
 	var down float64
 	var peak, cum float64
 	for _, x := range pnl {

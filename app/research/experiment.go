@@ -54,9 +54,9 @@ type Plan struct {
 }
 
 // DefaultPlan is the plan the app and the bench run: three seeds to select,
-// three held out, ten simulated years each.
+// four held out, ten simulated years each.
 func DefaultPlan(effects []Effect, real []Dataset) Plan {
-	return Plan{SelectSeeds: []uint64{1, 2, 3}, HoldoutSeeds: []uint64{101, 102, 103}, Days: 2520, Effects: effects, Real: real}
+	return Plan{SelectSeeds: []uint64{1, 2, 3}, HoldoutSeeds: []uint64{101, 102, 103, 104}, Days: 2520, Effects: effects, Real: real}
 }
 
 // Trial is one backtest the run made, counted: its rule, its data and what
@@ -94,15 +94,17 @@ type Experiment struct {
 	Real       []RealCheck `json:"real,omitempty"`
 	RealAgrees bool        `json:"real_agrees"`
 	// Filled by Judge, across all experiments of the run.
-	PBH     float64  `json:"p_bh"`
-	PHolm   float64  `json:"p_holm"`
-	PSR     float64  `json:"psr"`
-	DSR     float64  `json:"dsr"`
-	SR0     float64  `json:"sr0"` // the DSR's benchmark, annualised
-	Trials  int      `json:"trials"`
-	PBO     float64  `json:"pbo"`
-	Verdict Verdict  `json:"verdict"`
-	Reasons []string `json:"reasons"`
+	PBH       float64  `json:"p_bh"`
+	PHolm     float64  `json:"p_holm"`
+	PSR       float64  `json:"psr"`
+	DSR       float64  `json:"dsr"`
+	SR0       float64  `json:"sr0"`    // the DSR's benchmark, annualised
+	Trials    int      `json:"trials"` // in-sample trials of the whole run: the DSR's N
+	Family    int      `json:"family"` // hypotheses sharing the BH and Holm corrections
+	PBO       float64  `json:"pbo"`    // 0 with PBOSplits 0 when it could not be computed
+	PBOSplits int      `json:"pbo_splits"`
+	Verdict   Verdict  `json:"verdict"`
+	Reasons   []string `json:"reasons"`
 }
 
 // Verdict is the memo's recommendation, forced by the statistics.
@@ -273,7 +275,7 @@ func (l *Lab) Judge(exps []Experiment) {
 	if trials > 1 {
 		v = stat.Variance(selSR, nil)
 	}
-	pbo := math.NaN()
+	pbo, splits := math.NaN(), 0
 	if len(cols) > 1 {
 		rows := len(cols[0])
 		perf := make([][]float64, rows)
@@ -283,12 +285,15 @@ func (l *Lab) Judge(exps []Experiment) {
 				perf[t][j] = c[t]
 			}
 		}
-		pbo, _ = PBO(perf, 16)
+		pbo, splits = PBO(perf, 16)
+	}
+	if math.IsNaN(pbo) {
+		pbo, splits = 0, 0
 	}
 	ann := math.Sqrt(daysPerYear)
 	for i := range exps {
 		e := &exps[i]
-		e.PBH, e.PHolm, e.Trials, e.PBO = bh[i], holm[i], trials, pbo
+		e.PBH, e.PHolm, e.Trials, e.PBO, e.PBOSplits, e.Family = bh[i], holm[i], trials, pbo, splits, len(exps)
 		e.PSR = PSR(e.Perf.Moments, 0)
 		var sr0 float64
 		e.DSR, sr0 = DSR(e.Perf.Moments, trials, v)
@@ -311,7 +316,7 @@ func verdict(e Experiment) (Verdict, []string) {
 	if e.DSR < DSRBar {
 		why = append(why, fmt.Sprintf("DSR %s is below %s with N = %d trials", fmtNum(e.DSR, 3), fmtNum(DSRBar, 2), e.Trials))
 	}
-	if !math.IsNaN(e.PBO) && e.PBO >= PBOBar {
+	if e.PBOSplits > 0 && e.PBO >= PBOBar {
 		why = append(why, fmt.Sprintf("PBO %s is at least %s", fmtNum(e.PBO, 3), fmtNum(PBOBar, 1)))
 	}
 	if len(why) > 0 {

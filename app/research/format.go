@@ -42,6 +42,3 @@ func fmtP(p float64) string {
 	}
 	return fmtNum(p, 4)
 }
-
-// fmtPct formats a fraction as a percentage with one decimal.
-func fmtPct(x float64) string { return fmtNum(100*x, 1) + " %" }

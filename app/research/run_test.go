@@ -1,0 +1,124 @@
+package research
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/metastation/metastation/app/memory"
+	"github.com/metastation/metastation/app/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fixedClock ticks one millisecond per call, so two runs store the same.
+func fixedClock() func() time.Time {
+	var mu sync.Mutex
+	t := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Millisecond)
+		return t
+	}
+}
+
+func newResearcher(t testing.TB) *Researcher {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := store.NewWriter(db, store.WriterOptions{Interval: 5 * time.Millisecond}, quiet())
+	t.Cleanup(func() { w.Close(); db.Close() })
+	mem, err := memory.Open(ctx, memory.Config{Now: fixedClock()}, db, w, embedder(t), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Researcher{Mem: mem, DB: db, W: w, Log: quiet(), Now: fixedClock()}
+}
+
+// TestRunFindsThePlantedHypothesis is the whole pipeline on the built-in
+// corpus: the planted gap becomes the planted effect's hypothesis, which
+// survives the statistics, and the noise around it does not get a
+// recommendation it has not earned. Every number of every memo traces to
+// the run's records, and the same seed writes the same memo (golden file).
+func TestRunFindsThePlantedHypothesis(t *testing.T) {
+	rs := newResearcher(t)
+	var stages []string
+	var msgs []Message
+	res, err := rs.Run(context.Background(), RunConfig{Seed: 7}, Report{
+		Progress: func(p Progress) { stages = append(stages, p.Stage) },
+		Message:  func(m Message) { msgs = append(msgs, m) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planted *Experiment
+	for i, e := range res.Experiments {
+		h := e.Hypothesis
+		t.Logf("E%d %-60s t %5.2f p_bh %.4f dsr %.3f pbo %.3f nov %.3f %s", e.ID, h.Key(), e.Perf.T, e.PBH, e.DSR, e.PBO, h.Novelty, e.Verdict)
+		if h.Signal == PlantedEffect.Signal && h.Regime == PlantedEffect.Regime && h.Set == PlantedEffect.Set && h.Horizon == PlantedEffect.Horizon {
+			planted = &res.Experiments[i]
+		}
+	}
+	if planted == nil {
+		t.Fatalf("no hypothesis matches the planted effect %+v", PlantedEffect)
+	}
+	if planted.PBH > FDRLevel {
+		t.Errorf("the planted hypothesis has BH-adjusted p %.4f, want at most %.2f", planted.PBH, FDRLevel)
+	}
+	if len(msgs) != 5 {
+		t.Errorf("%d agent messages, want one from each of the five agents: %+v", len(msgs), msgs)
+	}
+	for _, m := range res.Memos {
+		var trials []Trial
+		for _, tr := range res.Trials {
+			if tr.Hypothesis == m.Experiment {
+				trials = append(trials, tr)
+			}
+		}
+		e := res.Experiments[m.Experiment-1]
+		if bad := Untraced(m.Markdown, e, trials, res.Gaps, res.Validation, bars, res.ID, res.Seed, DefaultPlan(nil, nil), res.Memories); len(bad) > 0 {
+			t.Errorf("memo %d shows numbers no record holds: %v", m.Experiment, bad)
+		}
+		if e.Verdict != Pursue && strings.Contains(m.Markdown, "Recommendation: pursue") {
+			t.Errorf("memo %d recommends what its statistics do not carry", m.Experiment)
+		}
+	}
+	memo := res.Memos[planted.ID-1]
+	golden := filepath.Join("testdata", "memo_seed7.md")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(memo.Markdown), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if memo.Markdown != string(want) {
+		t.Errorf("the memo of seed 7 differs from %s (run with -update if the change is meant)", golden)
+	}
+	// The same seed in a fresh store writes the same memo.
+	again, err := newResearcher(t).Run(context.Background(), RunConfig{Seed: 7}, Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Memos[planted.ID-1].Markdown != memo.Markdown {
+		t.Error("the same seed wrote a different memo")
+	}
+}
