@@ -1,9 +1,13 @@
 package supply
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/metastation/metastation/app/errs"
@@ -38,6 +42,70 @@ func Scenarios() []Scenario {
 		{Name: "beer", Title: "beer game: Sterman's step from 4 to 8 cases, with Poisson noise", Preset: "beer", Noise: true},
 		{Name: "orgym", Title: "OR-Gym NetworkManagement, Poisson demand of 20, no crisis", Preset: "orgym"},
 	}
+}
+
+// Limits on a scenario script.
+const (
+	MaxScriptBytes  = 1 << 20
+	MaxScriptCrises = 1000
+)
+
+// ReadScenario reads a scenario script, the scriptable form of crises:
+// one JSON object with a name, a preset and its crises (and optionally a
+// title, random_rate and noise), e.g.
+//
+//	{"name": "suez", "preset": "global", "crises": [
+//	  {"kind": "port_closure", "lane": "pacific", "start": 15, "end": 24, "capacity": 0, "lead": 5},
+//	  {"kind": "demand_spike", "start": 30, "end": 34, "factor": 1.8}]}
+//
+// Unknown fields, an unknown preset and impossible crises are refused with
+// errs.Invalid.
+func ReadScenario(r io.Reader) (Scenario, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxScriptBytes+1))
+	if err != nil {
+		return Scenario{}, fmt.Errorf("read the scenario script: %w", err)
+	}
+	if len(data) > MaxScriptBytes {
+		return Scenario{}, errs.Errorf(errs.Invalid, "a scenario script is at most %d bytes", MaxScriptBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var sc Scenario
+	if err := dec.Decode(&sc); err != nil {
+		return Scenario{}, errs.Wrap(errs.Invalid, err, "the scenario script is not one JSON object of name, preset and crises (%v)", err)
+	}
+	if dec.More() {
+		return Scenario{}, errs.Errorf(errs.Invalid, "the scenario script holds more than one JSON object")
+	}
+	if sc.Name == "" || len(sc.Name) > 64 {
+		return Scenario{}, errs.Errorf(errs.Invalid, "a scenario needs a name of 1 to 64 characters")
+	}
+	n, err := sc.network()
+	if err != nil {
+		return Scenario{}, errs.Errorf(errs.Invalid, "scenario %s: no network preset %q (known: %s)", sc.Name, sc.Preset, strings.Join(PresetNames(), ", "))
+	}
+	if len(sc.Crises) > MaxScriptCrises {
+		return Scenario{}, errs.Errorf(errs.Invalid, "a scenario holds at most %d crises, not %d", MaxScriptCrises, len(sc.Crises))
+	}
+	if !(sc.RandomRate >= 0 && sc.RandomRate <= 0.5) {
+		return Scenario{}, errs.Errorf(errs.Invalid, "the random-crisis rate must be between 0 and 0.5 per period, not %g", sc.RandomRate)
+	}
+	for i := range sc.Crises {
+		c := &sc.Crises[i]
+		if c.Origin == "" {
+			c.Origin = "script"
+		}
+		if err := c.Validate(n); err != nil {
+			return Scenario{}, errs.Wrap(errs.Invalid, err, "crisis %d of the script: %s", i+1, errs.MessageOf(err))
+		}
+		if c.Start >= n.Periods {
+			return Scenario{}, errs.Errorf(errs.Invalid, "crisis %d of the script starts in period %d, after the %d periods of a %s run", i+1, c.Start, n.Periods, n.Name)
+		}
+	}
+	if sc.Title == "" {
+		sc.Title = fmt.Sprintf("%s network, %d scripted crises", sc.Preset, len(sc.Crises))
+	}
+	return sc, nil
 }
 
 // ScenarioByName finds a scenario.
@@ -93,6 +161,9 @@ type CompareConfig struct {
 	LearnedLabel string
 	// Progress, if set, is told how many of total runs are done.
 	Progress func(done, total int)
+	// Custom, when set, is played instead of the named Scenario (a
+	// script read by ReadScenario).
+	Custom *Scenario
 }
 
 // ArmResult is one arm over every seed.
@@ -155,8 +226,11 @@ const MaxSeeds = 1000
 // seed.
 func Compare(ctx context.Context, cfg CompareConfig) (Comparison, error) {
 	start := time.Now()
-	sc, err := ScenarioByName(cfg.Scenario)
-	if err != nil {
+	var sc Scenario
+	var err error
+	if cfg.Custom != nil {
+		sc = *cfg.Custom
+	} else if sc, err = ScenarioByName(cfg.Scenario); err != nil {
 		return Comparison{}, err
 	}
 	if cfg.Seeds < 2 || cfg.Seeds > MaxSeeds {

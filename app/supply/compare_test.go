@@ -1,13 +1,19 @@
 package supply
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/runs"
 )
 
 // TestCompare runs a small comparison and checks its bookkeeping: every
@@ -169,4 +175,101 @@ func TestPortClosureRerouteAndRecovery(t *testing.T) {
 	}
 	t.Logf("port closure: survive %d (survived %v), recover %d after the end, extra cost %.0f, extra unmet %.0f",
 		d[0].TimeToSurvive, d[0].Survived, d[0].TimeToRecover, d[0].ExtraCost, d[0].ExtraUnmet)
+}
+
+// NewestLearned takes the newest finished run on the supply world from
+// the Learning page's list, loads its checkpoint once, and passes over
+// runs of other worlds, unfinished runs and a missing checkpoint.
+func TestNewestLearned(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name, env string) string {
+		run, err := marl.NewRun(marl.RunSpec{Env: env, Algo: "qmix", Episodes: 2, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for !run.Done() {
+			if _, err := run.Step(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var buf bytes.Buffer
+		if err := run.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := save("supply.ckpt", LearnedEnv)
+	now := time.Now()
+	info := func(id int64, env string, st runs.Status, path string, age time.Duration) marl.RunInfo {
+		return marl.RunInfo{Record: runs.Record{ID: id, Status: st, Checkpoint: path, Started: now.Add(-age)}, Spec: marl.RunSpec{Env: env, Algo: "qmix"}}
+	}
+	list := []marl.RunInfo{
+		info(4, LearnedEnv, runs.Running, good, 0),
+		info(3, "spread", runs.Done, good, time.Minute),
+		info(2, LearnedEnv, runs.Done, good, 2*time.Minute),
+		info(1, LearnedEnv, runs.Done, good, time.Hour),
+	}
+	calls := 0
+	f := NewestLearned(func() []marl.RunInfo { calls++; return list })
+	c, label, err := f(context.Background())
+	if err != nil || c == nil || !strings.HasPrefix(label, "run 2:") {
+		t.Fatalf("newest: %v %q %v", c, label, err)
+	}
+	if c2, _, _ := f(context.Background()); c2 != c {
+		t.Error("the same checkpoint was loaded again")
+	}
+	list = list[:2]
+	if c, _, err := f(context.Background()); c != nil || err != nil {
+		t.Errorf("no finished supply run: %v %v", c, err)
+	}
+	list = []marl.RunInfo{info(5, LearnedEnv, runs.Done, filepath.Join(dir, "gone.ckpt"), 0)}
+	if _, _, err := f(context.Background()); errs.CodeOf(err) != errs.NotFound {
+		t.Errorf("missing checkpoint: %v", err)
+	}
+	if calls != 4 {
+		t.Errorf("list asked %d times", calls)
+	}
+}
+
+// A scenario script is read, validated crisis by crisis, and compared
+// like a named scenario.
+func TestReadScenario(t *testing.T) {
+	good := `{"name": "suez", "preset": "global", "crises": [
+		{"kind": "port_closure", "lane": "pacific", "start": 15, "end": 24, "capacity": 0, "lead": 5},
+		{"kind": "demand_spike", "start": 30, "end": 34, "factor": 1.8}]}`
+	sc, err := ReadScenario(strings.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Crises) != 2 || sc.Crises[0].Origin != "script" || sc.Title == "" {
+		t.Fatalf("read %+v", sc)
+	}
+	c, err := Compare(context.Background(), CompareConfig{Custom: &sc, Seeds: 3, TuneSeeds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Scenario.Name != "suez" || c.Arms[0].Disruptions != 6 {
+		t.Fatalf("compared %s with %d disruptions", c.Scenario.Name, c.Arms[0].Disruptions)
+	}
+	for _, bad := range []struct{ name, script string }{
+		{"not json", `{"name": `},
+		{"unknown field", `{"name": "x", "preset": "global", "meteor": 1}`},
+		{"no name", `{"preset": "global"}`},
+		{"unknown preset", `{"name": "x", "preset": "mars"}`},
+		{"negative capacity", `{"name": "x", "preset": "global", "crises": [{"kind": "port_closure", "lane": "pacific", "start": 1, "end": 5, "capacity": -1}]}`},
+		{"lead 10^9", `{"name": "x", "preset": "global", "crises": [{"kind": "port_closure", "lane": "pacific", "start": 1, "end": 5, "lead": 1000000000}]}`},
+		{"after the run", `{"name": "x", "preset": "global", "crises": [{"kind": "demand_spike", "start": 500, "end": 505, "factor": 2}]}`},
+		{"two objects", `{"name": "x", "preset": "global"} {}`},
+		{"too large", `{"name": "x", "preset": "global", "title": "` + strings.Repeat("a", MaxScriptBytes) + `"}`},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			if _, err := ReadScenario(strings.NewReader(bad.script)); errs.CodeOf(err) != errs.Invalid {
+				t.Fatalf("%v, want invalid", err)
+			}
+		})
+	}
 }

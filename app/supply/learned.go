@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/runs"
 )
 
 // LearnedEnv is the marl world a learned policy must have trained on.
@@ -52,4 +54,39 @@ func TrainLearned(ctx context.Context, algo string, episodes int, seed uint64, p
 		}
 	}
 	return run.Learner(), fmt.Sprintf("%s trained here on marl's supply world, %d episodes, seed %d", algo, episodes, seed), nil
+}
+
+// NewestLearned is the LearnedFunc of the Learning page: the newest
+// multi-agent run trained to its budget on the supply world, among those
+// list returns, loaded from its checkpoint (and kept until a newer one
+// finishes). Runs still training, stopped or failed are passed over.
+func NewestLearned(list func() []marl.RunInfo) LearnedFunc {
+	var mu sync.Mutex
+	var path, label string
+	var ctrl marl.Controller
+	return func(ctx context.Context) (marl.Controller, string, error) {
+		var best *marl.RunInfo
+		for _, r := range list() {
+			if r.Spec.Env != LearnedEnv || r.Status != runs.Done || r.Checkpoint == "" {
+				continue
+			}
+			if best == nil || r.Started.After(best.Started) {
+				best = &r
+			}
+		}
+		if best == nil {
+			return nil, "", nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if best.Checkpoint == path && ctrl != nil {
+			return ctrl, label, nil
+		}
+		c, l, err := LoadLearned(best.Checkpoint)
+		if err != nil {
+			return nil, "", fmt.Errorf("learned policy of run %d: %w", best.ID, err)
+		}
+		path, ctrl, label = best.Checkpoint, c, fmt.Sprintf("run %d: %s", best.ID, l)
+		return ctrl, label, nil
+	}
 }
