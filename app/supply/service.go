@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -35,6 +36,10 @@ type ServiceConfig struct {
 	Tick    time.Duration // wall time of one period; default 500ms
 	Periods int           // length of a live room; default 260 (five years of weeks)
 	Window  int           // periods of history in each snapshot; default 156
+	// Linger is the ticks a finished room stays on screen before the next
+	// one starts with the same settings and the next seed; default 30,
+	// negative: never.
+	Linger int
 }
 
 // Service runs the live crisis room (a network, its six agents and its
@@ -88,6 +93,9 @@ func NewService(ctx context.Context, cfg ServiceConfig, b *bus.Bus, w *store.Wri
 	if cfg.Window <= 0 {
 		cfg.Window = 156
 	}
+	if cfg.Linger == 0 {
+		cfg.Linger = 30
+	}
 	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, learned: learned,
 		comparisons: map[string]Comparison{}, jobs: make(chan CompareConfig, 1)}
 	if err := s.load(ctx); err != nil {
@@ -130,8 +138,26 @@ func (s *Service) tick() {
 		msgs = s.play(r)
 		played = true
 	}
+	next := false
+	if r.finished() && s.cfg.Linger > 0 {
+		r.idle++
+		next = r.idle >= s.cfg.Linger
+	}
 	st := s.stateLocked()
 	s.mu.Unlock()
+	if next {
+		// The finished room is kept (persistRoomEnd ran); the next one
+		// plays the same settings on the next seed.
+		cfg := r.cfg
+		cfg.Seed++
+		if _, err := s.Reset(context.Background(), cfg); err != nil {
+			s.log.Warn("supply: the next room could not start; the finished one stays", "err", err)
+			s.mu.Lock()
+			r.idle = math.MinInt / 2 // do not try again every tick
+			s.mu.Unlock()
+		}
+		return
+	}
 	if !played {
 		return
 	}
@@ -199,6 +225,8 @@ type room struct {
 	messages          []Message
 	paused            bool
 	learnedLabel      string
+	cfg               RoomConfig // what it was started with, for the next room
+	idle              int        // ticks since it finished
 }
 
 func (r *room) finished() bool { return r.run.Done() }
@@ -254,7 +282,7 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 			return RoomState{}, errs.Errorf(errs.Unavailable, "no learned policy is available: train a multi-agent run on the supply world (qmix, vdn or maddpg) on the Learning page first")
 		}
 	}
-	r := &room{net: n, seed: cfg.Seed, strat: strat, random: cfg.Random, rng: rand.New(rand.NewPCG(cfg.Seed, 0x726f6f6d)), learnedLabel: label}
+	r := &room{net: n, seed: cfg.Seed, strat: strat, random: cfg.Random, rng: rand.New(rand.NewPCG(cfg.Seed, 0x726f6f6d)), learnedLabel: label, cfg: cfg}
 	if r.run, err = NewSim(n, cfg.Seed, nil); err != nil {
 		return RoomState{}, err
 	}

@@ -37,7 +37,7 @@ func TestService(t *testing.T) {
 	b := bus.New()
 	sub := b.Subscribe(4096, "supply.*")
 	defer sub.Close()
-	s, err := NewService(t.Context(), ServiceConfig{Tick: 5 * time.Millisecond, Periods: 60}, b, w, db, nil, quiet())
+	s, err := NewService(t.Context(), ServiceConfig{Tick: 5 * time.Millisecond, Periods: 60, Linger: -1}, b, w, db, nil, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,5 +120,39 @@ func TestService(t *testing.T) {
 	}
 	if _, err := next.Reset(t.Context(), RoomConfig{Preset: "mars"}); errs.CodeOf(err) != errs.NotFound {
 		t.Errorf("unknown preset: %v", err)
+	}
+}
+
+// A finished room stays on screen for Linger ticks, saying when the next
+// starts, then gives way to the next seed with the same settings.
+func TestServiceNextRoom(t *testing.T) {
+	s, err := NewService(t.Context(), ServiceConfig{Tick: 2 * time.Millisecond, Periods: 10, Linger: 20}, bus.New(), nil, nil, nil, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Reset(t.Context(), RoomConfig{Preset: "beer", Seed: 7, Coordinated: false, Policies: map[Role]string{Retailer: PolicySterman}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go s.Run(ctx)
+	sawNext := false
+	deadline := time.Now().Add(10 * time.Second)
+	for s.State().Room == first.Room {
+		if st := s.State(); st.Finished && st.NextIn > 0 {
+			sawNext = true
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still room %d at period %d", first.Room, s.State().T)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	st := s.State()
+	if !sawNext {
+		t.Error("a finished room never said when the next starts")
+	}
+	if st.Seed != 8 || st.Preset != "beer" || st.Strategy.Coordinated || st.Strategy.Policies[Retailer] != PolicySterman {
+		t.Errorf("next room: seed %d, preset %s, strategy %+v", st.Seed, st.Preset, st.Strategy)
 	}
 }

@@ -17,6 +17,9 @@ type RoomState struct {
 	Random   float64  `json:"random"`
 	Strategy Strategy `json:"strategy"`
 	Learned  string   `json:"learned,omitempty"`
+	// NextIn is the seconds until a finished room gives way to the next
+	// (same settings, next seed); 0 while it plays or when it stays.
+	NextIn float64 `json:"next_in,omitempty"`
 
 	Nodes  []NodeState  `json:"nodes"`
 	Edges  []EdgeState  `json:"edges"`
@@ -114,6 +117,9 @@ func (s *Service) stateLocked() RoomState {
 	st := RoomState{Room: r.id, Preset: n.Name, Title: n.Title, Seed: r.seed, T: t, Periods: n.Periods, Paused: r.paused,
 		Finished: r.finished(), TickMS: s.cfg.Tick.Milliseconds(), Random: r.random, Strategy: r.strat, Learned: r.learnedLabel,
 		Messages: append([]Message(nil), r.messages...), Narration: r.last.Decisions, Compare: s.progress, Results: s.comparisonsLocked()}
+	if r.finished() && s.cfg.Linger > 0 && r.idle >= 0 {
+		st.NextIn = float64(s.cfg.Linger-r.idle) * s.cfg.Tick.Seconds()
+	}
 	for i, nd := range n.Nodes {
 		ns := NodeState{Node: nd, Stock: r.run.Stock[i], Owed: r.run.OwedOut(i), OnOrder: r.run.OnOrder(i),
 			TwinStock: r.twin.Stock[i], TwinOwed: r.twin.OwedOut(i), Open: 1}

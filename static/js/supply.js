@@ -238,6 +238,7 @@ function animate() {
 
 function updateScene(st) {
   if (!scene || state.room !== st.room) buildScene(st);
+  const bullwhipOf = new Map((st.kpis.bullwhip || []).map((b) => [b.node, b.ratio]));
   let top = 1;
   for (const n of st.nodes) top = Math.max(top, n.stock, n.twin_stock, n.init, n.owed);
   st.nodes.forEach((n, i) => {
@@ -257,7 +258,8 @@ function updateScene(st) {
     v.stock.textContent = `${num(n.stock, 0)} in stock`;
     v.sub.textContent = n.owed > 0.5 ? `owes ${num(n.owed, 0)}` : `twin ${num(n.twin_stock, 0)}`;
     v.sub.classList.toggle("bad", n.owed > 0.5);
-    v.open.textContent = n.kind === "factory" && n.open < 1 ? `${Math.round(100 * n.open)} % capacity` : `on order ${num(n.on_order, 0)}`;
+    const bw = bullwhipOf.get(n.id);
+    v.open.textContent = n.kind === "factory" && n.open < 1 ? `${Math.round(100 * n.open)} % capacity` : `on order ${num(n.on_order, 0)}${bw != null ? ` · bw ${num(bw, 1)}` : ""}`;
   });
   st.edges.forEach((e, i) => {
     const v = scene.edges[i];
@@ -283,7 +285,7 @@ function renderHead(st) {
   el("sc-t").textContent = `${st.t} / ${st.periods}`;
   el("sc-t-bar").style.width = `${(100 * st.t) / Math.max(1, st.periods)}%`;
   const co = st.strategy.coordinated ? "coordinated" : "uncoordinated";
-  el("sc-status").textContent = st.finished ? `finished · ${co}` : st.paused ? `paused · ${co}` : `running, ${st.tick_ms} ms a period · ${co}${st.random ? ` · random crises ${Math.round(100 * st.random)} %/period` : ""}`;
+  el("sc-status").textContent = st.finished ? `finished · ${co}${st.next_in ? ` · the next seed starts in ${Math.ceil(st.next_in)} s` : ""}` : st.paused ? `paused · ${co}` : `running, ${st.tick_ms} ms a period · ${co}${st.random ? ` · random crises ${Math.round(100 * st.random)} %/period` : ""}`;
   el("sc-pause").textContent = st.paused ? "Resume" : "Pause";
   el("sc-pause").disabled = st.finished;
 }
