@@ -82,12 +82,13 @@ func ReadDir(ctx context.Context, dir string) ([]Paper, IngestReport, error) {
 }
 
 var (
-	frontDate = regexp.MustCompile(`(?im)^\s*(?:date|published|publication date)\s*:\s*"?([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4})`)
-	metaDate  = regexp.MustCompile(`(?i)<meta[^>]+(?:name|property)="(?:date|citation_publication_date|dc\.date|article:published_time)"[^>]+content="([0-9]{4}(?:[-/][0-9]{2}[-/][0-9]{2})?)`)
-	titleTag  = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	scripts   = regexp.MustCompile(`(?is)<(script|style)[^>]*>.*?</(script|style)>`)
-	tags      = regexp.MustCompile(`(?s)<[^>]+>`)
-	pdfDate   = regexp.MustCompile(`(?m)^CreationDate:\s+\S+\s+(\S+)\s+(\d+)\s+\S+\s+(\d{4})`)
+	frontTitle = regexp.MustCompile(`(?m)^\s*title\s*:\s*"?([^"\n]+)"?\s*$`)
+	frontDate  = regexp.MustCompile(`(?im)^\s*(?:date|published|publication date)\s*:\s*"?([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4})`)
+	metaDate   = regexp.MustCompile(`(?i)<meta[^>]+(?:name|property)="(?:date|citation_publication_date|dc\.date|article:published_time)"[^>]+content="([0-9]{4}(?:[-/][0-9]{2}[-/][0-9]{2})?)`)
+	titleTag   = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+	scripts    = regexp.MustCompile(`(?is)<(script|style)[^>]*>.*?</(script|style)>`)
+	tags       = regexp.MustCompile(`(?s)<[^>]+>`)
+	pdfDate    = regexp.MustCompile(`(?m)^CreationDate:\s+\S+\s+(\S+)\s+(\d+)\s+\S+\s+(\d{4})`)
 )
 
 func readPaper(ctx context.Context, path, ext, pdftotext string) (Paper, error) {
@@ -136,6 +137,9 @@ func readPaper(ctx context.Context, path, ext, pdftotext string) (Paper, error) 
 			}
 			text = html.UnescapeString(tags.ReplaceAllString(scripts.ReplaceAllString(text, " "), " "))
 		}
+	}
+	if m := frontTitle.FindStringSubmatch(text); m != nil && p.Title == "" && ext != ".pdf" {
+		p.Title = strings.TrimSpace(m[1])
 	}
 	if m := frontDate.FindStringSubmatch(text); m != nil {
 		if t, ok := parseDate(m[1]); ok {

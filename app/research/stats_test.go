@@ -85,50 +85,26 @@ func TestPBOSeparatesSkillFromLuck(t *testing.T) {
 	}
 }
 
-// noisePlan is a quick plan: one seed to select, one held out.
-func noisePlan(seed uint64, effects []Effect) Plan {
-	return Plan{SelectSeeds: []uint64{seed}, HoldoutSeeds: []uint64{seed + 1000}, Days: 1500, Effects: effects, CostFree: true}
-}
-
 // TestNoiseHypothesesAcrossSeeds is issue 17's bar: 100 pure-noise
 // hypotheses yield at most about q·100 discoveries under BH, and none
-// under Holm in at least 95 % of seeds. Costs are off so that the null
-// p-values are uniform (with costs every noise rule loses money and the
-// test could not fail).
+// under Holm in at least 95 % of seeds.
 func TestNoiseHypothesesAcrossSeeds(t *testing.T) {
 	const seeds = 40
 	var bhTotal, holmClean int
 	for seed := uint64(1); seed <= seeds; seed++ {
-		lab, err := NewLab(context.Background(), noisePlan(seed, nil))
+		r, err := NoiseTrial(context.Background(), seed, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		exps := make([]Experiment, 100)
-		for i := range exps {
-			h := Hypothesis{Signal: NoiseRule, Set: Sets[i%3], Regime: AnyRegime, Horizon: 5, Sign: 1, NoiseSeed: seed*1000 + uint64(i)}
-			if exps[i], err = lab.Test(context.Background(), i+1, h); err != nil {
-				t.Fatal(err)
-			}
-		}
-		lab.Judge(exps)
-		bh, holm := 0, 0
-		for _, e := range exps {
-			if e.PBH <= FDRLevel {
-				bh++
-			}
-			if e.PHolm <= FWERLevel {
-				holm++
-			}
-			if e.Verdict != Insufficient {
-				t.Errorf("seed %d: noise hypothesis %d got verdict %q", seed, e.ID, e.Verdict)
-			}
-		}
-		bhTotal += bh
-		if holm == 0 {
+		bhTotal += r.BH
+		if r.Holm == 0 {
 			holmClean++
 		}
-		if bh > 2*FDRLevel*100 {
-			t.Errorf("seed %d: %d BH discoveries among 100 noise hypotheses", seed, bh)
+		if r.BH > 2*FDRLevel*100 {
+			t.Errorf("seed %d: %d BH discoveries among 100 noise hypotheses", seed, r.BH)
+		}
+		if r.Recommended > 0 {
+			t.Errorf("seed %d: %d noise hypotheses got a recommendation", seed, r.Recommended)
 		}
 	}
 	mean := float64(bhTotal) / seeds
@@ -141,64 +117,26 @@ func TestNoiseHypothesesAcrossSeeds(t *testing.T) {
 	}
 }
 
-// plantedEffects are the true effects the planted-world tests plant, at
-// their stated size: a daily Sharpe ratio of 0.15 on the days they apply.
-var plantedEffects = []Effect{
-	{Signal: Reversal, Horizon: 5, Regime: Stressed, Set: Equity, Size: 0.15},
-	{Signal: Trend, Horizon: 63, Regime: Calm, Set: FX, Size: 0.15},
-	{Signal: Momentum, Horizon: 21, Regime: AnyRegime, Set: Crypto, Size: 0.15},
-}
-
-// gridHypotheses is every signal × set × regime × horizon.
-func gridHypotheses() []Hypothesis {
-	var out []Hypothesis
-	for _, s := range Signals {
-		for _, set := range Sets {
-			for _, r := range Regimes {
-				for _, h := range Horizons {
-					out = append(out, Hypothesis{Signal: s, Set: set, Regime: r, Horizon: h, Sign: 1})
-				}
-			}
-		}
-	}
-	return out
-}
-
-// TestPlantedEffectsRecovered: among all 108 grid hypotheses, the planted
-// ones are BH discoveries in at least 80 % of seeds, with costs on.
+// TestPlantedEffectsRecovered: among all 108 grid hypotheses, each planted
+// effect is a BH discovery in at least 80 % of seeds, with costs on.
 func TestPlantedEffectsRecovered(t *testing.T) {
 	const seeds = 10
-	found := make([]int, len(plantedEffects))
+	found := make([]int, len(PlantedEffects))
 	for seed := uint64(1); seed <= seeds; seed++ {
-		p := DefaultPlan(plantedEffects, nil)
-		p.SelectSeeds, p.HoldoutSeeds = []uint64{seed, seed + 50}, []uint64{seed + 100, seed + 150}
-		lab, err := NewLab(context.Background(), p)
+		r, err := PlantedTrial(context.Background(), seed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		hyps := gridHypotheses()
-		exps := make([]Experiment, len(hyps))
-		for i, h := range hyps {
-			if exps[i], err = lab.Test(context.Background(), i+1, h); err != nil {
-				t.Fatal(err)
-			}
-		}
-		lab.Judge(exps)
-		for k, eff := range plantedEffects {
-			for _, e := range exps {
-				h := e.Hypothesis
-				if h.Signal == eff.Signal && h.Set == eff.Set && h.Regime == eff.Regime && h.Horizon == eff.Horizon {
-					t.Logf("seed %d %s: t %.2f p_bh %.4f dsr %.3f pbo %.3f verdict %s", seed, h.Key(), e.Perf.T, e.PBH, e.DSR, e.PBO, e.Verdict)
-					if e.PBH <= FDRLevel {
-						found[k]++
-					}
-				}
+		for k, f := range r.Found {
+			if f {
+				found[k]++
 			}
 		}
 	}
 	for k, n := range found {
+		t.Logf("planted %+v recovered in %d of %d seeds", PlantedEffects[k], n, seeds)
 		if float64(n) < 0.8*seeds {
-			t.Errorf("planted %+v recovered in %d of %d seeds, want at least 80 %%", plantedEffects[k], n, seeds)
+			t.Errorf("planted %+v recovered in %d of %d seeds, want at least 80 %%", PlantedEffects[k], n, seeds)
 		}
 	}
 }

@@ -1,0 +1,65 @@
+package research
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/metastation/metastation/app/errs"
+)
+
+func TestReadDir(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.md":      "---\ntitle: Momentum in crisis\ndate: 2011-04-05\n---\nBody about time series momentum.",
+		"b.html":    `<html><head><title>Carry &amp; crashes</title><meta name="citation_publication_date" content="2015/06/01"></head><body><script>var x=1;</script><p>Carry trade text.</p></body></html>`,
+		"c.txt":     "Date: 2003\nPlain text on reversal.",
+		"empty.txt": "   ",
+		"skip.csv":  "a,b",
+		"sub/d.txt": "Nested file.",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	papers, rep, err := ReadDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		base, title string
+		date        time.Time
+	}{
+		{"a.md", "Momentum in crisis", time.Date(2011, 4, 5, 0, 0, 0, 0, time.UTC)},
+		{"b.html", "Carry & crashes", time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC)},
+		{"c.txt", "c", time.Date(2003, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"d.txt", "d", time.Time{}},
+	}
+	if len(papers) != len(want) {
+		t.Fatalf("%d papers, want %d: %+v (skipped %v)", len(papers), len(want), papers, rep.Skipped)
+	}
+	for i, w := range want {
+		t.Run(w.base, func(t *testing.T) {
+			p := papers[i]
+			if filepath.Base(p.Key) != w.base || p.Title != w.title || (!w.date.IsZero() && !p.Date.Equal(w.date)) {
+				t.Fatalf("paper %+v, want %s %q %v", p, w.base, w.title, w.date)
+			}
+		})
+	}
+	if len(rep.Skipped) != 1 {
+		t.Errorf("skipped %v, want the empty file", rep.Skipped)
+	}
+	if papers[1].Text != "Carry & crashes Carry trade text." {
+		t.Errorf("HTML text %q", papers[1].Text)
+	}
+	if _, _, err := ReadDir(context.Background(), filepath.Join(dir, "nope")); !errs.Is(err, errs.Invalid) {
+		t.Errorf("missing folder: %v, want invalid", err)
+	}
+}
