@@ -9,13 +9,14 @@ import (
 	"os"
 
 	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/cli"
 )
 
 func main() {
 	assets := app.Assets{Static: staticFS(), Migrations: migrationsFS()}
-	err := app.Main(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, assets)
+	err := cli.Main(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, assets)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "metastation:", err)
-		os.Exit(app.ExitCode(err))
+		os.Exit(cli.ExitCode(err))
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"syscall"
 )
@@ -37,20 +35,4 @@ func listen(addr string) (net.Listener, error) {
 		}
 	}
 	return nil, fmt.Errorf("listen on %s: %w", addr, lastErr)
-}
-
-// browserCommand returns the command that opens url in the default browser,
-// or nil when there is none to use (no display on Linux).
-func browserCommand(url string, getenv func(string) string) *exec.Cmd {
-	switch runtime.GOOS {
-	case "darwin":
-		return exec.Command("open", url)
-	case "windows":
-		return exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
-	default:
-		if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
-			return nil
-		}
-		return exec.Command("xdg-open", url)
-	}
 }

@@ -7,19 +7,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// metrics is the application's Prometheus registry: the Go runtime and the
+// Metrics is the application's Prometheus registry: the Go runtime and the
 // process, plus Metastation's own counters. Counters already kept by the bus,
 // hub and writer are read through CounterFuncs, so there is one count only.
-type metrics struct {
+type Metrics struct {
 	registry *prometheus.Registry
 	restarts *prometheus.CounterVec
 	requests *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := &metrics{
+	m := &Metrics{
 		registry: reg,
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metastation_service_restarts_total", Help: "Service failures followed by a restart.",
@@ -32,11 +32,16 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) serviceRestarted(name string) { m.restarts.WithLabelValues(name).Inc() }
-func (m *metrics) request(code int)             { m.requests.WithLabelValues(strconv.Itoa(code)).Inc() }
+func (m *Metrics) serviceRestarted(name string) { m.restarts.WithLabelValues(name).Inc() }
+
+// Request counts one answered HTTP request by its status code.
+func (m *Metrics) Request(code int) { m.requests.WithLabelValues(strconv.Itoa(code)).Inc() }
+
+// Registry is what /metrics serves.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
 // register exposes the server's live counters.
-func (m *metrics) register(s *Server) {
+func (m *Metrics) register(a *App) {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
@@ -44,16 +49,16 @@ func (m *metrics) register(s *Server) {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	m.registry.MustRegister(
-		counter("metastation_bus_published_total", "Messages published on the bus.", func() float64 { return float64(s.bus.Stats().Published) }),
-		counter("metastation_bus_dropped_total", "Bus messages dropped at a full subscriber.", func() float64 { return float64(s.bus.Stats().Dropped) }),
-		gauge("metastation_hub_clients", "Connected web socket clients.", func() float64 { return float64(s.hub.Stats().Clients) }),
-		counter("metastation_hub_frames_total", "Frames queued to web socket clients.", func() float64 { return float64(s.hub.Stats().Frames) }),
-		counter("metastation_hub_bytes_total", "Bytes written to web socket clients.", func() float64 { return float64(s.hub.Stats().Bytes) }),
-		counter("metastation_hub_slow_disconnects_total", "Clients disconnected for falling behind.", func() float64 { return float64(s.hub.Stats().SlowKicked) }),
-		counter("metastation_hub_bad_messages_total", "Malformed client messages.", func() float64 { return float64(s.hub.Stats().BadMessages) }),
-		counter("metastation_writer_rows_committed_total", "Rows committed by the batching writer.", func() float64 { return float64(s.writer.Stats().Committed) }),
-		counter("metastation_writer_rows_failed_total", "Rows the batching writer could not write.", func() float64 { return float64(s.writer.Stats().Failed) }),
-		counter("metastation_writer_batches_total", "Transactions committed by the batching writer.", func() float64 { return float64(s.writer.Stats().Batches) }),
-		gauge("metastation_writer_queued_rows", "Rows waiting in the batching writer.", func() float64 { return float64(s.writer.Stats().Queued) }),
+		counter("metastation_bus_published_total", "Messages published on the bus.", func() float64 { return float64(a.Bus.Stats().Published) }),
+		counter("metastation_bus_dropped_total", "Bus messages dropped at a full subscriber.", func() float64 { return float64(a.Bus.Stats().Dropped) }),
+		gauge("metastation_hub_clients", "Connected web socket clients.", func() float64 { return float64(a.Hub.Stats().Clients) }),
+		counter("metastation_hub_frames_total", "Frames queued to web socket clients.", func() float64 { return float64(a.Hub.Stats().Frames) }),
+		counter("metastation_hub_bytes_total", "Bytes written to web socket clients.", func() float64 { return float64(a.Hub.Stats().Bytes) }),
+		counter("metastation_hub_slow_disconnects_total", "Clients disconnected for falling behind.", func() float64 { return float64(a.Hub.Stats().SlowKicked) }),
+		counter("metastation_hub_bad_messages_total", "Malformed client messages.", func() float64 { return float64(a.Hub.Stats().BadMessages) }),
+		counter("metastation_writer_rows_committed_total", "Rows committed by the batching writer.", func() float64 { return float64(a.Writer.Stats().Committed) }),
+		counter("metastation_writer_rows_failed_total", "Rows the batching writer could not write.", func() float64 { return float64(a.Writer.Stats().Failed) }),
+		counter("metastation_writer_batches_total", "Transactions committed by the batching writer.", func() float64 { return float64(a.Writer.Stats().Batches) }),
+		gauge("metastation_writer_queued_rows", "Rows waiting in the batching writer.", func() float64 { return float64(a.Writer.Stats().Queued) }),
 	)
 }

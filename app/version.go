@@ -1,13 +1,9 @@
 package app
 
-import (
-	"context"
-	"fmt"
-	"runtime/debug"
-)
+import "runtime/debug"
 
-// version reads the module version and VCS stamp from the build info.
-func version() string {
+// Version reads the module version and VCS stamp from the build info.
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
@@ -31,9 +27,4 @@ func version() string {
 		v += " (" + rev + modified + ")"
 	}
 	return v + " " + bi.GoVersion
-}
-
-func runVersion(_ context.Context, env Env, _ []string) error {
-	_, err := fmt.Fprintln(env.Stdout, "metastation", version())
-	return err
 }

@@ -123,7 +123,7 @@ func open(dataDir, rel string) (*TradingAgent, error) {
 	a, err := load(f)
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		return nil, errs.Errorf(errs.Invalid, "the file %s: %w", rel, err)
+		return nil, errs.Errorf(errs.TooLarge, "the file %s: %w", rel, err)
 	case err != nil:
 		return nil, errs.Errorf(errs.Invalid, "the file %s is not a trading-world checkpoint this build can enter: %w", rel, err)
 	}

@@ -23,6 +23,7 @@ const (
 	NotFound    Code = "not_found"   // the thing asked for does not exist (404)
 	Conflict    Code = "conflict"    // the request clashes with the current state (409)
 	Unavailable Code = "unavailable" // the thing exists but cannot be done now (422/503)
+	TooLarge    Code = "too_large"   // the upload or file is over its size cap (413)
 	Internal    Code = "internal"    // a bug or an outside failure (500)
 )
 

@@ -8,8 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // RunSpec names a multi-agent training run: what `metastation train` and
@@ -214,29 +212,6 @@ func (r *Run) Save(w io.Writer) error {
 		return SaveMADDPG(w, r.M)
 	}
 	return SaveQMIX(w, r.Q, r.Cur)
-}
-
-// MeanCI95 returns the mean of xs and the half-width of its 95 % Student-t
-// confidence interval (0 for fewer than two values).
-func MeanCI95(xs []float64) (mean, half float64) {
-	n := float64(len(xs))
-	if len(xs) == 0 {
-		return 0, 0
-	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= n
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	sd := math.Sqrt(ss / (n - 1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975)
-	return mean, t * sd / math.Sqrt(n)
 }
 
 // WriteFileAtomic writes data to path through a synced temporary file in

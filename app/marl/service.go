@@ -13,6 +13,7 @@ import (
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/runs"
+	"github.com/metastation/metastation/app/stats"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -378,8 +379,8 @@ func (s *Service) evaluate(ctx context.Context, run *Run, spec RunSpec) (EvalInf
 	if err != nil {
 		return EvalInfo{}, err
 	}
-	m, ci := MeanCI95(greedy)
-	rm, rci := MeanCI95(rnd)
+	m, ci := stats.MeanCI95(greedy)
+	rm, rci := stats.MeanCI95(rnd)
 	return EvalInfo{Episodes: n, Team: finite(m), CI: finite(ci), Random: finite(rm), RandomCI: finite(rci)}, nil
 }
 

@@ -92,6 +92,9 @@ func (s *Service) Stop(id int64) error {
 // Runs lists every run, newest first.
 func (s *Service) Runs() []RunInfo { return s.reg.List() }
 
+// Get returns one run; an unknown id is a not-found error.
+func (s *Service) Get(id int64) (RunInfo, error) { return s.reg.Get(id) }
+
 // CheckpointPath returns the file of a run's latest checkpoint, for download.
 func (s *Service) CheckpointPath(id int64) (string, error) { return s.reg.CheckpointPath(id) }
 

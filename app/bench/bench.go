@@ -1,0 +1,52 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/metastation/metastation/app/command"
+)
+
+// Bench is one benchmark of `metastation bench <name>`. With --json, the last
+// line it prints is one JSON object with its figures.
+type Bench struct {
+	Summary string
+	Run     func(ctx context.Context, env command.Env, args []string) error
+}
+
+// List lists every benchmark, one line each.
+func List() map[string]Bench {
+	return map[string]Bench{
+		"data":       {Summary: "the same as bench synth (the name issue 5 uses)", Run: runBenchSynth},
+		"hub":        {Summary: "web socket fan-out to many clients", Run: runBenchHub},
+		"market":     {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
+		"marl":       {Summary: "multi-agent RL: simple_spread steps/s and random return, MADDPG and QMIX updates/s and spread returns over seeds, two-step game", Run: runBenchMARL},
+		"rl":         {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
+		"synth":      {Summary: "synthetic transactions: rows/s on 1 and all workers, CSV, peak memory, detector", Run: runBenchSynth},
+		"tournament": {Summary: "tournament: strategy decisions/s, decision latency p50/p99, wall time of one full round at maximum speed", Run: runBenchTournament},
+	}
+}
+
+// Run runs the benchmark args[0] names.
+func Run(ctx context.Context, env command.Env, args []string) error {
+	bs := List()
+	names := make([]string, 0, len(bs))
+	for n := range bs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(args) > 0 && command.IsHelpFlag(args[0]) {
+		fmt.Fprintf(env.Stdout, "Usage: metastation bench <name> [--json]; names: %s.\n", strings.Join(names, ", "))
+		return nil
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return command.Usagef("bench needs a name: %s", strings.Join(names, ", "))
+	}
+	b, ok := bs[args[0]]
+	if !ok {
+		return command.Usagef("unknown benchmark %q", args[0])
+	}
+	return b.Run(ctx, env, args[1:])
+}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/command"
+)
+
+// parseServeConfig reads serve's flags and their environment twins.
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (app.Config, error) {
+	fs := command.NewFlagSet("serve", stderr)
+	var cfg app.Config
+	var level string
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "loopback `host:port` to serve on; the next free port is taken if it is busy")
+	fs.StringVar(&cfg.DataDir, "data", defaultDataDir(getenv), "`directory` holding the database")
+	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of every random process: the same seed replays the same run")
+	fs.BoolVar(&cfg.NoBrowser, "no-browser", false, "do not open a browser tab")
+	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&cfg.Showcase, "showcase", true, "run the seeded showcase agents on the agent network page")
+	fs.StringVar(&cfg.TournamentAgent, "tournament-agent", "", "trading-world checkpoint `file` (metastation train --env trading-ma) that enters the tournament")
+	fs.StringVar(&cfg.LLMURL, "llm-url", "", "OpenAI-compatible chat completions `URL` of a local model that rewrites the commentary (empty: templates)")
+	fs.StringVar(&cfg.LLMModel, "llm-model", "", "`name` of the model at --llm-url")
+	if err := command.ParseFlags(fs, args, getenv); err != nil {
+		return app.Config{}, err
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return app.Config{}, command.Usagef("--log-level %q: use debug, info, warn or error", level)
+	}
+	if err := checkLoopback(cfg.Addr); err != nil {
+		return app.Config{}, command.Usagef("--addr: %v", err)
+	}
+	if cfg.DataDir == "" {
+		return app.Config{}, command.Usagef("--data must name a directory")
+	}
+	return cfg, nil
+}
+
+// checkLoopback refuses addresses other than loopback: Metastation has no
+// authentication, so it must not be reachable from the network.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address; Metastation only serves on 127.0.0.1, ::1 or localhost", host)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/metastation/metastation/app/analytics"
+	"github.com/metastation/metastation/app/entrant"
+	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/synth/jobs"
+	"github.com/metastation/metastation/app/tournament"
+)
+
+// buildServices builds every domain service with its dependencies, in the
+// order they depend on each other.
+func (a *App) buildServices(ctx context.Context) error {
+	var err error
+	if a.Tournament, err = a.newTournament(ctx); err != nil {
+		return err
+	}
+	if a.Market, err = a.newMarket(); err != nil {
+		return err
+	}
+	a.Analytics = analytics.NewService(analytics.NewRegistry(analytics.Options{Writer: a.Writer, DB: a.DB}), a.Bus, a.Log)
+	a.Showcase = analytics.NewShowcase(a.Bus, a.Config.Seed)
+	if a.RL, err = a.newRL(ctx); err != nil {
+		return err
+	}
+	if a.MARL, err = a.newMARL(ctx); err != nil {
+		return err
+	}
+	if a.Synth, err = jobs.New(filepath.Join(a.Config.DataDir, "synth"), a.Bus, a.Log.With("service", "synth"), 0); err != nil {
+		return err
+	}
+	return nil
+}
+
+// The market the server runs: every preset instrument (equities, crypto,
+// FX), a few thousand background agents, ten simulated seconds per real
+// second so a 1-minute bar closes every six seconds. The speed can be changed
+// from the page.
+const (
+	serverMarketPreset = "all"
+	serverMarketAgents = 2000
+	serverMarketSpeed  = 10
+)
+
+func (a *App) newMarket() (*market.Service, error) {
+	u, err := market.Preset(serverMarketPreset)
+	if err != nil {
+		return nil, fmt.Errorf("market preset: %w", err)
+	}
+	m, err := market.NewService(market.ServiceConfig{
+		Sim:   market.SimConfig{Universe: u, Seed: uint64(a.Config.Seed), Agents: serverMarketAgents},
+		Speed: serverMarketSpeed,
+	}, a.Bus, a.Writer, a.DB, a.Log.With("service", "market"))
+	if err != nil {
+		return nil, fmt.Errorf("market: %w", err)
+	}
+	return m, nil
+}
+
+// newTournament builds the tournament with the server's seed and its
+// entrants. With an LLM URL (an OpenAI-compatible chat completions endpoint
+// of a local model) commentary lines are rewritten by it, the templates
+// being the fallback. The learner --tournament-agent names and those entered
+// through the API before are entered.
+func (a *App) newTournament(ctx context.Context) (*tournament.Service, error) {
+	cfg := tournament.Config{Seed: uint64(a.Config.Seed)}
+	if a.Config.LLMURL != "" {
+		cfg.LLM = &tournament.LLM{URL: a.Config.LLMURL, Model: a.Config.LLMModel}
+	}
+	t, err := tournament.NewService(cfg, a.Bus, a.DB, a.Writer, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	a.Entrants = entrant.NewService(a.Config.DataDir, a.DB, t, appRuns{a}, a.Log)
+	if a.Config.TournamentAgent != "" {
+		if err := a.Entrants.EnterFile(a.Config.TournamentAgent); err != nil {
+			return nil, fmt.Errorf("--tournament-agent %s: %w", a.Config.TournamentAgent, err)
+		}
+	}
+	a.Entrants.Reenter(ctx)
+	return t, nil
+}
+
+// appRuns finds the app's multi-agent runs at the time of a request (tests
+// replace a.MARL after New).
+type appRuns struct{ a *App }
+
+func (r appRuns) Get(id int64) (marl.RunInfo, error) { return r.a.MARL.Get(id) }
+
+// newRL builds the trainer with its checkpoints under DataDir/rl and loads
+// the runs of earlier sessions with their curves.
+func (a *App) newRL(ctx context.Context) (*rl.Service, error) {
+	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl")}, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	if err := svc.Load(ctx, nil); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	return svc, nil
+}
+
+// newMARL builds the multi-agent trainer with its checkpoints under
+// DataDir/marl and loads the runs of earlier sessions.
+func (a *App) newMARL(ctx context.Context) (*marl.Service, error) {
+	svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "marl")}, a.Bus, a.Writer, a.DB, a.Log.With("service", "marl"))
+	if err != nil {
+		return nil, fmt.Errorf("multi-agent trainer: %w", err)
+	}
+	if err := svc.Load(ctx); err != nil {
+		return nil, fmt.Errorf("multi-agent trainer: %w", err)
+	}
+	return svc, nil
+}

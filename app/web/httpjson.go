@@ -1,0 +1,82 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// decodeJSON reads exactly one JSON object from the request body into v,
+// refusing unknown fields. When it cannot, it answers 400 with a sentence a
+// person can act on (example shows what a good body looks like) and returns
+// false. Every JSON API handler decodes through it.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		writeError(w, r, http.StatusBadRequest, "The request body must hold one JSON object.")
+		return false
+	}
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, decodeSentence(err, example))
+		return false
+	}
+	return true
+}
+
+func decodeSentence(err error, example string) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "The request body is empty; send JSON like " + example + "."
+	case errors.As(err, &tooBig):
+		return "The request body is too large."
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return "The request body is not valid JSON; send JSON like " + example + "."
+	case errors.As(err, &typ):
+		return fmt.Sprintf("The field %q must be %s.", typ.Field, jsonTypeName(typ.Type.String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "The request has an unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "; send JSON like " + example + "."
+	}
+	return "The request body could not be read; send JSON like " + example + "."
+}
+
+func jsonTypeName(t string) string {
+	switch strings.TrimPrefix(t, "*") {
+	case "int", "int64", "int32":
+		return "a whole number"
+	case "uint64", "uint32", "uint":
+		return "a whole number from 0 up"
+	case "float64", "float32":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	}
+	return "of another type"
+}
+
+// sentence turns a domain error into a sentence for a person: the sentinels'
+// prefixes ("invalid: ", "not found: ") removed, capitalised, with a full
+// stop.
+func sentence(err error, sentinels ...error) string {
+	s := err.Error()
+	for _, e := range sentinels {
+		s = strings.TrimPrefix(s, e.Error()+": ")
+	}
+	if s == "" {
+		return "Something went wrong."
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}

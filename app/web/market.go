@@ -1,0 +1,265 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/market/book"
+)
+
+// The market's HTTP API. Each function takes the market service and returns
+// a thin handler: decode and validate, call the domain, encode JSON. Wire
+// them in routes.go:
+//
+//	r.Get("/api/market/instruments", marketInstruments(m))
+//	r.Get("/api/market/state", marketState(m))
+//	r.Get("/api/market/bars/{symbol}", marketBars(m))   // ?interval=1m&from=&to=&limit=
+//	r.Get("/api/market/book/{symbol}", marketBook(m))   // ?depth=20
+//	r.Post("/api/market/speed", marketSpeed(m))         // {"speed": 10}
+//	r.Post("/api/market/script", marketScript(m))       // {"script": "calm; 10:30 black_swan shock=-6"}
+//	r.Post("/api/market/orders", marketOrder(m))        // {"symbol","side","type","price","qty"}
+//	r.Post("/api/market/import", marketImport(m))       // multipart: file, symbol, format
+
+// marketInstruments lists the simulated instruments.
+func marketInstruments(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, m.Instruments())
+	}
+}
+
+// marketState returns the clock, speed, regime and quotes.
+func marketState(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, m.State())
+	}
+}
+
+// marketBars returns bars of one symbol. from and to are RFC 3339 times or
+// Unix seconds; without them the latest limit bars up to the simulated now.
+func marketBars(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		iv, err := market.ParseInterval(marketDefault(q.Get("interval"), "1m"))
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, marketSentence(err))
+			return
+		}
+		limit := 500
+		if s := q.Get("limit"); s != "" {
+			if limit, err = strconv.Atoi(s); err != nil {
+				writeError(w, r, http.StatusBadRequest, "The limit must be a whole number.")
+				return
+			}
+		}
+		to := m.State().Time.Add(iv.Duration())
+		if s := q.Get("to"); s != "" {
+			if to, err = marketParseTime(s); err != nil {
+				writeError(w, r, http.StatusBadRequest, "The end of the range (to): "+marketSentence(err))
+				return
+			}
+		}
+		from := to.Add(-time.Duration(max(limit, 1)) * iv.Duration())
+		if s := q.Get("from"); s != "" {
+			if from, err = marketParseTime(s); err != nil {
+				writeError(w, r, http.StatusBadRequest, "The start of the range (from): "+marketSentence(err))
+				return
+			}
+		}
+		bars, err := m.Bars(r.Context(), chi.URLParam(r, "symbol"), iv, from, to, limit)
+		if err != nil {
+			marketError(w, r, err)
+			return
+		}
+		if bars == nil {
+			bars = []market.Bar{}
+		}
+		writeJSON(w, http.StatusOK, bars)
+	}
+}
+
+// marketBook returns the current book of one symbol.
+func marketBook(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		depth := 20
+		if s := r.URL.Query().Get("depth"); s != "" {
+			var err error
+			if depth, err = strconv.Atoi(s); err != nil {
+				writeError(w, r, http.StatusBadRequest, "The depth must be a whole number.")
+				return
+			}
+		}
+		snap, err := m.Book(chi.URLParam(r, "symbol"), depth)
+		if err != nil {
+			marketError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, snap)
+	}
+}
+
+// marketSpeed sets the clock's speed: {"speed": 10}; 0 is as fast as possible.
+func marketSpeed(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Speed *float64 `json:"speed"`
+		}
+		if !marketDecode(w, r, &req) {
+			return
+		}
+		if req.Speed == nil {
+			writeError(w, r, http.StatusBadRequest, "The request needs a speed, for example {\"speed\": 10}.")
+			return
+		}
+		if err := m.SetSpeed(*req.Speed); err != nil {
+			marketError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m.State())
+	}
+}
+
+// marketScript forces regimes: {"script": "calm; 10:30 black_swan shock=-6; 11:00 calm"};
+// an empty script hands them back to the Markov chain.
+func marketScript(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Script string `json:"script"`
+		}
+		if !marketDecode(w, r, &req) {
+			return
+		}
+		if err := m.SetScript(req.Script); err != nil {
+			marketError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m.State())
+	}
+}
+
+// marketOrder sends an order from the browser (owner -1):
+// {"symbol":"SPX","side":"buy","type":"limit","price":5000,"qty":2}.
+func marketOrder(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Symbol string  `json:"symbol"`
+			Side   string  `json:"side"`
+			Type   string  `json:"type"`
+			Price  float64 `json:"price"`
+			Qty    float64 `json:"qty"`
+		}
+		if !marketDecode(w, r, &req) {
+			return
+		}
+		var side book.Side
+		switch req.Side {
+		case "buy":
+			side = book.Buy
+		case "sell":
+			side = book.Sell
+		default:
+			writeError(w, r, http.StatusBadRequest, "The side must be \"buy\" or \"sell\".")
+			return
+		}
+		var typ book.Type
+		switch marketDefault(req.Type, "limit") {
+		case "limit":
+			typ = book.Limit
+		case "market":
+			typ = book.Market
+		case "ioc":
+			typ = book.IOC
+		default:
+			writeError(w, r, http.StatusBadRequest, "The type must be \"limit\", \"market\" or \"ioc\".")
+			return
+		}
+		fill, err := m.Submit(req.Symbol, side, typ, req.Price, req.Qty, -1)
+		if err != nil {
+			marketError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, fill)
+	}
+}
+
+// maxImportBytes caps an uploaded price file (Yahoo's 25 years of daily
+// bars are about 450 KB).
+const maxImportBytes = 32 << 20
+
+// marketImport takes an uploaded price file (multipart form: file, symbol,
+// format yahoo|alphavantage) and stores it, all or nothing. A rejected file
+// answers 422 with every problem and its line number.
+func marketImport(m *market.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			writeError(w, r, http.StatusBadRequest, "The upload must be a multipart form with a file of at most 32 MB.")
+			return
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "The form has no file.")
+			return
+		}
+		defer f.Close()
+		res, err := m.Import(r.Context(), f, r.FormValue("symbol"), r.FormValue("format"))
+		var ie *market.ImportError
+		if errors.As(err, &ie) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+				"error":    marketSentence(err),
+				"problems": ie.Problems,
+			})
+			return
+		}
+		if err != nil {
+			marketError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// marketDecode reads the request body into v, answering 400 with a sentence
+// when it cannot.
+func marketDecode(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeJSON(w, r, v, `{"symbol": "SPX", "side": "buy", "type": "limit", "price": 5000, "qty": 2}`)
+}
+
+// marketError maps the market's errors to statuses.
+func marketError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, market.ErrNotFound):
+		writeError(w, r, http.StatusNotFound, marketSentence(err))
+	case errors.Is(err, market.ErrInvalid):
+		writeError(w, r, http.StatusBadRequest, marketSentence(err))
+	default:
+		writeError(w, r, http.StatusInternalServerError, "The market could not answer: "+err.Error()+".")
+	}
+}
+
+// marketSentence turns "invalid: depth must be ..." into "Depth must be ...".
+func marketSentence(err error) string { return sentence(err, market.ErrInvalid, market.ErrNotFound) }
+
+func marketDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// marketParseTime reads an RFC 3339 time or Unix seconds.
+func marketParseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor Unix seconds", s)
+	}
+	return t, nil
+}

@@ -1,0 +1,146 @@
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/metastation/metastation/app/rl"
+)
+
+// rlRuns lists every run, of this session and earlier ones, newest first.
+func rlRuns(t *rl.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, t.Runs())
+	}
+}
+
+// rlStart queues a run: {"algo":"ppo","env":"cartpole","steps":100000,"seed":1}.
+// Steps 0 keeps the algorithm's default budget.
+func rlStart(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Algo  string `json:"algo"`
+			Env   string `json:"env"`
+			Steps int    `json:"steps"`
+			Seed  uint64 `json:"seed"`
+		}
+		if !decodeJSON(w, r, &req, `{"algo": "ppo", "env": "cartpole", "steps": 100000, "seed": 1}`) {
+			return
+		}
+		req.Algo, req.Env = strings.ToLower(strings.TrimSpace(req.Algo)), strings.ToLower(strings.TrimSpace(req.Env))
+		if req.Algo == "" || req.Env == "" {
+			writeError(w, r, http.StatusBadRequest, "A run needs an algorithm (ppo or sac) and an environment (cartpole, pendulum or trading).")
+			return
+		}
+		info, err := t.Start(r.Context(), rl.RunSpec{Algo: req.Algo, Env: req.Env, Steps: req.Steps, Seed: req.Seed})
+		if err != nil {
+			writeAppError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, info)
+	}
+}
+
+// rlStop asks a queued or running run to stop; a running one checkpoints first.
+func rlStop(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := runID(w, r)
+		if !ok {
+			return
+		}
+		if err := t.Stop(id); err != nil {
+			writeAppError(w, r, log, err)
+			return
+		}
+		info, _ := t.Get(id)
+		writeJSON(w, http.StatusAccepted, info)
+	}
+}
+
+// rlResume queues a stopped or failed run to continue from its checkpoint
+// (or afresh when it trained nothing).
+func rlResume(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := runID(w, r)
+		if !ok {
+			return
+		}
+		info, err := t.Resume(id)
+		if err != nil {
+			writeAppError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, info)
+	}
+}
+
+// rlMetrics returns a run's learning curve so far, the same points as
+// rl.metrics sends live (each with the returns of the episodes it finished).
+func rlMetrics(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := runID(w, r)
+		if !ok {
+			return
+		}
+		if _, err := t.Get(id); err != nil {
+			writeAppError(w, r, log, err)
+			return
+		}
+		pts := t.Metrics(id)
+		if pts == nil {
+			pts = []rl.RunMetric{}
+		}
+		writeJSON(w, http.StatusOK, pts)
+	}
+}
+
+// rlCheckpoint sends a run's latest checkpoint file as a download.
+func rlCheckpoint(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := runID(w, r)
+		if !ok {
+			return
+		}
+		path, err := t.CheckpointPath(id)
+		if err != nil {
+			writeAppError(w, r, log, err)
+			return
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			writeError(w, r, http.StatusNotFound, fmt.Sprintf("The checkpoint of run %d cannot be read.", id))
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			writeError(w, r, http.StatusInternalServerError, fmt.Sprintf("The checkpoint of run %d cannot be read.", id))
+			return
+		}
+		name := "run-" + strconv.FormatInt(id, 10)
+		if info, err := t.Get(id); err == nil {
+			name = fmt.Sprintf("%s-%s-run-%d", info.Spec.Algo, info.Spec.Env, id)
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.ckpt"`)
+		w.Header().Set("Cache-Control", "no-store")
+		http.ServeContent(w, r, name+".ckpt", st.ModTime(), f)
+	}
+}
+
+// rlID reads the run id from the path, answering 400 when it is not one.
+func runID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	s := chi.URLParam(r, "id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("A run id is a whole number from 1, not %q.", s))
+		return 0, false
+	}
+	return id, true
+}

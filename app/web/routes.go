@@ -1,0 +1,107 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/ui"
+)
+
+// maxBodyBytes caps every request body but file uploads.
+const maxBodyBytes = 1 << 20
+
+// routes lists every route of the application, in one place.
+func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Use(logRequests(a.Log, a.Metrics))
+	r.Use(loopbackHostOnly)
+	r.Use(http.NewCrossOriginProtection().Handler)
+	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes}))
+
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
+	})
+
+	// Pages.
+	r.Get("/", p.handle("Home", "/", ui.Home))
+	r.Get("/market", p.handle("Market", "/market", ui.Market))
+	r.Get("/dashboard", p.handle("Dashboard", "/dashboard", ui.Dashboard))
+	r.Get("/network", p.handle("Network", "/network", ui.Network))
+
+	// Live updates and health.
+	r.Get("/ws", a.Hub.ServeHTTP)
+	r.Get("/healthz", health(a.Health))
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.Metrics.Registry(), promhttp.HandlerOpts{}))
+
+	// The house itself: vital signs, their history, the event log.
+	r.Get("/api/system", systemState(a.Snapshot))
+	r.Get("/api/system/history", history(a.DB, a.Log))
+	r.Get("/api/events", events(a.DB, a.Log))
+
+	// Analytics: metric series, forecasts, the agent network.
+	r.Get("/api/analytics/series", analyticsList(a.Analytics))
+	r.Get("/api/analytics/series/{name}", analyticsQuery(a.Analytics))
+	r.Get("/api/analytics/forecast/{name}", analyticsForecast(a.Analytics))
+	r.Get("/api/analytics/network", analyticsNetwork(a.Analytics))
+	r.Get("/api/analytics/agents/{id}", analyticsAgent(a.Analytics))
+
+	// Market: instruments, bars, books, the clock, regime scripts, orders, imports.
+	r.Get("/api/market/instruments", marketInstruments(a.Market))
+	r.Get("/api/market/state", marketState(a.Market))
+	r.Get("/api/market/bars/{symbol}", marketBars(a.Market))
+	r.Get("/api/market/book/{symbol}", marketBook(a.Market))
+	r.Post("/api/market/speed", marketSpeed(a.Market))
+	r.Post("/api/market/script", marketScript(a.Market))
+	r.Post("/api/market/orders", marketOrder(a.Market))
+	r.Post("/api/market/import", marketImport(a.Market))
+
+	// Data: synthetic data jobs.
+	r.Get("/data", dataPage(p))
+	r.Get("/api/synth/jobs", synthList(a.Synth))
+	r.Post("/api/synth/jobs", synthStart(a.Synth))
+	r.Get("/api/synth/jobs/{id}", synthJob(a.Synth))
+	r.Delete("/api/synth/jobs/{id}", synthCancel(a.Synth))
+	r.Post("/api/synth/jobs/{id}/rerun", synthRerun(a.Synth))
+	r.Get("/api/synth/jobs/{id}/preview", synthPreview(a.Synth))
+	r.Get("/api/synth/jobs/{id}/file", synthFile(a.Synth))
+
+	// Learning: single-agent runs and the Training page.
+	r.Get("/train", p.handle("Learning", "/train", ui.Train))
+	r.Get("/api/rl/runs", rlRuns(a.RL))
+	r.Post("/api/rl/runs", rlStart(a.RL, a.Log))
+	r.Post("/api/rl/runs/{id}/stop", rlStop(a.RL, a.Log))
+	r.Post("/api/rl/runs/{id}/resume", rlResume(a.RL, a.Log))
+	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(a.RL, a.Log))
+	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(a.RL, a.Log))
+
+	// Learning, multi-agent: QMIX/VDN/MADDPG runs for the Training page.
+	r.Get("/api/marl/runs", marlRuns(a.MARL))
+	r.Post("/api/marl/runs", marlStart(a.MARL, a.Log))
+	r.Post("/api/marl/runs/{id}/stop", marlStop(a.MARL, a.Log))
+	r.Post("/api/marl/runs/{id}/resume", marlResume(a.MARL, a.Log))
+	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(a.MARL, a.Log))
+
+	// Tournament: its pages, state, commentary, votes and entrants.
+	voters := newVoterCookies(a.DB)
+	votes := newRateLimiter(5, 20)
+	r.Get("/tournament", p.handle("Tournament", "/tournament", ui.Tournament))
+	r.Get("/floor", p.handle("Trading floor", "/floor", ui.Floor))
+	r.Get("/api/tournament/state", tournamentState(a.Tournament))
+	r.Get("/api/tournament/commentary", tournamentCommentary(a.Tournament, a.Log))
+	r.Get("/api/tournament/votes/mine", tournamentMyVote(a.Tournament, voters))
+	r.Post("/api/tournament/votes", tournamentVote(a.Tournament, voters, votes, a.Log))
+	r.Post("/api/tournament/entrants", tournamentEnter(a.Entrants, a.Log))
+	r.Delete("/api/tournament/entrants/{strategy}", tournamentWithdraw(a.Entrants, a.Log))
+
+	// Embedded static files.
+	r.Get("/static/*", static.ServeHTTP)
+	return r
+}

@@ -1,0 +1,279 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/metastation/metastation/app/tournament"
+)
+
+// startTournamentServer runs the real server with a tournament on a fast
+// clock: a two-hour round runs in about 30 seconds.
+func startTournamentServer(t *testing.T, tc tournament.Config) (*Server, string) {
+	t.Helper()
+	return startTournamentServerAt(t, testConfig(t), tc)
+}
+
+// startTournamentServerAt is startTournamentServer with a given address and
+// data directory (to restart a server where the last one was).
+func startTournamentServerAt(t *testing.T, cfg Config, tc tournament.Config) (*Server, string) {
+	t.Helper()
+	return startServerWith(t, cfg, func(srv *Server) error {
+		var err error
+		srv.tournament, err = tournament.NewService(tc, srv.bus, srv.db, srv.writer, srv.log)
+		return err
+	})
+}
+
+func fastTournament() tournament.Config {
+	return tournament.Config{Seed: 7, Speed: 240, Round: tournament.RoundConfig{Length: 2 * time.Hour},
+		FirstWait: 200 * time.Millisecond, VoteWindow: 3 * time.Second, PublishEvery: 200 * time.Millisecond}
+}
+
+func TestBrowserTournamentLiveAndVote(t *testing.T) {
+	ctx := newBrowser(t)
+	srv, url := startTournamentServer(t, fastTournament())
+	navigate(t, ctx, url+"tournament")
+	waitJS(t, ctx, "the leaderboard", `document.querySelectorAll("#leaderboard tbody tr").length === 5`, 15*time.Second)
+	waitJS(t, ctx, "a running round", `window.metastationTournament.last?.phase === "running"`, 10*time.Second)
+	first := eval[string](t, ctx, `document.querySelector("#leaderboard tbody").textContent + document.getElementById("t-clock").textContent`)
+	waitJS(t, ctx, "the leaderboard to change", fmt.Sprintf(
+		`document.querySelector("#leaderboard tbody").textContent + document.getElementById("t-clock").textContent !== %q`, first), 10*time.Second)
+	waitJS(t, ctx, "commentary", `document.querySelectorAll("#commentary li").length >= 1`, 15*time.Second)
+
+	// Vote: the tally rises.
+	round := eval[float64](t, ctx, `window.metastationTournament.last.vote_round`)
+	waitJS(t, ctx, "vote buttons", `document.querySelectorAll("#vote-buttons button").length === 5`, 5*time.Second)
+	count := func(id string) string {
+		return eval[string](t, ctx, fmt.Sprintf(`document.querySelector('#vote-buttons button[data-strategy=%q] .count').textContent`, id))
+	}
+	if c := count("momentum"); c != "0" {
+		t.Fatalf("momentum starts with %s votes", c)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="momentum"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the tally to rise", `document.querySelector('#vote-buttons button[data-strategy="momentum"] .count').textContent === "1"`, 5*time.Second)
+	// Vote again from the same browser for another: replaced, not added.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="maker"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the vote to move", `document.querySelector('#vote-buttons button[data-strategy="maker"] .count').textContent === "1"`, 5*time.Second)
+	if c := count("momentum"); c != "0" {
+		t.Errorf("after changing the vote, momentum has %s votes", c)
+	}
+	var n int
+	var pick string
+	if err := srv.db.R.QueryRow(`SELECT count(*), max(strategy) FROM tournament_votes WHERE round = ?`, int64(round)).Scan(&n, &pick); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || pick != "maker" {
+		t.Errorf("database holds %d votes for round %v (pick %q), want 1 for maker", n, round, pick)
+	}
+	waitJS(t, ctx, "a fuller round for the picture", `window.metastationTournament.last.progress > 0.3 || window.metastationTournament.last.phase === "voting"`, 20*time.Second)
+	screenshot(t, ctx, "tournament")
+}
+
+func TestBrowserFloorRenders(t *testing.T) {
+	ctx := newBrowser(t)
+	_, url := startTournamentServer(t, fastTournament())
+	navigate(t, ctx, url+"floor")
+	waitJS(t, ctx, "WebGL", `window.metastationFloor?.mode !== "starting"`, 15*time.Second)
+	if mode := eval[string](t, ctx, `window.metastationFloor.mode`); mode != "webgl" {
+		t.Fatalf("the floor runs in %q mode, want webgl", mode)
+	}
+	waitJS(t, ctx, "five avatars and frames", `window.metastationFloor.avatars === 5 && window.metastationFloor.frames > 20`, 20*time.Second)
+	waitJS(t, ctx, "fills flying", `window.metastationFloor.fills > 0`, 15*time.Second)
+	st := eval[map[string]any](t, ctx, `({calls: window.metastationFloor.drawCalls, crowd: window.metastationFloor.crowd,
+		p50: window.metastationFloor.p50, p95: window.metastationFloor.p95, tris: window.metastationFloor.triangles})`)
+	t.Logf("floor: %v", st)
+	if calls := st["calls"].(float64); calls <= 0 || calls >= 100 {
+		t.Errorf("%v draw calls, want between 1 and 99", calls)
+	}
+	if st["crowd"].(float64) < 1000 {
+		t.Errorf("crowd of %v", st["crowd"])
+	}
+	// The canvas is not blank: its pixels differ.
+	distinct := eval[float64](t, ctx, `(() => {
+		const src = document.getElementById("floor-3d");
+		const c = document.createElement("canvas"); c.width = 160; c.height = 100;
+		const g = c.getContext("2d"); g.drawImage(src, 0, 0, 160, 100);
+		const d = g.getImageData(0, 0, 160, 100).data; const seen = new Set();
+		for (let i = 0; i < d.length; i += 4) seen.add((d[i] >> 3) << 10 | (d[i+1] >> 3) << 5 | (d[i+2] >> 3));
+		return seen.size; })()`)
+	if distinct < 20 {
+		t.Errorf("the floor canvas shows only %v colours", distinct)
+	}
+	// Clicking an avatar opens its panel (through the same function the click uses).
+	eval[any](t, ctx, `window.metastationFloor.open("learner")`)
+	waitJS(t, ctx, "the avatar panel", `!document.getElementById("avatar-panel").hidden && document.getElementById("ap-name").textContent === "Adaptive Learner"`, 5*time.Second)
+	// The vote panel on the floor: a click raises the tally; the same vote
+	// again from the same browser leaves it where it is.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="learner"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the tally to rise", `document.querySelector('#vote-buttons button[data-strategy="learner"] .count').textContent === "1"`, 5*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="learner"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the second vote answered", `window.metastationTournament.votes === 2`, 5*time.Second)
+	if c := eval[string](t, ctx, `document.querySelector('#vote-buttons button[data-strategy="learner"] .count').textContent`); c != "1" {
+		t.Errorf("voting twice from one browser shows %s votes", c)
+	}
+	screenshot(t, ctx, "floor")
+}
+
+// The 2D floor (no WebGL) follows the tournament, and after a server
+// restart the page reconnects by itself and goes on with the next round.
+func TestBrowserFloor2DReconnects(t *testing.T) {
+	ctx := newBrowser(t)
+	srv, url := startTournamentServer(t, fastTournament())
+	navigate(t, ctx, url+"floor?2d")
+	waitJS(t, ctx, "the 2D floor", `window.metastationFloor.mode === "2d" && window.metastationFloor.avatars === 5`, 15*time.Second)
+	waitJS(t, ctx, "a running round", `window.metastationTournament.last?.phase === "running"`, 10*time.Second)
+	round := eval[float64](t, ctx, `window.metastationTournament.last.round`)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "offline", `document.getElementById("conn-state").dataset.state === "offline"`, 10*time.Second)
+	cfg := srv.cfg
+	cfg.Addr = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	startTournamentServerAt(t, cfg, fastTournament())
+	waitJS(t, ctx, "live again", `document.getElementById("conn-state").dataset.state === "live"`, 20*time.Second)
+	waitJS(t, ctx, "the next round", fmt.Sprintf(`window.metastationTournament.last.round > %v && window.metastationTournament.last.phase === "running"`, round), 15*time.Second)
+	n := eval[float64](t, ctx, `window.metastationTournament.updates`)
+	waitJS(t, ctx, "updates after the restart", fmt.Sprintf(`window.metastationTournament.updates >= %v`, n+3), 10*time.Second)
+}
+
+// Votes through the HTTP API: one per browser, validated, rate-limited.
+func TestTournamentVoteAPI(t *testing.T) {
+	tc := fastTournament()
+	tc.FirstWait = time.Hour // round 1 does not start: its vote stays open
+	srv, url := startTournamentServer(t, tc)
+	post := func(c *http.Client, body string, header map[string]string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, url+"api/tournament/votes", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	// A client without the voter cookie gets one and its vote is refused
+	// (428), however often it sends it: curl without a cookie jar adds no
+	// votes. With the cookie the vote counts.
+	for range 5 {
+		if code, out := post(&http.Client{}, `{"round": 1, "strategy": "momentum"}`, nil); code != http.StatusPreconditionRequired {
+			t.Fatalf("vote without a cookie: %d %v, want 428", code, out)
+		}
+	}
+	if code, out := post(c, `{"round": 1, "strategy": "momentum"}`, nil); code != http.StatusPreconditionRequired || len(jar.Cookies(mustURL(url))) != 1 {
+		t.Fatalf("first vote of a browser: %d %v, want 428 and a cookie", code, out)
+	}
+	if code, out := post(c, `{"round": 1, "strategy": "momentum"}`, nil); code != 200 || out["total"].(float64) != 1 {
+		t.Fatalf("first vote with the cookie: %d %v", code, out)
+	}
+	if _, votes := srv.tournament.Tally(); votes["momentum"] != 1 || len(votes) != 1 {
+		t.Fatalf("tally after five cookie-less votes and one real one: %v", votes)
+	}
+	// 1,000 concurrent votes with the same cookie count once (the rate
+	// limiter is per address, so give it room for this test).
+	var wg sync.WaitGroup
+	codes := make(chan int, 1000)
+	cookie := jar.Cookies(mustURL(url))[0]
+	for k := range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, url+"api/tournament/votes",
+				bytes.NewReader([]byte(fmt.Sprintf(`{"round": 1, "strategy": %q}`, []string{"maker", "learner"}[k%2]))))
+			req.AddCookie(cookie)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	byCode := map[int]int{}
+	for code := range codes {
+		byCode[code]++
+	}
+	t.Logf("1,000 concurrent votes with one cookie: %v", byCode)
+	_, votes := srv.tournament.Tally()
+	total := 0
+	for _, v := range votes {
+		total += v
+	}
+	if total != 1 {
+		t.Errorf("1,000 votes with one cookie count %d times (%v)", total, votes)
+	}
+	if byCode[http.StatusTooManyRequests] == 0 {
+		t.Error("no vote of the flood was refused by the rate limiter")
+	}
+	time.Sleep(1200 * time.Millisecond) // let the bucket refill a little
+
+	forged := &http.Client{}
+	for _, tc := range []struct {
+		name, body string
+		client     *http.Client
+		header     map[string]string
+		want       int
+	}{
+		{"unknown strategy", `{"round": 1, "strategy": "nobody"}`, c, nil, 404},
+		{"unknown round", `{"round": 9, "strategy": "maker"}`, c, nil, 404},
+		{"bad json", `{"round": "x"}`, c, nil, 400},
+		{"forged cookie", `{"round": 1, "strategy": "maker"}`, forged, map[string]string{"Cookie": "ms_voter=abc.forged"}, 403},
+		{"cross-site", `{"round": 1, "strategy": "maker"}`, c, map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403},
+	} {
+		code, out := post(tc.client, tc.body, tc.header)
+		if code != tc.want {
+			t.Errorf("%s: status %d (%v), want %d", tc.name, code, out, tc.want)
+		} else if tc.want != 403 || tc.name == "forged cookie" {
+			if msg, _ := out["error"].(string); msg == "" || !strings.HasSuffix(msg, ".") {
+				t.Errorf("%s: error %q is not a sentence", tc.name, msg)
+			}
+		}
+	}
+	_, after := srv.tournament.Tally()
+	if fmt.Sprint(after) != fmt.Sprint(votes) {
+		t.Errorf("rejected votes changed the tally: %v -> %v", votes, after)
+	}
+	rebuilt, err := srv.tournament.RebuildTally(context.Background(), 1)
+	if err != nil || fmt.Sprint(rebuilt) != fmt.Sprint(after) {
+		t.Errorf("tally from the audit log %v (%v), live %v", rebuilt, err, after)
+	}
+}
+
+func mustURL(s string) *neturl.URL {
+	u, err := neturl.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
