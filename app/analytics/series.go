@@ -14,7 +14,6 @@ package analytics
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -22,13 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/store"
-)
-
-// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to 400.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
 )
 
 // Dimensions a series may carry.
@@ -250,7 +244,7 @@ func matchLabels(have, want Labels) bool {
 // the one-minute ring or, when the registry has a database, from SQLite.
 func (r *Registry) Query(ctx context.Context, name string, labels Labels, from, to time.Time, maxPoints int) ([]Point, error) {
 	if to.Before(from) {
-		return nil, fmt.Errorf("%w: the range ends (%s) before it starts (%s)", ErrInvalid, to.Format(time.RFC3339), from.Format(time.RFC3339))
+		return nil, errs.Errorf(errs.Invalid, "the range ends (%s) before it starts (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
 	key := Key(name, labels)
 	f, t := from.UnixMilli(), to.UnixMilli()
@@ -270,7 +264,7 @@ func (r *Registry) Query(ctx context.Context, name string, labels Labels, from, 
 	}
 	r.mu.RUnlock()
 	if s == nil && r.opts.DB == nil {
-		return nil, fmt.Errorf("%w: there is no series %s", ErrNotFound, key)
+		return nil, errs.Errorf(errs.NotFound, "there is no series %s", key)
 	}
 	if r.opts.DB != nil && (len(pts) == 0 || pts[0].T > f+60000) {
 		end := t
@@ -282,7 +276,7 @@ func (r *Registry) Query(ctx context.Context, name string, labels Labels, from, 
 			return nil, err
 		}
 		if s == nil && len(old) == 0 && !r.known(ctx, key) {
-			return nil, fmt.Errorf("%w: there is no series %s", ErrNotFound, key)
+			return nil, errs.Errorf(errs.NotFound, "there is no series %s", key)
 		}
 		pts = append(old, pts...)
 	}

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/rl"
@@ -68,10 +68,10 @@ func TestRingKeepsTheNewestAndQueriesRanges(t *testing.T) {
 	if len(ds) != 10 || ds[0].V != 154.5 {
 		t.Errorf("downsampled %v", ds)
 	}
-	if _, err := r.Query(context.Background(), "nope", nil, t0, t0.Add(time.Hour), 0); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Query(context.Background(), "nope", nil, t0, t0.Add(time.Hour), 0); !errs.Is(err, errs.NotFound) {
 		t.Errorf("unknown series: %v", err)
 	}
-	if _, err := r.Query(context.Background(), "s", l, t0.Add(time.Hour), t0, 0); !errors.Is(err, ErrInvalid) {
+	if _, err := r.Query(context.Background(), "s", l, t0.Add(time.Hour), t0, 0); !errs.Is(err, errs.Invalid) {
 		t.Errorf("reversed range: %v", err)
 	}
 	if got := r.List("", Labels{"subsystem": "system"}); len(got) != 1 || got[0].Points != 100 || got[0].Value != 249 {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/metastation/metastation/app/command"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/detect"
@@ -138,7 +138,7 @@ func runGenerate(ctx context.Context, env command.Env, args []string) error {
 	}
 	resumed, err := synth.GenerateFileResumable(ctx, cfg, genKind, ff, *out, progress)
 	if err != nil {
-		if errors.Is(err, synth.ErrInvalidConfig) {
+		if errs.Is(err, errs.Invalid) {
 			return command.Usagef("generate: %v", err)
 		}
 		return fmt.Errorf("generate %s: %w", k, err)

@@ -12,15 +12,9 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/market/book"
 	"github.com/metastation/metastation/app/store"
-)
-
-// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
-// 400. Both are wrapped with a sentence saying what is wrong.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
 )
 
 // The market's topics on the bus.
@@ -113,7 +107,7 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 
 func checkSpeed(x float64) error {
 	if math.IsNaN(x) || x < 0 || x > 1e6 {
-		return fmt.Errorf("%w: speed must be between 0 (as fast as possible) and 1,000,000, not %g", ErrInvalid, x)
+		return errs.Errorf(errs.Invalid, "speed must be between 0 (as fast as possible) and 1,000,000, not %g", x)
 	}
 	return nil
 }
@@ -278,7 +272,7 @@ func (s *Service) SetScript(text string) error {
 	}
 	sc, err := ParseScript(text, s.sim.Now())
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return errs.Errorf(errs.Invalid, "%w", err)
 	}
 	s.sim.SetScript(sc)
 	return nil
@@ -287,7 +281,7 @@ func (s *Service) SetScript(text string) error {
 func (s *Service) index(symbol string) (int, error) {
 	i := s.sim.Universe().Index(symbol)
 	if i < 0 {
-		return 0, fmt.Errorf("%w: no instrument %q in this market", ErrNotFound, symbol)
+		return 0, errs.Errorf(errs.NotFound, "no instrument %q in this market", symbol)
 	}
 	return i, nil
 }
@@ -295,7 +289,7 @@ func (s *Service) index(symbol string) (int, error) {
 // Book returns up to depth levels per side of symbol's book (depth 1-500).
 func (s *Service) Book(symbol string, depth int) (BookSnapshot, error) {
 	if depth < 1 || depth > 500 {
-		return BookSnapshot{}, fmt.Errorf("%w: depth must be between 1 and 500, not %d", ErrInvalid, depth)
+		return BookSnapshot{}, errs.Errorf(errs.Invalid, "depth must be between 1 and 500, not %d", depth)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -314,13 +308,13 @@ func (s *Service) Bars(ctx context.Context, symbol string, iv Interval, from, to
 		return nil, err
 	}
 	if iv.Duration() == 0 {
-		return nil, fmt.Errorf("%w: unknown interval %q (choose 1m, 1h or 1d)", ErrInvalid, iv)
+		return nil, errs.Errorf(errs.Invalid, "unknown interval %q (choose 1m, 1h or 1d)", iv)
 	}
 	if !from.Before(to) {
-		return nil, fmt.Errorf("%w: the start of the range must be before its end", ErrInvalid)
+		return nil, errs.Errorf(errs.Invalid, "the start of the range must be before its end")
 	}
 	if limit < 1 || limit > 100000 {
-		return nil, fmt.Errorf("%w: limit must be between 1 and 100000, not %d", ErrInvalid, limit)
+		return nil, errs.Errorf(errs.Invalid, "limit must be between 1 and 100000, not %d", limit)
 	}
 	if s.db != nil {
 		return s.dbBars(ctx, symbol, iv, from, to, limit)
@@ -384,13 +378,13 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 	lots := int64(math.Round(qty / in.LotSize))
 	switch {
 	case owner >= 0:
-		return Fill{}, fmt.Errorf("%w: outside owners must be negative", ErrInvalid)
+		return Fill{}, errs.Errorf(errs.Invalid, "outside owners must be negative")
 	case side != book.Buy && side != book.Sell:
-		return Fill{}, fmt.Errorf("%w: side must be buy or sell", ErrInvalid)
+		return Fill{}, errs.Errorf(errs.Invalid, "side must be buy or sell")
 	case lots < 1:
-		return Fill{}, fmt.Errorf("%w: quantity %g is less than one lot of %g", ErrInvalid, qty, in.LotSize)
+		return Fill{}, errs.Errorf(errs.Invalid, "quantity %g is less than one lot of %g", qty, in.LotSize)
 	case typ != book.Market && !(price > 0):
-		return Fill{}, fmt.Errorf("%w: a limit price must be positive", ErrInvalid)
+		return Fill{}, errs.Errorf(errs.Invalid, "a limit price must be positive")
 	}
 	s.sim.nextID++
 	o := book.Order{ID: s.sim.nextID, Owner: owner, Side: side, Type: typ, Price: in.Ticks(price), Qty: lots}
@@ -398,7 +392,7 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 	var res book.Result
 	s.sim.tradeBuf, res, err = s.sim.books[i].Submit(o, s.sim.tradeBuf[:0])
 	if err != nil {
-		return Fill{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return Fill{}, errs.Errorf(errs.Invalid, "%w", err)
 	}
 	f := Fill{
 		Filled: float64(res.Filled) * in.LotSize, Rested: float64(res.Rested) * in.LotSize,
@@ -430,7 +424,7 @@ func (s *Service) Cancel(symbol string, id uint64) error {
 		return err
 	}
 	if _, ok := s.sim.books[i].Cancel(id); !ok {
-		return fmt.Errorf("%w: no resting order %d on %s (filled or cancelled already)", ErrNotFound, id, symbol)
+		return errs.Errorf(errs.NotFound, "no resting order %d on %s (filled or cancelled already)", id, symbol)
 	}
 	s.sim.cancels++
 	return nil
@@ -451,7 +445,7 @@ type ImportResult struct {
 func (s *Service) Import(ctx context.Context, r io.Reader, symbol, format string) (ImportResult, error) {
 	symbol = strings.TrimSpace(symbol)
 	if symbol == "" || len(symbol) > 32 || strings.ContainsAny(symbol, " \t\r\n/\\") {
-		return ImportResult{}, fmt.Errorf("%w: the symbol must be 1 to 32 characters without spaces or slashes", ErrInvalid)
+		return ImportResult{}, errs.Errorf(errs.Invalid, "the symbol must be 1 to 32 characters without spaces or slashes")
 	}
 	if s.db == nil {
 		return ImportResult{}, errors.New("the market has no database to import into")
@@ -467,7 +461,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, symbol, format string
 	case "alphavantage":
 		ser, rep, err = ParseAlphaVantage(r)
 	default:
-		return ImportResult{}, fmt.Errorf("%w: the format must be yahoo or alphavantage, not %q", ErrInvalid, format)
+		return ImportResult{}, errs.Errorf(errs.Invalid, "the format must be yahoo or alphavantage, not %q", format)
 	}
 	if err != nil {
 		return ImportResult{}, err

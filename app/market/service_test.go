@@ -2,7 +2,6 @@ package market
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/market/book"
 	"github.com/metastation/metastation/app/store"
 )
@@ -78,11 +78,11 @@ func TestServiceRunsPublishesAndPersists(t *testing.T) {
 	if err != nil || len(snap.Bids) == 0 || len(snap.Asks) == 0 || snap.Bids[0].Price >= snap.Asks[0].Price {
 		t.Errorf("book snapshot %+v, %v", snap, err)
 	}
-	if _, err := svc.Book("XYZ", 5); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown symbol: %v, want ErrNotFound", err)
+	if _, err := svc.Book("XYZ", 5); !errs.Is(err, errs.NotFound) {
+		t.Errorf("unknown symbol: %v, want errs.NotFound", err)
 	}
-	if _, err := svc.Bars(ctx, "SPX", "5m", DefaultStart, DefaultStart.Add(time.Hour), 10); !errors.Is(err, ErrInvalid) {
-		t.Errorf("bad interval: %v, want ErrInvalid", err)
+	if _, err := svc.Bars(ctx, "SPX", "5m", DefaultStart, DefaultStart.Add(time.Hour), 10); !errs.Is(err, errs.Invalid) {
+		t.Errorf("bad interval: %v, want errs.Invalid", err)
 	}
 	f, err := svc.Submit("SPX", book.Buy, book.Market, 0, 3, -1)
 	if err != nil || f.Filled+f.Dropped != 3 {
@@ -95,10 +95,10 @@ func TestServiceRunsPublishesAndPersists(t *testing.T) {
 	if err := svc.Cancel("SPX", f.ID); err != nil {
 		t.Error(err)
 	}
-	if err := svc.Cancel("SPX", f.ID); !errors.Is(err, ErrNotFound) {
+	if err := svc.Cancel("SPX", f.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("second cancel: %v", err)
 	}
-	if err := svc.SetSpeed(-1); !errors.Is(err, ErrInvalid) {
+	if err := svc.SetSpeed(-1); !errs.Is(err, errs.Invalid) {
 		t.Errorf("negative speed: %v", err)
 	}
 	if err := svc.SetScript("+10m crisis shock=-3"); err != nil {

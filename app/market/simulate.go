@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 // DailyReturns simulates days daily log-returns of every instrument of u
@@ -114,7 +116,7 @@ func roundBar(b Bar, in Instrument) Bar {
 // s.Returns() as SimConfig.Replay[symbol].
 func ReplayUniverse(s Series, symbol string, class Class) (Universe, error) {
 	if len(s.Bars) < 2 {
-		return Universe{}, fmt.Errorf("%w: a replay needs at least two bars", ErrInvalid)
+		return Universe{}, errs.Errorf(errs.Invalid, "a replay needs at least two bars")
 	}
 	px := s.Bars[0].AdjClose
 	tick := math.Pow(10, math.Floor(math.Log10(px/10000)))

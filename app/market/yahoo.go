@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 // DailyBar is one row of an imported price file. Intraday rows have a time
@@ -318,7 +320,7 @@ func outliers(s Series, lineOf []int) []LineNote {
 // the same symbol and date are replaced.
 func ImportSeries(ctx context.Context, db *sql.DB, s Series) error {
 	if s.Symbol == "" {
-		return fmt.Errorf("%w: the series needs a symbol", ErrInvalid)
+		return errs.Errorf(errs.Invalid, "the series needs a symbol")
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

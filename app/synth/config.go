@@ -1,10 +1,10 @@
 package synth
 
 import (
-	"errors"
-	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 // Limits on a job, checked by Config.Validate.
@@ -17,9 +17,6 @@ const (
 	MaxDays          = 3660
 	MaxWorkers       = 256
 )
-
-// ErrInvalidConfig marks a configuration a caller must fix.
-var ErrInvalidConfig = errors.New("invalid configuration")
 
 // Config says what to generate. The zero value of an optional field takes
 // its default in Normalize.
@@ -53,16 +50,15 @@ func (c Config) Normalize() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.Rows < 0:
-		return fmt.Errorf("%w: rows must not be negative, got %d", ErrInvalidConfig, c.Rows)
+		return errs.Errorf(errs.Invalid, "rows must not be negative, got %d", c.Rows)
 	case c.Rows > MaxRows:
-		return fmt.Errorf("%w: rows must be at most %d, got %d", ErrInvalidConfig, MaxRows, c.Rows)
+		return errs.Errorf(errs.Invalid, "rows must be at most %d, got %d", MaxRows, c.Rows)
 	case c.FraudRate < MinFraudRate || c.FraudRate > MaxFraudRate:
-		return fmt.Errorf("%w: fraud rate must be between %.1f%% and %.0f%%, got %g%%",
-			ErrInvalidConfig, MinFraudRate*100, MaxFraudRate*100, c.FraudRate*100)
+		return errs.Errorf(errs.Invalid, "fraud rate must be between %.1f%% and %.0f%%, got %g%%", MinFraudRate*100, MaxFraudRate*100, c.FraudRate*100)
 	case c.Workers < 1 || c.Workers > MaxWorkers:
-		return fmt.Errorf("%w: workers must be between 1 and %d, got %d", ErrInvalidConfig, MaxWorkers, c.Workers)
+		return errs.Errorf(errs.Invalid, "workers must be between 1 and %d, got %d", MaxWorkers, c.Workers)
 	case c.Days < 7 || c.Days > MaxDays:
-		return fmt.Errorf("%w: days must be between 7 and %d, got %d", ErrInvalidConfig, MaxDays, c.Days)
+		return errs.Errorf(errs.Invalid, "days must be between 7 and %d, got %d", MaxDays, c.Days)
 	}
 	return nil
 }

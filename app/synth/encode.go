@@ -1,9 +1,10 @@
 package synth
 
 import (
-	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 // Format is a file format rows are written in.
@@ -26,7 +27,7 @@ func ParseFormat(s string) (Format, error) {
 	case "parquet":
 		return Parquet, nil
 	}
-	return 0, fmt.Errorf("%w: unknown format %q (want csv, jsonl or parquet)", ErrInvalidConfig, s)
+	return 0, errs.Errorf(errs.Invalid, "unknown format %q (want csv, jsonl or parquet)", s)
 }
 
 func (f Format) String() string {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 // Kinds a job can generate, in the order help lists them.
@@ -36,7 +38,7 @@ func generate(ctx context.Context, cfg Config, kind string, format Format, w io.
 	}
 	if format == Parquet {
 		if kind != "transactions" {
-			return fmt.Errorf("%w: parquet is written for transactions only, not %s", ErrInvalidConfig, kind)
+			return errs.Errorf(errs.Invalid, "parquet is written for transactions only, not %s", kind)
 		}
 		if res.from != 0 {
 			return fmt.Errorf("parquet files cannot resume")
@@ -68,7 +70,7 @@ func generate(ctx context.Context, cfg Config, kind string, format Format, w io.
 			func(i int, _ []Employee) []Employee { return EmployeeChunk(org, cfg, i) },
 			(*Employee).encode)
 	}
-	return fmt.Errorf("%w: unknown kind %q (want one of %s)", ErrInvalidConfig, kind, strings.Join(Kinds, ", "))
+	return errs.Errorf(errs.Invalid, "unknown kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
 }
 
 // write runs gen over every chunk of cfg.Rows rows, encodes each chunk on
@@ -141,7 +143,7 @@ func Columns(kind string) ([]string, error) {
 	case "employees":
 		return columns(func(e *encoder) { (&Employee{}).encode(e) }), nil
 	}
-	return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalidConfig, kind)
+	return nil, errs.Errorf(errs.Invalid, "unknown kind %q", kind)
 }
 
 // StreamTransactions generates a transactions job on cfg.Workers goroutines

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 func generateBytes(t *testing.T, cfg Config, kind string, format Format) []byte {
@@ -87,7 +89,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Rows: 10, Days: 3}, "days"},
 	} {
 		err := c.cfg.Normalize().Validate()
-		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), c.want) {
+		if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want %q", c.cfg, err, c.want)
 		}
 	}

@@ -126,7 +126,7 @@ func analyticsList(a *analytics.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rq, err := parseAnalyticsRange(r.URL.Query(), time.Now(), 0)
 		if err != nil {
-			writeError(w, r, http.StatusBadRequest, analyticsSentence(err))
+			writeError(w, r, http.StatusBadRequest, sentenceOf(err))
 			return
 		}
 		writeJSON(w, http.StatusOK, a.Registry.List(r.URL.Query().Get("prefix"), rq.labels))
@@ -139,12 +139,12 @@ func analyticsQuery(a *analytics.Service) http.HandlerFunc {
 		name := chi.URLParam(r, "name")
 		rq, err := parseAnalyticsRange(r.URL.Query(), time.Now(), 1000)
 		if err != nil {
-			writeError(w, r, http.StatusBadRequest, analyticsSentence(err))
+			writeError(w, r, http.StatusBadRequest, sentenceOf(err))
 			return
 		}
 		pts, err := a.Registry.Query(r.Context(), name, rq.labels, rq.from, rq.to, rq.points)
 		if err != nil {
-			writeAnalyticsError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, SeriesResponse{Key: analytics.Key(name, rq.labels), Name: name, Labels: rq.labels,
@@ -161,7 +161,7 @@ func analyticsForecast(a *analytics.Service) http.HandlerFunc {
 		q := r.URL.Query()
 		rq, err := parseAnalyticsRange(q, time.Now(), 240)
 		if err != nil {
-			writeError(w, r, http.StatusBadRequest, analyticsSentence(err))
+			writeError(w, r, http.StatusBadRequest, sentenceOf(err))
 			return
 		}
 		if rq.points > 2000 {
@@ -184,7 +184,7 @@ func analyticsForecast(a *analytics.Service) http.HandlerFunc {
 		}
 		pts, err := a.Registry.Query(r.Context(), name, rq.labels, rq.from, rq.to, rq.points)
 		if err != nil {
-			writeAnalyticsError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		y := make([]float64, len(pts))
@@ -194,10 +194,10 @@ func analyticsForecast(a *analytics.Service) http.HandlerFunc {
 		f, err := analytics.Select(y, analytics.SelectOptions{Horizon: horizon, Period: period})
 		if err != nil {
 			if errors.Is(err, analytics.ErrTooShort) {
-				writeError(w, r, http.StatusUnprocessableEntity, analyticsSentence(fmt.Errorf("this series cannot be forecast yet: %w", err)))
+				writeError(w, r, http.StatusUnprocessableEntity, sentenceOf(fmt.Errorf("this series cannot be forecast yet: %w", err)))
 				return
 			}
-			writeError(w, r, http.StatusBadRequest, analyticsSentence(err))
+			writeError(w, r, http.StatusBadRequest, sentenceOf(err))
 			return
 		}
 		// Forecast times: the median spacing of the points after the last.
@@ -252,22 +252,6 @@ func analyticsAgent(a *analytics.Service) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, d)
 	}
-}
-
-func writeAnalyticsError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, analytics.ErrNotFound):
-		writeError(w, r, http.StatusNotFound, analyticsSentence(err))
-	case errors.Is(err, analytics.ErrInvalid):
-		writeError(w, r, http.StatusBadRequest, analyticsSentence(err))
-	default:
-		writeError(w, r, http.StatusInternalServerError, "The series could not be read.")
-	}
-}
-
-// analyticsSentence turns "invalid: ..." into a sentence.
-func analyticsSentence(err error) string {
-	return sentence(err, analytics.ErrNotFound, analytics.ErrInvalid)
 }
 
 func nonNilPoints(p []analytics.Point) []analytics.Point {

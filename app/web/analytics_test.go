@@ -12,7 +12,7 @@ func TestAnalyticsAPI(t *testing.T) {
 	srv, url := startServer(t)
 	now := time.Now()
 	for i := 100; i >= 0; i-- {
-		srv.analytics.Registry.Record("market.price", map[string]string{"subsystem": "market", "instrument": "X"}, "",
+		srv.Analytics.Registry.Record("market.price", map[string]string{"subsystem": "market", "instrument": "X"}, "",
 			now.Add(-time.Duration(i)*time.Second), float64(100+i%7))
 	}
 	get := func(path string) (int, map[string]any, []any) {

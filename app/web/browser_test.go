@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/metastation/metastation/app"
 )
 
 // newBrowser starts a headless Chromium for one test and returns a tab's
@@ -104,7 +105,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	dir := t.TempDir()
 	if os.Getenv("METASTATION_SCREENSHOTS") == "1" {
-		dir = filepath.Join("..", "docs")
+		dir = filepath.Join("..", "..", "docs")
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
@@ -199,13 +200,13 @@ func TestBrowserReconnectsAfterServerRestart(t *testing.T) {
 
 	// A new server on the same port and data directory: the page must find it
 	// by itself and resubscribe.
-	cfg := srv.cfg
+	cfg := srv.Config
 	cfg.Addr = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
-	srv2, err := NewServer(context.Background(), cfg, srv.log, testAssets())
+	srv2, err := app.New(context.Background(), cfg, srv.Log, testAssets())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv2.Start(context.Background()); err != nil {
+	if _, err := Start(context.Background(), srv2); err != nil {
 		t.Fatal(err)
 	}
 	defer srv2.Shutdown(context.Background())

@@ -67,7 +67,7 @@ func TestBrowserDashboardDrawsForecastCone(t *testing.T) {
 	for i := 240; i >= 0; i-- {
 		ts := now.Add(-time.Duration(i) * time.Second)
 		v := 100 + 0.05*float64(240-i) + 3*sinDeg(float64(i)*15) + 0.6*rng.NormFloat64()
-		srv.analytics.Registry.Record("market.price", labels, "", ts, v)
+		srv.Analytics.Registry.Record("market.price", labels, "", ts, v)
 	}
 	navigate(t, ctx, url+"dashboard")
 	const key = `window.metastationDashboard.charts["market.price{instrument=TEST,subsystem=market}"]`

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -28,10 +30,40 @@ func statusOf(code errs.Code) int {
 // writeAppError answers err with its code's status and sentence. An
 // internal error is logged with the request's path and answered with the
 // generic sentence: its detail is for the log, not for the page.
-func writeAppError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+func writeAppError(w http.ResponseWriter, r *http.Request, err error) {
 	code := errs.CodeOf(err)
 	if code == errs.Internal {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		logOf(r.Context()).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, r, statusOf(code), errs.MessageOf(err))
+}
+
+// sentenceOf is err as a sentence for a caller who made a mistake: the
+// message of an application error, or any other error's text made a
+// sentence (a parse error, say).
+func sentenceOf(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return errs.Errorf(errs.Invalid, "%v", err).Message
+}
+
+type logKey struct{}
+
+// withLog makes log the logger of every request's handlers.
+func withLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), logKey{}, log)))
+		})
+	}
+}
+
+// logOf returns the request's logger (withLog), or the default one.
+func logOf(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(logKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
 }

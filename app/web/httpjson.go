@@ -62,21 +62,3 @@ func jsonTypeName(t string) string {
 	}
 	return "of another type"
 }
-
-// sentence turns a domain error into a sentence for a person: the sentinels'
-// prefixes ("invalid: ", "not found: ") removed, capitalised, with a full
-// stop.
-func sentence(err error, sentinels ...error) string {
-	s := err.Error()
-	for _, e := range sentinels {
-		s = strings.TrimPrefix(s, e.Error()+": ")
-	}
-	if s == "" {
-		return "Something went wrong."
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}

@@ -47,7 +47,7 @@ func marketBars(m *market.Service) http.HandlerFunc {
 		q := r.URL.Query()
 		iv, err := market.ParseInterval(marketDefault(q.Get("interval"), "1m"))
 		if err != nil {
-			writeError(w, r, http.StatusBadRequest, marketSentence(err))
+			writeError(w, r, http.StatusBadRequest, sentenceOf(err))
 			return
 		}
 		limit := 500
@@ -60,20 +60,20 @@ func marketBars(m *market.Service) http.HandlerFunc {
 		to := m.State().Time.Add(iv.Duration())
 		if s := q.Get("to"); s != "" {
 			if to, err = marketParseTime(s); err != nil {
-				writeError(w, r, http.StatusBadRequest, "The end of the range (to): "+marketSentence(err))
+				writeError(w, r, http.StatusBadRequest, "The end of the range (to): "+sentenceOf(err))
 				return
 			}
 		}
 		from := to.Add(-time.Duration(max(limit, 1)) * iv.Duration())
 		if s := q.Get("from"); s != "" {
 			if from, err = marketParseTime(s); err != nil {
-				writeError(w, r, http.StatusBadRequest, "The start of the range (from): "+marketSentence(err))
+				writeError(w, r, http.StatusBadRequest, "The start of the range (from): "+sentenceOf(err))
 				return
 			}
 		}
 		bars, err := m.Bars(r.Context(), chi.URLParam(r, "symbol"), iv, from, to, limit)
 		if err != nil {
-			marketError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		if bars == nil {
@@ -96,7 +96,7 @@ func marketBook(m *market.Service) http.HandlerFunc {
 		}
 		snap, err := m.Book(chi.URLParam(r, "symbol"), depth)
 		if err != nil {
-			marketError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, snap)
@@ -117,7 +117,7 @@ func marketSpeed(m *market.Service) http.HandlerFunc {
 			return
 		}
 		if err := m.SetSpeed(*req.Speed); err != nil {
-			marketError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, m.State())
@@ -135,7 +135,7 @@ func marketScript(m *market.Service) http.HandlerFunc {
 			return
 		}
 		if err := m.SetScript(req.Script); err != nil {
-			marketError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, m.State())
@@ -180,7 +180,7 @@ func marketOrder(m *market.Service) http.HandlerFunc {
 		}
 		fill, err := m.Submit(req.Symbol, side, typ, req.Price, req.Qty, -1)
 		if err != nil {
-			marketError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, fill)
@@ -211,13 +211,13 @@ func marketImport(m *market.Service) http.HandlerFunc {
 		var ie *market.ImportError
 		if errors.As(err, &ie) {
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
-				"error":    marketSentence(err),
+				"error":    sentenceOf(err),
 				"problems": ie.Problems,
 			})
 			return
 		}
 		if err != nil {
-			marketError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
@@ -229,21 +229,6 @@ func marketImport(m *market.Service) http.HandlerFunc {
 func marketDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return decodeJSON(w, r, v, `{"symbol": "SPX", "side": "buy", "type": "limit", "price": 5000, "qty": 2}`)
 }
-
-// marketError maps the market's errors to statuses.
-func marketError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, market.ErrNotFound):
-		writeError(w, r, http.StatusNotFound, marketSentence(err))
-	case errors.Is(err, market.ErrInvalid):
-		writeError(w, r, http.StatusBadRequest, marketSentence(err))
-	default:
-		writeError(w, r, http.StatusInternalServerError, "The market could not answer: "+err.Error()+".")
-	}
-}
-
-// marketSentence turns "invalid: depth must be ..." into "Depth must be ...".
-func marketSentence(err error) string { return sentence(err, market.ErrInvalid, market.ErrNotFound) }
 
 func marketDefault(s, def string) string {
 	if s == "" {

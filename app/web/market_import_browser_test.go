@@ -49,7 +49,7 @@ func TestBrowserMarketImport(t *testing.T) {
 		t.Errorf("the rejection does not show the lines of both problems: %q", shown)
 	}
 	var n int
-	if err := srv.db.R.QueryRow(`SELECT count(*) FROM market_series WHERE symbol = 'BAD'`).Scan(&n); err != nil || n != 0 {
+	if err := srv.DB.R.QueryRow(`SELECT count(*) FROM market_series WHERE symbol = 'BAD'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the rejected file left %d rows (%v)", n, err)
 	}
 
@@ -59,7 +59,7 @@ func TestBrowserMarketImport(t *testing.T) {
 	if !strings.Contains(shown, "bars of SPY, 2007-01-03 to 2009-12-31") {
 		t.Errorf("the import report reads %q", shown)
 	}
-	if err := srv.db.R.QueryRow(`SELECT count(*) FROM market_series WHERE symbol = 'SPY'`).Scan(&n); err != nil || n < 700 {
+	if err := srv.DB.R.QueryRow(`SELECT count(*) FROM market_series WHERE symbol = 'SPY'`).Scan(&n); err != nil || n < 700 {
 		t.Fatalf("the imported file has %d rows in the database (%v)", n, err)
 	}
 }

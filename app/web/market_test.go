@@ -21,7 +21,7 @@ import (
 
 func marketTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), os.DirFS("../migrations"))
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), os.DirFS("../../migrations"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -18,7 +17,7 @@ func marlRuns(svc *marl.Service) http.HandlerFunc {
 }
 
 // marlStart queues a run. Episodes 0 keeps the algorithm's default budget.
-func marlStart(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
+func marlStart(svc *marl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Env        string `json:"env"`
@@ -37,7 +36,7 @@ func marlStart(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		info, err := svc.Start(r.Context(), marl.RunSpec{Env: req.Env, Algo: req.Algo, Episodes: req.Episodes, Seed: req.Seed, Curriculum: req.Curriculum})
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, info)
@@ -45,7 +44,7 @@ func marlStart(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 }
 
 // marlStop asks a queued or running run to stop; a running one checkpoints first.
-func marlStop(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
+func marlStop(svc *marl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
@@ -53,7 +52,7 @@ func marlStop(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		info, err := svc.Stop(id)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, info)
@@ -61,7 +60,7 @@ func marlStop(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 }
 
 // marlResume queues a stopped or failed run to continue from its checkpoint.
-func marlResume(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
+func marlResume(svc *marl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
@@ -69,7 +68,7 @@ func marlResume(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		info, err := svc.Resume(id)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, info)
@@ -78,7 +77,7 @@ func marlResume(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 
 // marlMetrics returns a run with its learning curve so far (the points
 // marl.metrics sends live) and its curriculum promotions.
-func marlMetrics(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
+func marlMetrics(svc *marl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
@@ -86,7 +85,7 @@ func marlMetrics(svc *marl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		h, err := svc.History(id)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, h)

@@ -17,7 +17,7 @@ import (
 
 func marlTestServer(t *testing.T, run bool) (*marl.Service, *httptest.Server) {
 	t.Helper()
-	svc, err := newMARLService(t.Context(), Config{DataDir: t.TempDir()}, bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := newTestMARL(t, t.TempDir(), bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -22,7 +21,7 @@ func rlRuns(t *rl.Service) http.HandlerFunc {
 
 // rlStart queues a run: {"algo":"ppo","env":"cartpole","steps":100000,"seed":1}.
 // Steps 0 keeps the algorithm's default budget.
-func rlStart(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+func rlStart(t *rl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Algo  string `json:"algo"`
@@ -40,7 +39,7 @@ func rlStart(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		info, err := t.Start(r.Context(), rl.RunSpec{Algo: req.Algo, Env: req.Env, Steps: req.Steps, Seed: req.Seed})
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, info)
@@ -48,14 +47,14 @@ func rlStart(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 }
 
 // rlStop asks a queued or running run to stop; a running one checkpoints first.
-func rlStop(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+func rlStop(t *rl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
 			return
 		}
 		if err := t.Stop(id); err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		info, _ := t.Get(id)
@@ -65,7 +64,7 @@ func rlStop(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 
 // rlResume queues a stopped or failed run to continue from its checkpoint
 // (or afresh when it trained nothing).
-func rlResume(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+func rlResume(t *rl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
@@ -73,7 +72,7 @@ func rlResume(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		info, err := t.Resume(id)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, info)
@@ -82,14 +81,14 @@ func rlResume(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 
 // rlMetrics returns a run's learning curve so far, the same points as
 // rl.metrics sends live (each with the returns of the episodes it finished).
-func rlMetrics(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+func rlMetrics(t *rl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
 			return
 		}
 		if _, err := t.Get(id); err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		pts := t.Metrics(id)
@@ -101,7 +100,7 @@ func rlMetrics(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 }
 
 // rlCheckpoint sends a run's latest checkpoint file as a download.
-func rlCheckpoint(t *rl.Service, log *slog.Logger) http.HandlerFunc {
+func rlCheckpoint(t *rl.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := runID(w, r)
 		if !ok {
@@ -109,7 +108,7 @@ func rlCheckpoint(t *rl.Service, log *slog.Logger) http.HandlerFunc {
 		}
 		path, err := t.CheckpointPath(id)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		f, err := os.Open(path)

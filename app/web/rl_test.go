@@ -16,14 +16,15 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
 )
 
-func rlTestServer(t *testing.T) (*rlTrainer, *httptest.Server) {
+func rlTestServer(t *testing.T) (*rl.Service, *httptest.Server) {
 	t.Helper()
-	tr, err := newRLTrainer(t.Context(), Config{DataDir: t.TempDir()}, bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr, err := newTestRL(t, t.TempDir(), bus.New(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +97,15 @@ func TestRLRoutes(t *testing.T) {
 			t.Errorf("trainer: %v", err)
 		}
 	}()
-	rlWaitFor(t, "run 1 stopped", func() bool { r, _ := tr.find(1); return r.Status == "stopped" })
+	rlWaitFor(t, "run 1 stopped", func() bool { r, _ := tr.Get(1); return r.Status == "stopped" })
 	rlDo(t, srv, rlCase{"GET", "/api/rl/runs", "", 200, `"resumable": true`})
 	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/1/resume", "", 202, `"status": "queued"`})
-	rlWaitFor(t, "run 1 done", func() bool { r, _ := tr.find(1); return r.Status == "done" })
-	if r, _ := tr.find(1); r.Steps != 2048 || len(tr.metrics(1)) != 4 {
-		t.Errorf("run 1, resumed afresh, ended at %d steps with %d points; want 2048 and 4", r.Steps, len(tr.metrics(1)))
+	rlWaitFor(t, "run 1 done", func() bool { r, _ := tr.Get(1); return r.Status == "done" })
+	if r, _ := tr.Get(1); r.Steps != 2048 || len(tr.Metrics(1)) != 4 {
+		t.Errorf("run 1, resumed afresh, ended at %d steps with %d points; want 2048 and 4", r.Steps, len(tr.Metrics(1)))
 	}
 	rlDo(t, srv, rlCase{"POST", "/api/rl/runs", `{"algo":"ppo","env":"cartpole","steps":2048,"seed":1}`, 201, `"id": 2`})
-	rlWaitFor(t, "run 2 done", func() bool { r, _ := tr.find(2); return r.Status == "done" })
+	rlWaitFor(t, "run 2 done", func() bool { r, _ := tr.Get(2); return r.Status == "done" })
 	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/2/stop", "", 409, "Run 2 is already done."})
 	rlDo(t, srv, rlCase{"POST", "/api/rl/runs/2/resume", "", 409, "Run 2 is done; only a stopped or failed run resumes."})
 
@@ -150,7 +151,7 @@ func rlWaitFor(t *testing.T, what string, ok func() bool) {
 // migration 0032, carry no episode returns.
 func TestRLLoadBounded(t *testing.T) {
 	ctx := t.Context()
-	cfg := Config{DataDir: t.TempDir()}
+	cfg := app.Config{DataDir: t.TempDir()}
 	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, store.FileName), testAssets().Migrations)
 	if err != nil {
 		t.Fatal(err)
@@ -173,15 +174,15 @@ func TestRLLoadBounded(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := newRLTrainer(t.Context(), cfg, bus.New(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr, err := newTestRL(t, cfg.DataDir, bus.New(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pts := tr.metrics(1)
+	pts := tr.Metrics(1)
 	if len(pts) > rl.DefaultCurvePoints || len(pts) < rl.DefaultCurvePoints/2 || pts[len(pts)-1].Steps != n*512 || pts[len(pts)-1].ApproxKL != 0.01 || pts[0].Episodes != nil {
 		t.Errorf("loaded curve: %d points (cap %d), first %+v, last %+v", len(pts), rl.DefaultCurvePoints, pts[0], pts[len(pts)-1])
 	}
-	if r, ok := tr.find(1); !ok || r.Status != "stopped" || r.Steps != n*512 || r.Resumable {
-		t.Errorf("loaded run: %+v (found %v); want stopped at %d steps, not resumable (no checkpoint)", r, ok, n*512)
+	if r, err := tr.Get(1); err != nil || r.Status != "stopped" || r.Steps != n*512 || r.Resumable {
+		t.Errorf("loaded run: %+v (err %v); want stopped at %d steps, not resumable (no checkpoint)", r, err, n*512)
 	}
 }

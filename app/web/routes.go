@@ -18,6 +18,7 @@ const maxBodyBytes = 1 << 20
 func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
+	r.Use(withLog(a.Log))
 	r.Use(logRequests(a.Log, a.Metrics))
 	r.Use(loopbackHostOnly)
 	r.Use(http.NewCrossOriginProtection().Handler)
@@ -76,18 +77,18 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	// Learning: single-agent runs and the Training page.
 	r.Get("/train", p.handle("Learning", "/train", ui.Train))
 	r.Get("/api/rl/runs", rlRuns(a.RL))
-	r.Post("/api/rl/runs", rlStart(a.RL, a.Log))
-	r.Post("/api/rl/runs/{id}/stop", rlStop(a.RL, a.Log))
-	r.Post("/api/rl/runs/{id}/resume", rlResume(a.RL, a.Log))
-	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(a.RL, a.Log))
-	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(a.RL, a.Log))
+	r.Post("/api/rl/runs", rlStart(a.RL))
+	r.Post("/api/rl/runs/{id}/stop", rlStop(a.RL))
+	r.Post("/api/rl/runs/{id}/resume", rlResume(a.RL))
+	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(a.RL))
+	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(a.RL))
 
 	// Learning, multi-agent: QMIX/VDN/MADDPG runs for the Training page.
 	r.Get("/api/marl/runs", marlRuns(a.MARL))
-	r.Post("/api/marl/runs", marlStart(a.MARL, a.Log))
-	r.Post("/api/marl/runs/{id}/stop", marlStop(a.MARL, a.Log))
-	r.Post("/api/marl/runs/{id}/resume", marlResume(a.MARL, a.Log))
-	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(a.MARL, a.Log))
+	r.Post("/api/marl/runs", marlStart(a.MARL))
+	r.Post("/api/marl/runs/{id}/stop", marlStop(a.MARL))
+	r.Post("/api/marl/runs/{id}/resume", marlResume(a.MARL))
+	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(a.MARL))
 
 	// Tournament: its pages, state, commentary, votes and entrants.
 	voters := newVoterCookies(a.DB)
@@ -95,11 +96,11 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/tournament", p.handle("Tournament", "/tournament", ui.Tournament))
 	r.Get("/floor", p.handle("Trading floor", "/floor", ui.Floor))
 	r.Get("/api/tournament/state", tournamentState(a.Tournament))
-	r.Get("/api/tournament/commentary", tournamentCommentary(a.Tournament, a.Log))
+	r.Get("/api/tournament/commentary", tournamentCommentary(a.Tournament))
 	r.Get("/api/tournament/votes/mine", tournamentMyVote(a.Tournament, voters))
-	r.Post("/api/tournament/votes", tournamentVote(a.Tournament, voters, votes, a.Log))
-	r.Post("/api/tournament/entrants", tournamentEnter(a.Entrants, a.Log))
-	r.Delete("/api/tournament/entrants/{strategy}", tournamentWithdraw(a.Entrants, a.Log))
+	r.Post("/api/tournament/votes", tournamentVote(a.Tournament, voters, votes))
+	r.Post("/api/tournament/entrants", tournamentEnter(a.Entrants))
+	r.Delete("/api/tournament/entrants/{strategy}", tournamentWithdraw(a.Entrants))
 
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)

@@ -5,33 +5,38 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/supervisor"
 )
 
 // testAssets are the repository's own static files and migrations, as the
 // binary embeds them.
-func testAssets() Assets {
-	return Assets{Static: os.DirFS("../static"), Migrations: os.DirFS("../migrations")}
+func testAssets() app.Assets {
+	return app.Assets{Static: os.DirFS("../../static"), Migrations: os.DirFS("../../migrations")}
 }
 
 // testConfig is a server configuration for tests: any free loopback port, a
 // temporary data directory, a fixed seed.
-func testConfig(t *testing.T) Config {
-	return Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true, Showcase: true}
+func testConfig(t *testing.T) app.Config {
+	return app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true, Showcase: true}
 }
 
 // startServer runs the real server on a free loopback port with a temporary
 // data directory, waits for /healthz, and returns it with its URL.
-func startServer(t *testing.T, extra ...supervisor.Service) (*Server, string) {
+func startServer(t *testing.T, extra ...supervisor.Service) (*app.App, string) {
 	t.Helper()
 	return startServerWith(t, testConfig(t), nil, extra...)
 }
@@ -39,7 +44,7 @@ func startServer(t *testing.T, extra ...supervisor.Service) (*Server, string) {
 // startServerWith is startServer with a given configuration and a setup
 // function that may replace parts of the server before it starts (a faster
 // tournament, say).
-func startServerWith(t *testing.T, cfg Config, setup func(*Server) error, extra ...supervisor.Service) (*Server, string) {
+func startServerWith(t *testing.T, cfg app.Config, setup func(*app.App) error, extra ...supervisor.Service) (*app.App, string) {
 	t.Helper()
 	srv, url, _ := startServerToStop(t, cfg, setup, extra...)
 	return srv, url
@@ -48,13 +53,13 @@ func startServerWith(t *testing.T, cfg Config, setup func(*Server) error, extra 
 // startServerToStop is startServerWith for a test that stops the server
 // itself, to start another on the same data directory: stop shuts it down
 // (once; the test's cleanup calls it too).
-func startServerToStop(t *testing.T, cfg Config, setup func(*Server) error, extra ...supervisor.Service) (*Server, string, func()) {
+func startServerToStop(t *testing.T, cfg app.Config, setup func(*app.App) error, extra ...supervisor.Service) (*app.App, string, func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	srv, err := NewServer(context.Background(), cfg, log, testAssets())
+	srv, err := app.New(context.Background(), cfg, log, testAssets())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +71,7 @@ func startServerToStop(t *testing.T, cfg Config, setup func(*Server) error, extr
 	for _, svc := range extra {
 		srv.AddService(svc)
 	}
-	url, err := srv.Start(context.Background())
+	url, err := Start(context.Background(), srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,21 +125,21 @@ func httpDo(t *testing.T, method, url, body string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-func getHealth(t *testing.T, url string) Health {
+func getHealth(t *testing.T, url string) app.Health {
 	t.Helper()
 	resp, err := http.Get(url + "healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var h Health
+	var h app.Health
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func serviceState(h Health, name string) supervisor.Status {
+func serviceState(h app.Health, name string) supervisor.Status {
 	for _, s := range h.Services {
 		if s.Name == name {
 			return s
@@ -267,7 +272,11 @@ func TestSecurityAndErrors(t *testing.T) {
 
 func TestStaticCaching(t *testing.T) {
 	srv, url := startServer(t)
-	versioned := srv.static.URL("js/live.js")
+	static, err := newStaticFiles(srv.Assets.Static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versioned := static.URL("js/live.js")
 	if !strings.Contains(versioned, "?v=") {
 		t.Fatalf("URL %q carries no content hash", versioned)
 	}
@@ -301,7 +310,7 @@ func TestEventsArePersisted(t *testing.T) {
 	p.fire()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		srv.writer.Flush(context.Background())
+		srv.Writer.Flush(context.Background())
 		resp, err := http.Get(url + "api/events")
 		if err != nil {
 			t.Fatal(err)
@@ -321,112 +330,31 @@ func TestEventsArePersisted(t *testing.T) {
 	}
 }
 
-func TestListenTakesNextFreePort(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// testLog discards the log unless the test runs verbose.
+func testLog() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	defer busy.Close()
-	port := busy.Addr().(*net.TCPAddr).Port
-	ln, err := listen(busy.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if got := ln.Addr().(*net.TCPAddr).Port; got <= port || got > port+20 {
-		t.Fatalf("busy port %d, listened on %d", port, got)
-	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func TestServeConfig(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		wantErr string
-		check   func(Config) bool
-	}{
-		{"defaults", nil, nil, "", func(c Config) bool { return c.Addr == "127.0.0.1:8080" && c.Seed == 1 && !c.NoBrowser }},
-		{"env twins", nil, map[string]string{"METASTATION_SEED": "42", "METASTATION_NO_BROWSER": "1", "METASTATION_DATA": "/tmp/x"}, "",
-			func(c Config) bool { return c.Seed == 42 && c.NoBrowser && c.DataDir == "/tmp/x" }},
-		{"flag beats env", []string{"--seed", "5"}, map[string]string{"METASTATION_SEED": "42"}, "", func(c Config) bool { return c.Seed == 5 }},
-		{"log level", []string{"--log-level", "debug"}, nil, "", func(c Config) bool { return c.LogLevel.String() == "DEBUG" }},
-		{"showcase on by default", nil, nil, "", func(c Config) bool { return c.Showcase }},
-		{"showcase off", nil, map[string]string{"METASTATION_SHOWCASE": "false"}, "", func(c Config) bool { return !c.Showcase }},
-		{"bad level", []string{"--log-level", "loud"}, nil, "use debug, info", nil},
-		{"bad env", nil, map[string]string{"METASTATION_SEED": "many"}, "METASTATION_SEED", nil},
-		{"public addr", []string{"--addr", "0.0.0.0:80"}, nil, "not a loopback address", nil},
-		{"junk addr", []string{"--addr", "nonsense"}, nil, "not host:port", nil},
-		{"stray arg", []string{"extra"}, nil, "unexpected argument", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := parseServeConfig(tt.args, env(tt.env), io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || ExitCode(err) != 2 {
-					t.Fatalf("err %v, want usage error containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || !tt.check(cfg) {
-				t.Fatalf("cfg %+v, err %v", cfg, err)
-			}
-		})
-	}
-}
-
-func TestCommands(t *testing.T) {
-	var out strings.Builder
-	run := func(args ...string) error {
-		out.Reset()
-		return Main(context.Background(), args, func(string) string { return "" }, &out, io.Discard, testAssets())
-	}
-	if err := run("version"); err != nil || !strings.HasPrefix(out.String(), "metastation ") {
-		t.Fatalf("version: %q, %v", out.String(), err)
-	}
-	if err := run("help"); err != nil || !strings.Contains(out.String(), "bench hub") {
-		t.Fatalf("help: %q, %v", out.String(), err)
-	}
-	if err := run("frobnicate"); err == nil || ExitCode(err) != 2 {
-		t.Fatalf("unknown command: %v", err)
-	}
-	if err := run("bench"); err == nil || !strings.Contains(err.Error(), "hub") {
-		t.Fatalf("bench without a name: %v", err)
-	}
-	// --help prints usage and succeeds, for every command and benchmark:
-	// Main turns flag.ErrHelp into success in one place.
-	helps := [][]string{{"--help"}, {"bench", "--help"}}
-	for _, c := range commands() {
-		if c.Name != "help" && c.Name != "version" {
-			helps = append(helps, []string{c.Name, "--help"})
-		}
-	}
-	for name := range benches() {
-		helps = append(helps, []string{"bench", name, "--help"})
-	}
-	for _, args := range helps {
-		if err := run(args...); err != nil {
-			t.Errorf("%v: %v", args, err)
-		}
-	}
-}
-
-// TestBenchHubSmall runs the hub benchmark end to end at a small scale, with
-// the clients in this process, and checks its figures add up.
-func TestBenchHubSmall(t *testing.T) {
-	env := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }, Assets: testAssets()}
-	res, err := benchHub(context.Background(), env, 50, 2, 4, -1)
+// newTestRL is the trainer as the app builds it, checkpoints under dir, with
+// the runs of earlier sessions loaded.
+func newTestRL(t *testing.T, dir string, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*rl.Service, error) {
+	t.Helper()
+	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(dir, "rl")}, b, w, db, log)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	if res.Clients != 50 || res.ConnectFailed != 0 || res.Disconnected != 0 {
-		t.Fatalf("clients %+v", res)
+	return svc, svc.Load(t.Context(), nil)
+}
+
+// newTestMARL is the multi-agent trainer as the app builds it.
+func newTestMARL(t *testing.T, dir string, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*marl.Service, error) {
+	t.Helper()
+	svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(dir, "marl")}, b, w, db, log)
+	if err != nil {
+		return nil, err
 	}
-	if res.Expected != 50*8 || res.Delivered != res.Expected {
-		t.Fatalf("delivered %d of %d", res.Delivered, res.Expected)
-	}
-	if res.P50ms <= 0 || res.P99ms < res.P50ms || res.MaxMs < res.P99ms {
-		t.Fatalf("latencies out of order: %+v", res)
-	}
+	return svc, svc.Load(t.Context())
 }

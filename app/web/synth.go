@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
@@ -125,7 +124,7 @@ func synthStart(j *jobs.Service) http.HandlerFunc {
 		}
 		st, err := j.Start(spec)
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		w.Header().Set("Location", "/api/synth/jobs/"+st.ID)
@@ -138,7 +137,7 @@ func synthJob(j *jobs.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st, err := j.Job(chi.URLParam(r, "id"))
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
@@ -152,7 +151,7 @@ func synthCancel(j *jobs.Service) http.HandlerFunc {
 		id := chi.URLParam(r, "id")
 		st, err := j.Job(id)
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		if st.State != jobs.Queued && st.State != jobs.Running {
@@ -160,12 +159,12 @@ func synthCancel(j *jobs.Service) http.HandlerFunc {
 			return
 		}
 		if err := j.Cancel(id); err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		st, err = j.Job(id)
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, st)
@@ -181,7 +180,7 @@ func synthRerun(j *jobs.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st, err := j.Rerun(chi.URLParam(r, "id"))
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		w.Header().Set("Location", "/api/synth/jobs/"+st.ID)
@@ -206,7 +205,7 @@ func synthPreview(j *jobs.Service) http.HandlerFunc {
 		}
 		p, err := j.Preview(chi.URLParam(r, "id"), n)
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		if p.Rows == nil {
@@ -221,7 +220,7 @@ func synthFile(j *jobs.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		path, err := j.Path(chi.URLParam(r, "id"))
 		if err != nil {
-			synthError(w, r, err)
+			writeAppError(w, r, err)
 			return
 		}
 		f, err := os.Open(path)
@@ -257,39 +256,6 @@ func synthContentType(name string) string {
 		return "application/vnd.apache.parquet"
 	}
 	return "application/octet-stream"
-}
-
-// synthError maps the jobs service's errors to statuses with a sentence.
-func synthError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, jobs.ErrNotFound):
-		writeError(w, r, http.StatusNotFound, synthSentence(err, jobs.ErrNotFound))
-	case errors.Is(err, jobs.ErrInvalid):
-		writeError(w, r, http.StatusBadRequest, synthSentence(err, jobs.ErrInvalid))
-	case errors.Is(err, jobs.ErrConflict):
-		writeError(w, r, http.StatusConflict, synthSentence(err, jobs.ErrConflict))
-	default:
-		writeError(w, r, http.StatusInternalServerError, "The data job could not be handled; see the server log.")
-	}
-}
-
-// synthSentence turns "not found: no job 7" into "No job 7.": the sentinel's
-// prefixes go, the first letter is a capital and it ends with a full stop.
-func synthSentence(err, sentinel error) string {
-	msg := err.Error()
-	for _, p := range []string{sentinel.Error() + ": ", synth.ErrInvalidConfig.Error() + ": "} {
-		msg = strings.TrimPrefix(msg, p)
-	}
-	if msg == "" {
-		return "The request is not valid."
-	}
-	rs := []rune(msg)
-	rs[0] = unicode.ToUpper(rs[0])
-	msg = string(rs)
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
 }
 
 // synthThousands writes n with thousands separators: 20,000,000.

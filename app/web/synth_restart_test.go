@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/synth/jobs"
 )
 
@@ -38,7 +39,7 @@ type synthFirstLife struct {
 // doneBody runs to its end, then a 20-million-row shipments job starts and
 // the server stops while it runs. It returns both jobs as they were and the
 // finished job's status, preview and file as the API served them.
-func synthLiveAndStop(t *testing.T, cfg Config, doneBody string) synthFirstLife {
+func synthLiveAndStop(t *testing.T, cfg app.Config, doneBody string) synthFirstLife {
 	t.Helper()
 	return synthLiveAndStopWith(t, cfg, doneBody, `{"kind":"shipments","rows":20000000,"seed":1}`)
 }
@@ -46,7 +47,7 @@ func synthLiveAndStop(t *testing.T, cfg Config, doneBody string) synthFirstLife 
 // synthLiveAndStopWith is synthLiveAndStop with bigBody as the job cut off
 // by the stop; it must be large enough to be still running when the first
 // server sees its first rows and stops.
-func synthLiveAndStopWith(t *testing.T, cfg Config, doneBody, bigBody string) synthFirstLife {
+func synthLiveAndStopWith(t *testing.T, cfg app.Config, doneBody, bigBody string) synthFirstLife {
 	t.Helper()
 	_, url, stop := startServerToStop(t, cfg, nil)
 

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -43,7 +42,7 @@ func tournamentState(t *tournament.Service) http.HandlerFunc {
 }
 
 // tournamentCommentary answers ?round=N&limit=50 lines of commentary.
-func tournamentCommentary(t *tournament.Service, log *slog.Logger) http.HandlerFunc {
+func tournamentCommentary(t *tournament.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		round, _ := strconv.ParseInt(r.URL.Query().Get("round"), 10, 64)
 		n := 50
@@ -56,7 +55,7 @@ func tournamentCommentary(t *tournament.Service, log *slog.Logger) http.HandlerF
 		}
 		lines, err := t.Commentary(r.Context(), round, n)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, lines)
@@ -78,7 +77,7 @@ func tournamentMyVote(t *tournament.Service, voters *voterCookies) http.HandlerF
 }
 
 // tournamentVote records {"round": 3, "strategy": "momentum"}.
-func tournamentVote(t *tournament.Service, voters *voterCookies, limit *rateLimiter, log *slog.Logger) http.HandlerFunc {
+func tournamentVote(t *tournament.Service, voters *voterCookies, limit *rateLimiter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !limit.allow(clientAddr(r), time.Now()) {
 			writeError(w, r, http.StatusTooManyRequests, "Too many votes from this address; wait a few seconds.")
@@ -104,7 +103,7 @@ func tournamentVote(t *tournament.Service, voters *voterCookies, limit *rateLimi
 		}
 		res, err := t.Vote(r.Context(), req.Round, client, req.Strategy)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
@@ -112,7 +111,7 @@ func tournamentVote(t *tournament.Service, voters *voterCookies, limit *rateLimi
 }
 
 // tournamentEnter enters a learner: {"checkpoint": "..."} or {"run": 3}.
-func tournamentEnter(entrants *entrant.Service, log *slog.Logger) http.HandlerFunc {
+func tournamentEnter(entrants *entrant.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req entrant.Request
 		if !decodeJSON(w, r, &req, `{"checkpoint": "vdn-trading-ma-curriculum-seed1/checkpoint.ckpt"} or {"run": 3}`) {
@@ -120,7 +119,7 @@ func tournamentEnter(entrants *entrant.Service, log *slog.Logger) http.HandlerFu
 		}
 		in, err := entrants.Enter(r.Context(), req)
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, in)
@@ -129,11 +128,11 @@ func tournamentEnter(entrants *entrant.Service, log *slog.Logger) http.HandlerFu
 
 // tournamentWithdraw withdraws an entrant: {"strategy": id, "last_round": N,
 // "gone_from_round": N+1}.
-func tournamentWithdraw(entrants *entrant.Service, log *slog.Logger) http.HandlerFunc {
+func tournamentWithdraw(entrants *entrant.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		out, err := entrants.Withdraw(r.Context(), chi.URLParam(r, "strategy"))
 		if err != nil {
-			writeAppError(w, r, log, err)
+			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, out)

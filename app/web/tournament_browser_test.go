@@ -15,23 +15,24 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/tournament"
 )
 
 // startTournamentServer runs the real server with a tournament on a fast
 // clock: a two-hour round runs in about 30 seconds.
-func startTournamentServer(t *testing.T, tc tournament.Config) (*Server, string) {
+func startTournamentServer(t *testing.T, tc tournament.Config) (*app.App, string) {
 	t.Helper()
 	return startTournamentServerAt(t, testConfig(t), tc)
 }
 
 // startTournamentServerAt is startTournamentServer with a given address and
 // data directory (to restart a server where the last one was).
-func startTournamentServerAt(t *testing.T, cfg Config, tc tournament.Config) (*Server, string) {
+func startTournamentServerAt(t *testing.T, cfg app.Config, tc tournament.Config) (*app.App, string) {
 	t.Helper()
-	return startServerWith(t, cfg, func(srv *Server) error {
+	return startServerWith(t, cfg, func(srv *app.App) error {
 		var err error
-		srv.tournament, err = tournament.NewService(tc, srv.bus, srv.db, srv.writer, srv.log)
+		srv.Tournament, err = tournament.NewService(tc, srv.Bus, srv.DB, srv.Writer, srv.Log)
 		return err
 	})
 }
@@ -75,7 +76,7 @@ func TestBrowserTournamentLiveAndVote(t *testing.T) {
 	}
 	var n int
 	var pick string
-	if err := srv.db.R.QueryRow(`SELECT count(*), max(strategy) FROM tournament_votes WHERE round = ?`, int64(round)).Scan(&n, &pick); err != nil {
+	if err := srv.DB.R.QueryRow(`SELECT count(*), max(strategy) FROM tournament_votes WHERE round = ?`, int64(round)).Scan(&n, &pick); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 || pick != "maker" {
@@ -149,7 +150,7 @@ func TestBrowserFloor2DReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "offline", `document.getElementById("conn-state").dataset.state === "offline"`, 10*time.Second)
-	cfg := srv.cfg
+	cfg := srv.Config
 	cfg.Addr = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
 	startTournamentServerAt(t, cfg, fastTournament())
 	waitJS(t, ctx, "live again", `document.getElementById("conn-state").dataset.state === "live"`, 20*time.Second)
@@ -194,7 +195,7 @@ func TestTournamentVoteAPI(t *testing.T) {
 	if code, out := post(c, `{"round": 1, "strategy": "momentum"}`, nil); code != 200 || out["total"].(float64) != 1 {
 		t.Fatalf("first vote with the cookie: %d %v", code, out)
 	}
-	if _, votes := srv.tournament.Tally(); votes["momentum"] != 1 || len(votes) != 1 {
+	if _, votes := srv.Tournament.Tally(); votes["momentum"] != 1 || len(votes) != 1 {
 		t.Fatalf("tally after five cookie-less votes and one real one: %v", votes)
 	}
 	// 1,000 concurrent votes with the same cookie count once (the rate
@@ -225,7 +226,7 @@ func TestTournamentVoteAPI(t *testing.T) {
 		byCode[code]++
 	}
 	t.Logf("1,000 concurrent votes with one cookie: %v", byCode)
-	_, votes := srv.tournament.Tally()
+	_, votes := srv.Tournament.Tally()
 	total := 0
 	for _, v := range votes {
 		total += v
@@ -260,11 +261,11 @@ func TestTournamentVoteAPI(t *testing.T) {
 			}
 		}
 	}
-	_, after := srv.tournament.Tally()
+	_, after := srv.Tournament.Tally()
 	if fmt.Sprint(after) != fmt.Sprint(votes) {
 		t.Errorf("rejected votes changed the tally: %v -> %v", votes, after)
 	}
-	rebuilt, err := srv.tournament.RebuildTally(context.Background(), 1)
+	rebuilt, err := srv.Tournament.RebuildTally(context.Background(), 1)
 	if err != nil || fmt.Sprint(rebuilt) != fmt.Sprint(after) {
 		t.Errorf("tally from the audit log %v (%v), live %v", rebuilt, err, after)
 	}

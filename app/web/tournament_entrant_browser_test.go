@@ -96,7 +96,7 @@ func TestBrowserTournamentWithdraw(t *testing.T) {
 	if msg := eval[string](t, ctx, `document.getElementById("vote-msg").textContent`); !strings.Contains(msg, "no longer counts") {
 		t.Errorf("the vote message after the withdrawal: %q", msg)
 	}
-	if _, votes := srv.tournament.Tally(); len(votes) != 0 {
+	if _, votes := srv.Tournament.Tally(); len(votes) != 0 {
 		t.Errorf("the tally after the withdrawal: %v", votes)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/tournament"
@@ -126,7 +127,7 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 		}
 	}
 	ids := func() (ids []string) {
-		for _, p := range srv.tournament.State().Profiles {
+		for _, p := range srv.Tournament.State().Profiles {
 			ids = append(ids, p.ID)
 		}
 		return ids
@@ -136,11 +137,11 @@ func TestTournamentEntrantRoutes(t *testing.T) {
 	}
 	// The cap: entrants with new ids fill the tournament up to MaxStrategies.
 	for k := len(ids()); k < tournament.MaxStrategies; k++ {
-		if _, err := srv.tournament.Enter(func(uint64) tournament.Strategy { return namedStrategy(k) }); err != nil {
+		if _, err := srv.Tournament.Enter(func(uint64) tournament.Strategy { return namedStrategy(k) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := srv.tournament.Enter(func(uint64) tournament.Strategy { return namedStrategy(99) }); err == nil || !strings.Contains(err.Error(), "full") {
+	if _, err := srv.Tournament.Enter(func(uint64) tournament.Strategy { return namedStrategy(99) }); err == nil || !strings.Contains(err.Error(), "full") {
 		t.Errorf("the tournament took an entrant beyond %d: %v", tournament.MaxStrategies, err)
 	}
 }
@@ -163,7 +164,7 @@ func TestTournamentEntrantPlaysNextRound(t *testing.T) {
 	tc := tournament.Config{Seed: 5, Speed: -1, Round: tournament.RoundConfig{Length: 90 * time.Minute},
 		FirstWait: 10 * time.Millisecond, VoteWindow: 300 * time.Millisecond, PublishEvery: 50 * time.Millisecond}
 	srv, url := startTournamentServerAt(t, cfg, tc)
-	waitFor(t, "round 1 to finish", 20*time.Second, func() bool { return srv.tournament.State().LastResult != nil })
+	waitFor(t, "round 1 to finish", 20*time.Second, func() bool { return srv.Tournament.State().LastResult != nil })
 	code, out := postEntrant(t, url, `{"checkpoint": "a/checkpoint.ckpt"}`)
 	if code != 201 {
 		t.Fatalf("enter: %d %v", code, out)
@@ -171,18 +172,18 @@ func TestTournamentEntrantPlaysNextRound(t *testing.T) {
 	from := int64(out["from_round"].(float64))
 	t.Logf("entered; plays from round %d", from)
 	inStandings := func() bool {
-		return slices.ContainsFunc(srv.tournament.State().Standings, func(s tournament.Standing) bool { return s.Strategy == "rl-vdn-mix-s1" })
+		return slices.ContainsFunc(srv.Tournament.State().Standings, func(s tournament.Standing) bool { return s.Strategy == "rl-vdn-mix-s1" })
 	}
 	waitFor(t, "the learner in the standings", 30*time.Second, inStandings)
 	var first int64
 	var n int
-	if err := srv.db.R.QueryRow(`SELECT min(round), count(*) FROM tournament_results WHERE strategy = 'rl-vdn-mix-s1'`).Scan(&first, &n); err != nil {
+	if err := srv.DB.R.QueryRow(`SELECT min(round), count(*) FROM tournament_results WHERE strategy = 'rl-vdn-mix-s1'`).Scan(&first, &n); err != nil {
 		t.Fatal(err)
 	}
 	if first != from {
 		t.Errorf("the learner first played round %d, expected %d", first, from)
 	}
-	st := srv.tournament.State()
+	st := srv.Tournament.State()
 	t.Logf("after round %d: %d results of the learner; standings %v", st.Round, n, st.Standings)
 }
 
@@ -197,7 +198,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	}
 }
 
-// --tournament-agent (and METASTATION_TOURNAMENT_AGENT) enters a checkpoint
+// --tournament-agent (its environment twin is checked in app/cli) enters a checkpoint
 // at start-up; a bad file stops the start with a clear error.
 func TestTournamentEntrantFlag(t *testing.T) {
 	dir := t.TempDir()
@@ -205,20 +206,10 @@ func TestTournamentEntrantFlag(t *testing.T) {
 	writeMARLCheckpoint(t, good, "trading-ma")
 	wrong := filepath.Join(dir, "wrong.ckpt")
 	writeMARLCheckpoint(t, wrong, "matrix2")
-	getenv := func(k string) string {
-		if k == "METASTATION_TOURNAMENT_AGENT" {
-			return good
-		}
-		return ""
-	}
-	c, err := parseServeConfig([]string{"--data", dir}, getenv, io.Discard)
-	if err != nil || c.TournamentAgent != good {
-		t.Fatalf("env twin: %+v %v", c, err)
-	}
 	cfg := testConfig(t)
 	cfg.TournamentAgent = good
 	srv, _ := startServerWith(t, cfg, nil)
-	if ps := srv.tournament.Profiles(); ps[len(ps)-1].ID != "rl-vdn-mix-s1" {
+	if ps := srv.Tournament.Profiles(); ps[len(ps)-1].ID != "rl-vdn-mix-s1" {
 		t.Errorf("profiles with --tournament-agent: %v", ps)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -229,7 +220,7 @@ func TestTournamentEntrantFlag(t *testing.T) {
 	} {
 		cfg := testConfig(t)
 		cfg.TournamentAgent = c.file
-		_, err := NewServer(context.Background(), cfg, log, testAssets())
+		_, err := app.New(context.Background(), cfg, log, testAssets())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("--tournament-agent %s: %v, want %q", c.file, err, c.want)
 		}
@@ -256,7 +247,7 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 	}
 	second, _ := startServerWith(t, cfg, nil)
 	var ids []string
-	for _, p := range second.tournament.Profiles() {
+	for _, p := range second.Tournament.Profiles() {
 		ids = append(ids, p.ID)
 	}
 	if !slices.Contains(ids, "rl-vdn-mix-s1") || slices.Contains(ids, "rl-vdn-mix-s2") || len(ids) != 6 {
@@ -264,7 +255,7 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 	}
 	// a is remembered by its clean path; b, whose checkpoint is gone, is
 	// forgotten: it can never come back.
-	if got, err := entrant.NewService(cfg.DataDir, second.db, second.tournament, nil, nil).Remembered(t.Context()); err != nil || !slices.Equal(got, []string{"runs/a/checkpoint.ckpt"}) {
+	if got, err := entrant.NewService(cfg.DataDir, second.DB, second.Tournament, nil, nil).Remembered(t.Context()); err != nil || !slices.Equal(got, []string{"runs/a/checkpoint.ckpt"}) {
 		t.Errorf("remembered entrants after the restart: %v %v, want [runs/a/checkpoint.ckpt]", got, err)
 	}
 }
@@ -275,19 +266,19 @@ func TestTournamentEntrantsSurviveRestart(t *testing.T) {
 func TestTournamentEntrantFromRun(t *testing.T) {
 	cfg := testConfig(t)
 	// A short final evaluation keeps the runs quick.
-	srv, url, stop := startServerToStop(t, cfg, func(s *Server) (err error) {
-		s.marl, err = marl.NewService(marl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "marl"), EvalEpisodes: 3}, s.bus, s.writer, s.db, s.log)
+	srv, url, stop := startServerToStop(t, cfg, func(s *app.App) (err error) {
+		s.MARL, err = marl.NewService(marl.ServiceConfig{Dir: filepath.Join(cfg.DataDir, "marl"), EvalEpisodes: 3}, s.Bus, s.Writer, s.DB, s.Log)
 		return err
 	})
 	start := func(spec marl.RunSpec) int64 {
-		info, err := srv.marl.Start(t.Context(), spec)
+		info, err := srv.MARL.Start(t.Context(), spec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return info.ID
 	}
 	status := func(id int64) string {
-		info, err := srv.marl.Get(id)
+		info, err := srv.MARL.Get(id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,8 +312,8 @@ func TestTournamentEntrantFromRun(t *testing.T) {
 	}
 	stop()
 	again, _ := startServerWith(t, cfg, nil)
-	if !slices.ContainsFunc(again.tournament.Profiles(), func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s5" }) {
-		t.Errorf("after a restart the run's learner is not in the tournament: %v", again.tournament.Profiles())
+	if !slices.ContainsFunc(again.Tournament.Profiles(), func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s5" }) {
+		t.Errorf("after a restart the run's learner is not in the tournament: %v", again.Tournament.Profiles())
 	}
 }
 
@@ -371,20 +362,20 @@ func TestTournamentEntrantWithdraw(t *testing.T) {
 			}
 		}
 	}
-	if slices.ContainsFunc(first.tournament.State().Profiles, func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s1" }) {
+	if slices.ContainsFunc(first.Tournament.State().Profiles, func(p tournament.Profile) bool { return p.ID == "rl-vdn-mix-s1" }) {
 		t.Error("the withdrawn learner is still in the profiles")
 	}
 	stopFirst()
 	second, url2 := startServerWith(t, cfg, nil)
 	var ids []string
-	for _, p := range second.tournament.Profiles() {
+	for _, p := range second.Tournament.Profiles() {
 		ids = append(ids, p.ID)
 	}
 	if slices.Contains(ids, "rl-vdn-mix-s1") || !slices.Contains(ids, "rl-vdn-mix-s2") || len(ids) != 6 {
 		t.Errorf("profiles after the restart: %v, want the five built-ins and rl-vdn-mix-s2", ids)
 	}
 	var n int
-	if err := second.db.R.QueryRow(`SELECT count(*) FROM tournament_entrants WHERE strategy = 'rl-vdn-mix-s1'`).Scan(&n); err != nil || n != 0 {
+	if err := second.DB.R.QueryRow(`SELECT count(*) FROM tournament_entrants WHERE strategy = 'rl-vdn-mix-s1'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("the withdrawn learner is still remembered: %d %v", n, err)
 	}
 	if code, out := postEntrant(t, url2, `{"checkpoint": "a/checkpoint.ckpt"}`); code != 201 {

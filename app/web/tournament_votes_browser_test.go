@@ -74,7 +74,7 @@ func TestBrowserVotesLiveAndRemembered(t *testing.T) {
 	if msg := eval[string](t, ctx, `document.getElementById("vote-msg").textContent`); !strings.Contains(msg, "You voted for Adaptive Learner to win round 1") {
 		t.Errorf("after a reload the page says %q", msg)
 	}
-	if _, votes := srv.tournament.Tally(); votes["learner"] != 1 || len(votes) != 1 {
+	if _, votes := srv.Tournament.Tally(); votes["learner"] != 1 || len(votes) != 1 {
 		t.Errorf("the server counts %v, want one vote for learner", votes)
 	}
 }

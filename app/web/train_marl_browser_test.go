@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/marl"
 )
 
@@ -17,12 +18,12 @@ import (
 // final evaluation is short (5 held-out episodes instead of 100).
 func startMARLServer(t *testing.T) string {
 	t.Helper()
-	_, url := startServerWith(t, testConfig(t), func(s *Server) error {
-		svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(s.cfg.DataDir, "marl"), EvalEpisodes: 5}, s.bus, s.writer, s.db, s.log)
+	_, url := startServerWith(t, testConfig(t), func(s *app.App) error {
+		svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(s.Config.DataDir, "marl"), EvalEpisodes: 5}, s.Bus, s.Writer, s.DB, s.Log)
 		if err != nil {
 			return err
 		}
-		s.marl = svc
+		s.MARL = svc
 		return nil
 	})
 	return url

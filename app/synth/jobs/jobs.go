@@ -21,18 +21,10 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/detect"
 	"github.com/metastation/metastation/app/synth/quality"
-)
-
-// Errors the HTTP layer maps to statuses: ErrNotFound to 404, ErrInvalid to
-// 400, ErrConflict to 409. Each is wrapped with a sentence saying what is
-// wrong.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
-	ErrConflict = errors.New("conflict")
 )
 
 // TopicProgress carries a job's status whenever it changes, at most a few
@@ -144,8 +136,8 @@ func (s *Service) Start(spec Spec) (Status, error) {
 // cancelled or was interrupted: the same spec, so the same data. The new
 // job starts afresh (nothing of the old one's unfinished file is kept) and
 // names id in its RerunOf. A job still queued or running, or done, is not
-// run again: ErrConflict. The settings are validated again as Start does
-// (the limits, or the free disk space, may have changed): ErrInvalid.
+// run again (errs.Conflict). The settings are validated again as Start does
+// (the limits, or the free disk space, may have changed).
 func (s *Service) Rerun(id string) (Status, error) {
 	old, err := s.Job(id)
 	if err != nil {
@@ -153,15 +145,14 @@ func (s *Service) Rerun(id string) (Status, error) {
 	}
 	switch old.State {
 	case Queued, Running:
-		return Status{}, fmt.Errorf("%w: job %s is still %s; it needs no second run", ErrConflict, id, old.State)
+		return Status{}, errs.Errorf(errs.Conflict, "job %s is still %s; it needs no second run", id, old.State)
 	case Done:
-		return Status{}, fmt.Errorf("%w: job %s is done and its file is ready; the same settings would give the same data again", ErrConflict, id)
+		return Status{}, errs.Errorf(errs.Conflict, "job %s is done and its file is ready; the same settings would give the same data again", id)
 	}
 	st, err := s.start(old.Spec, id)
-	if errors.Is(err, ErrInvalid) {
-		msg := strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
-		msg = strings.TrimPrefix(msg, synth.ErrInvalidConfig.Error()+": ")
-		return Status{}, fmt.Errorf("%w: job %s cannot run again: %s", ErrInvalid, id, msg)
+	if errs.Is(err, errs.Invalid) {
+		msg := strings.TrimSuffix(errs.MessageOf(err), ".")
+		return Status{}, errs.Errorf(errs.Invalid, "job %s cannot run again: %s%s", id, strings.ToLower(msg[:1]), msg[1:])
 	}
 	return st, err
 }
@@ -173,30 +164,30 @@ func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 	}
 	format, err := synth.ParseFormat(spec.Format)
 	if err != nil {
-		return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Status{}, errs.Errorf(errs.Invalid, "%v", err)
 	}
 	if !slices.Contains(synth.Kinds, spec.Kind) {
-		return Status{}, fmt.Errorf("%w: unknown kind %q", ErrInvalid, spec.Kind)
+		return Status{}, errs.Errorf(errs.Invalid, "unknown kind %q", spec.Kind)
 	}
 	if spec.Rows < 1 || spec.Rows > MaxRows {
-		return Status{}, fmt.Errorf("%w: rows must be between 1 and %s, not %s", ErrInvalid, thousands(MaxRows), thousands(spec.Rows))
+		return Status{}, errs.Errorf(errs.Invalid, "rows must be between 1 and %s, not %s", thousands(MaxRows), thousands(spec.Rows))
 	}
 	if format == synth.Parquet && spec.Kind != "transactions" {
-		return Status{}, fmt.Errorf("%w: parquet is written for transactions only", ErrInvalid)
+		return Status{}, errs.Errorf(errs.Invalid, "parquet is written for transactions only")
 	}
 	if spec.FraudRate == 0 {
 		spec.FraudRate = synth.DefaultFraudRate
 	}
 	if err := s.config(spec).Validate(); err != nil {
-		return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Status{}, errs.Errorf(errs.Invalid, "%v", err)
 	}
 	if free, ok := synth.FreeBytes(s.dir); ok {
 		need, err := synth.EstimateBytes(s.config(spec), spec.Kind, format)
 		if err != nil {
-			return Status{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return Status{}, errs.Errorf(errs.Invalid, "%v", err)
 		}
 		if float64(need)*1.05 > float64(free) {
-			return Status{}, fmt.Errorf("%w: the disk has %d MB free and this job needs about %d MB", ErrInvalid, free>>20, need>>20)
+			return Status{}, errs.Errorf(errs.Invalid, "the disk has %d MB free and this job needs about %d MB", free>>20, need>>20)
 		}
 	}
 	// The job is recorded before it is queued: a job that could not be
@@ -231,7 +222,7 @@ func (s *Service) Cancel(id string) error {
 	j, ok := s.jobs[id]
 	if !ok {
 		s.mu.Unlock()
-		return fmt.Errorf("%w: no job %s", ErrNotFound, id)
+		return errs.Errorf(errs.NotFound, "no job %s", id)
 	}
 	var st Status
 	switch j.st.State {
@@ -256,7 +247,7 @@ func (s *Service) Job(id string) (Status, error) {
 	defer s.mu.Unlock()
 	j, ok := s.jobs[id]
 	if !ok {
-		return Status{}, fmt.Errorf("%w: no job %s", ErrNotFound, id)
+		return Status{}, errs.Errorf(errs.NotFound, "no job %s", id)
 	}
 	return j.st, nil
 }
@@ -281,9 +272,9 @@ func (s *Service) Path(id string) (string, error) {
 	switch st.State {
 	case Done:
 	case Queued, Running:
-		return "", fmt.Errorf("%w: job %s is %s, its file is not ready", ErrNotFound, id, st.State)
+		return "", errs.Errorf(errs.NotFound, "job %s is %s, its file is not ready", id, st.State)
 	default:
-		return "", fmt.Errorf("%w: job %s is %s; it has no file", ErrNotFound, id, st.State)
+		return "", errs.Errorf(errs.NotFound, "job %s is %s; it has no file", id, st.State)
 	}
 	return filepath.Join(s.dir, st.File), nil
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 )
 
 func newService(t *testing.T) (*Service, *bus.Bus, context.CancelFunc) {
@@ -104,7 +104,7 @@ func TestJobCancel(t *testing.T) {
 	if ents, _ := os.ReadDir(s.dir); len(ents) != 1 || ents[0].Name() != "job-1.json" {
 		t.Fatalf("a cancelled job left %v, want only its manifest", ents)
 	}
-	if _, err := s.Path(st.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Path(st.ID); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("path of a cancelled job: %v", err)
 	}
 }
@@ -119,11 +119,11 @@ func TestJobRejectsBadSpecs(t *testing.T) {
 		{Kind: "employees", Rows: 10, Format: "parquet"},
 		{Kind: "employees", Rows: 10, Format: "xml"},
 	} {
-		if _, err := s.Start(spec); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%+v: got %v, want ErrInvalid", spec, err)
+		if _, err := s.Start(spec); !errs.Is(err, errs.Invalid) {
+			t.Errorf("%+v: got %v, want errs.Invalid", spec, err)
 		}
 	}
-	if _, err := s.Job("99"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Job("99"); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("unknown job: %v", err)
 	}
 }
@@ -169,7 +169,7 @@ func TestJobCancelledBeforeItRuns(t *testing.T) {
 	if got, _ := s.Job(id); got.State != Cancelled {
 		t.Fatalf("state %s after run, want cancelled", got.State)
 	}
-	if _, err := s.Path(id); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Path(id); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("a cancelled job has a file: %v", err)
 	}
 }

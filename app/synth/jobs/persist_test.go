@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastation/metastation/app/errs"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -179,10 +180,10 @@ func TestJobInterruptedByStop(t *testing.T) {
 	if got, _ := b.Job(next.ID); got.State != Interrupted || !strings.HasPrefix(got.Error, "The server stopped before this job started.") {
 		t.Fatalf("the queued job after the restart: %s %q", got.State, got.Error)
 	}
-	if _, err := b.Path(big.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Path(big.ID); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("path of the interrupted job: %v", err)
 	}
-	if _, err := b.Preview(big.ID, 5); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Preview(big.ID, 5); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("preview of the interrupted job: %v", err)
 	}
 	if err := b.Cancel(big.ID); err != nil {
@@ -261,7 +262,7 @@ func TestJobsAfterACrash(t *testing.T) {
 		t.Errorf("job 5: %q", st.Error)
 	}
 	for _, id := range []string{"1", "2", "4", "5"} {
-		if _, err := s.Path(id); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Path(id); !errs.Is(err, errs.NotFound) {
 			t.Errorf("path of job %s: %v", id, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/synth"
 )
 
@@ -28,7 +29,7 @@ const MaxPreview = 1000
 // Preview reads the first n rows of a finished job's file.
 func (s *Service) Preview(id string, n int) (*Preview, error) {
 	if n < 1 || n > MaxPreview {
-		return nil, fmt.Errorf("%w: preview takes 1 to %d rows, got %d", ErrInvalid, MaxPreview, n)
+		return nil, errs.Errorf(errs.Invalid, "preview takes 1 to %d rows, got %d", MaxPreview, n)
 	}
 	path, err := s.Path(id)
 	if err != nil {

@@ -3,13 +3,13 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/synth"
 )
 
@@ -144,18 +144,18 @@ func TestRerunRefuses(t *testing.T) {
 	}
 	tests := []struct {
 		id   string
-		want error
+		want errs.Code
 		msg  string
 	}{
-		{"99", ErrNotFound, "no job 99"},
-		{done.ID, ErrConflict, "job 3 is done and its file is ready"},
-		{running.ID, ErrConflict, "job 4 is still running; it needs no second run"},
-		{queued.ID, ErrConflict, "job 5 is still queued"},
-		{"1", ErrInvalid, `job 1 cannot run again: unknown kind "unicorns"`},
-		{"2", ErrInvalid, "job 2 cannot run again: rows must be between 1 and 20,000,000, not 20,000,001"},
+		{"99", errs.NotFound, "No job 99"},
+		{done.ID, errs.Conflict, "Job 3 is done and its file is ready"},
+		{running.ID, errs.Conflict, "Job 4 is still running; it needs no second run"},
+		{queued.ID, errs.Conflict, "Job 5 is still queued"},
+		{"1", errs.Invalid, `Job 1 cannot run again: unknown kind "unicorns"`},
+		{"2", errs.Invalid, "Job 2 cannot run again: rows must be between 1 and 20,000,000, not 20,000,001"},
 	}
 	for _, tt := range tests {
-		if _, err := s.Rerun(tt.id); !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+		if _, err := s.Rerun(tt.id); !errs.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("rerun of job %s: %v, want %v with %q", tt.id, err, tt.want, tt.msg)
 		}
 	}
