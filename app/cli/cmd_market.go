@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/metastation/metastation/app/atomicfile"
 	"github.com/metastation/metastation/app/command"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/store"
@@ -85,7 +87,7 @@ func runMarketSimulate(env command.Env, args []string) error {
 			ext := filepath.Ext(path)
 			path = strings.TrimSuffix(path, ext) + "-" + in.Symbol + ext
 		}
-		if err := marketWriteFile(path, func(f *os.File) error { return market.WriteYahoo(f, bars[i]) }); err != nil {
+		if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return market.WriteYahoo(w, bars[i]) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "%s: %d %s bars of %s\n", path, len(bars[i]), iv, in.Symbol)
@@ -103,26 +105,6 @@ func marketUniverse(preset, file string) (market.Universe, error) {
 	}
 	defer f.Close()
 	return market.LoadUniverse(f)
-}
-
-// marketWriteFile writes path through a temporary file renamed at the end.
-func marketWriteFile(path string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // marketFileArg takes the FILE given before the flags.
@@ -297,7 +279,7 @@ func runMarketFetch(ctx context.Context, env command.Env, args []string) error {
 	s, err := c.Daily(ctx, symbol, *size, *datatype)
 	if q := limiter.Quota(); q != before {
 		b, _ := json.Marshal(q)
-		if werr := marketWriteFile(quotaPath, func(f *os.File) error { _, e := f.Write(b); return e }); werr != nil {
+		if werr := atomicfile.WriteFile(quotaPath, b, 0o644); werr != nil {
 			fmt.Fprintf(env.Stderr, "warning: the request quota was not saved: %v\n", werr)
 		}
 	}
@@ -313,7 +295,7 @@ func runMarketFetch(ctx context.Context, env command.Env, args []string) error {
 			bars[k] = market.Bar{Symbol: s.Symbol, Interval: market.Day, Time: b.Time,
 				Open: b.Open, High: b.High, Low: b.Low, Close: b.Close, Volume: b.Volume}
 		}
-		if err := marketWriteFile(*out, func(f *os.File) error { return market.WriteYahoo(f, bars) }); err != nil {
+		if err := atomicfile.Write(*out, 0o644, func(w io.Writer) error { return market.WriteYahoo(w, bars) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "wrote %s\n", *out)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/metastation/metastation/app/atomicfile"
 	"github.com/metastation/metastation/app/command"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
@@ -192,7 +193,7 @@ func runTrainMARL(ctx context.Context, env command.Env, r marlRun) error {
 		if err := run.Save(&buf); err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
-		if err := marl.WriteFileAtomic(ckPath, buf.Bytes()); err != nil {
+		if err := atomicfile.WriteFile(ckPath, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
 		return nil

@@ -35,7 +35,9 @@ func TestServeConfig(t *testing.T) {
 		{"showcase off", nil, map[string]string{"METASTATION_SHOWCASE": "false"}, "", func(c app.Config) bool { return !c.Showcase }},
 		{"tournament agent env twin", nil, map[string]string{"METASTATION_TOURNAMENT_AGENT": "/x/a.ckpt"}, "", func(c app.Config) bool { return c.TournamentAgent == "/x/a.ckpt" }},
 		{"local model env twins", nil, map[string]string{"METASTATION_LLM_URL": "http://127.0.0.1:11434/v1/chat/completions", "METASTATION_LLM_MODEL": "llama3"}, "",
-			func(c app.Config) bool { return c.LLMURL == "http://127.0.0.1:11434/v1/chat/completions" && c.LLMModel == "llama3" }},
+			func(c app.Config) bool {
+				return c.LLMURL == "http://127.0.0.1:11434/v1/chat/completions" && c.LLMModel == "llama3"
+			}},
 		{"bad level", []string{"--log-level", "loud"}, nil, "use debug, info", nil},
 		{"bad env", nil, map[string]string{"METASTATION_SEED": "many"}, "METASTATION_SEED", nil},
 		{"public addr", []string{"--addr", "0.0.0.0:80"}, nil, "not a loopback address", nil},

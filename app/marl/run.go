@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 )
 
 // RunSpec names a multi-agent training run: what `metastation train` and
@@ -212,39 +210,4 @@ func (r *Run) Save(w io.Writer) error {
 		return SaveMADDPG(w, r.M)
 	}
 	return SaveQMIX(w, r.Q, r.Cur)
-}
-
-// WriteFileAtomic writes data to path through a synced temporary file in
-// the same directory, renamed over path, so a crash leaves either the old
-// file or the new one.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer os.Remove(f.Name()) // a no-op after the rename
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename durable where the system allows it
-		d.Close()
-	}
-	return nil
 }

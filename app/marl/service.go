@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/metastation/metastation/app/atomicfile"
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/runs"
@@ -335,7 +336,7 @@ func (t *training) Save(path string) error {
 	if err := t.run.Save(&buf); err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func (t *training) Evaluate(ctx context.Context) (func(*RunInfo), error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/metastation/metastation/app/atomicfile"
 	"github.com/metastation/metastation/app/errs"
 )
 
@@ -58,7 +59,7 @@ func (a *Artifacts) Put(data []byte) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("store artifact: %w", err)
 	}
-	if err := writeFileAtomic(p, data); err != nil {
+	if err := atomicfile.WriteFile(p, data, 0o444); err != nil {
 		return "", fmt.Errorf("store artifact: %w", err)
 	}
 	return sum, nil
@@ -102,39 +103,4 @@ func validSum(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path, so a crash leaves the old file or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)                   // a no-op after the rename
-	if err := f.Chmod(0o444); err != nil { // an artifact never changes
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename durable where the system allows it
-		d.Close()
-	}
-	return nil
 }

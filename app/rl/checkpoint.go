@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/metastation/metastation/app/atomicfile"
 	"github.com/metastation/metastation/app/nn"
 )
 
@@ -177,7 +177,7 @@ func SaveCheckpoint(path string, c Checkpoint) error {
 	if err := nn.Encode(&buf, checkpointKind, CheckpointVersion, c); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
@@ -205,39 +205,6 @@ func ReadCheckpoint(r io.Reader) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("algorithm %q does not match its contents", c.Algo)
 	}
 	return c, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp) // a no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename durable; not all systems support it
-		d.Close()
-	}
-	return nil
 }
 
 func copyRows(rows [][]float64) [][]float64 {

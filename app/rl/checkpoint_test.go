@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/metastation/metastation/app/atomicfile"
 	"github.com/metastation/metastation/app/nn"
 )
 
@@ -117,7 +118,7 @@ func TestCheckpointVersionMismatch(t *testing.T) {
 	if err := nn.Encode(&buf, checkpointKind, CheckpointVersion+1, Checkpoint{Algo: "ppo"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := LoadCheckpoint(path)

@@ -81,12 +81,12 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Rows: -1}, "rows must not be negative"},
+		{Config{Rows: -1}, "Rows must not be negative"},
 		{Config{Rows: MaxRows + 1}, "at most"},
-		{Config{Rows: 10, FraudRate: 0.2}, "fraud rate must be between 0.1% and 10%"},
-		{Config{Rows: 10, FraudRate: 0.0005}, "fraud rate"},
-		{Config{Rows: 10, Workers: -3}, "workers"},
-		{Config{Rows: 10, Days: 3}, "days"},
+		{Config{Rows: 10, FraudRate: 0.2}, "Fraud rate must be between 0.1% and 10%"},
+		{Config{Rows: 10, FraudRate: 0.0005}, "Fraud rate"},
+		{Config{Rows: 10, Workers: -3}, "Workers"},
+		{Config{Rows: 10, Days: 3}, "Days"},
 	} {
 		err := c.cfg.Normalize().Validate()
 		if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), c.want) {
@@ -97,7 +97,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := Generate(context.Background(), Config{Rows: 1}, "widgets", CSV, &bytes.Buffer{}, nil); err == nil ||
-		!strings.Contains(err.Error(), `unknown kind "widgets"`) {
+		!strings.Contains(err.Error(), `Unknown kind "widgets"`) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 }

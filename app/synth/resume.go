@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/metastation/metastation/app/atomicfile"
 )
 
 // partialState describes the partial file of a resumable job: which job it
@@ -76,11 +78,7 @@ func GenerateFileResumable(ctx context.Context, cfg Config, kind string, format 
 			return fmt.Errorf("write %s: %w", partial, err)
 		}
 		b, _ := json.Marshal(st)
-		tmp := statePath + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
-			return fmt.Errorf("save job state: %w", err)
-		}
-		if err := os.Rename(tmp, statePath); err != nil {
+		if err := atomicfile.WriteFile(statePath, b, 0o644); err != nil {
 			return fmt.Errorf("save job state: %w", err)
 		}
 		return nil
@@ -110,8 +108,8 @@ func GenerateFileResumable(ctx context.Context, cfg Config, kind string, format 
 	if err := f.Sync(); err != nil {
 		return 0, fmt.Errorf("sync %s: %w", path, err)
 	}
-	if err := os.Rename(partial, path); err != nil {
-		return 0, fmt.Errorf("rename to %s: %w", path, err)
+	if err := atomicfile.Rename(partial, path); err != nil {
+		return 0, err
 	}
 	os.Remove(statePath)
 	return from.Chunks * ChunkRows, nil
