@@ -68,7 +68,7 @@ func TestServiceEnterWithdraw(t *testing.T) {
 		{"outside", Request{Checkpoint: "../t.db"}, errs.Invalid},
 		{"missing", Request{Checkpoint: "b/checkpoint.ckpt"}, errs.NotFound},
 		{"junk", Request{Checkpoint: "junk.ckpt"}, errs.Invalid},
-		{"too large", Request{Checkpoint: "big.ckpt"}, errs.Invalid},
+		{"too large", Request{Checkpoint: "big.ckpt"}, errs.TooLarge},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := s.Enter(ctx, c.req)

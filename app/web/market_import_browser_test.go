@@ -24,7 +24,7 @@ func TestBrowserMarketImport(t *testing.T) {
 		"2024-01-02,100,101,99,100.5,100.5,1000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	good, err := filepath.Abs(filepath.Join("market", "testdata", "SPY-2007-2009.csv"))
+	good, err := filepath.Abs(filepath.Join("..", "market", "testdata", "SPY-2007-2009.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func TestMarketImportRoute(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
 	}
-	btc, err := os.ReadFile("market/testdata/BTC-USD.csv")
+	btc, err := os.ReadFile("../market/testdata/BTC-USD.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

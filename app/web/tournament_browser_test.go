@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/tournament"
 )
 
@@ -32,8 +33,13 @@ func startTournamentServerAt(t *testing.T, cfg app.Config, tc tournament.Config)
 	t.Helper()
 	return startServerWith(t, cfg, func(srv *app.App) error {
 		var err error
-		srv.Tournament, err = tournament.NewService(tc, srv.Bus, srv.DB, srv.Writer, srv.Log)
-		return err
+		if srv.Tournament, err = tournament.NewService(tc, srv.Bus, srv.DB, srv.Writer, srv.Log); err != nil {
+			return err
+		}
+		// The entrants play in the new tournament, as the app's do in its own.
+		srv.Entrants = entrant.NewService(srv.Config.DataDir, srv.DB, srv.Tournament, srv.MARL, srv.Log)
+		srv.Entrants.Reenter(context.Background())
+		return nil
 	})
 }
 
