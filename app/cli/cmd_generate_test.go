@@ -39,7 +39,7 @@ func TestGenerateRejectsBadFlags(t *testing.T) {
 		{[]string{"--kind", "shipments", "--db"}, "--db loads --kind transactions only"},
 	} {
 		_, err := runGenerateArgs(t, c.args...)
-		if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {
+		if err == nil || ExitCode(err) != 2 || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(c.want)) {
 			t.Errorf("%v: got %v, want a usage error with %q", c.args, err, c.want)
 		}
 	}
