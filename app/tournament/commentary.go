@@ -74,11 +74,13 @@ var templates = map[string][]string{
 		"Final minute! {name} leads the board at {value}.",
 		"One minute to the close and {name} is on top at {value}.",
 		"Into the last minute: can anyone catch {name} at {value}?",
+		"Final minute! {name} is on top of the board.",
 	},
 	EventResult: {
 		"{name} wins the round with {value}! {phrase}",
 		"And the winner is {name}, finishing at {value}.",
 		"It's over: {name} takes the round, {value} on the day.",
+		"It's over: the round goes to {name}.",
 	},
 }
 
@@ -119,6 +121,11 @@ func (c *Commentator) Say(e Event) (Line, bool) {
 	for _, k := range order {
 		tpl := vs[k]
 		if strings.Contains(tpl, "{phrase}") && !usePhrase {
+			continue
+		}
+		// "+$0 on the day" says nothing: a sum that rounds to nothing
+		// takes a variant without it.
+		if strings.Contains(tpl, "{value}") && math.Round(e.Value) == 0 {
 			continue
 		}
 		text := strings.TrimSpace(c.fill(tpl, e))
@@ -165,13 +172,16 @@ func sideVerb(side string) string {
 }
 
 // Money formats money as the commentary shows it: "+$12,345" or "-$12,345",
-// whole units.
+// whole units ("$0" when it rounds to nothing).
 func Money(v float64) string {
+	n := int64(math.Round(math.Abs(v)))
 	sign := "+"
-	if v < 0 {
+	switch {
+	case n == 0:
+		sign = "" // never "+$0" or "-$0"
+	case v < 0:
 		sign = "-"
 	}
-	n := int64(math.Round(math.Abs(v)))
 	s := fmt.Sprint(n)
 	var b strings.Builder
 	for i, ch := range s {

@@ -1,9 +1,11 @@
 package tournament
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -98,5 +100,40 @@ func TestRoundCommentary(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("no %s line in a flash-crash round", k)
 		}
+	}
+}
+
+// TestNoZeroMoney: a sum that rounds to nothing is never "+$0 on the day":
+// the commentator takes a variant without the sum, and Money writes "$0".
+func TestNoZeroMoney(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{{0, "$0"}, {0.4, "$0"}, {-0.4, "$0"}, {0.6, "+$1"}, {-1234.5, "-$1,235"}, {1234567, "+$1,234,567"}} {
+		t.Run(fmt.Sprint(tc.v), func(t *testing.T) {
+			if got := Money(tc.v); got != tc.want {
+				t.Errorf("Money(%v) = %q, want %q", tc.v, got, tc.want)
+			}
+		})
+	}
+	profiles := []Profile{{ID: "a", Name: "Alpha", Phrases: []string{"Go."}}}
+	for _, kind := range []string{EventLeadChange, EventFinal, EventResult} {
+		t.Run(kind, func(t *testing.T) {
+			said := 0
+			for seed := uint64(1); seed <= 40; seed++ {
+				c := NewCommentator(seed, 1, profiles)
+				l, ok := c.Say(Event{Kind: kind, Strategy: "a", Name: "Alpha", Other: "Beta", Clock: "10:00", Value: 0.3})
+				if !ok {
+					continue
+				}
+				said++
+				if strings.Contains(l.Text, "$0") {
+					t.Errorf("seed %d: %q", seed, l.Text)
+				}
+			}
+			if said == 0 {
+				t.Errorf("no %s line at all for a sum of zero", kind)
+			}
+		})
 	}
 }

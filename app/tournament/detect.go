@@ -19,8 +19,9 @@ type detector struct {
 	sums        []runningScore
 }
 
-// runningScore keeps the sums the live score needs, one return at a time,
-// so that the leader the commentary names is the leader of the board.
+// runningScore keeps the sums the live score needs, one whole minute's
+// return at a time, so that the leader the commentary names is the leader
+// of the board (whose last return may be a part of a minute: tail).
 type runningScore struct {
 	n                 int
 	sum, sumsq, down2 float64
@@ -35,22 +36,27 @@ func (s *runningScore) add(r float64) {
 	}
 }
 
-// score is the live score by by, in the conventions of score.go (Calmar
-// falls back to P&L, which needs no running sums).
-func (s *runningScore) score(by ScoreBy, pnl, ppy float64) float64 {
-	if s.n < 2 {
+// score is the live score by by, in the conventions of score.go, with the
+// return of the minute under way (tail) when hasTail (Calmar falls back to
+// P&L, which needs no running sums).
+func (s *runningScore) score(by ScoreBy, pnl, ppy, tail float64, hasTail bool) float64 {
+	t := *s
+	if hasTail {
+		t.add(tail)
+	}
+	if t.n < MinReturns && by != ByPnL {
 		return 0
 	}
-	n := float64(s.n)
-	mean := s.sum / n
+	n := float64(t.n)
+	mean := t.sum / n
 	switch by {
 	case BySortino:
-		if s.down2 == 0 {
+		if t.down2 == 0 {
 			return 0
 		}
-		return mean * ppy / (math.Sqrt(s.down2/n) * math.Sqrt(ppy))
+		return mean * ppy / (math.Sqrt(t.down2/n) * math.Sqrt(ppy))
 	case BySharpe:
-		v := (s.sumsq - n*mean*mean) / (n - 1)
+		v := (t.sumsq - n*mean*mean) / (n - 1)
 		if !(v > 0) {
 			return 0
 		}
@@ -92,10 +98,18 @@ func (d *detector) step(r *Round, own []Event, out []Event) []Event {
 	for k, p := range r.profiles {
 		a := r.accounts[k]
 		pnl := a.Equity - capital
-		if eq := r.equity[k]; len(eq) >= 2 {
-			d.sums[k].add(eq[len(eq)-1]/eq[len(eq)-2] - 1)
+		// The board's returns: equity once a minute, and now (everyMinute).
+		var tail float64
+		eq, m := r.equity[k], r.minuteSteps()
+		last := len(eq) - 1
+		hasTail := last%m != 0
+		if last >= m && !hasTail {
+			d.sums[k].add(eq[last]/eq[last-m] - 1)
 		}
-		if sc := d.sums[k].score(d.by, pnl, r.PeriodsPerYear()); sc > bestScore || sc == bestScore && pnl > bestPnL {
+		if hasTail {
+			tail = eq[last]/eq[last-last%m] - 1
+		}
+		if sc := d.sums[k].score(d.by, pnl, r.PeriodsPerYear(), tail, hasTail); sc > bestScore || sc == bestScore && pnl > bestPnL {
 			best, bestScore, bestPnL = k, sc, pnl
 		}
 		if pnl > d.highs[k]+highStep*capital {

@@ -416,18 +416,24 @@ type Result struct {
 	Rank int `json:"rank"`
 }
 
-// PeriodsPerYear is the annualisation factor of the round's step returns:
-// a round is one trading day, and a year has 252 of them.
-func (r *Round) PeriodsPerYear() float64 { return 252 * float64(r.steps) }
+// PeriodsPerYear is the annualisation factor of the round's one-minute
+// returns: a round is one trading day, and a year has 252 of them.
+func (r *Round) PeriodsPerYear() float64 {
+	return 252 * float64(r.steps) / float64(r.minuteSteps())
+}
 
-// Results scores every strategy on the round so far and ranks them by
-// score (ties by P&L, then by id).
+// minuteSteps is how many steps make a simulated minute (one period of the
+// returns the ratios are computed on).
+func (r *Round) minuteSteps() int { return max(1, int(time.Minute/r.cfg.Step)) }
+
+// Results scores every strategy on the round so far (its equity once a
+// minute, and now) and ranks them by score (ties by P&L, then by id).
 func (r *Round) Results(by ScoreBy) []Result {
 	out := make([]Result, len(r.strategies))
 	for k, p := range r.profiles {
 		a := r.accounts[k]
 		out[k] = Result{Strategy: p.ID, Name: p.Name, Equity: a.Equity, Stopped: a.Stopped,
-			Metrics: Compute(r.equity[k], r.traded[k], a.Fees, r.PeriodsPerYear(), by)}
+			Metrics: Compute(everyMinute(r.equity[k], r.cfg.Step), r.traded[k], a.Fees, r.PeriodsPerYear(), by)}
 	}
 	rank(out)
 	return out

@@ -12,12 +12,19 @@ import (
 // Conventions of the metrics (those of the empyrical library):
 //
 //   - Returns are simple returns per period: r_t = E_t / E_{t−1} − 1 of the
-//     equity curve E (one period is one step of the round).
+//     equity curve E. A round's period is one simulated minute (its equity
+//     is sampled once a minute): five-second returns are mostly the bid-ask
+//     bounce, which would inflate the volatility.
+//   - Sharpe and Sortino rest on at least MinReturns returns; before that
+//     they are withheld (zero, Scored false) and the board ranks by P&L.
+//     A handful of returns gives ratios in the hundreds that mean nothing.
 //   - Standard deviations are sample ones (divided by n − 1).
 //   - Annualisation multiplies means by periodsPerYear and standard
-//     deviations by √periodsPerYear. A round is one trading day, so a
-//     period of one step gives periodsPerYear = 252 × steps per round.
-//   - Sharpe = mean(r) / std(r) · √periodsPerYear, risk-free rate zero.
+//     deviations by √periodsPerYear. A round is one trading day, so
+//     periodsPerYear = 252 × minutes per round.
+//   - Sharpe = mean(r) / std(r) · √periodsPerYear, risk-free rate zero; its
+//     standard error is √((1 + SR²/2) / n) per period (Lo 2002, iid
+//     returns), annualised the same way.
 //   - Sortino = mean(r) · periodsPerYear / (DD · √periodsPerYear), where the
 //     downside deviation DD = √(mean over ALL periods of min(r, 0)²):
 //     periods with gains count as zeros, they are not left out.
@@ -44,7 +51,17 @@ type Metrics struct {
 	HitRate     float64 `json:"hit_rate"`
 	Fees        float64 `json:"fees"`
 	Score       float64 `json:"score"` // the risk-adjusted score rounds are won by
+	// Returns is how many returns the ratios rest on; Scored says there are
+	// at least MinReturns of them (or the score is P&L, which needs none).
+	Returns  int     `json:"returns"`
+	Scored   bool    `json:"scored"`
+	SharpeSE float64 `json:"sharpe_se"` // annualised standard error of Sharpe
+	Losses   int     `json:"losses"`    // returns below zero: what Sortino's downside rests on
 }
+
+// MinReturns is how many returns Sharpe and Sortino need before they are
+// shown or rank anyone: half an hour of one-minute returns.
+const MinReturns = 30
 
 // Returns turns an equity curve into simple returns per period.
 func Returns(equity []float64) []float64 {
@@ -69,6 +86,16 @@ func Sharpe(r []float64, periodsPerYear float64) float64 {
 		return 0
 	}
 	return mean / sd * math.Sqrt(periodsPerYear)
+}
+
+// SharpeSE is the annualised standard error of an annualised Sharpe ratio
+// sr estimated from n returns (Lo 2002, iid returns).
+func SharpeSE(sr float64, n int, periodsPerYear float64) float64 {
+	if n < 2 || !(periodsPerYear > 0) {
+		return 0
+	}
+	per := sr / math.Sqrt(periodsPerYear)
+	return math.Sqrt((1+per*per/2)/float64(n)) * math.Sqrt(periodsPerYear)
 }
 
 // DownsideDeviation is √(mean over all periods of min(r, 0)²), annualised.
@@ -126,6 +153,16 @@ func Calmar(equity []float64, periodsPerYear float64) float64 {
 	return AnnualReturn(equity, periodsPerYear) / dd
 }
 
+func losses(r []float64) int {
+	n := 0
+	for _, x := range r {
+		if x < 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // HitRate is the share of non-zero returns that are positive.
 func HitRate(r []float64) float64 {
 	var win, n int
@@ -166,8 +203,10 @@ func ParseScoreBy(s string) (ScoreBy, error) {
 	return "", fmt.Errorf("unknown score %q (choose sortino, sharpe, calmar or pnl)", s)
 }
 
-// Compute scores an equity curve. traded is the money traded, fees the
-// fees paid, periodsPerYear as in the conventions above.
+// Compute scores an equity curve sampled once a period. traded is the
+// money traded, fees the fees paid, periodsPerYear as in the conventions
+// above. With fewer than MinReturns returns, Sharpe, Sortino and Calmar
+// are withheld and a risk-adjusted score is zero (ranking falls to P&L).
 func Compute(equity []float64, traded, fees, periodsPerYear float64, by ScoreBy) Metrics {
 	if len(equity) == 0 {
 		return Metrics{}
@@ -177,13 +216,19 @@ func Compute(equity []float64, traded, fees, periodsPerYear float64, by ScoreBy)
 	m := Metrics{
 		PnL:         en - e0,
 		Return:      en/e0 - 1,
-		Sharpe:      Sharpe(r, periodsPerYear),
-		Sortino:     Sortino(r, periodsPerYear),
 		MaxDrawdown: MaxDrawdown(equity),
-		Calmar:      Calmar(equity, periodsPerYear),
 		Turnover:    traded / e0,
 		HitRate:     HitRate(r),
 		Fees:        fees,
+		Returns:     len(r),
+		Losses:      losses(r),
+		Scored:      len(r) >= MinReturns || by == ByPnL,
+	}
+	if len(r) >= MinReturns {
+		m.Sharpe = Sharpe(r, periodsPerYear)
+		m.SharpeSE = SharpeSE(m.Sharpe, len(r), periodsPerYear)
+		m.Sortino = Sortino(r, periodsPerYear)
+		m.Calmar = Calmar(equity, periodsPerYear)
 	}
 	switch by {
 	case BySharpe:

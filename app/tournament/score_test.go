@@ -92,3 +92,105 @@ func TestEveryMinute(t *testing.T) {
 		t.Errorf("one step a minute: %v", got)
 	}
 }
+
+// TestRatiosNeedEnoughReturns: Sharpe and Sortino are withheld (and the
+// score is zero, so the board ranks by P&L) until MinReturns returns; from
+// then on they are the formulas' values, with Lo's standard error.
+func TestRatiosNeedEnoughReturns(t *testing.T) {
+	curve := func(n int) []float64 {
+		eq := []float64{100}
+		for i := 1; i <= n; i++ {
+			eq = append(eq, eq[i-1]*(1+0.001*math.Sin(float64(i))+0.0002))
+		}
+		return eq
+	}
+	for _, tc := range []struct {
+		name    string
+		returns int
+		by      ScoreBy
+		scored  bool
+	}{
+		{"five returns by sortino", 5, BySortino, false},
+		{"one short of the minimum", MinReturns - 1, BySharpe, false},
+		{"the minimum", MinReturns, BySharpe, true},
+		{"a whole round", 390, BySortino, true},
+		{"pnl needs no minimum", 5, ByPnL, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eq := curve(tc.returns)
+			m := Compute(eq, 0, 0, 252*390, tc.by)
+			if m.Returns != tc.returns || m.Scored != tc.scored {
+				t.Fatalf("returns %d scored %v, want %d %v", m.Returns, m.Scored, tc.returns, tc.scored)
+			}
+			r := Returns(eq)
+			switch {
+			case tc.returns < MinReturns:
+				if m.Sharpe != 0 || m.Sortino != 0 || m.Calmar != 0 || m.SharpeSE != 0 {
+					t.Errorf("ratios shown on %d returns: %+v", tc.returns, m)
+				}
+				if tc.by != ByPnL && m.Score != 0 {
+					t.Errorf("score %v on %d returns, want 0 (rank by P&L)", m.Score, tc.returns)
+				}
+			default:
+				near(t, "sharpe", m.Sharpe, Sharpe(r, 252*390))
+				near(t, "sortino", m.Sortino, Sortino(r, 252*390))
+				per := m.Sharpe / math.Sqrt(252*390)
+				near(t, "sharpe se", m.SharpeSE, math.Sqrt((1+per*per/2)/float64(len(r)))*math.Sqrt(252*390))
+			}
+			if tc.by == ByPnL {
+				near(t, "pnl score", m.Score, m.PnL)
+			}
+		})
+	}
+}
+
+// TestRoundRatiosWaitAndAgree: on a full default round, no strategy shows
+// a Sharpe or Sortino before MinReturns one-minute returns, and the leader
+// the commentary names is the board's at every minute (same returns, same
+// rule). The figures shown are logged with Sharpe's standard error: one
+// day's annualised ratios are noisy, which the page says.
+func TestRoundRatiosWaitAndAgree(t *testing.T) {
+	r, err := NewRound(RoundConfig{Seed: 3, Script: DefaultScript})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDetector(len(r.Profiles()), BySortino)
+	var events []Event
+	mismatches, checks, shown := 0, 0, 0
+	for !r.Done() {
+		r.Step()
+		events = d.step(r, r.DrainEvents(), events[:0])
+		if r.StepNo()%r.minuteSteps() != 0 {
+			continue
+		}
+		minute := r.StepNo() / r.minuteSteps()
+		res := r.Results(BySortino)
+		for _, x := range res {
+			if x.Returns != minute {
+				t.Fatalf("minute %d: %s has %d returns", minute, x.Name, x.Returns)
+			}
+			if x.Scored != (minute >= MinReturns) {
+				t.Fatalf("minute %d: %s scored %v", minute, x.Name, x.Scored)
+			}
+			if !x.Scored && (x.Sharpe != 0 || x.Sortino != 0 || x.Score != 0) {
+				t.Fatalf("minute %d: %s shows ratios before %d returns: %+v", minute, x.Name, MinReturns, x.Metrics)
+			}
+			if x.Scored {
+				shown++
+				if minute%60 == 0 && testing.Verbose() {
+					t.Logf("minute %d: %-16s sharpe %7.1f ± %5.1f sortino %7.1f pnl %8.0f", minute, x.Name, x.Sharpe, x.SharpeSE, x.Sortino, x.PnL)
+				}
+			}
+		}
+		checks++
+		if d.candidate >= 0 && r.profiles[d.candidate].ID != res[0].Strategy && res[0].Score != res[1].Score {
+			mismatches++
+		}
+	}
+	if shown == 0 {
+		t.Fatal("no ratio was ever shown")
+	}
+	if mismatches > 0 {
+		t.Errorf("the commentary's leader differed from the board's at %d of %d minutes", mismatches, checks)
+	}
+}

@@ -35,7 +35,11 @@ type Entry struct {
 	Turnover float64   `json:"turnover"`
 	Fees     float64   `json:"fees"`
 	Score    float64   `json:"score"`
-	Gross    float64   `json:"gross"` // money in positions, long plus short
+	Scored   bool      `json:"scored"`    // Sharpe and Sortino rest on MinReturns returns or more
+	Returns  int       `json:"returns"`   // one-minute returns so far
+	SharpeSE float64   `json:"sharpe_se"` // annualised standard error of Sharpe
+	Losses   int       `json:"losses"`    // losing one-minute returns so far
+	Gross    float64   `json:"gross"`     // money in positions, long plus short
 	Stopped  bool      `json:"stopped"`
 	Status   string    `json:"status"` // idle, trading, winning, losing, celebrating, stopped
 	Curve    []float64 `json:"curve"`  // equity, at most curvePoints points
@@ -60,6 +64,11 @@ type State struct {
 	Regime      string         `json:"regime"`
 	Speed       float64        `json:"speed"`
 	ScoreBy     ScoreBy        `json:"score_by"`
+	MinReturns  int            `json:"min_returns"`       // returns Sharpe and Sortino need (MinReturns)
+	PeriodsPerY float64        `json:"periods_per_year"`  // the annualisation factor of those returns
+	Open        string         `json:"open,omitempty"`    // the round's simulated opening time, 15:04
+	Close       string         `json:"close,omitempty"`   // and its closing time
+	Capital     float64        `json:"capital,omitempty"` // each strategy's starting equity
 	VoteRound   int64          `json:"vote_round"`
 	LockInS     float64        `json:"lock_in_s"` // real seconds until the vote round starts, when known
 	Votes       map[string]int `json:"votes"`
@@ -91,7 +100,7 @@ func (s *Service) State() State {
 func (s *Service) stateLocked() State {
 	votes := s.votes.snapshot()
 	st := State{Season: s.season.id, Round: s.roundID, Phase: s.phase, Speed: s.cfg.Speed,
-		ScoreBy: s.cfg.ScoreBy, VoteRound: votes.Round, Votes: votes.Votes, VoteTotal: votes.Total, VoteSeq: votes.Seq,
+		ScoreBy: s.cfg.ScoreBy, MinReturns: MinReturns, VoteRound: votes.Round, Votes: votes.Votes, VoteTotal: votes.Total, VoteSeq: votes.Seq,
 		Crowd: s.season.crowd, Standings: s.season.standings, LastResult: s.lastResult, Profiles: s.profiles,
 		Recent: s.feed.recentCopy()}
 	if s.phase == "voting" {
@@ -106,6 +115,9 @@ func (s *Service) stateLocked() State {
 	st.Clock = r.Clock().Format("15:04:05")
 	st.Progress = float64(r.StepNo()) / float64(r.Steps())
 	st.Regime = r.Regime().String()
+	st.PeriodsPerY = r.PeriodsPerYear()
+	st.Open, st.Close = OpenTime.Format("15:04"), OpenTime.Add(time.Duration(r.Steps())*r.cfg.Step).Format("15:04")
+	st.Capital = r.cfg.Capital
 	for i, in := range r.Instruments() {
 		m := r.Mids(i)
 		st.Prices = append(st.Prices, Price{Symbol: in.Symbol, Mid: m[len(m)-1], Change: m[len(m)-1]/m[0] - 1})
@@ -116,7 +128,7 @@ func (s *Service) stateLocked() State {
 		a := r.Account(k)
 		e := Entry{Strategy: res.Strategy, Name: res.Name, Rank: res.Rank, PnL: res.PnL, Return: res.Return,
 			Sharpe: res.Sharpe, Sortino: res.Sortino, MaxDD: res.MaxDrawdown, Turnover: res.Turnover, Fees: res.Fees,
-			Score: res.Score, Stopped: a.Stopped, Curve: downsample(r.Equity(k), curvePoints),
+			Score: res.Score, Scored: res.Scored, Returns: res.Returns, SharpeSE: res.SharpeSE, Losses: res.Losses, Stopped: a.Stopped, Curve: downsample(r.Equity(k), curvePoints),
 			Position: append([]float64(nil), a.Position...)}
 		for i, p := range a.Position {
 			e.Gross += math.Abs(p) * r.Mids(i)[len(r.Mids(i))-1]
