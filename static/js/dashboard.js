@@ -4,9 +4,8 @@
 // Panels export as CSV or PNG. Tests read window.metastationDashboard.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { live } from "./live.js";
-import { bytes, rate, clock } from "./format.js";
+import { $, el, get, bytes, clock, compact, sig, dollars, signedDollars, money, fixed, pct as pctOf } from "./page.js";
 
-const el = (id) => document.getElementById(id);
 
 const SECTIONS = [
   { sub: "system", title: "System health" },
@@ -15,37 +14,39 @@ const SECTIONS = [
   { sub: "rl", title: "Training" },
   { sub: "synth", title: "Data pipelines" },
 ];
-const MAX_PANELS = { tournament: 30 }; // per section; default 12
 const REFRESH_MS = 2000;
 const FORECAST_MS = 10000;
 
 // Friendly names, in the order panels appear within a section.
 const TITLES = {
-  "system.bus_per_s": "Bus messages / s",
-  "system.frames_per_s": "Hub frames / s",
+  "system.bus_per_s": "Bus messages",
+  "system.frames_per_s": "Hub frames sent",
   "system.hub_clients": "Connected clients",
   "system.heap_bytes": "Heap in use",
   "system.goroutines": "Goroutines",
-  "system.writes_per_s": "Database rows / s",
+  "system.writes_per_s": "Database rows written",
   "system.bus_dropped": "Bus messages dropped",
   "market.regime": "Regime (0 calm … 3 black swan)",
   "market.price": "Price",
-  "market.trades_per_s": "Trades / s",
-  "market.volume_per_s": "Volume / s",
-  "market.spread_bps": "Spread (bps)",
+  "market.trades_per_s": "Trades",
+  "market.volume_per_s": "Volume",
+  "market.spread_bps": "Spread",
   "market.decisions": "Agent decisions",
   "market.orders": "Orders",
   "market.agents": "Market agents",
   "tournament.equity": "Equity",
-  "tournament.drawdown": "Underwater drawdown (%)",
-  "tournament.rolling_sharpe": "Rolling Sharpe (last 60 steps)",
-  "tournament.sharpe": "Sharpe, round so far",
-  "tournament.gross": "Exposure (gross)",
-  "tournament.pnl": "P&L",
+  "tournament.pnl": "P&L this round",
+  "tournament.drawdown": "Underwater drawdown: below the peak",
+  "tournament.rolling_sharpe": "Rolling Sharpe (last 60 steps, not annualised)",
+  "tournament.sharpe": "Sharpe, round so far (annualised)",
+  "tournament.gross": "Exposure (gross, long plus short)",
+  "tournament.decision_p50": "Decision latency, median",
+  "tournament.decision_p99": "Decision latency, 99th percentile",
+  "tournament.votes": "Audience votes",
   "rl.return": "Training return",
   "rl.steps": "Training steps",
   "rl.entropy": "Policy entropy",
-  "synth.rows_per_s": "Rows / s",
+  "synth.rows_per_s": "Rows generated",
   "synth.rows": "Rows written",
 };
 const ORDER = Object.keys(TITLES);
@@ -63,11 +64,44 @@ const panels = new Map(); // series key -> Panel
 const dash = { updates: 0, panels: 0, forecasts: 0, forecastErrors: 0, charts: {}, lastExport: null };
 window.metastationDashboard = dash;
 
+// Units of the series whose sampler names none.
+const UNITS = {
+  "tournament.equity": "$", "tournament.pnl": "$", "tournament.gross": "$",
+  "tournament.sharpe": "ratio", "tournament.rolling_sharpe": "ratio",
+  "market.decisions": "total", "market.orders": "total", "market.agents": "agents",
+  "system.goroutines": "goroutines", "system.hub_clients": "clients", "system.bus_dropped": "messages",
+};
+// Units a title need not repeat (the value says them, or they are plain counts).
+const QUIET_UNITS = new Set(["clients", "goroutines", "messages", "agents", "total", "level", "votes", "ratio"]);
+const unitOf = (info) => info.unit || UNITS[info.name] || "";
+
+// fmt writes a value with its unit, to four significant digits at most.
 function fmt(unit, v) {
-  if (v == null || isNaN(v)) return "–";
+  if (v == null || !Number.isFinite(v)) return "–";
+  switch (unit) {
+    case "bytes": return bytes(v);
+    case "$": return dollars(v, { short: Math.abs(v) >= 1e5 });
+    case "%": return fixed(v, 2) + " %";
+    case "level": case "ratio": case "": return sig(v, 4);
+    case "total": case "agents": case "goroutines": case "clients": case "messages": case "votes": return compact(v, 4);
+  }
+  return `${compact(v, 3)} ${unit}`;
+}
+
+// axisFmt writes an axis label: short, the unit only where it is a sign.
+function axisFmt(unit, v) {
+  if (v == null || !Number.isFinite(v)) return "";
   if (unit === "bytes") return bytes(v);
-  if (Math.abs(v) >= 1e6) return rate(v);
-  return v.toLocaleString("en-US", { maximumSignificantDigits: 6 });
+  if (unit === "$") return Math.abs(v) < 0.5 ? "$0" : signedDollars(v).replace("+", "");
+  if (unit === "%") return sig(v, 3) + "%";
+  return compact(v, 3);
+}
+
+// timeFmt writes the x axis's times: seconds only when the ticks are less
+// than a minute apart (incr, in seconds), so the labels never run together.
+function timeFmt(sec, incr) {
+  const d = new Date(sec * 1000);
+  return d.toLocaleTimeString("en-GB", { hour12: false, hour: "2-digit", minute: "2-digit", ...(incr % 60 ? { second: "2-digit" } : {}) });
 }
 
 function query(info) {
@@ -87,32 +121,21 @@ class Panel {
     this.points = [];
     this.fc = null;
     this.forecastable = !NO_FORECAST.has(info.name);
-    const art = document.createElement("article");
-    art.className = "panel chart-panel";
-    art.dataset.key = info.key;
-    const head = document.createElement("header");
-    const h = document.createElement("h3");
-    h.textContent = titleOf(info);
-    h.title = info.key;
-    this.valueEl = document.createElement("span");
-    this.valueEl.className = "value";
-    this.valueEl.textContent = "–";
-    const tools = document.createElement("span");
-    tools.className = "tools";
-    for (const [label, fn] of [["CSV", () => this.exportCSV()], ["PNG", () => this.exportPNG()]]) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.textContent = label;
-      b.dataset.export = label.toLowerCase();
-      b.onclick = fn;
-      tools.append(b);
-    }
-    head.append(h, this.valueEl, tools);
-    this.modelEl = document.createElement("p");
-    this.modelEl.className = "model";
-    this.plotEl = document.createElement("div");
-    this.plotEl.className = "plot";
-    art.append(head, this.modelEl, this.plotEl);
+    const unit = unitOf(info);
+    const art = el("article", { class: "panel chart-panel", dataset: { key: info.key } });
+    // The whole title wraps (never cut); the series key is its tooltip.
+    const h = el("h3", { title: info.key }, titleOf(info), unit && !QUIET_UNITS.has(unit) ? el("span", "unit", ` (${unit})`) : null);
+    this.valueEl = el("span", "value", "–");
+    const tools = el("span", "tools", ...[["CSV", () => this.exportCSV()], ["PNG", () => this.exportPNG()]].map(([label, fn]) =>
+      el("button", { type: "button", dataset: { export: label.toLowerCase() }, on: { click: fn }, title: `download as ${label}` }, label)));
+    const head = el("header", null, h, el("span", "head-right", this.valueEl, tools));
+    this.modelEl = el("p", "model");
+    this.plotEl = el("div", "plot");
+    const legend = el("p", "chart-legend",
+      el("span", null, el("i", { class: "key", style: { background: color } }), unit ? `value, ${unit}` : "value"),
+      this.forecastable ? el("span", null, el("i", { class: "key dash" }), "forecast") : null,
+      this.forecastable ? el("span", null, el("i", { class: "key band" }), "80 % and 95 % intervals") : null);
+    art.append(head, this.modelEl, this.plotEl, legend);
     this.el = art;
     this.color = color;
     this.visible = true; // until the observer says otherwise
@@ -121,7 +144,7 @@ class Panel {
 
   mount() {
     const width = Math.max(280, this.plotEl.clientWidth || 380);
-    const unit = this.info.unit;
+    const unit = unitOf(this.info);
     const cone = "rgba(124, 242, 197, ";
     const axis = { stroke: "#8a93a8", grid: { stroke: "#1b2130" }, ticks: { stroke: "#232a3b" } };
     const opts = {
@@ -139,7 +162,10 @@ class Panel {
         y: this.info.name === "market.regime" ? { range: [0, 3] } : {},
       },
       legend: { show: false },
-      axes: [axis, { ...axis, size: 62, ...(unit === "bytes" ? { values: (u, vals) => vals.map((v) => bytes(v)) } : {}) }],
+      axes: [
+        { ...axis, space: 48, values: (u, vals, _i, _space, incr) => vals.map((v) => timeFmt(v, incr)) },
+        { ...axis, size: unit === "bytes" || unit === "$" ? 74 : 58, values: (u, vals) => vals.map((v) => axisFmt(unit, v)) },
+      ],
       series: [
         {},
         { label: "value", stroke: this.color, width: 1.6 },
@@ -165,11 +191,11 @@ class Panel {
     if (i == null || !d || i >= d[0].length) {
       this.hovered = null;
       const last = this.points[this.points.length - 1];
-      this.valueEl.textContent = last ? fmt(this.info.unit, last.v) : "–";
+      this.valueEl.textContent = last ? fmt(unitOf(this.info), last.v) : "–";
       this.valueEl.title = "";
       return;
     }
-    const unit = this.info.unit;
+    const unit = unitOf(this.info);
     const t = clock(d[0][i] * 1000);
     this.hovered = { i, t: d[0][i], value: d[1][i], forecast: d[2][i] };
     if (d[1][i] != null) this.valueEl.textContent = `${t}  ${fmt(unit, d[1][i])}`;
@@ -201,24 +227,20 @@ class Panel {
   }
 
   async refresh() {
-    const r = await fetch(`/api/analytics/series/${encodeURIComponent(this.info.name)}?${query(this.info)}&points=600`,
-      { headers: { Accept: "application/json" } });
-    if (!r.ok) return;
-    const body = await r.json();
+    const body = await get(`/api/analytics/series/${encodeURIComponent(this.info.name)}?${query(this.info)}&points=600`);
     this.points = body.points;
     this.draw();
   }
 
   async refreshForecast() {
     if (!this.forecastable || !state.forecasts || this.points.length < 40) return;
-    const r = await fetch(`/api/analytics/forecast/${encodeURIComponent(this.info.name)}?${query(this.info)}&points=240&horizon=40`,
-      { headers: { Accept: "application/json" } });
-    if (!r.ok) {
+    try {
+      this.fc = await get(`/api/analytics/forecast/${encodeURIComponent(this.info.name)}?${query(this.info)}&points=240&horizon=40`);
+    } catch (err) {
       dash.forecastErrors++;
-      this.modelEl.textContent = r.status === 422 ? "forecast: not enough points yet" : "";
+      this.modelEl.textContent = err.status === 422 ? "forecast: not enough points yet" : "";
       return;
     }
-    this.fc = await r.json();
     dash.forecasts++;
     const f = this.fc.forecast;
     this.modelEl.textContent = `forecast: ${f.model}` + (f.period ? `, season ${f.period}` : "") +
@@ -231,7 +253,7 @@ class Panel {
     const d = this.data();
     this.u.setData(d);
     const last = this.points[this.points.length - 1];
-    if (!this.hovered) this.valueEl.textContent = last ? fmt(this.info.unit, last.v) : "–";
+    if (!this.hovered) this.valueEl.textContent = last ? fmt(unitOf(this.info), last.v) : "–";
     dash.charts[this.info.key] = {
       points: this.points.length,
       last: last ? last.v : null,
@@ -325,59 +347,95 @@ function rank(info) {
   return (i < 0 ? ORDER.length : i) * 1000 + (info.key.length % 1000);
 }
 
-// layout makes the sections and panels match the series list and filters.
+// layout makes the sections and panels match the series list and filters:
+// every series, in a collapsible section per subsystem; a metric with
+// several series (one per instrument or strategy) gets its own collapsible
+// group inside it.
 function layout() {
-  const root = el("dash-sections");
+  const root = $("dash-sections");
   const keep = new Set();
   const subs = new Set(state.series.map(sectionOf));
-  const sel = el("dash-subsystem");
-  for (const s of subs) {
-    if (![...sel.options].some((o) => o.value === s)) sel.add(new Option(s, s));
+  const sel = $("dash-subsystem");
+  for (const s of [...SECTIONS.map((x) => x.sub), ...subs]) {
+    if (![...sel.options].some((o) => o.value === s)) sel.add(new Option(SECTIONS.find((x) => x.sub === s)?.title || s, s));
   }
   const order = [...SECTIONS, ...[...subs].filter((s) => !SECTIONS.some((x) => x.sub === s)).map((s) => ({ sub: s, title: s }))];
+  const rankOf = (sub) => { const i = order.findIndex((x) => x.sub === sub); return i < 0 ? 1e9 : i; };
+  let shown = 0;
   for (const sec of order) {
     const infos = state.series.filter((i) => sectionOf(i) === sec.sub && wanted(i))
-      .sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key)).slice(0, MAX_PANELS[sec.sub] || 12);
-    let box = root.querySelector(`section[data-sub="${sec.sub}"]`);
+      .sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
+    let box = root.querySelector(`.dash-section[data-sub="${sec.sub}"]`);
     if (infos.length === 0) { if (box) box.hidden = true; continue; }
     if (!box) {
-      box = document.createElement("section");
-      box.className = "dash-section";
-      box.dataset.sub = sec.sub;
-      const h = document.createElement("h2");
-      h.textContent = sec.title;
-      const grid = document.createElement("div");
-      grid.className = "dash-grid";
-      box.append(h, grid);
+      box = el("details", { class: "dash-section", open: true, dataset: { sub: sec.sub } },
+        el("summary", null, el("h2", null, sec.title), el("span", "sub count")),
+        el("div", "dash-grid singles"));
+      box.addEventListener("toggle", () => resizeIn(box));
       // Keep the sections in their order whatever order they appear in.
-      const rankOf = (sub) => { const i = order.findIndex((x) => x.sub === sub); return i < 0 ? 1e9 : i; };
       const after = [...root.children].find((b) => rankOf(b.dataset.sub) > rankOf(sec.sub));
       root.insertBefore(box, after || null);
     }
     box.hidden = false;
-    const grid = box.querySelector(".dash-grid");
-    infos.forEach((info, i) => {
-      keep.add(info.key);
-      let p = panels.get(info.key);
-      if (!p) {
-        p = new Panel(info, COLORS[i % COLORS.length]);
-        panels.set(info.key, p);
-        grid.append(p.el);
-        p.mount();
+    box.querySelector("summary .count").textContent = `${infos.length} series`;
+    shown += infos.length;
+    const byName = new Map();
+    for (const info of infos) byName.set(info.name, [...(byName.get(info.name) || []), info]);
+    for (const [name, group] of byName) {
+      let grid = box.querySelector(".dash-grid.singles");
+      if (group.length > 1) {
+        let g = box.querySelector(`.dash-group[data-name="${CSS.escape(name)}"]`);
+        if (!g) {
+          g = el("details", { class: "dash-group", open: true, dataset: { name } },
+            el("summary", null, el("h3", null, TITLES[name] || name), el("span", "sub count")), el("div", "dash-grid"));
+          g.addEventListener("toggle", () => resizeIn(g));
+          box.append(g);
+        }
+        g.querySelector(".count").textContent = `${group.length} series`;
+        grid = g.querySelector(".dash-grid");
       }
-    });
+      group.forEach((info, i) => {
+        keep.add(info.key);
+        let p = panels.get(info.key);
+        if (!p) {
+          p = new Panel(info, COLORS[i % COLORS.length]);
+          panels.set(info.key, p);
+          grid.append(p.el);
+          p.mount();
+        }
+      });
+    }
+    for (const g of box.querySelectorAll(".dash-group")) g.hidden = !byName.has(g.dataset.name) || byName.get(g.dataset.name).length < 2;
   }
   for (const [key, p] of panels) {
     if (!keep.has(key)) { p.destroy(); panels.delete(key); }
   }
   dash.panels = panels.size;
-  el("dash-empty").hidden = panels.size > 0;
+  dash.series = state.series.length;
+  const empty = $("dash-empty");
+  empty.hidden = panels.size > 0;
+  if (state.sub && !subs.has(state.sub)) {
+    empty.hidden = false;
+    empty.textContent = `${SECTIONS.find((x) => x.sub === state.sub)?.title || state.sub} publishes no series yet: it does when it runs (start a training run or a data job).`;
+  } else empty.textContent = "No series match; the sampler records what the subsystems publish, give it a few seconds.";
+  setTextIf("dash-count", `${shown} of ${state.series.length} series shown`);
+}
+
+function setTextIf(id, text) { const e = $(id); if (e) e.textContent = text; }
+
+// resizeIn sizes the charts of a section or group that was just opened
+// (a closed one has no width to measure).
+function resizeIn(box) {
+  if (!box.open) return;
+  for (const art of box.querySelectorAll(".chart-panel")) {
+    const p = panels.get(art.dataset.key);
+    if (p?.u) p.u.setSize({ width: Math.max(280, p.plotEl.clientWidth), height: 190 });
+  }
 }
 
 async function refresh() {
   try {
-    const r = await fetch("/api/analytics/series", { headers: { Accept: "application/json" } });
-    if (r.ok) state.series = await r.json();
+    state.series = await get("/api/analytics/series");
     layout();
     await Promise.all([...panels.values()].filter((p) => p.visible).map((p) => p.refresh().catch(() => {})));
     dash.updates++;
@@ -393,10 +451,10 @@ async function refreshForecasts() {
   }
 }
 
-el("dash-range").onchange = (e) => { state.range = e.target.value; refresh().then(refreshForecasts); };
-el("dash-subsystem").onchange = (e) => { state.sub = e.target.value; refresh(); };
-el("dash-filter").oninput = (e) => { state.filter = e.target.value.trim(); layout(); };
-el("dash-forecast").onchange = (e) => {
+$("dash-range").onchange = (e) => { state.range = e.target.value; refresh().then(refreshForecasts); };
+$("dash-subsystem").onchange = (e) => { state.sub = e.target.value; refresh(); };
+$("dash-filter").oninput = (e) => { state.filter = e.target.value.trim(); layout(); };
+$("dash-forecast").onchange = (e) => {
   state.forecasts = e.target.checked;
   panels.forEach((p) => p.draw());
   if (state.forecasts) refreshForecasts();
@@ -405,21 +463,19 @@ window.addEventListener("resize", () => {
   panels.forEach((p) => p.u && p.u.setSize({ width: Math.max(280, p.plotEl.clientWidth), height: 190 }));
 });
 
-// The tournament's own metrics table (computed by the tournament, shown here).
-const pct = (v) => (v == null || isNaN(v) ? "–" : (100 * v).toFixed(2) + " %");
-const num = (v) => (v == null || isNaN(v) ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: 2 }));
+// The tournament's own metrics table (computed by the tournament, shown
+// here), in the tournament page's formats; "—" until the ratios rest on
+// enough returns.
 live.subscribe("tournament.state", (st) => {
   const rows = st.leaderboard || [];
-  el("dash-strategies").hidden = rows.length === 0;
+  $("dash-strategies").hidden = rows.length === 0;
   dash.strategies = rows.length;
-  el("dash-strategy-table").tBodies[0].replaceChildren(...rows.map((e) => {
-    const tr = document.createElement("tr");
-    tr.dataset.strategy = e.strategy;
-    for (const v of [e.rank, e.name || e.strategy, num(e.pnl), pct(e.return), num(e.sharpe), num(e.sortino),
-      pct(e.max_drawdown), num(e.turnover), num(e.fees), num(e.gross), num(e.score)]) {
-      const td = document.createElement("td");
-      td.textContent = v;
-      tr.append(td);
+  const ratio = (e, v) => (e.scored ? fixed(v) : "—");
+  $("dash-strategy-table").tBodies[0].replaceChildren(...rows.map((e) => {
+    const tr = el("tr", { dataset: { strategy: e.strategy } });
+    for (const v of [e.rank, e.name || e.strategy, money(e.pnl), pctOf(e.return), ratio(e, e.sharpe), ratio(e, e.sortino),
+      pctOf(e.max_drawdown), fixed(e.turnover, 1) + "×", dollars(e.fees), dollars(e.gross, { short: true }), ratio(e, e.score)]) {
+      tr.append(el("td", null, String(v)));
     }
     return tr;
   }));

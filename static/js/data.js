@@ -2,10 +2,9 @@
 // follows them live on synth.progress, lists them, previews a finished job's
 // first rows, links its file, and shows its quality report and the fraud
 // detector's ROC and PR curves (Canvas2D).
-import { live } from "./live.js";
-import { bytes, count, rate, duration } from "./format.js";
+import { live, everySecond, serverNow } from "./live.js";
+import { $, api, bytes, count, rate, duration } from "./page.js";
 
-const $ = (id) => document.getElementById(id);
 const API = "/api/synth/jobs";
 const FINAL = new Set(["done", "failed", "cancelled", "interrupted"]);
 
@@ -41,18 +40,6 @@ function showError(msg) {
   el.textContent = msg || "";
   el.hidden = !msg;
   if (msg) view.errors++;
-}
-
-async function api(method, url, body) {
-  const res = await fetch(url, {
-    method,
-    headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
-    body,
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* an empty or non-JSON answer */ }
-  if (!res.ok) throw new Error(data?.error || `The server answered ${res.status}.`);
-  return data;
 }
 
 form.addEventListener("submit", async (ev) => {
@@ -203,6 +190,14 @@ function renderList() {
 
 // ---- the selected job ----
 
+let etaAt = null, etaText = "–";
+function renderEta() {
+  const e = $("dt-eta");
+  if (!e) return;
+  e.textContent = etaAt ? duration(Math.max(0, Math.ceil((etaAt - serverNow()) / 1000))) : etaText;
+}
+everySecond(renderEta);
+
 function render() {
   renderList();
   const st = jobs.get(view.selected);
@@ -228,7 +223,11 @@ function render() {
   $("dt-rows-done").textContent = count(st.rows);
   $("dt-rows-total").textContent = `of ${count(s.rows)}`;
   $("dt-rate-now").textContent = st.rows_per_s ? rate(st.rows_per_s) : "–";
-  $("dt-eta").textContent = st.state === "running" && st.rows < s.rows ? duration(Math.ceil(st.eta_s)) : done ? "done" : "–";
+  // The estimate is a moment on the server's clock, counted down each second
+  // between progress messages (renderEta).
+  etaAt = st.state === "running" && st.rows < s.rows && st.eta_s > 0 ? serverNow() + st.eta_s * 1000 : null;
+  etaText = done ? "done" : "–";
+  renderEta();
   $("dt-bytes").textContent = st.bytes ? bytes(st.bytes) : "–";
   $("dt-phase").textContent = phase(st);
   $("dt-cancel").disabled = !(st.state === "queued" || st.state === "running");

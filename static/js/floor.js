@@ -11,9 +11,10 @@
 //
 // Frame statistics for tests and curious people: window.metastationFloor
 // (drawCalls, frameMs, fps, visibleCrowd, ...).
-import { connect, renderBoard, money, pct, profileOf } from "./tournament-common.js";
+import { connect, renderBoard, profileOf } from "./tournament-common.js";
+import { $, money, dollars, pct, count, price } from "./page.js";
 
-const stage = document.getElementById("floor");
+const stage = $("floor");
 const stats = (window.metastationFloor = {
   webgl: false, frames: 0, drawCalls: 0, triangles: 0, p50: 0, p95: 0, frameMs: 0, fps: 0,
   avatars: 0, crowd: 0, visibleCrowd: 0, tickets: 0, fills: 0, mode: "starting",
@@ -641,7 +642,7 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
 
 function start2D() {
   stats.mode = "2d";
-  const c = document.getElementById("floor-2d");
+  const c = $("floor-2d");
   c.hidden = false;
   const g = c.getContext("2d");
   function update(s) {
@@ -679,13 +680,13 @@ function start2D() {
 let panelFor = null;
 function openPanel(id) {
   panelFor = id;
-  document.getElementById("ap-memory").href = `/memory?agent=${encodeURIComponent(id)}`;
-  document.getElementById("avatar-panel").hidden = false;
+  $("ap-memory").href = `/memory?agent=${encodeURIComponent(id)}`;
+  $("avatar-panel").hidden = false;
   renderPanel();
 }
-document.getElementById("avatar-close").addEventListener("click", () => {
+$("avatar-close").addEventListener("click", () => {
   panelFor = null;
-  document.getElementById("avatar-panel").hidden = true;
+  $("avatar-panel").hidden = true;
 });
 window.metastationFloor.open = openPanel;
 
@@ -694,32 +695,32 @@ function renderPanel() {
   const p = profileOf(panelFor);
   const e = (lastState.leaderboard || []).find((x) => x.strategy === panelFor);
   if (!p) return;
-  document.getElementById("ap-name").textContent = p.name;
-  document.getElementById("ap-name").style.color = p.color;
-  document.getElementById("ap-style").textContent = `${p.style} · risk ${p.risk} · holds ${p.holding}`;
-  document.getElementById("ap-bio").textContent = p.bio;
-  document.getElementById("ap-pnl").textContent = e ? `${money(e.pnl)} (${pct(e.return)})` : "–";
-  document.getElementById("ap-meta").textContent = e ? `rank ${e.rank} · turnover ${e.turnover.toFixed(1)}× · fees ${money(e.fees).slice(1)}` : "";
+  $("ap-name").textContent = p.name;
+  $("ap-name").style.color = p.color;
+  $("ap-style").textContent = `${p.style} · risk ${p.risk} · holds ${p.holding}`;
+  $("ap-bio").textContent = p.bio;
+  $("ap-pnl").textContent = e ? `${money(e.pnl)} (${pct(e.return)})` : "–";
+  $("ap-meta").textContent = e ? `rank ${e.rank} · turnover ${e.turnover.toFixed(1)}× · fees ${dollars(e.fees)}` : "";
   const doing = { trading: "placing orders and filling", winning: "leading the round", celebrating: "won the round",
     losing: "losing money this round", stopped: "stopped out: its loss limit was hit", idle: "watching the market" };
-  document.getElementById("ap-doing").textContent = e ? `Now: ${doing[e.status] || e.status}.` : "";
+  $("ap-doing").textContent = e ? `Now: ${doing[e.status] || e.status}.` : "";
   // Last decisions: its fills seen on this page, newest first.
   const fills = (decisions.get(panelFor) || []).slice(-8).reverse();
-  const dl = document.getElementById("ap-decisions");
+  const dl = $("ap-decisions");
   if (fills.length) {
     dl.replaceChildren(...fills.map((f) => {
       const li = document.createElement("li");
       const t = document.createElement("time");
       t.textContent = f.clock;
       const span = document.createElement("span");
-      span.textContent = `${f.side} ${f.qty.toLocaleString("en-US")} ${f.symbol} @ ${f.price.toFixed(2)}${f.maker ? " (resting order)" : ""}`;
+      span.textContent = `${f.side} ${count(f.qty)} ${f.symbol} @ ${price(f.price)}${f.maker ? " (resting order)" : ""}`;
       li.append(t, span);
       return li;
     }));
   }
   // What the commentary has said about it this round.
   const lines = (lastState.recent || []).filter((l) => l.strategy === panelFor).slice(-6).reverse();
-  const ml = document.getElementById("ap-memories");
+  const ml = $("ap-memories");
   if (lines.length) {
     ml.replaceChildren(...lines.map((l) => {
       const li = document.createElement("li");
@@ -731,7 +732,7 @@ function renderPanel() {
       return li;
     }));
   }
-  const body = document.getElementById("ap-positions").tBodies[0];
+  const body = $("ap-positions").tBodies[0];
   const prices = lastState.prices || [];
   body.replaceChildren(...(e?.position || []).map((q, i) => ({ q, sym: prices[i]?.symbol, mid: prices[i]?.mid }))
     .filter((r) => Math.abs(r.q) > 1e-9)
@@ -739,11 +740,11 @@ function renderPanel() {
       const tr = document.createElement("tr");
       tr.innerHTML = `<td></td><td></td><td></td>`;
       tr.children[0].textContent = r.sym;
-      tr.children[1].textContent = r.q.toLocaleString("en-US");
-      tr.children[2].textContent = money(r.q * r.mid).replace("+", "");
+      tr.children[1].textContent = count(r.q);
+      tr.children[2].textContent = dollars(r.q * r.mid);
       return tr;
     }));
-  const cv = document.getElementById("ap-curve");
+  const cv = $("ap-curve");
   const g = cv.getContext("2d");
   g.clearRect(0, 0, cv.width, cv.height);
   const curve = e?.curve || [];

@@ -1,26 +1,29 @@
 // home.js: keeps the home page's figures live from system.state and
 // system.events.
-import { live } from "./live.js";
-import { bytes, count, rate, duration, clock } from "./format.js";
+import { live, everySecond, serverNow } from "./live.js";
+import { $, setText as set, get, bytes, count, rate, duration, clock } from "./page.js";
 import { Spark } from "./spark.js";
 
-const el = (id) => document.getElementById(id);
-const set = (id, text) => { const e = el(id); if (e) e.textContent = text; };
 
 const sparks = {
-  bus: new Spark(el("spark-bus"), { color: "#7cf2c5" }),
-  frames: new Spark(el("spark-frames"), { color: "#6aa8ff" }),
-  heap: new Spark(el("spark-heap"), { color: "#b694ff" }),
-  goroutines: new Spark(el("spark-goroutines"), { color: "#ffc46a" }),
+  bus: new Spark($("spark-bus"), { color: "#7cf2c5" }),
+  frames: new Spark($("spark-frames"), { color: "#6aa8ff" }),
+  heap: new Spark($("spark-heap"), { color: "#b694ff" }),
+  goroutines: new Spark($("spark-goroutines"), { color: "#ffc46a" }),
 };
 
 // Tests read this to see that figures are live, not printed once.
 window.metastationHome = { updates: 0, last: null };
 
+let startedAt = null;
+everySecond((now) => { if (startedAt != null && live.state === "live") set("uptime", duration((now - startedAt) / 1000)); });
+
 live.subscribe("system.state", (s) => {
   window.metastationHome.updates++;
   window.metastationHome.last = s;
   set("seed", s.seed);
+  // Uptime ticks each second from the server's clock, between messages too.
+  startedAt = serverNow() - s.uptime_s * 1000;
   set("uptime", duration(s.uptime_s));
   set("fig-bus", rate(s.bus_per_s));
   set("fig-bus-total", count(s.bus.published));
@@ -43,9 +46,9 @@ live.subscribe("system.state", (s) => {
 
 // Draw the last two minutes from the database at once, so the charts are
 // never empty when the page opens.
-fetch("/api/system/history?seconds=120", { headers: { Accept: "application/json" } })
-  .then((r) => (r.ok ? r.json() : []))
+get("/api/system/history?seconds=120")
   .then((rows) => {
+    rows = rows || [];
     if (window.metastationHome.updates > 0) return; // live data got here first
     rows.forEach((x, i) => {
       const prev = rows[i - 1];
@@ -58,7 +61,7 @@ fetch("/api/system/history?seconds=120", { headers: { Accept: "application/json"
   .catch(() => {});
 
 function renderServices(services) {
-  const body = el("services").tBodies[0];
+  const body = $("services").tBodies[0];
   body.replaceChildren(...services.map((svc) => {
     const tr = document.createElement("tr");
     tr.dataset.service = svc.name;
@@ -89,14 +92,13 @@ function addEvent(e, prepend = true) {
     (p.restarts ? ` (restart ${p.restarts})` : "") + (p.last_error && p.state !== "running" ? ` — ${p.last_error}` : "");
   li.dataset.state = p.state || "";
   li.append(t, text);
-  const list = el("events");
+  const list = $("events");
   prepend ? list.prepend(li) : list.append(li);
   while (list.children.length > 50) list.lastChild.remove();
 }
 
-fetch("/api/events", { headers: { Accept: "application/json" } })
-  .then((r) => (r.ok ? r.json() : []))
-  .then((rows) => rows.forEach((row) => addEvent(row, false)))
+get("/api/events")
+  .then((rows) => (rows || []).forEach((row) => addEvent(row, false)))
   .catch(() => {});
 
 live.subscribe("system.events", (_p, env) => addEvent(env));

@@ -2,10 +2,9 @@
 // market.state topic, closed bars from market.bars; the chart history and the
 // order book come from the HTTP API.
 import { live } from "./live.js";
-import { count } from "./format.js";
+import { $, api, get, count } from "./page.js";
 import { createChart, CandlestickSeries, HistogramSeries, ColorType, CrosshairMode } from "../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 
-const el = (id) => document.getElementById(id);
 const state = { symbol: null, interval: "1m", bars: [], quotes: new Map(), first: new Map(), decimals: new Map() };
 window.metastationMarket = { states: 0, bars: 0, state };
 
@@ -16,15 +15,13 @@ function fmtPrice(sym, v) {
 }
 
 function showError(msg) {
-  const p = el("mk-error");
+  const p = $("mk-error");
   p.textContent = msg;
   p.hidden = !msg;
 }
 
 async function post(url, body) {
-  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
+  const data = await api("POST", url, body);
   showError("");
   return data;
 }
@@ -32,13 +29,12 @@ async function post(url, body) {
 // --- instruments ---------------------------------------------------------
 
 async function loadInstruments() {
-  const r = await fetch("/api/market/instruments", { headers: { Accept: "application/json" } });
-  const list = await r.json();
+  const list = await get("/api/market/instruments");
   for (const ins of list) {
     const tick = ins.tick_size || 0.01;
     state.decimals.set(ins.symbol, Math.min(6, Math.max(0, Math.ceil(-Math.log10(tick)))));
   }
-  const body = el("mk-instruments").tBodies[0];
+  const body = $("mk-instruments").tBodies[0];
   body.replaceChildren(...list.map((ins) => {
     const tr = document.createElement("tr");
     tr.dataset.symbol = ins.symbol;
@@ -75,7 +71,7 @@ function renderQuotes(quotes) {
   }
   const q = state.quotes.get(state.symbol);
   if (q) {
-    el("mk-latent").textContent = `fundamental ${fmtPrice(q.symbol, q.latent)}`;
+    $("mk-latent").textContent = `fundamental ${fmtPrice(q.symbol, q.latent)}`;
     updateForming(q);
   }
 }
@@ -93,7 +89,7 @@ const theme = {
 };
 const intervalSeconds = { "1m": 60, "1h": 3600, "1d": 86400 };
 
-const chart = createChart(el("mk-chart"), {
+const chart = createChart($("mk-chart"), {
   autoSize: true, // follows the panel's size (ResizeObserver)
   layout: {
     background: { type: ColorType.Solid, color: theme.panel }, textColor: theme.muted,
@@ -116,7 +112,7 @@ volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
 const empty = document.createElement("p");
 empty.className = "chart-empty muted";
 empty.textContent = "Waiting for the first bar to close…";
-el("mk-chart").append(empty);
+$("mk-chart").append(empty);
 
 const toSec = (t) => Math.floor(Date.parse(t) / 1000);
 const candleOf = (b) => ({ time: toSec(b.time), open: b.open, high: b.high, low: b.low, close: b.close });
@@ -148,17 +144,16 @@ function setChart() {
 
 async function select(symbol) {
   state.symbol = symbol;
-  el("mk-symbol").textContent = symbol;
+  $("mk-symbol").textContent = symbol;
   document.querySelectorAll("#mk-instruments tr").forEach((tr) => tr.setAttribute("aria-selected", tr.dataset.symbol === symbol));
-  el("mk-ticket").querySelector('input[name="price"]').value = "";
+  $("mk-ticket").querySelector('input[name="price"]').value = "";
   await loadBars();
   refreshBook();
 }
 
 async function loadBars() {
   const { symbol, interval } = state;
-  const r = await fetch(`/api/market/bars/${encodeURIComponent(symbol)}?interval=${interval}&limit=300`, { headers: { Accept: "application/json" } });
-  const bars = r.ok ? await r.json() : [];
+  const bars = (await get(`/api/market/bars/${encodeURIComponent(symbol)}?interval=${interval}&limit=300`).catch(() => null)) || [];
   if (symbol !== state.symbol || interval !== state.interval) return;
   state.bars = bars;
   state.forming = null;
@@ -223,12 +218,11 @@ function addClosed(bars) {
 
 async function refreshBook() {
   if (!state.symbol || document.hidden) return;
-  const r = await fetch(`/api/market/book/${encodeURIComponent(state.symbol)}?depth=12`, { headers: { Accept: "application/json" } }).catch(() => null);
-  if (!r || !r.ok) return;
-  const b = await r.json();
+  const b = await get(`/api/market/book/${encodeURIComponent(state.symbol)}?depth=12`).catch(() => null);
+  if (!b) return;
   const rows = Math.max(b.bids.length, b.asks.length);
   const maxQty = Math.max(1, ...b.bids.map((l) => l.qty), ...b.asks.map((l) => l.qty));
-  const body = el("mk-book").tBodies[0];
+  const body = $("mk-book").tBodies[0];
   const trs = [];
   for (let i = 0; i < rows; i++) {
     const bid = b.bids[i], ask = b.asks[i];
@@ -264,24 +258,24 @@ document.querySelectorAll("[data-interval]").forEach((btn) =>
     loadBars();
   }));
 document.querySelector('[data-interval="1m"]').setAttribute("aria-pressed", "true");
-el("mk-crash").addEventListener("click", () =>
+$("mk-crash").addEventListener("click", () =>
   post("/api/market/script", { script: "black_swan shock=-6; +20m crisis; +90m volatile; +4h auto" }).catch((e) => showError(e.message)));
-el("mk-calm").addEventListener("click", () => post("/api/market/script", { script: "calm" }).catch((e) => showError(e.message)));
-el("mk-auto").addEventListener("click", () => post("/api/market/script", { script: "" }).catch((e) => showError(e.message)));
+$("mk-calm").addEventListener("click", () => post("/api/market/script", { script: "calm" }).catch((e) => showError(e.message)));
+$("mk-auto").addEventListener("click", () => post("/api/market/script", { script: "" }).catch((e) => showError(e.message)));
 
-el("mk-ticket").addEventListener("submit", async (ev) => {
+$("mk-ticket").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
   const order = { symbol: state.symbol, side: f.get("side"), type: f.get("type"), qty: Number(f.get("qty")), price: Number(f.get("price") || 0) };
   try {
     const fill = await post("/api/market/orders", order);
-    el("mk-fill").textContent = `${order.side} ${order.qty} ${state.symbol}: filled ${fill.filled}` +
+    $("mk-fill").textContent = `${order.side} ${order.qty} ${state.symbol}: filled ${fill.filled}` +
       (fill.avg_price ? ` at ${fmtPrice(state.symbol, fill.avg_price)}` : "") + (fill.rested ? `, ${fill.rested} resting (order ${fill.id})` : "") +
       (fill.dropped ? `, ${fill.dropped} not filled` : "");
     window.metastationMarket.lastFill = fill;
     refreshBook();
   } catch (e) {
-    el("mk-fill").textContent = "";
+    $("mk-fill").textContent = "";
     showError(e.message);
   }
 });
@@ -290,12 +284,12 @@ el("mk-ticket").addEventListener("submit", async (ev) => {
 
 live.subscribe("market.state", (s) => {
   window.metastationMarket.states++;
-  el("mk-clock").textContent = new Date(s.time).toISOString().slice(0, 19).replace("T", " ");
-  const reg = el("mk-regime");
+  $("mk-clock").textContent = new Date(s.time).toISOString().slice(0, 19).replace("T", " ");
+  const reg = $("mk-regime");
   reg.textContent = String(s.regime).replace("_", " ");
   reg.dataset.regime = s.regime;
-  el("mk-forced").hidden = !s.forced;
-  el("mk-lagging").hidden = !s.lagging;
+  $("mk-forced").hidden = !s.forced;
+  $("mk-lagging").hidden = !s.lagging;
   document.querySelectorAll("[data-speed]").forEach((b) => b.setAttribute("aria-pressed", Number(b.dataset.speed) === s.speed));
   renderQuotes(s.quotes || []);
 });

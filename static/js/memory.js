@@ -4,19 +4,11 @@
 // memory.consolidation. It computes no score itself: every number is the
 // server's.
 import { live } from "./live.js";
-import { count } from "./format.js";
+import { $, el, get, api, count } from "./page.js";
 
-const $ = (id) => document.getElementById(id);
 const form = $("mem-search"), q = $("mem-q"), agentSel = $("mem-agent"), kindSel = $("mem-kind"), modeSel = $("mem-mode");
 const stats = { searches: 0, results: 0, timelines: 0, notes: 0, passes: 0, errors: 0 };
 window.metastationMemory = stats;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 function simTime(t) {
   const d = new Date(t);
@@ -28,13 +20,6 @@ function showError(msg) {
   e.textContent = msg || "";
   e.hidden = !msg;
   if (msg) stats.errors++;
-}
-
-async function getJSON(url, opts) {
-  const res = await fetch(url, opts);
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
-  return body;
 }
 
 // memoryItem draws one memory; why, when given, is its search explanation.
@@ -79,7 +64,7 @@ async function search(ev) {
   if (kindSel.value) params.set("kind", kindSel.value);
   history.replaceState(null, "", `/memory?${new URLSearchParams({ q: q.value, ...(agentSel.value ? { agent: agentSel.value } : {}) })}`);
   try {
-    const body = await getJSON(`/api/memory/search?${params}`);
+    const body = await get(`/api/memory/search?${params}`);
     showError("");
     const list = $("mem-results");
     list.replaceChildren(...body.results.map((r) => memoryItem(r.memory, r.why, r.score)));
@@ -102,7 +87,7 @@ async function openTimeline(agent, more) {
   const params = new URLSearchParams({ limit: "30" });
   if (timelineBefore) params.set("before", String(timelineBefore));
   try {
-    const body = await getJSON(`/api/memory/agents/${encodeURIComponent(agent)}?${params}`);
+    const body = await get(`/api/memory/agents/${encodeURIComponent(agent)}?${params}`);
     showError("");
     const panel = $("mem-timeline"), list = $("mem-timeline-list");
     panel.hidden = false;
@@ -119,7 +104,7 @@ async function openTimeline(agent, more) {
 
 async function loadAgents() {
   try {
-    const body = await getJSON("/api/memory/agents");
+    const body = await get("/api/memory/agents");
     const keep = agentSel.value;
     agentSel.replaceChildren(el("option", null, "every agent"));
     agentSel.firstChild.value = "";
@@ -147,10 +132,7 @@ async function note(ev) {
   ev.preventDefault();
   const agent = $("mem-note-agent").value, text = $("mem-note-text").value;
   try {
-    const m = await getJSON("/api/memory", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ agent, text }),
-    });
+    const m = await api("POST", "/api/memory", { agent, text });
     showError("");
     $("mem-note-status").textContent = `Remembered as #${m.id}.`;
     $("mem-note-text").value = "";
@@ -186,7 +168,7 @@ live.subscribe("memory.state", showStats);
 live.subscribe("memory.consolidation", showPass);
 
 const url = new URLSearchParams(location.search);
-getJSON("/api/memory/stats").then((s) => {
+get("/api/memory/stats").then((s) => {
   showStats(s);
   if (s.last_consolidation && s.last_consolidation.examined) showPass(s.last_consolidation);
 }).catch((err) => showError(err.message));

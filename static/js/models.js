@@ -10,9 +10,9 @@
 // points drawn and the last error.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { live } from "./live.js";
-import { api, num, onFrame } from "./runs.js";
+import { $, api, num } from "./page.js";
+import { onFrame } from "./runs.js";
 
-const el = (id) => document.getElementById(id);
 const state = { models: [], selected: null, detail: null, live: null, error: "" };
 const hooks = { get selected() { return state.selected; }, get champion() { return state.detail?.model.aliases?.champion || 0; },
   get challenger() { return state.detail?.model.aliases?.challenger || 0; }, get points() { return state.live?.series?.length || 0; },
@@ -21,8 +21,8 @@ window.metastationModels = hooks;
 
 function showError(msg) {
   state.error = msg || "";
-  el("ml-error").textContent = state.error;
-  el("ml-error").hidden = !state.error;
+  $("ml-error").textContent = state.error;
+  $("ml-error").hidden = !state.error;
 }
 
 async function loadList() {
@@ -38,8 +38,8 @@ async function loadList() {
 }
 
 function renderList() {
-  const ul = el("ml-list");
-  el("ml-empty").hidden = state.models.length > 0;
+  const ul = $("ml-list");
+  $("ml-empty").hidden = state.models.length > 0;
   ul.querySelectorAll("li.ml-model").forEach((li) => li.remove());
   for (const m of state.models) {
     const li = document.createElement("li");
@@ -76,12 +76,12 @@ function v(n) { return n ? `v${n}` : "–"; }
 
 function renderDetail() {
   const d = state.detail;
-  for (const id of ["ml-deploy", "ml-canary-panel", "ml-shadow-panel", "ml-versions-panel", "ml-history-panel", "ml-events-panel"]) el(id).hidden = false;
-  el("ml-name").textContent = d.model.name;
+  for (const id of ["ml-deploy", "ml-canary-panel", "ml-shadow-panel", "ml-versions-panel", "ml-history-panel", "ml-events-panel"]) $(id).hidden = false;
+  $("ml-name").textContent = d.model.name;
   const dep = d.deployment;
-  el("ml-canary").value = Math.round(dep.canary_share * 100);
-  el("ml-canary-value").textContent = `${Math.round(dep.canary_share * 100)} %`;
-  el("ml-shadow").checked = dep.shadow;
+  $("ml-canary").value = Math.round(dep.canary_share * 100);
+  $("ml-canary-value").textContent = `${Math.round(dep.canary_share * 100)} %`;
+  $("ml-shadow").checked = dep.shadow;
   renderLive();
   renderVersions();
   renderTimeline();
@@ -92,19 +92,19 @@ function renderLive() {
   const d = state.detail, l = state.live || {};
   if (!d) return;
   const a = d.model.aliases || {};
-  el("ml-champion").textContent = v(a.champion);
-  el("ml-challenger").textContent = v(a.challenger);
-  el("ml-state").textContent = (l.deployment || d.deployment).state.replace("_", " ");
+  $("ml-champion").textContent = v(a.champion);
+  $("ml-challenger").textContent = v(a.challenger);
+  $("ml-state").textContent = (l.deployment || d.deployment).state.replace("_", " ");
   const lat = l.latency || {};
-  el("ml-latency").textContent = lat.window ? `${num(lat.p50_us, 0)} / ${num(lat.p99_us, 0)} µs` : "–";
-  el("ml-promote").disabled = !a.challenger || a.challenger === a.champion;
-  el("ml-evaluate").disabled = el("ml-promote").disabled;
+  $("ml-latency").textContent = lat.window ? `${num(lat.p50_us, 0)} / ${num(lat.p99_us, 0)} µs` : "–";
+  $("ml-promote").disabled = !a.challenger || a.challenger === a.champion;
+  $("ml-evaluate").disabled = $("ml-promote").disabled;
   const c = l.canary || {};
-  el("ml-canary-stats").textContent = c.challenger_n || c.champion_n
+  $("ml-canary-stats").textContent = c.challenger_n || c.champion_n
     ? `challenger ${num(c.challenger_mean, 4)} over ${c.challenger_n} outcomes, champion ${num(c.champion_mean, 4)} over ${c.champion_n}; difference ${num(c.diff, 4)} ± ${num(c.se, 4)}, log Λ ${num(c.log_lr, 2)} (rollback at ${num(c.log_threshold, 2)}, α ${c.alpha}), verdict: ${c.verdict}`
     : "No live outcomes yet: they arrive through POST /api/models/{name}/feedback.";
   const s = l.shadow || {};
-  el("ml-shadow-stats").textContent = s.compared
+  $("ml-shadow-stats").textContent = s.compared
     ? `v${s.challenger} shadowing v${s.champion}: ${s.compared} answers compared, agreement ${(100 * s.agreement).toFixed(1)} %, mean |difference| ${num(s.mean_abs_diff, 4)}, largest ${num(s.max_abs_diff, 4)}, ${s.dropped} dropped`
     : (d.deployment.shadow ? "Shadow is on; no champion traffic compared yet." : "Shadow is off.");
   drawCanary();
@@ -115,7 +115,7 @@ let plot = null;
 const drawCanary = onFrame(() => {
   const pts = state.live?.series || [];
   const data = [pts.map((p) => p.t / 1000), pts.map((p) => p.champion), pts.map((p) => p.challenger)];
-  const box = el("ml-canary-chart");
+  const box = $("ml-canary-chart");
   if (!plot) {
     plot = new uPlot({
       width: Math.max(300, box.clientWidth - 8), height: 220,
@@ -126,7 +126,7 @@ const drawCanary = onFrame(() => {
 });
 
 const drawShadow = onFrame(() => {
-  const c = el("ml-shadow-chart"), g = c.getContext("2d");
+  const c = $("ml-shadow-chart"), g = c.getContext("2d");
   const pts = state.live?.shadow?.points || [];
   const w = c.width, h = c.height, pad = 24;
   g.clearRect(0, 0, w, h);
@@ -149,7 +149,7 @@ const drawShadow = onFrame(() => {
 });
 
 function renderVersions() {
-  const tb = el("ml-versions");
+  const tb = $("ml-versions");
   tb.replaceChildren();
   for (const ver of state.detail.versions || []) {
     const tr = document.createElement("tr");
@@ -180,7 +180,7 @@ function renderVersions() {
 // renderTimeline draws each alias as a lane of segments, one per stint of
 // a version, from its first move to now.
 function renderTimeline() {
-  const box = el("ml-timeline");
+  const box = $("ml-timeline");
   box.replaceChildren();
   const moves = state.detail.history || [];
   if (!moves.length) { box.textContent = "No alias has been set yet."; return; }
@@ -218,7 +218,7 @@ function renderTimeline() {
 }
 
 function renderEvents() {
-  const ol = el("ml-events");
+  const ol = $("ml-events");
   ol.replaceChildren();
   for (const e of state.detail.events || []) {
     const li = document.createElement("li");
@@ -247,31 +247,31 @@ async function act(method, path, body) {
 }
 
 function confirmThen(text, fn) {
-  const dlg = el("ml-confirm");
-  el("ml-confirm-text").textContent = text;
+  const dlg = $("ml-confirm");
+  $("ml-confirm-text").textContent = text;
   dlg.returnValue = "";
   dlg.onclose = () => { if (dlg.returnValue === "ok") fn(); };
   dlg.showModal();
 }
 
-el("ml-canary").addEventListener("input", () => { el("ml-canary-value").textContent = `${el("ml-canary").value} %`; });
-el("ml-canary-form").addEventListener("submit", (e) => {
+$("ml-canary").addEventListener("input", () => { $("ml-canary-value").textContent = `${$("ml-canary").value} %`; });
+$("ml-canary-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  act("PUT", "deployment", { canary_share: Number(el("ml-canary").value) / 100, shadow: el("ml-shadow").checked });
+  act("PUT", "deployment", { canary_share: Number($("ml-canary").value) / 100, shadow: $("ml-shadow").checked });
 });
-el("ml-shadow").addEventListener("change", () => act("PUT", "deployment", { canary_share: Number(el("ml-canary").value) / 100, shadow: el("ml-shadow").checked }));
-el("ml-evaluate").addEventListener("click", async () => {
-  el("ml-evaluate").disabled = true;
-  el("ml-evaluate").textContent = "Evaluating…";
+$("ml-shadow").addEventListener("change", () => act("PUT", "deployment", { canary_share: Number($("ml-canary").value) / 100, shadow: $("ml-shadow").checked }));
+$("ml-evaluate").addEventListener("click", async () => {
+  $("ml-evaluate").disabled = true;
+  $("ml-evaluate").textContent = "Evaluating…";
   await act("POST", "evaluate", { promote: false });
-  el("ml-evaluate").textContent = "Evaluate on held-out data";
+  $("ml-evaluate").textContent = "Evaluate on held-out data";
 });
-el("ml-promote").addEventListener("click", () => {
+$("ml-promote").addEventListener("click", () => {
   const a = state.detail.model.aliases || {};
   confirmThen(`Make v${a.challenger} the champion of ${state.selected} (now v${a.champion})? A trading policy trades in the tournament from the next round.`,
     () => act("POST", "promote", { reason: "promoted on the Models page" }));
 });
-el("ml-rollback").addEventListener("click", () => {
+$("ml-rollback").addEventListener("click", () => {
   confirmThen(`Roll the champion of ${state.selected} back to the version before v${state.detail.model.aliases?.champion}?`,
     () => act("POST", "aliases/champion/rollback", { reason: "rolled back on the Models page" }));
 });

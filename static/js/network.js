@@ -17,9 +17,8 @@
 import * as THREE from "../vendor/three/three.module.js";
 import { OrbitControls } from "../vendor/three/OrbitControls.js";
 import { live } from "./live.js";
-import { clock } from "./format.js";
+import { $, get, clock } from "./page.js";
 
-const el = (id) => document.getElementById(id);
 
 const COLORS = {
   market: "#6aa8ff", tournament: "#7cf2c5", rl: "#b694ff", synth: "#ffc46a",
@@ -63,7 +62,7 @@ const stats = {
 window.metastationNetwork = stats;
 
 // ---- Scene ----
-const canvas = el("net-canvas");
+const canvas = $("net-canvas");
 const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, alpha: true, powerPreference: "high-performance" });
 renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
 renderer.info.autoReset = true;
@@ -398,8 +397,8 @@ function frame(now) {
     stats.frameMsP95 = +percentile(intervals, 0.95).toFixed(2);
     stats.workMs = +(works.reduce((a, b) => a + b, 0) / works.length).toFixed(2);
     stats.workMsP95 = +percentile(works, 0.95).toFixed(2);
-    el("net-fps").textContent = stats.fps.toFixed(0);
-    el("net-calls").textContent = stats.drawCalls;
+    $("net-fps").textContent = stats.fps.toFixed(0);
+    $("net-calls").textContent = stats.drawCalls;
   }
   requestAnimationFrame(frame);
 }
@@ -407,11 +406,11 @@ function frame(now) {
 // ---- Page furniture ----
 let prevMessages = null, prevTime = null;
 function updateFigures() {
-  el("net-nodes").textContent = nodes.length;
-  el("net-links").textContent = links.length;
+  $("net-nodes").textContent = nodes.length;
+  $("net-links").textContent = links.length;
   if (lastState && prevTime != null && lastState.messages != null) {
     const dt = (new Date(lastState.time) - prevTime) / 1000;
-    if (dt > 0) el("net-rate").textContent = Math.round((lastState.messages - prevMessages) / dt);
+    if (dt > 0) $("net-rate").textContent = Math.round((lastState.messages - prevMessages) / dt);
   }
   if (lastState) { prevMessages = lastState.messages; prevTime = new Date(lastState.time); }
   renderLegend();
@@ -419,7 +418,7 @@ function updateFigures() {
 
 function renderLegend() {
   const subs = [...new Set(nodes.map((nd) => nd.sub))].sort();
-  const box = el("net-legend");
+  const box = $("net-legend");
   const have = [...box.children].map((b) => b.dataset.sub).join(",");
   if (have === subs.join(",")) return;
   box.replaceChildren(...subs.map((sub) => {
@@ -444,23 +443,23 @@ let listStamp = 0;
 function refreshList() {
   if (performance.now() - listStamp < 3000) return;
   listStamp = performance.now();
-  el("net-ids").replaceChildren(...nodes.slice(0, 1000).map((nd) => new Option(nd.id)));
+  $("net-ids").replaceChildren(...nodes.slice(0, 1000).map((nd) => new Option(nd.id)));
 }
 
-el("net-search").addEventListener("input", (e) => {
+$("net-search").addEventListener("input", (e) => {
   query = e.target.value.trim().toLowerCase();
   colorsDirty = true;
   stats.matching = query ? nodes.filter(matches).length : nodes.length;
   const exact = byId.get(e.target.value.trim());
   if (exact) select(exact);
 });
-el("net-pause").onclick = () => {
+$("net-pause").onclick = () => {
   paused = !paused;
   stats.paused = paused;
   controls.autoRotate = !paused;
-  el("net-pause").textContent = paused ? "Resume" : "Pause";
+  $("net-pause").textContent = paused ? "Resume" : "Pause";
 };
-el("net-close").onclick = () => { selected = null; colorsDirty = true; el("net-detail").hidden = true; stats.detailOpen = false; };
+$("net-close").onclick = () => { selected = null; colorsDirty = true; $("net-detail").hidden = true; stats.detailOpen = false; };
 
 // ---- Picking and details ----
 const ray = new THREE.Raycaster();
@@ -498,35 +497,34 @@ async function select(nd) {
   selected = nd;
   colorsDirty = true;
   stats.selected = nd.id;
-  const box = el("net-detail");
+  const box = $("net-detail");
   box.hidden = false;
   stats.detailOpen = true;
-  el("net-detail-title").textContent = nd.id;
+  $("net-detail-title").textContent = nd.id;
   const facts = [["subsystem", nd.sub], ["role", nd.role], ["messages (window)", nd.n],
     ["source", nd.showcase ? "showcase (seeded stand-in)" : synthetic ? "synthetic (load test)" : "bus"]];
   let detail = null;
   if (!synthetic) {
     try {
-      const r = await fetch(`/api/analytics/agents/${encodeURIComponent(nd.id)}`, { headers: { Accept: "application/json" } });
-      if (r.ok) detail = await r.json();
+      detail = await get(`/api/analytics/agents/${encodeURIComponent(nd.id)}`);
     } catch { /* shown from local data */ }
   }
   if (selected !== nd) return;
   if (detail) facts.push(["total", detail.total], ["first seen", clock(detail.first_seen)], ["last seen", clock(detail.last_seen)]);
-  el("net-detail-facts").replaceChildren(...facts.flatMap(([k, v]) => {
+  $("net-detail-facts").replaceChildren(...facts.flatMap(([k, v]) => {
     const dt = document.createElement("dt"); dt.textContent = k;
     const dd = document.createElement("dd"); dd.textContent = v;
     return [dt, dd];
   }));
   const peers = detail ? detail.peers : links.filter((l) => l.s === nd.id || l.t === nd.id).sort((a, b) => b.n - a.n)
     .map((l) => ({ s: l.s, t: l.t, n: l.n }));
-  el("net-detail-peers").replaceChildren(...peers.slice(0, 12).map((l) => {
+  $("net-detail-peers").replaceChildren(...peers.slice(0, 12).map((l) => {
     const li = document.createElement("li");
     li.textContent = `${l.s === nd.id ? "→ " + l.t : "← " + l.s} (${l.n})`;
     return li;
   }));
   const recent = detail ? detail.recent : [];
-  el("net-detail-recent").replaceChildren(...recent.map((m) => {
+  $("net-detail-recent").replaceChildren(...recent.map((m) => {
     const li = document.createElement("li");
     const t = document.createElement("time");
     t.textContent = clock(m.time);
@@ -576,7 +574,7 @@ stats.ids = () => nodes.map((nd) => nd.id);
 stats.select = (id) => { const nd = byId.get(id); if (nd) select(nd); return !!nd; };
 
 if (synthetic) {
-  el("net-note").textContent = `Synthetic load test: ${synthetic.replace("x", " agents, ")} links generated in the page, not from the bus.`;
+  $("net-note").textContent = `Synthetic load test: ${synthetic.replace("x", " agents, ")} links generated in the page, not from the bus.`;
   startSynthetic(synthetic);
 } else {
   live.subscribe("analytics.network.state", (st) => { if (!paused) apply(st); });

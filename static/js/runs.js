@@ -1,6 +1,7 @@
 // runs.js: pieces shared by the run tables and charts of the Training page
 // (single-agent train.js and multi-agent train_marl.js).
 import { live } from "./live.js";
+import { $, api } from "./page.js";
 
 // onFrame returns a function that schedules draw for the next animation
 // frame, at most once per frame however often it is called.
@@ -25,29 +26,6 @@ export function actionButton(td, text, cls, fn) {
   b.className = cls;
   b.addEventListener("click", (e) => { e.stopPropagation(); fn(); });
   td.append(b);
-}
-
-// api sends a JSON request and returns the decoded answer; a failure
-// throws an Error carrying the server's sentence.
-export async function api(method, url, body) {
-  const opts = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  const r = await fetch(url, opts);
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.error || `The server answered ${r.status}.`);
-  return data;
-}
-
-// num formats a figure with a fixed number of digits, in exponent form when
-// it is very small or very large, and "–" when there is none.
-export function num(v, digits = 1) {
-  if (v == null || !isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
-  return v.toFixed(digits);
 }
 
 // pushInOrder appends item to a run's list of points or events, first
@@ -87,10 +65,9 @@ const PILL_STATE = { running: "running", queued: "starting", evaluating: "runnin
 // It returns the functions the section's own code calls.
 export function runSection(o) {
   const { state, hooks, redraw } = o;
-  const el = (id) => document.getElementById(id);
 
   function showError(msg) {
-    const p = el(o.error);
+    const p = $(o.error);
     p.textContent = msg;
     p.hidden = !msg;
   }
@@ -105,9 +82,9 @@ export function runSection(o) {
   }
 
   function renderRuns() {
-    const body = el(o.table).tBodies[0];
+    const body = $(o.table).tBodies[0];
     const list = [...state.runs.values()].sort((a, b) => b.id - a.id);
-    el(o.empty).hidden = list.length > 0;
+    $(o.empty).hidden = list.length > 0;
     const rows = new Map([...body.rows].map((tr) => [Number(tr.dataset.run), tr]));
     let prev = null;
     for (const r of list) {

@@ -3,20 +3,19 @@
 // countdown tick each second from the server's clock (live.serverNow), not
 // from the last message, so they never stand still.
 import { live, everySecond } from "./live.js";
-import { bytes, rate, clock } from "./format.js";
+import { $, bytes, rate, clock } from "./page.js";
 
-const el = (id) => document.getElementById(id);
 let conn = { state: live.state, detail: null };
 
 function renderConn() {
-  const box = el("conn-state");
+  const box = $("conn-state");
   box.dataset.state = conn.state;
   let label = conn.state;
   if (conn.state === "offline" && conn.detail?.retryAt) {
     const s = Math.max(0, Math.ceil((conn.detail.retryAt - Date.now()) / 1000));
     label = s > 0 ? `offline, retrying in ${s} s` : "offline, retrying now";
   } else if (conn.state === "paused") label = "paused while hidden";
-  el("conn-label").textContent = label;
+  $("conn-label").textContent = label;
 }
 
 live.onState((state, detail) => {
@@ -26,14 +25,14 @@ live.onState((state, detail) => {
 
 everySecond((now) => {
   // Offline, the server's time is a guess: say so rather than tick on.
-  el("status-clock").textContent = live.state === "live" ? clock(now) : "–";
+  $("status-clock").textContent = live.state === "live" ? clock(now) : "–";
   if (conn.state === "offline") renderConn();
 });
 
 live.subscribe("system.state", (s) => {
-  el("status-bus").textContent = rate(s.bus_per_s);
-  el("status-heap").textContent = bytes(s.heap_bytes);
-  const box = el("status-services");
+  $("status-bus").textContent = rate(s.bus_per_s);
+  $("status-heap").textContent = bytes(s.heap_bytes);
+  const box = $("status-services");
   box.replaceChildren(...s.services.map((svc) => {
     const span = document.createElement("span");
     span.className = "svc";

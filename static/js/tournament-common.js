@@ -3,17 +3,7 @@
 // leaderboard. Every figure comes from tournament.state, tournament.votes and
 // tournament.commentary; nothing is computed here that a test would check.
 import { live, everySecond, serverNow } from "./live.js";
-
-const el = (id) => document.getElementById(id);
-const set = (id, text) => { const e = el(id); if (e) e.textContent = text; };
-
-export function money(v) {
-  if (v == null || isNaN(v)) return "–";
-  const s = Math.round(Math.abs(v)).toLocaleString("en-US");
-  return (v < 0 ? "−$" : "+$") + s;
-}
-export const pct = (v, d = 2) => (v == null || isNaN(v) ? "–" : (v * 100).toFixed(d) + "%");
-export const num = (v, d = 2) => (v == null || isNaN(v) ? "–" : Number(v).toFixed(d));
+import { $, el, setText as set, api, money, dollars, pct, fixed } from "./page.js";
 
 // The shared state tests read: window.metastationTournament.
 export const view = (window.metastationTournament = {
@@ -40,12 +30,36 @@ export function renderHeader(s) {
   set("t-season", s.season);
   set("t-scoreby", { sortino: "Sortino ratio", sharpe: "Sharpe ratio", calmar: "Calmar ratio", pnl: "P&L" }[s.score_by] || s.score_by);
   set("t-clock", s.clock || "–");
-  const reg = el("t-regime");
+  renderScoreNote(s);
+  const reg = $("t-regime");
   if (reg) { reg.textContent = (s.regime || "–").replace("_", " "); reg.dataset.regime = s.regime || ""; }
   set("t-scenario", s.scenario || "");
-  const bar = el("t-progress");
+  const bar = $("t-progress");
   if (bar) bar.style.width = `${Math.round((s.progress || 0) * 100)}%`;
-  set("t-phase", s.phase === "voting" ? "· round over, next one soon" : s.phase === "running" ? "· live" : "");
+}
+
+// How the score and the ratios are made, in words, with this round's own
+// figures: how many one-minute returns there are and the annualisation.
+function renderScoreNote(s) {
+  const min = s.min_returns || 30, ppy = s.periods_per_year;
+  const n = s.leaderboard?.[0]?.returns ?? 0;
+  const ratio = s.score_by === "pnl" ? "" : (s.leaderboard?.[0]?.scored
+    ? `Ratios from ${n} one-minute returns.`
+    : `For the first ${min} minutes the ratios are shown as “—” and the board ranks by P&L: a handful of returns gives ratios in the hundreds that mean nothing (${n} of ${min} so far).`);
+  set("t-score-note", ratio);
+  const factor = ppy ? `√${Math.round(ppy).toLocaleString("en-US")} (252 trading days × ${Math.round(ppy / 252)} minutes a round)` : "√(252 × minutes a round)";
+  const sh = $("th-sharpe"), so = $("th-sortino");
+  if (sh) sh.title = `Sharpe ratio: mean of one-minute returns ÷ their standard deviation, × ${factor} to a year. Shown after ${min} returns; hover a figure for its standard error. One day's ratio is noisy.`;
+  if (so) so.title = `Sortino ratio: mean of one-minute returns ÷ their downside deviation (losses only, gains count as zero), × ${factor} to a year. Shown after ${min} returns. A few small losses make it large.`;
+}
+
+// ratioCell is a Sharpe or Sortino figure, or "—" until it rests on enough
+// returns, with what it rests on as its tooltip.
+function ratioCell(e, v, se) {
+  if (!e.scored) return { text: "—", title: `needs ${view.last?.min_returns || 30} one-minute returns; ${e.returns ?? 0} so far` };
+  if (se) return { text: fixed(v), title: `${fixed(v)} ± ${fixed(se)} (one standard error, from ${e.returns} one-minute returns)` };
+  return { text: fixed(v), title: `from ${e.returns} one-minute returns, ${e.losses ?? "?"} of them losses` +
+    (e.losses < 10 ? ": with so few losses the downside deviation is tiny, so the ratio is large and unsteady" : "") };
 }
 
 // The vote panel: one button per strategy with its live tally.
@@ -54,7 +68,7 @@ export function renderVotes(s) {
   renderLock();
   const c = s.crowd || {};
   set("crowd", c.rounds ? `${c.correct} of ${c.rounds} rounds this season` : "no rounds with votes yet this season");
-  const box = el("vote-buttons");
+  const box = $("vote-buttons");
   if (!box) return;
   const tally = view.tally && view.tally.round === s.vote_round ? view.tally : { votes: s.votes, total: s.vote_total };
   const total = tally.total || 0;
@@ -94,19 +108,13 @@ const voteURL = "/api/tournament/votes";
 
 async function vote(strategy) {
   const round = view.last?.vote_round;
-  const msg = el("vote-msg");
+  const msg = $("vote-msg");
   const name = profileOf(strategy)?.name;
   try {
-    const send = () => fetch(voteURL, {
-      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ round, strategy }), credentials: "same-origin",
-    });
-    let res = await send();
+    const send = () => api("POST", voteURL, { round, strategy });
     // 428: this browser had no voter cookie; the answer set one, so the
     // same vote again counts.
-    if (res.status === 428) res = await send();
-    const body = await res.json();
-    if (!res.ok) throw new Error(body.error || res.statusText);
+    const body = await send().catch((err) => { if (err.status === 428) return send(); throw err; });
     view.votes++;
     view.myVote = { round: body.round, strategy: body.strategy };
     if (msg) {
@@ -126,9 +134,7 @@ async function vote(strategy) {
 // gives a browser without a voter cookie its cookie) and says so.
 async function showMyVote() {
   try {
-    const res = await fetch(voteURL + "/mine", { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!res.ok) return;
-    const mine = await res.json();
+    const mine = await api("GET", voteURL + "/mine");
     view.myVoteLoaded = true;
     if (!mine.strategy || view.myVote) return;
     view.myVote = { round: mine.round, strategy: mine.strategy };
@@ -168,13 +174,16 @@ function renderLock() {
       : `Round ${s.vote_round} is starting; votes for it are closed.`;
   }
   set("vote-lock", text);
+  set("t-phase", s.phase === "voting"
+    ? (view.lockLeft > 0 ? `· round over, round ${s.vote_round} starts in ${view.lockLeft} s` : "· round over, the next one is starting")
+    : s.phase === "running" ? "· live" : "");
 }
 everySecond(renderLock);
 
 // The commentary feed, newest first.
 const seen = new Set();
 export function addLines(lines) {
-  const list = el("commentary");
+  const list = $("commentary");
   if (!list) return;
   for (const l of lines) {
     const key = `${l.round}/${l.step}/${l.text}`;
@@ -197,23 +206,20 @@ export function addLines(lines) {
 
 // The compact leaderboard rows (the full table has more columns).
 export function renderBoard(s, full) {
-  const body = el("leaderboard")?.tBodies[0];
+  const body = $("leaderboard")?.tBodies[0];
   if (!body) return;
   body.replaceChildren(...(s.leaderboard || []).map((e) => {
-    const tr = document.createElement("tr");
-    tr.dataset.strategy = e.strategy;
-    tr.dataset.status = e.status;
+    const tr = el("tr", { dataset: { strategy: e.strategy, status: e.status } });
     const p = profileOf(e.strategy);
+    const scoreTip = e.scored ? `score ${fixed(e.score)} (${s.score_by})` : `ranked by P&L until the ratios rest on ${s.min_returns || 30} returns`;
     const cells = full
-      ? [e.rank, null, money(e.pnl), pct(e.return), num(e.sharpe), num(e.sortino), pct(e.max_drawdown), num(e.turnover, 1) + "×", money(e.fees).slice(1), e.status]
-      : [e.rank, null, money(e.pnl), e.status];
+      ? [e.rank, null, money(e.pnl), pct(e.return), ratioCell(e, e.sharpe, e.sharpe_se), ratioCell(e, e.sortino), pct(e.max_drawdown), fixed(e.turnover, 1) + "×", dollars(e.fees), e.status]
+      : [{ text: String(e.rank), title: scoreTip }, null, money(e.pnl), e.status];
     cells.forEach((v, i) => {
-      const td = document.createElement("td");
-      if (v === null) {
-        td.innerHTML = `<i class="swatch"></i>`;
-        td.firstChild.style.background = p?.color || "#888";
-        td.append(document.createTextNode(" " + e.name));
-      } else td.textContent = v;
+      let td;
+      if (v === null) td = el("td", null, el("i", { class: "swatch", style: { background: p?.color || "#888" } }), " " + e.name);
+      else if (typeof v === "object") td = el("td", { text: v.text, title: v.title });
+      else td = el("td", null, String(v));
       if (i === 2) td.className = e.pnl >= 0 ? "up" : "down";
       tr.append(td);
     });
@@ -224,8 +230,7 @@ export function renderBoard(s, full) {
 // connect subscribes to the tournament's topics and calls onState with
 // every snapshot, after the shared parts are drawn.
 export function connect(onState, onFills) {
-  fetch("/api/tournament/state", { headers: { Accept: "application/json" } })
-    .then((r) => r.json()).then((s) => { if (!view.last) handle(s, serverNow()); }).catch(() => {});
+  api("GET", "/api/tournament/state").then((s) => { if (!view.last) handle(s, serverNow()); }).catch(() => {});
   // made is when the server made the snapshot, on its clock.
   function handle(s, made) {
     view.updates++;

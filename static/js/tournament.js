@@ -1,9 +1,17 @@
 // tournament.js: the tournament page: leaderboard, equity curves, votes,
 // commentary and season standings, live from the tournament's topics.
-import { connect, renderBoard, profileOf, view, money, num, pct } from "./tournament-common.js";
+import { connect, renderBoard, profileOf, view } from "./tournament-common.js";
+import { $, el, api, money, dollars, signedDollars, fixed, pct, niceTicks } from "./page.js";
 
-const canvas = document.getElementById("equity");
+const canvas = $("equity");
 
+// minutes reads "09:30" as minutes after midnight.
+const minutes = (hhmm) => { const [h, m] = String(hhmm || "").split(":").map(Number); return h * 60 + m; };
+const hhmm = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(Math.round(m % 60)).padStart(2, "0")}`;
+
+// drawCurves draws each strategy's P&L through the round so far: dollars
+// on the left axis, the round's simulated clock along the bottom, a legend
+// (in the page, under the chart) with each strategy's colour and P&L now.
 function drawCurves(s) {
   const ctx = canvas.getContext("2d");
   const dpr = window.devicePixelRatio || 1;
@@ -12,53 +20,99 @@ function drawCurves(s) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const curves = (s.leaderboard || []).filter((e) => e.curve && e.curve.length > 1);
+  renderLegend(s);
   if (!curves.length) return;
-  let lo = Infinity, hi = -Infinity, n = 0;
-  for (const e of curves) for (const v of e.curve) { lo = Math.min(lo, v); hi = Math.max(hi, v); n = Math.max(n, e.curve.length); }
-  const base = curves[0].curve[0];
-  lo = Math.min(lo, base); hi = Math.max(hi, base);
-  if (hi - lo < 1) { hi += 1; lo -= 1; }
-  const pad = 8, y = (v) => pad + (h - 2 * pad) * (1 - (v - lo) / (hi - lo));
-  ctx.strokeStyle = "rgba(138,147,168,.35)";
+  const capital = s.capital || curves[0].curve[0];
+  let lo = 0, hi = 0, n = 0;
+  for (const e of curves) for (const v of e.curve) { lo = Math.min(lo, v - capital); hi = Math.max(hi, v - capital); n = Math.max(n, e.curve.length); }
+  if (hi - lo < 100) { hi += 50; lo -= 50; }
+  const padY = (hi - lo) * 0.06;
+  lo -= padY; hi += padY;
+  const left = 58, right = 10, top = 18, bottom = 22;
+  const pw = w - left - right, ph = h - top - bottom;
+  const y = (v) => top + ph * (1 - (v - lo) / (hi - lo));
+  // x: the whole round, open to close, in simulated minutes.
+  const open = minutes(s.open || "09:30"), close = Math.max(minutes(s.close || "16:00"), open + 1);
+  const x = (m) => left + (pw * (m - open)) / (close - open);
+  ctx.font = "11px ui-monospace, monospace";
+  ctx.lineWidth = 1;
+  ctx.fillStyle = "#8a93a8";
+  ctx.strokeStyle = "rgba(138,147,168,.18)";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (const v of niceTicks(lo, hi, Math.max(2, Math.floor(ph / 40)))) {
+    const py = Math.round(y(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(left, py); ctx.lineTo(left + pw, py); ctx.stroke();
+    ctx.fillText(signedDollars(v), left - 6, py);
+  }
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  const hourStep = (close - open) / 60 > Math.max(2, pw / 70) ? 120 : 60;
+  for (let m = Math.ceil(open / hourStep) * hourStep; m <= close; m += hourStep) {
+    const px = x(m);
+    ctx.textAlign = px > w - 22 ? "right" : "center"; // the close's label stays inside
+    ctx.fillText(hhmm(m), Math.min(px, w - 2), top + ph + 6);
+  }
+  ctx.textAlign = "left";
+  ctx.fillText("P&L ($, against the starting " + dollars(capital, { short: true }) + ")", 4, 2);
+  // The break-even line.
+  ctx.strokeStyle = "rgba(138,147,168,.55)";
   ctx.setLineDash([4, 4]);
-  ctx.beginPath(); ctx.moveTo(0, y(base)); ctx.lineTo(w, y(base)); ctx.stroke();
+  ctx.beginPath(); ctx.moveTo(left, y(0)); ctx.lineTo(left + pw, y(0)); ctx.stroke();
   ctx.setLineDash([]);
+  // Curves hold up to 240 points over the round so far; they span its progress.
+  const now = open + (close - open) * Math.min(1, Math.max(s.progress || 1, 0.002));
   const steps = Math.max(n - 1, 1);
   for (const e of curves) {
     ctx.strokeStyle = profileOf(e.strategy)?.color || "#fff";
     ctx.lineWidth = e.rank === 1 ? 2.4 : 1.4;
     ctx.beginPath();
-    // Curves hold up to 240 points over the round so far; x spans the round's progress.
-    const span = (w - 2 * pad) * Math.max(s.progress || 1, 0.02);
     e.curve.forEach((v, i) => {
-      const x = pad + (span * i) / steps;
-      i ? ctx.lineTo(x, y(v)) : ctx.moveTo(x, y(v));
+      const px = x(open + ((now - open) * i) / steps);
+      i ? ctx.lineTo(px, y(v - capital)) : ctx.moveTo(px, y(v - capital));
     });
     ctx.stroke();
   }
 }
 
+// renderLegend names each curve: colour, trader, P&L now.
+function renderLegend(s) {
+  const box = $("equity-legend");
+  if (!box) return;
+  box.replaceChildren(...(s.leaderboard || []).map((e) =>
+    el("span", { class: "legend-item", dataset: { strategy: e.strategy } },
+      el("i", { class: "swatch", style: { background: profileOf(e.strategy)?.color || "#888" } }),
+      ` ${e.name} `, el("b", e.pnl >= 0 ? "up" : "down", money(e.pnl)))));
+}
+
 function renderStandings(s) {
-  const body = document.getElementById("standings").tBodies[0];
-  body.replaceChildren(...(s.standings || []).map((st) => {
-    const tr = document.createElement("tr");
-    tr.dataset.strategy = st.strategy;
-    const cells = [st.rank, st.name, st.rounds, st.wins, num(st.median_score), money(st.total_pnl), pct(st.psr, 0), pct(st.dsr, 0)];
+  const rows = s.standings || [];
+  const body = $("standings").tBodies[0];
+  body.replaceChildren(...rows.map((st) => {
+    const tr = el("tr", { dataset: { strategy: st.strategy } });
+    const cells = [st.rank, st.name, st.rounds, st.wins, fixed(st.median_score), money(st.total_pnl), pct(st.psr, 0), pct(st.dsr, 0)];
     cells.forEach((v, i) => {
-      const td = document.createElement("td");
-      if (i === 1) {
-        // The name opens what the strategy remembers (the Memory page).
-        const a = document.createElement("a");
-        a.href = `/memory?agent=${encodeURIComponent(st.strategy)}`;
-        a.className = "memory-link";
-        a.title = "what it remembers";
-        a.textContent = v;
-        td.append(a);
-      } else td.textContent = v;
-      tr.append(td);
+      // The name opens what the strategy remembers (the Memory page).
+      tr.append(i === 1
+        ? el("td", null, el("a", { href: `/memory?agent=${encodeURIComponent(st.strategy)}`, class: "memory-link", title: "what it remembers", text: v }))
+        : el("td", i === 5 ? (st.total_pnl >= 0 ? "up" : "down") : null, String(v)));
     });
     return tr;
   }));
+  // Where the ranking disagrees with the total P&L, say why.
+  const why = [];
+  for (let i = 0; i < rows.length && why.length < 3; i++) {
+    for (let j = i + 1; j < rows.length && why.length < 3; j++) {
+      const a = rows[i], b = rows[j];
+      if (a.total_pnl >= b.total_pnl) continue;
+      why.push(`${a.name} ranks above ${b.name} despite less P&L (${money(a.total_pnl)} against ${money(b.total_pnl)}): ` +
+        `its median round score is higher (${fixed(a.median_score)} against ${fixed(b.median_score)}). ` +
+        `The total is moved by one big round; the median is not.`);
+    }
+  }
+  const box = $("standings-why");
+  if (box) { box.textContent = why.join(" "); box.hidden = why.length === 0; }
+  view.standingsWhy = why.length;
 }
 
 // The entrants (trained learners) with a withdraw control: a first click
@@ -67,7 +121,7 @@ function renderStandings(s) {
 // updates.
 view.withdrawals = 0;
 function renderEntrants(s) {
-  const box = document.getElementById("entrants"), list = document.getElementById("entrant-list");
+  const box = $("entrants"), list = $("entrant-list");
   const entrants = (s.profiles || []).filter((p) => p.entrant);
   box.hidden = entrants.length === 0;
   const ids = new Set(entrants.map((p) => p.id));
@@ -93,14 +147,10 @@ function renderEntrants(s) {
 }
 
 async function withdraw(p, li) {
-  const msg = document.getElementById("entrant-msg");
+  const msg = $("entrant-msg");
   li.querySelector(".confirm").disabled = true;
   try {
-    const res = await fetch(`/api/tournament/entrants/${encodeURIComponent(p.id)}`, {
-      method: "DELETE", headers: { Accept: "application/json" }, credentials: "same-origin",
-    });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(body.error || res.statusText);
+    const body = await api("DELETE", `/api/tournament/entrants/${encodeURIComponent(p.id)}`);
     view.withdrawals++;
     li.remove();
     const s = view.last;

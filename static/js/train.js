@@ -2,10 +2,9 @@
 // snapshot of every run), learning-curve points from rl.metrics (one per PPO
 // update or per 1,000 SAC steps, with the returns of the episodes finished
 // in it). A run opened mid-way is first filled from /api/rl/runs/{id}/metrics.
-import { count } from "./format.js";
-import { onFrame, api, num, pushInOrder, runSection } from "./runs.js";
+import { $, api, count, num, niceTicks } from "./page.js";
+import { onFrame, pushInOrder, runSection } from "./runs.js";
 
-const el = (id) => document.getElementById(id);
 const css = getComputedStyle(document.documentElement);
 const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
 const C = {
@@ -81,17 +80,6 @@ function canvas2d(c) {
   return { ctx, w, h };
 }
 
-// "Nice" tick values between lo and hi.
-function ticks(lo, hi, n) {
-  const span = hi - lo;
-  if (!(span > 0)) return [lo];
-  const raw = span / n, mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= n) ?? 10 * mag;
-  const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
-  return out;
-}
-
 function extent(values) {
   let lo = Infinity, hi = -Infinity;
   for (const v of values) {
@@ -116,14 +104,14 @@ function frame(ctx, w, h, xd, yd, { left = 52, bottom = 24, top = 10, right = 12
   ctx.fillStyle = C.muted;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const v of ticks(yd[0], yd[1], yticks)) {
+  for (const v of niceTicks(yd[0], yd[1], yticks)) {
     const py = Math.round(y(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(left, py); ctx.lineTo(left + pw, py); ctx.stroke();
     ctx.fillText(yfmt(v), left - 6, py);
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const v of ticks(xd[0], xd[1], xticks)) {
+  for (const v of niceTicks(xd[0], xd[1], xticks)) {
     ctx.fillText(xfmt(v), x(v), top + ph + 6);
   }
   return { x, y, left, top, pw, ph };
@@ -132,7 +120,7 @@ function frame(ctx, w, h, xd, yd, { left = 52, bottom = 24, top = 10, right = 12
 // --- charts --------------------------------------------------------------
 
 function drawCurve() {
-  const { ctx, w, h } = canvas2d(el("tr-curve"));
+  const { ctx, w, h } = canvas2d($("tr-curve"));
   const run = state.runs.get(state.selected);
   const pts = state.points;
   if (!run || pts.length === 0) {
@@ -201,7 +189,7 @@ function episodesOf(pts) {
 }
 
 function drawHist() {
-  const { ctx, w, h } = canvas2d(el("tr-hist"));
+  const { ctx, w, h } = canvas2d($("tr-hist"));
   const eps = episodesOf(state.points);
   if (eps.length === 0) {
     // A run of an earlier session whose points were stored before their
@@ -243,9 +231,9 @@ function drawHist() {
 }
 
 function buildDiags(algo) {
-  const box = el("tr-diags");
+  const box = $("tr-diags");
   state.diagAlgo = algo;
-  el("tr-diag-algo").textContent = algo ? algo.toUpperCase() : "";
+  $("tr-diag-algo").textContent = algo ? algo.toUpperCase() : "";
   box.replaceChildren(...(DIAGS[algo] ?? []).map((d) => {
     const div = document.createElement("div");
     div.className = "diag";
@@ -287,13 +275,13 @@ function drawDiags() {
 function renderFigures() {
   const run = state.runs.get(state.selected);
   const eps = state.points.reduce((n, p) => n + (p.episodes?.length ?? 0), 0);
-  el("tr-title").textContent = run ? `run ${run.id} · ${runLabel(run)}` : "";
-  el("tr-return").textContent = run ? num(state.points.at(-1)?.return ?? run.return, 1) : "–";
-  el("tr-eval").textContent = run?.eval_return != null ? num(run.eval_return, 1) : "–";
-  el("tr-episodes").textContent = run ? count(eps) : "–";
+  $("tr-title").textContent = run ? `run ${run.id} · ${runLabel(run)}` : "";
+  $("tr-return").textContent = run ? num(state.points.at(-1)?.return ?? run.return, 1) : "–";
+  $("tr-eval").textContent = run?.eval_return != null ? num(run.eval_return, 1) : "–";
+  $("tr-episodes").textContent = run ? count(eps) : "–";
   const pct = run && run.total ? Math.min(100, (100 * run.steps) / run.total) : 0;
-  el("tr-progress").style.width = pct + "%";
-  el("tr-progress").dataset.status = run?.status ?? "";
+  $("tr-progress").style.width = pct + "%";
+  $("tr-progress").dataset.status = run?.status ?? "";
 }
 
 const redraw = onFrame(() => {
@@ -343,24 +331,24 @@ const runs = runSection({
 // --- the form ------------------------------------------------------------
 
 function syncForm(changed) {
-  const algo = el("tr-algo").value;
-  const envSel = el("tr-env");
+  const algo = $("tr-algo").value;
+  const envSel = $("tr-env");
   for (const o of envSel.options) o.disabled = algo === "sac" && o.value !== "pendulum";
   if (envSel.selectedOptions[0]?.disabled) envSel.value = "pendulum";
   if (changed) {
     const s = SUGGESTED_STEPS[`${algo}/${envSel.value}`];
-    if (s) el("tr-steps").value = s;
+    if (s) $("tr-steps").value = s;
   }
 }
 
-el("tr-algo").addEventListener("change", () => syncForm(true));
-el("tr-env").addEventListener("change", () => syncForm(true));
-el("tr-form").addEventListener("submit", (e) => {
+$("tr-algo").addEventListener("change", () => syncForm(true));
+$("tr-env").addEventListener("change", () => syncForm(true));
+$("tr-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
   runs.start({
     algo: f.get("algo"), env: f.get("env"), steps: Number(f.get("steps")), seed: Number(f.get("seed")),
-  }, el("tr-start"));
+  }, $("tr-start"));
 });
 
 // --- live ----------------------------------------------------------------

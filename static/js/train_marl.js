@@ -4,11 +4,10 @@
 // team's and each agent's mean return over the last 100 training
 // episodes), promotions from marl.events. A run opened mid-way is first
 // filled from /api/marl/runs/{id}/metrics.
-import { count } from "./format.js";
-import { onFrame, api, num, pushInOrder, runSection, actionButton } from "./runs.js";
+import { $, api, count, num } from "./page.js";
+import { onFrame, pushInOrder, runSection, actionButton } from "./runs.js";
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 
-const el = (id) => document.getElementById(id);
 const css = getComputedStyle(document.documentElement);
 const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
 const C = {
@@ -55,7 +54,7 @@ let plot = null; // uPlot instance
 let plotKey = ""; // run id and agent count it was built for
 
 function buildPlot(run) {
-  const box = el("ma-chart");
+  const box = $("ma-chart");
   if (plot) { plot.destroy(); plot = null; }
   box.replaceChildren();
   const n = run?.agents ?? 0;
@@ -79,7 +78,7 @@ function buildPlot(run) {
   };
   plot = new uPlot(opts, data(n), box);
   // The legend below the chart.
-  const legend = el("ma-legend");
+  const legend = $("ma-legend");
   legend.replaceChildren(...series.slice(1).map((s, i) => {
     const span = document.createElement("span");
     span.dataset.series = i === 0 ? "team" : `agent-${i - 1}`;
@@ -107,12 +106,12 @@ function drawChart() {
   hooks.lines = d.slice(1).filter((col) => col.some((v) => v != null)).length;
   // The latest values in the legend.
   const vals = [run.team, ...(run.agent_returns ?? [])];
-  el("ma-legend").querySelectorAll(".val").forEach((b, i) => { b.textContent = num(vals[i], 2); });
+  $("ma-legend").querySelectorAll(".val").forEach((b, i) => { b.textContent = num(vals[i], 2); });
 }
 
 function resizeChart() {
   if (!plot) return;
-  const box = el("ma-chart");
+  const box = $("ma-chart");
   plot.setSize({ width: Math.max(300, box.clientWidth), height: Math.max(300, box.clientHeight || 340) });
 }
 
@@ -121,7 +120,7 @@ function resizeChart() {
 function drawStages() {
   const run = state.runs.get(state.selected);
   const st = run?.stage;
-  const list = el("ma-stages");
+  const list = $("ma-stages");
   list.dataset.off = String(!st);
   const lastForgot = new Set(state.events.at(-1)?.forgot ?? []);
   const passedAt = new Map(state.events.map((e) => [e.stage, e.episode]));
@@ -143,10 +142,10 @@ function drawStages() {
   else if (!st) text = "· only trading-world runs with the curriculum have stages";
   else if (st.index >= st.names.length) text = "· all stages passed";
   else text = `· stage ${st.index + 1} of ${st.names.length}: ${STAGE_LABEL[st.name] ?? st.name}`;
-  el("ma-stage-note").textContent = text;
+  $("ma-stage-note").textContent = text;
   hooks.stage = st ? (st.name || "done") : "";
 
-  const ul = el("ma-events");
+  const ul = $("ma-events");
   ul.replaceChildren(...state.events.slice().reverse().map((e) => {
     const li = document.createElement("li");
     const to = e.next ? ` → ${STAGE_LABEL[e.next] ?? e.next}` : " → all stages passed";
@@ -164,22 +163,22 @@ function drawStages() {
     li.title = e.text;
     return li;
   }));
-  el("ma-events-empty").hidden = state.events.length > 0 || !st;
+  $("ma-events-empty").hidden = state.events.length > 0 || !st;
 }
 
 // --- figures -------------------------------------------------------------
 
 function renderFigures() {
   const run = state.runs.get(state.selected);
-  el("ma-title").textContent = run ? `run ${run.id} · ${runLabel(run)}` : "";
-  el("ma-team").textContent = run ? num(run.team, 2) : "–";
-  el("ma-eval").textContent = run?.eval ? `${num(run.eval.team, 2)} ± ${num(run.eval.ci, 2)}` : "–";
-  el("ma-eval").title = run?.eval ? `greedy team on ${run.eval.episodes} held-out episodes (95% CI); a random team scores ${num(run.eval.random, 2)} on the same episodes` : "";
-  el("ma-episodes-done").textContent = run ? `${count(run.episodes)}/${count(run.total)}` : "–";
-  el("ma-eps").textContent = run?.epsilon != null ? num(run.epsilon, 2) : "–";
+  $("ma-title").textContent = run ? `run ${run.id} · ${runLabel(run)}` : "";
+  $("ma-team").textContent = run ? num(run.team, 2) : "–";
+  $("ma-eval").textContent = run?.eval ? `${num(run.eval.team, 2)} ± ${num(run.eval.ci, 2)}` : "–";
+  $("ma-eval").title = run?.eval ? `greedy team on ${run.eval.episodes} held-out episodes (95% CI); a random team scores ${num(run.eval.random, 2)} on the same episodes` : "";
+  $("ma-episodes-done").textContent = run ? `${count(run.episodes)}/${count(run.total)}` : "–";
+  $("ma-eps").textContent = run?.epsilon != null ? num(run.epsilon, 2) : "–";
   const pct = run && run.total ? Math.min(100, (100 * run.episodes) / run.total) : 0;
-  el("ma-progress").style.width = pct + "%";
-  el("ma-progress").dataset.status = run?.status ?? "";
+  $("ma-progress").style.width = pct + "%";
+  $("ma-progress").dataset.status = run?.status ?? "";
 }
 
 const redraw = onFrame(() => {
@@ -264,8 +263,8 @@ const runs = runSection({
 // --- the form ------------------------------------------------------------
 
 function syncForm(changed) {
-  const env = el("ma-env").value, algo = el("ma-algo").value;
-  const box = el("ma-curriculum");
+  const env = $("ma-env").value, algo = $("ma-algo").value;
+  const box = $("ma-curriculum");
   const can = env === "trading-ma" && algo !== "maddpg";
   box.disabled = !can;
   if (!can) box.checked = false;
@@ -274,20 +273,20 @@ function syncForm(changed) {
     // On simple_spread QMIX and VDN need about 8000 episodes to beat a
     // random team by 30 % (docs/notes/issue-7.md); MADDPG 3000.
     const s = env === "spread" && algo !== "maddpg" ? 8000 : SUGGESTED[env];
-    if (s) el("ma-episodes").value = s;
+    if (s) $("ma-episodes").value = s;
   }
   if (changed === "env" && can) box.checked = true;
 }
 
-el("ma-env").addEventListener("change", () => syncForm("env"));
-el("ma-algo").addEventListener("change", () => syncForm("algo"));
-el("ma-form").addEventListener("submit", (e) => {
+$("ma-env").addEventListener("change", () => syncForm("env"));
+$("ma-algo").addEventListener("change", () => syncForm("algo"));
+$("ma-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
   runs.start({
     env: f.get("env"), algo: f.get("algo"), episodes: Number(f.get("episodes")), seed: Number(f.get("seed")),
-    curriculum: el("ma-curriculum").checked,
-  }, el("ma-start"));
+    curriculum: $("ma-curriculum").checked,
+  }, $("ma-start"));
 });
 
 // --- live ----------------------------------------------------------------
