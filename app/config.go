@@ -10,7 +10,7 @@ type Config struct {
 	NoBrowser bool
 	LogLevel  slog.Level
 	// Showcase runs the seeded stand-in agents that keep the agent network
-	// page full (issue 8); they publish about 240 bus messages a second.
+	// page full; they publish about 240 bus messages a second.
 	Showcase bool
 	// TournamentAgent is a trading-world checkpoint (metastation train
 	// --env trading-ma --algo vdn|qmix) that enters the tournament.

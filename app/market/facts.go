@@ -121,7 +121,7 @@ type FactsCheck struct {
 	OK    bool    `json:"ok"`
 }
 
-// CheckEquityFacts holds f to the ranges of real equity indices (issue 3):
+// CheckEquityFacts holds f to the ranges of real equity indices:
 // excess kurtosis 3–30, |ACF(r,1)| < 0.1, max |ACF(r)| over lags 2–20 <
 // 0.05, ACF(|r|,1) in 0.1–0.4, S20 in 2–7, leverage below −0.02, 21-day
 // kurtosis below the daily one and 63-day below half of it.

@@ -84,10 +84,7 @@ func (s *Service) Resume(id int64) (RunInfo, error) { return s.reg.Resume(id) }
 
 // Stop asks a queued or running run to stop; a running one checkpoints
 // first, a queued one leaves the queue at once.
-func (s *Service) Stop(id int64) error {
-	_, err := s.reg.Stop(id)
-	return err
-}
+func (s *Service) Stop(id int64) (RunInfo, error) { return s.reg.Stop(id) }
 
 // Runs lists every run, newest first.
 func (s *Service) Runs() []RunInfo { return s.reg.List() }

@@ -50,7 +50,7 @@ func TestServiceLoad(t *testing.T) {
 	finishedInfo := waitStatus(t, first, finished.ID, "done")
 	stopped := start(first, 12*512, 4)
 	waitSteps(t, first, stopped.ID, 2*512)
-	if err := first.Stop(stopped.ID); err != nil {
+	if _, err := first.Stop(stopped.ID); err != nil {
 		t.Fatal(err)
 	}
 	stoppedInfo := waitStatus(t, first, stopped.ID, "stopped")

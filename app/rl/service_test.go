@@ -95,7 +95,7 @@ func TestServiceTrainsPersistsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, s, long.ID, "running")
-	if err := s.Stop(long.ID); err != nil {
+	if _, err := s.Stop(long.ID); err != nil {
 		t.Fatal(err)
 	}
 	stopped := waitStatus(t, s, long.ID, "stopped")
@@ -140,7 +140,7 @@ func TestServiceStopWhileQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, s, long.ID, "running")
-	if err := s.Stop(waiting.ID); err != nil {
+	if _, err := s.Stop(waiting.ID); err != nil {
 		t.Fatal(err)
 	}
 	// It leaves the queue at once, while the long run still trains.
@@ -149,7 +149,7 @@ func TestServiceStopWhileQueued(t *testing.T) {
 			t.Errorf("a run stopped in the queue is %s (resumable %v) at once, want stopped and resumable", r.Status, r.Resumable)
 		}
 	}
-	if err := s.Stop(long.ID); err != nil {
+	if _, err := s.Stop(long.ID); err != nil {
 		t.Fatal(err)
 	}
 	if r := waitStatus(t, s, waiting.ID, "stopped"); r.Steps != 0 {
@@ -161,7 +161,7 @@ func TestServiceStopWhileQueued(t *testing.T) {
 	if r := waitStatus(t, s, next.ID, "done"); r.Steps != 2*512 {
 		t.Errorf("the next run ended at %d steps", r.Steps)
 	}
-	if err := s.Stop(next.ID); !errs.Is(err, errs.Conflict) {
+	if _, err := s.Stop(next.ID); !errs.Is(err, errs.Conflict) {
 		t.Errorf("stopping a finished run: %v", err)
 	}
 	// A run stopped before it trained has nothing to lose: it resumes

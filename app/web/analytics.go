@@ -14,14 +14,8 @@ import (
 	"github.com/metastation/metastation/app/analytics"
 )
 
-// The analytics HTTP API: thin handlers over the analytics service. Wired in
-// routes.go:
-//
-//	r.Get("/api/analytics/series", analyticsList(a))              // ?prefix=market.&subsystem=market
-//	r.Get("/api/analytics/series/{name}", analyticsQuery(a))      // ?instrument=SPY&range=15m&points=600
-//	r.Get("/api/analytics/forecast/{name}", analyticsForecast(a)) // ?range=30m&points=240&horizon=40
-//	r.Get("/api/analytics/network", analyticsNetwork(a))
-//	r.Get("/api/analytics/agents/{id}", analyticsAgent(a))
+// The analytics HTTP API: thin handlers over the analytics service, wired in
+// routes.go.
 
 // SeriesResponse is a series' points, as GET /api/analytics/series/{name} returns them.
 type SeriesResponse struct {

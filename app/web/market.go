@@ -14,17 +14,8 @@ import (
 )
 
 // The market's HTTP API. Each function takes the market service and returns
-// a thin handler: decode and validate, call the domain, encode JSON. Wire
-// them in routes.go:
-//
-//	r.Get("/api/market/instruments", marketInstruments(m))
-//	r.Get("/api/market/state", marketState(m))
-//	r.Get("/api/market/bars/{symbol}", marketBars(m))   // ?interval=1m&from=&to=&limit=
-//	r.Get("/api/market/book/{symbol}", marketBook(m))   // ?depth=20
-//	r.Post("/api/market/speed", marketSpeed(m))         // {"speed": 10}
-//	r.Post("/api/market/script", marketScript(m))       // {"script": "calm; 10:30 black_swan shock=-6"}
-//	r.Post("/api/market/orders", marketOrder(m))        // {"symbol","side","type","price","qty"}
-//	r.Post("/api/market/import", marketImport(m))       // multipart: file, symbol, format
+// a thin handler: decode and validate, call the domain, encode JSON. They are
+// wired in routes.go.
 
 // marketInstruments lists the simulated instruments.
 func marketInstruments(m *market.Service) http.HandlerFunc {

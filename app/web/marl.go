@@ -43,38 +43,6 @@ func marlStart(svc *marl.Service) http.HandlerFunc {
 	}
 }
 
-// marlStop asks a queued or running run to stop; a running one checkpoints first.
-func marlStop(svc *marl.Service) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := runID(w, r)
-		if !ok {
-			return
-		}
-		info, err := svc.Stop(id)
-		if err != nil {
-			writeAppError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, info)
-	}
-}
-
-// marlResume queues a stopped or failed run to continue from its checkpoint.
-func marlResume(svc *marl.Service) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := runID(w, r)
-		if !ok {
-			return
-		}
-		info, err := svc.Resume(id)
-		if err != nil {
-			writeAppError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, info)
-	}
-}
-
 // marlMetrics returns a run with its learning curve so far (the points
 // marl.metrics sends live) and its curriculum promotions.
 func marlMetrics(svc *marl.Service) http.HandlerFunc {

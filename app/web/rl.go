@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/metastation/metastation/app/rl"
 )
 
@@ -43,39 +41,6 @@ func rlStart(t *rl.Service) http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusCreated, info)
-	}
-}
-
-// rlStop asks a queued or running run to stop; a running one checkpoints first.
-func rlStop(t *rl.Service) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := runID(w, r)
-		if !ok {
-			return
-		}
-		if err := t.Stop(id); err != nil {
-			writeAppError(w, r, err)
-			return
-		}
-		info, _ := t.Get(id)
-		writeJSON(w, http.StatusAccepted, info)
-	}
-}
-
-// rlResume queues a stopped or failed run to continue from its checkpoint
-// (or afresh when it trained nothing).
-func rlResume(t *rl.Service) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := runID(w, r)
-		if !ok {
-			return
-		}
-		info, err := t.Resume(id)
-		if err != nil {
-			writeAppError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, info)
 	}
 }
 
@@ -131,15 +96,4 @@ func rlCheckpoint(t *rl.Service) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		http.ServeContent(w, r, name+".ckpt", st.ModTime(), f)
 	}
-}
-
-// rlID reads the run id from the path, answering 400 when it is not one.
-func runID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	s := chi.URLParam(r, "id")
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 1 {
-		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("A run id is a whole number from 1, not %q.", s))
-		return 0, false
-	}
-	return id, true
 }

@@ -78,16 +78,16 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/train", p.handle("Learning", "/train", ui.Train))
 	r.Get("/api/rl/runs", rlRuns(a.RL))
 	r.Post("/api/rl/runs", rlStart(a.RL))
-	r.Post("/api/rl/runs/{id}/stop", rlStop(a.RL))
-	r.Post("/api/rl/runs/{id}/resume", rlResume(a.RL))
+	r.Post("/api/rl/runs/{id}/stop", runAction(a.RL.Stop))
+	r.Post("/api/rl/runs/{id}/resume", runAction(a.RL.Resume))
 	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(a.RL))
 	r.Get("/api/rl/runs/{id}/checkpoint", rlCheckpoint(a.RL))
 
 	// Learning, multi-agent: QMIX/VDN/MADDPG runs for the Training page.
 	r.Get("/api/marl/runs", marlRuns(a.MARL))
 	r.Post("/api/marl/runs", marlStart(a.MARL))
-	r.Post("/api/marl/runs/{id}/stop", marlStop(a.MARL))
-	r.Post("/api/marl/runs/{id}/resume", marlResume(a.MARL))
+	r.Post("/api/marl/runs/{id}/stop", runAction(a.MARL.Stop))
+	r.Post("/api/marl/runs/{id}/resume", runAction(a.MARL.Resume))
 	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(a.MARL))
 
 	// Tournament: its pages, state, commentary, votes and entrants.
