@@ -7,6 +7,7 @@ import (
 
 	"github.com/metastation/metastation/app/analytics"
 	"github.com/metastation/metastation/app/entrant"
+	"github.com/metastation/metastation/app/llm"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/rl"
@@ -71,7 +72,7 @@ func (a *App) newMarket() (*market.Service, error) {
 func (a *App) newTournament(ctx context.Context) (*tournament.Service, error) {
 	cfg := tournament.Config{Seed: uint64(a.Config.Seed)}
 	if a.Config.LLMURL != "" {
-		cfg.LLM = &tournament.LLM{URL: a.Config.LLMURL, Model: a.Config.LLMModel}
+		cfg.LLM = &tournament.LLM{Client: llm.Client{URL: a.Config.LLMURL, Model: a.Config.LLMModel}}
 	}
 	t, err := tournament.NewService(cfg, a.Bus, a.DB, a.Writer, a.Log)
 	if err != nil {

@@ -1,84 +1,27 @@
 package tournament
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/metastation/metastation/app/llm"
 )
 
-// LLM rewrites commentary lines through an OpenAI-compatible chat
-// completions endpoint (a local model). A rewrite that is late, fails, or
-// quotes a name or number that is not a field of the event is dropped and
-// the template's line is used: the commentary never waits for, nor trusts,
-// the model.
-type LLM struct {
-	URL     string        // the full endpoint, e.g. http://127.0.0.1:11434/v1/chat/completions
-	Model   string        // default "local"
-	Timeout time.Duration // default 2s
-	Client  *http.Client  // default http.DefaultClient
-}
+// LLM rewrites commentary lines through a local model (app/llm). A
+// rewrite that is late, fails, or quotes a name or number that is not a
+// field of the event is dropped and the template's line is used: the
+// commentary never waits for, nor trusts, the model.
+type LLM struct{ llm.Client }
 
 const llmSystem = "You are the lively commentator of an AI trading tournament. Rewrite the line you are given " +
 	"in your own words, in one short sentence. Keep every name and every number exactly as written; add no other numbers or names."
 
 // Rewrite asks the model for a new wording of line.
 func (l *LLM) Rewrite(ctx context.Context, line string) (string, error) {
-	timeout := l.Timeout
-	if timeout <= 0 {
-		timeout = 2 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	model := l.Model
-	if model == "" {
-		model = "local"
-	}
-	body, _ := json.Marshal(map[string]any{
-		"model": model, "temperature": 0.7, "max_tokens": 80,
-		"messages": []map[string]string{{"role": "system", "content": llmSystem}, {"role": "user", "content": line}},
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.URL, bytes.NewReader(body))
-	if err != nil {
-		return "", fmt.Errorf("llm request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	client := l.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("llm: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("llm: status %s", resp.Status)
-	}
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 64<<10)).Decode(&out); err != nil {
-		return "", fmt.Errorf("llm: decode: %w", err)
-	}
-	if len(out.Choices) == 0 {
-		return "", errors.New("llm: no choices")
-	}
-	text := strings.TrimSpace(out.Choices[0].Message.Content)
-	if text == "" || len(text) > 280 {
-		return "", errors.New("llm: empty or overlong line")
-	}
-	return text, nil
+	return l.Complete(ctx, llm.Request{System: llmSystem, User: line, Temperature: 0.7, MaxTokens: 80, MaxChars: 280})
 }
 
 var numberRE = regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)

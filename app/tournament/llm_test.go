@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastation/metastation/app/llm"
 )
 
 // fakeLLM answers like an OpenAI-compatible chat endpoint with reply(line).
@@ -34,7 +36,7 @@ func TestLLMRewriteAndFallback(t *testing.T) {
 	line := "Momentum Chaser keeps climbing: +$12,345 and counting."
 
 	good := fakeLLM(t, func(s string) string { return "Look at Momentum Chaser go, +$12,345 already!" }, 0)
-	text, err := (&LLM{URL: good.URL}).Rewrite(context.Background(), line)
+	text, err := (&LLM{llm.Client{URL: good.URL}}).Rewrite(context.Background(), line)
 	if err != nil || QuotesOnly(text, e, names, nil) != nil {
 		t.Fatalf("good rewrite: %q, %v", text, err)
 	}
@@ -46,7 +48,7 @@ func TestLLMRewriteAndFallback(t *testing.T) {
 	}
 	slow := fakeLLM(t, func(s string) string { return s }, 300*time.Millisecond)
 	start := time.Now()
-	if _, err := (&LLM{URL: slow.URL, Timeout: 50 * time.Millisecond}).Rewrite(context.Background(), line); err == nil {
+	if _, err := (&LLM{llm.Client{URL: slow.URL, Timeout: 50 * time.Millisecond}}).Rewrite(context.Background(), line); err == nil {
 		t.Error("a late answer was accepted")
 	}
 	if time.Since(start) > 250*time.Millisecond {
@@ -58,7 +60,7 @@ func TestServiceUsesLLMWithFallback(t *testing.T) {
 	// The fake model rewrites every other line with an invented number: those
 	// fall back to the template, the others are used.
 	n := 0
-	llm := fakeLLM(t, func(s string) string {
+	model := fakeLLM(t, func(s string) string {
 		n++
 		if n%2 == 0 {
 			return "Something happened worth 424242."
@@ -66,7 +68,7 @@ func TestServiceUsesLLMWithFallback(t *testing.T) {
 		return "LLM: " + s
 	}, 0)
 	cfg := fastConfig()
-	cfg.LLM = &LLM{URL: llm.URL, Timeout: time.Second}
+	cfg.LLM = &LLM{llm.Client{URL: model.URL, Timeout: time.Second}}
 	s, _, db := testService(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
