@@ -17,7 +17,9 @@ func TestComplete(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"answer", func(w http.ResponseWriter) { w.Write([]byte(`{"choices":[{"message":{"content":"  Hello there.  "}}]}`)) }, "Hello there.", ""},
+		{"answer", func(w http.ResponseWriter) {
+			w.Write([]byte(`{"choices":[{"message":{"content":"  Hello there.  "}}]}`))
+		}, "Hello there.", ""},
 		{"server error", func(w http.ResponseWriter) { http.Error(w, "no", http.StatusInternalServerError) }, "", "status 500"},
 		{"no choices", func(w http.ResponseWriter) { w.Write([]byte(`{"choices":[]}`)) }, "", "no choices"},
 		{"overlong", func(w http.ResponseWriter) {
