@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,12 +122,38 @@ type acked struct {
 	index uint64
 }
 
-// RunChaos runs the clients and the fault schedule on c, then heals the
-// network, restarts every node, waits for them to converge and checks:
-// the history is linearizable (porcupine), every acknowledged write is in
-// every node's applied state at the index it was acknowledged at, and the
-// applied sequences and state hashes are identical.
-func RunChaos(ctx context.Context, c *LocalCluster, o ChaosOptions) (ChaosReport, error) {
+// Target is what a chaos client writes to and reads from: a node, or a
+// Client of a cluster of processes.
+type Target interface {
+	Apply(ctx context.Context, c Command) (Result, error)
+	ReadConsistent(ctx context.Context, q Query) (Answer, error)
+}
+
+// ReadConsistent is Read with consistent set (a Target).
+func (n *Node) ReadConsistent(ctx context.Context, q Query) (Answer, error) {
+	return n.Read(ctx, true, q)
+}
+
+// ReadConsistent is Read (a Target).
+func (c *Client) ReadConsistent(ctx context.Context, q Query) (Answer, error) { return c.Read(ctx, q) }
+
+// History records the operations of concurrent clients for porcupine.
+type History struct {
+	start time.Time
+	mu    sync.Mutex
+	ops   []porcupine.Operation
+	acks  []acked
+}
+
+// NewHistory starts an empty history; times are measured from now.
+func NewHistory() *History { return &History{start: time.Now()} }
+
+func (h *History) now() int64 { return time.Since(h.start).Nanoseconds() }
+
+// Run runs o.Clients clients until stop closes; pick gives client k's
+// target for its next operation (nil: none is up, wait). It returns when
+// they have all stopped.
+func (h *History) Run(ctx context.Context, stop <-chan struct{}, o ChaosOptions, pick func(k int) Target) {
 	if o.Clients < 1 {
 		o.Clients = 6
 	}
@@ -136,14 +163,6 @@ func RunChaos(ctx context.Context, c *LocalCluster, o ChaosOptions) (ChaosReport
 	if o.OpTimeout <= 0 {
 		o.OpTimeout = time.Second
 	}
-	var rep ChaosReport
-	start := time.Now()
-	now := func() int64 { return time.Since(start).Nanoseconds() }
-	stop := make(chan struct{})
-
-	var mu sync.Mutex
-	var ops []porcupine.Operation
-	var acks []acked
 	var wg sync.WaitGroup
 	for ci := range o.Clients {
 		wg.Go(func() {
@@ -152,43 +171,46 @@ func RunChaos(ctx context.Context, c *LocalCluster, o ChaosOptions) (ChaosReport
 				select {
 				case <-stop:
 					return
+				case <-ctx.Done():
+					return
 				default:
 				}
-				n := pickNode(c, ci+seq)
-				if n == nil {
+				t := pick(ci + seq)
+				if t == nil {
 					time.Sleep(5 * time.Millisecond)
 					continue
 				}
-				op, ack, rec := clientOp(ctx, n, rng, ci, seq, o, now)
+				op, ack, rec := h.clientOp(ctx, t, rng, ci, seq, o)
 				if !rec {
 					continue
 				}
-				mu.Lock()
-				ops = append(ops, op)
+				h.mu.Lock()
+				h.ops = append(h.ops, op)
 				if ack != nil {
-					acks = append(acks, *ack)
+					h.acks = append(h.acks, *ack)
 				}
-				mu.Unlock()
+				h.mu.Unlock()
 			}
 		})
 	}
-	faultErr := runFaults(ctx, c, o, &rep, start)
-	close(stop)
 	wg.Wait()
-	if faultErr != nil {
-		return rep, faultErr
-	}
+}
 
-	// Writes whose outcome is unknown may take effect at any time after
-	// their call: they return "at infinity".
-	end := now()
+// Check runs porcupine on the history and fills the report's counts.
+// Writes whose outcome is unknown may take effect at any time after their
+// call: they return "at infinity".
+func (h *History) Check(rep *ChaosReport) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	end := h.now()
+	ops := slices.Clone(h.ops)
 	for i := range ops {
 		if ops[i].Return < 0 {
 			ops[i].Return = end + int64(time.Hour)
 		}
 	}
 	rep.Ops = len(ops)
-	rep.Acknowledged = len(acks)
+	rep.Acknowledged = len(h.acks)
 	for _, op := range ops {
 		in, out := op.Input.(regInput), op.Output.(regOutput)
 		if in.Op != "get" && !out.Known {
@@ -201,6 +223,48 @@ func RunChaos(ctx context.Context, c *LocalCluster, o ChaosOptions) (ChaosReport
 	res, _ := porcupine.CheckOperationsVerbose(registerModel, ops, 60*time.Second)
 	rep.Check = string(res)
 	rep.Linearizable = res == porcupine.Ok
+}
+
+// Missing counts the acknowledged writes that seen does not hold at the
+// index they were acknowledged at.
+func (h *History) Missing(seen func(id string) (Result, bool)) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, a := range h.acks {
+		if r, ok := seen(a.id); !ok || r.Index != a.index {
+			n++
+		}
+	}
+	return n
+}
+
+// RunChaos runs the clients and the fault schedule on c, then heals the
+// network, restarts every node, waits for them to converge and checks:
+// the history is linearizable (porcupine), every acknowledged write is in
+// every node's applied state at the index it was acknowledged at, and the
+// applied sequences and state hashes are identical.
+func RunChaos(ctx context.Context, c *LocalCluster, o ChaosOptions) (ChaosReport, error) {
+	var rep ChaosReport
+	h := NewHistory()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Run(ctx, stop, o, func(k int) Target {
+			if n := pickNode(c, k); n != nil {
+				return n
+			}
+			return nil
+		})
+	}()
+	faultErr := runFaults(ctx, c, o, &rep, h.start)
+	close(stop)
+	<-done
+	if faultErr != nil {
+		return rep, faultErr
+	}
+	h.Check(&rep)
 
 	// Heal and restart, then the invariants.
 	c.Net.Heal()
@@ -222,11 +286,7 @@ func RunChaos(ctx context.Context, c *LocalCluster, o ChaosOptions) (ChaosReport
 		n.View(func(s *State) {
 			hashes[s.Hash()], chains[s.Chain] = true, true
 			total = s.Count
-			for _, a := range acks {
-				if r, ok := s.Seen[a.id]; !ok || r.Index != a.index {
-					rep.LostAcknowledged++
-				}
-			}
+			rep.LostAcknowledged += h.Missing(func(id string) (Result, bool) { r, ok := s.Seen[id]; return r, ok })
 		})
 	}
 	if total > MaxDedupe {
@@ -246,9 +306,9 @@ func pickNode(c *LocalCluster, k int) *Node {
 	return nil
 }
 
-// clientOp runs one random operation on n and returns it as a history
+// clientOp runs one random operation on t and returns it as a history
 // entry (rec false: a failed read, which is left out).
-func clientOp(ctx context.Context, n *Node, rng *rand.Rand, ci, seq int, o ChaosOptions, now func() int64) (porcupine.Operation, *acked, bool) {
+func (h *History) clientOp(ctx context.Context, t Target, rng *rand.Rand, ci, seq int, o ChaosOptions) (porcupine.Operation, *acked, bool) {
 	ctx, cancel := context.WithTimeout(ctx, o.OpTimeout)
 	defer cancel()
 	vote := rng.IntN(2) == 0
@@ -266,18 +326,18 @@ func clientOp(ctx context.Context, n *Node, rng *rand.Rand, ci, seq int, o Chaos
 	default:
 		in.Op, in.Want = "cas", rng.IntN(9)
 	}
-	id := fmt.Sprintf("c%d-%d", ci, seq)
-	op := porcupine.Operation{ClientId: ci, Input: in, Call: now()}
+	id := fmt.Sprintf("c%d-%d-%d", ci, seq, h.start.UnixNano())
+	op := porcupine.Operation{ClientId: ci, Input: in, Call: h.now()}
 	if in.Op == "get" {
 		q := Query{Kind: QueryAlias, Model: "chaos", Alias: strconv.Itoa(k)}
 		if vote {
 			q = Query{Kind: QueryVote, Round: 1, Voter: strconv.Itoa(k)}
 		}
-		a, err := n.Read(ctx, true, q)
+		a, err := t.ReadConsistent(ctx, q)
 		if err != nil {
 			return op, nil, false
 		}
-		op.Return = now()
+		op.Return = h.now()
 		v := a.Version
 		if vote {
 			v, _ = strconv.Atoi(strings.TrimPrefix(a.Strategy, "s"))
@@ -285,28 +345,26 @@ func clientOp(ctx context.Context, n *Node, rng *rand.Rand, ci, seq int, o Chaos
 		op.Output = regOutput{Known: true, Val: v}
 		return op, nil, true
 	}
-	var res Result
-	var err error
-	if vote {
-		res, err = n.Vote(ctx, id, Vote{Round: 1, Voter: strconv.Itoa(k), Strategy: "s" + strconv.Itoa(in.Val)})
-	} else {
+	c := Command{ID: id, Kind: KindVote, Vote: &Vote{Round: 1, Voter: strconv.Itoa(k), Strategy: "s" + strconv.Itoa(in.Val)}}
+	if !vote {
 		m := AliasMove{Model: "chaos", Alias: strconv.Itoa(k), Version: in.Val}
 		if in.Op == "cas" {
 			m.HasIf, m.IfVersion = true, in.Want
 		}
-		res, err = n.MoveAlias(ctx, id, m)
+		c = Command{ID: id, Kind: KindAlias, Alias: &m}
 	}
+	res, err := t.Apply(ctx, c)
 	switch {
 	case err == nil:
-		op.Return = now()
+		op.Return = h.now()
 		op.Output = regOutput{Known: true, OK: true}
 		return op, &acked{id: id, index: res.Index}, true
 	case errs.Is(err, errs.Conflict) && res.Outcome == OutcomeRejected:
-		op.Return = now()
+		op.Return = h.now()
 		op.Output = regOutput{Known: true, OK: false}
 		return op, &acked{id: id, index: res.Index}, true
 	default:
-		op.Return = -1 // unknown: fixed up to "infinity" at the end
+		op.Return = -1 // unknown: fixed up to "infinity" in Check
 		op.Output = regOutput{Known: false}
 		return op, nil, true
 	}

@@ -20,6 +20,7 @@ const (
 	opJoin     = "join"
 	opRemove   = "remove"
 	opTransfer = "transfer"
+	opHealth   = "health" // answered by any node: its own Health
 )
 
 // request is one forwarded operation.
@@ -30,6 +31,7 @@ type request struct {
 	ID      string   `json:"id,omitempty"`
 	Addr    string   `json:"addr,omitempty"`
 	Voter   bool     `json:"voter,omitempty"`
+	Local   bool     `json:"local,omitempty"` // a read answered by the receiver, leader or not
 }
 
 // response is its answer. Code and Message carry an error; NotLeader says
@@ -42,6 +44,7 @@ type response struct {
 	Message   string  `json:"message,omitempty"`
 	NotLeader bool    `json:"not_leader,omitempty"`
 	Leader    string  `json:"leader,omitempty"`
+	Health    *Health `json:"health,omitempty"`
 }
 
 // maxRequest caps one forwarded request line.
@@ -89,6 +92,17 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 
 // answer runs one forwarded request on this node, which must be the leader.
 func (n *Node) answer(req request) response {
+	if req.Op == opHealth {
+		h := n.Health()
+		return response{Health: &h}
+	}
+	if req.Op == opRead && req.Local && req.Query != nil {
+		a, err := n.Read(context.Background(), false, *req.Query)
+		if err != nil {
+			return errResponse(err)
+		}
+		return response{Answer: &a}
+	}
 	if !n.IsLeader() {
 		_, addr := n.leader()
 		return response{NotLeader: true, Leader: addr}
@@ -113,7 +127,9 @@ func (n *Node) answer(req request) response {
 		a, err = n.readLeader(ctx, *req.Query)
 		resp.Answer = &a
 	case opJoin:
-		err = n.joinLocal(req.ID, req.Addr, req.Voter)
+		if err = validJoin(req.ID, req.Addr); err == nil {
+			err = n.joinLocal(req.ID, req.Addr, req.Voter)
+		}
 	case opRemove:
 		err = n.removeLocal(req.ID)
 	case opTransfer:

@@ -92,8 +92,13 @@ func Open(cfg Config) (*Node, error) {
 	if err != nil {
 		return fail(fmt.Errorf("open snapshot store: %w", err))
 	}
+	// MaxRPCsInFlight 1 turns pipelined replication off. With it on (the
+	// default 2), a follower answering Success=false (a restarted follower
+	// whose log is behind) can wedge the leader's pipeline for good while
+	// heartbeats still flow, so no one steps down and nothing commits:
+	// hashicorp/raft issue 612, which our kill-and-restart fault run hit.
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: n.mux, MaxPool: 3, Timeout: 10 * time.Second, Logger: hl,
+		Stream: n.mux, MaxPool: 3, MaxRPCsInFlight: 1, Timeout: 10 * time.Second, Logger: hl,
 	})
 	n.fsm = newFSM(k.command, cfg.DB, n.log, cfg.OnApply)
 
@@ -294,7 +299,7 @@ func (n *Node) applyLocal(ctx context.Context, c Command) (Result, error) {
 		return Result{}, fmt.Errorf("encode command: %w", err)
 	}
 	f := n.raft.Apply(b, timeLeft(ctx))
-	if err := f.Error(); err != nil {
+	if err := wait(ctx, f); err != nil {
 		if errors.Is(err, raft.ErrEnqueueTimeout) {
 			return Result{}, errs.Wrap(errs.Unavailable, err, "The leader could not take the write in time.")
 		}
@@ -305,6 +310,20 @@ func (n *Node) applyLocal(ctx context.Context, c Command) (Result, error) {
 		return Result{}, fmt.Errorf("apply %s: unexpected response %T", c.ID, f.Response())
 	}
 	return res, nil
+}
+
+// wait waits for a raft future until ctx ends: raft bounds only the
+// enqueueing of an entry, not its commit, and a leader that cannot reach a
+// quorum holds its futures until it steps down.
+func wait(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return errs.Wrap(errs.Unavailable, ctx.Err(), "The write or read was not committed in time; it may still be applied, once.")
+	}
 }
 
 func timeLeft(ctx context.Context) time.Duration {
@@ -360,14 +379,21 @@ func (n *Node) Snapshot() error {
 
 // Join adds node id at addr to the cluster as a voter (through the leader).
 func (n *Node) Join(ctx context.Context, id, addr string) error {
+	if err := validJoin(id, addr); err != nil {
+		return err
+	}
+	return n.toLeader(ctx, func(context.Context) error { return n.joinLocal(id, addr, true) },
+		request{Op: opJoin, ID: id, Addr: addr, Voter: true}, func(response) {})
+}
+
+func validJoin(id, addr string) error {
 	if !validName(id, 64) {
 		return errs.Errorf(errs.Invalid, "a joining node needs an id of 1 to 64 printable characters")
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return errs.Errorf(errs.Invalid, "the joining node's raft address %q is not HOST:PORT", addr)
 	}
-	return n.toLeader(ctx, func(context.Context) error { return n.joinLocal(id, addr, true) },
-		request{Op: opJoin, ID: id, Addr: addr, Voter: true}, func(response) {})
+	return nil
 }
 
 // JoinVia asks the member at peer (its raft address) to add this node.

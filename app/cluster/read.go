@@ -14,6 +14,7 @@ const (
 	QueryRound     = "round"      // Round's latest record
 	QueryHash      = "hash"       // the state and chain hashes
 	QueryVote      = "vote"       // Voter's pick in Round ("" for none)
+	QueryCommand   = "command"    // the result of the command with ID, if remembered
 )
 
 // Query is a read of the replicated state.
@@ -23,6 +24,7 @@ type Query struct {
 	Alias string `json:"alias,omitempty"`
 	Round int64  `json:"round,omitempty"`
 	Voter string `json:"voter,omitempty"`
+	ID    string `json:"id,omitempty"`
 }
 
 // Answer is a query's answer and the index it was read at.
@@ -33,6 +35,7 @@ type Answer struct {
 	VotesOpen int64          `json:"votes_open,omitempty"`
 	Round     *RoundRecord   `json:"round,omitempty"`
 	Strategy  string         `json:"strategy,omitempty"`
+	Result    *Result        `json:"result,omitempty"`
 	Hash      string         `json:"hash,omitempty"`
 	Chain     string         `json:"chain,omitempty"`
 }
@@ -51,9 +54,13 @@ func (q Query) validate() error {
 		if q.Round < 1 || !validName(q.Voter, 64) {
 			return errs.Errorf(errs.Invalid, "a vote query needs a round from 1 up and a voter")
 		}
+	case QueryCommand:
+		if !validName(q.ID, MaxIDLen) {
+			return errs.Errorf(errs.Invalid, "a command query needs a command id")
+		}
 	case QueryVotesOpen, QueryHash:
 	default:
-		return errs.Errorf(errs.Invalid, "unknown query kind %q (known: alias, tally, vote, votes_open, round, hash)", q.Kind)
+		return errs.Errorf(errs.Invalid, "unknown query kind %q (known: alias, tally, vote, votes_open, round, hash, command)", q.Kind)
 	}
 	return nil
 }
@@ -67,6 +74,10 @@ func (q Query) eval(s *State) Answer {
 		a.Tally = s.Tally(q.Round)
 	case QueryVote:
 		a.Strategy = s.Votes[q.Round][q.Voter]
+	case QueryCommand:
+		if r, ok := s.Seen[q.ID]; ok {
+			a.Result = &r
+		}
 	case QueryVotesOpen:
 		a.VotesOpen = s.VotesOpen
 	case QueryRound:
@@ -107,7 +118,7 @@ func (n *Node) readLeader(ctx context.Context, q Query) (Answer, error) {
 	if err := q.validate(); err != nil {
 		return Answer{}, err
 	}
-	if err := n.raft.Barrier(timeLeft(ctx)).Error(); err != nil {
+	if err := wait(ctx, n.raft.Barrier(timeLeft(ctx))); err != nil {
 		return Answer{}, err
 	}
 	var a Answer

@@ -158,11 +158,16 @@ func (m *mux) dial(address string, timeout time.Duration, kind byte) (net.Conn, 
 		return nil, net.ErrClosed
 	default:
 	}
-	raw, err := m.fault.dial(m.advert.String(), address, timeout)
+	return dialCluster(m.keys, m.fault, m.advert.String(), address, timeout, kind)
+}
+
+// dialCluster opens an authenticated connection of kind to address.
+func dialCluster(k *keys, fault *FaultNet, from, address string, timeout time.Duration, kind byte) (net.Conn, error) {
+	raw, err := fault.dial(from, address, timeout)
 	if err != nil {
 		return nil, err
 	}
-	c := tls.Client(raw, m.keys.clientTLS())
+	c := tls.Client(raw, k.clientTLS())
 	_ = c.SetDeadline(time.Now().Add(min(timeout, handshakeTimeout)))
 	if err := c.Handshake(); err != nil {
 		raw.Close()
