@@ -26,6 +26,7 @@ import (
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/supervisor"
+	"github.com/metastation/metastation/app/supply"
 	"github.com/metastation/metastation/app/synth/jobs"
 	"github.com/metastation/metastation/app/tournament"
 )
@@ -60,6 +61,7 @@ type App struct {
 	RL         *rl.Service         // reinforcement-learning runs for the Learning page
 	MARL       *marl.Service       // multi-agent runs for the Learning page
 	Synth      *jobs.Service       // synthetic data jobs for the Data page
+	Supply     *supply.Service     // the supply-chain crisis room
 
 	sup         *supervisor.Supervisor
 	recorderSub *bus.Subscription // what runRecorder persists
@@ -145,6 +147,7 @@ func (a *App) coreServices() []supervisor.Service {
 		{Name: "rl", Run: a.RL.Run},
 		{Name: "marl", Run: a.MARL.Run},
 		{Name: "synth", Run: a.Synth.Run},
+		{Name: "supply", Run: a.Supply.Run},
 	}
 	if a.Config.Showcase {
 		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: a.Showcase.Run})

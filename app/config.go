@@ -1,6 +1,9 @@
 package app
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // Config is what `metastation serve` runs with.
 type Config struct {
@@ -20,4 +23,7 @@ type Config struct {
 	// templates. LLMModel names the model.
 	LLMURL   string
 	LLMModel string
+	// SupplyTick is the wall time of one period of the crisis room; 0 is
+	// the room's default (500 ms). Tests run faster rooms.
+	SupplyTick time.Duration
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/rl"
+	"github.com/metastation/metastation/app/supply"
 	"github.com/metastation/metastation/app/synth/jobs"
 	"github.com/metastation/metastation/app/tournament"
 )
@@ -31,6 +32,9 @@ func (a *App) buildServices(ctx context.Context) error {
 		return err
 	}
 	if a.MARL, err = a.newMARL(ctx); err != nil {
+		return err
+	}
+	if a.Supply, err = a.newSupply(ctx); err != nil {
 		return err
 	}
 	if a.Synth, err = jobs.New(filepath.Join(a.Config.DataDir, "synth"), a.Bus, a.Log.With("service", "synth"), 0); err != nil {
@@ -116,6 +120,18 @@ func (a *App) newMARL(ctx context.Context) (*marl.Service, error) {
 	}
 	if err := svc.Load(ctx); err != nil {
 		return nil, fmt.Errorf("multi-agent trainer: %w", err)
+	}
+	return svc, nil
+}
+
+// newSupply builds the crisis room. Its learned policy is the newest
+// multi-agent run the Learning page trained to its budget on the supply
+// world; its rooms, disruptions and comparisons go to the database.
+func (a *App) newSupply(ctx context.Context) (*supply.Service, error) {
+	learned := supply.NewestLearned(func() []marl.RunInfo { return a.MARL.Runs() })
+	svc, err := supply.NewService(ctx, supply.ServiceConfig{Tick: a.Config.SupplyTick}, a.Bus, a.Writer, a.DB, learned, a.Log.With("service", "supply"))
+	if err != nil {
+		return nil, fmt.Errorf("crisis room: %w", err)
 	}
 	return svc, nil
 }

@@ -20,6 +20,7 @@ func nav() []ui.NavItem {
 		{Title: "Network", Href: "/network"},
 		{Title: "Learning", Href: "/train"},
 		{Title: "Data", Href: "/data"},
+		{Title: "Supply", Href: "/supply"},
 	}
 }
 

@@ -102,6 +102,16 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Post("/api/tournament/entrants", tournamentEnter(a.Entrants))
 	r.Delete("/api/tournament/entrants/{strategy}", tournamentWithdraw(a.Entrants))
 
+	// Supply: the crisis room, its crises, rooms and comparisons.
+	r.Get("/supply", p.handle("Crisis room", "/supply", ui.Supply))
+	r.Get("/api/supply/state", supplyState(a.Supply))
+	r.Post("/api/supply/room", supplyRoom(a.Supply))
+	r.Post("/api/supply/crises", supplyInject(a.Supply))
+	r.Post("/api/supply/pause", supplyPause(a.Supply))
+	r.Post("/api/supply/compare", supplyCompare(a.Supply))
+	r.Get("/api/supply/comparisons", supplyComparisons(a.Supply))
+	r.Get("/api/supply/rooms/{id}/disruptions", supplyDisruptions(a.Supply))
+
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)
 	return r

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"testing"
+	"time"
+)
+
+// TestBrowserSupplyCrisisRoom opens the crisis room on a real server with
+// a fast room, closes the pacific port from the page's quick button, and
+// watches the run's KPIs leave the twin's, the lane drawn closed, the
+// reroute on the agent protocol, and the crisis's recovery measured; then
+// an impossible crisis from the form is refused with the server's
+// sentence and adds nothing; then the comparison runs from the page.
+func TestBrowserSupplyCrisisRoom(t *testing.T) {
+	ctx := newBrowser(t)
+	cfg := testConfig(t)
+	cfg.SupplyTick = 60 * time.Millisecond
+	_, url := startServerWith(t, cfg, nil)
+	navigate(t, ctx, url+"supply")
+	waitJS(t, ctx, "the room playing", `window.metastationSupply && window.metastationSupply.t > 5`, 15*time.Second)
+	waitJS(t, ctx, "the scene, the agents and their messages", `document.querySelectorAll("#sc-net .sc-node").length === 6 &&
+		window.metastationSupply.agents === 6 && window.metastationSupply.messages > 0 && window.metastationSupply.narration > 0`, 10*time.Second)
+	waitJS(t, ctx, "shipments drawn", `window.metastationSupply.shipments > 0 && document.querySelectorAll("#sc-net .sc-ship[visibility=visible]").length > 0`, 10*time.Second)
+	if eval[bool](t, ctx, `window.metastationSupply.diverged`) {
+		t.Fatal("the run left its twin before any crisis")
+	}
+	before := eval[float64](t, ctx, `window.metastationSupply.t`)
+
+	// Close the pacific port (the first quick button) for 10 periods.
+	eval[bool](t, ctx, `(document.querySelector("#sc-quick button[data-kind=port_closure]").click(), true)`)
+	waitJS(t, ctx, "the crisis listed", `window.metastationSupply.crises.length === 1 && document.querySelector("#sc-crises li[data-kind=port_closure]") !== null`, 5*time.Second)
+	waitJS(t, ctx, "the pacific lane drawn closed", `document.querySelector('#sc-net .sc-lane[data-lane="pacific"]').classList.contains("closed")`, 5*time.Second)
+	waitJS(t, ctx, "the reroute on the agent protocol", `[...document.querySelectorAll("#sc-messages li")].some((li) => li.dataset.kind === "reroute_decision" || li.dataset.kind === "reroute_proposal")`, 5*time.Second)
+	waitJS(t, ctx, "the KPIs leaving the twin's", `window.metastationSupply.diverged && window.metastationSupply.cost > window.metastationSupply.twinCost`, 10*time.Second)
+	waitJS(t, ctx, "a KPI tile worse than the twin", `document.querySelector(".sc-kpi[data-state=worse]") !== null`, 5*time.Second)
+	waitJS(t, ctx, "the lane open again", `!document.querySelector('#sc-net .sc-lane[data-lane="pacific"]').classList.contains("closed")`, 10*time.Second)
+	waitJS(t, ctx, "the recovery measured", `(() => { const c = window.metastationSupply.crises[0]; return !c.active && c.kpi && c.kpi.recovered; })()`, 20*time.Second)
+	c := eval[map[string]any](t, ctx, `window.metastationSupply.crises[0]`)
+	kpi := c["kpi"].(map[string]any)
+	t.Logf("port closure from period %v to %v (injected at %v): %v", c["start"], c["end"], before, kpi)
+	if kpi["extra_cost"].(float64) <= 0 {
+		t.Errorf("the closure cost nothing extra: %v", kpi)
+	}
+	waitJS(t, ctx, "the recovery shown", `/after its end/.test(document.querySelector("#sc-crises li").textContent)`, 5*time.Second)
+	screenshot(t, ctx, "supply")
+
+	// An impossible crisis: the server's sentence on the page, nothing added.
+	eval[bool](t, ctx, `(() => { document.getElementById("sc-kind").value = "port_closure"; document.getElementById("sc-kind").dispatchEvent(new Event("change"));
+		document.getElementById("sc-capacity").value = "-1"; document.getElementById("sc-inject").click(); return true; })()`)
+	waitJS(t, ctx, "the refusal", `/capacity left must be between 0 and 1/.test(window.metastationSupply.error)`, 5*time.Second)
+	if n := eval[float64](t, ctx, `window.metastationSupply.crises.length`); n != 1 {
+		t.Errorf("%v crises after a refused one, want 1", n)
+	}
+
+	// The comparison from the page: progress, then the verdict and tables.
+	eval[bool](t, ctx, `(() => { document.getElementById("sc-scenario").value = "port-closure"; document.getElementById("sc-seeds").value = "6";
+		document.getElementById("sc-compare-run").click(); return true; })()`)
+	waitJS(t, ctx, "the comparison's result", `window.metastationSupply.results.includes("port-closure") && !window.metastationSupply.comparing`, 30*time.Second)
+	waitJS(t, ctx, "its verdict and tables", `document.querySelector('.sc-result[data-scenario="port-closure"] .sc-verdict').textContent.length > 20 &&
+		document.querySelectorAll('.sc-result[data-scenario="port-closure"] .sc-table tbody tr').length >= 6`, 5*time.Second)
+}
