@@ -6,15 +6,16 @@ import (
 )
 
 // TestBrowserSupplyCrisisRoom opens the crisis room on a real server with
-// a fast room, closes the pacific port from the page's quick button, and
-// watches the run's KPIs leave the twin's, the lane drawn closed, the
-// reroute on the agent protocol, and the crisis's recovery measured; then
-// an impossible crisis from the form is refused with the server's
-// sentence and adds nothing; then the comparison runs from the page.
+// a fast room, pauses it, closes the pacific port from the page's form for
+// 40 periods and sees the lane drawn closed; plays on and watches the
+// reroute drawn and on the agent protocol, the run's KPIs leave the
+// twin's, the lane open again and the crisis's survival and recovery
+// measured; then an impossible crisis from the form is refused with the
+// server's sentence and adds nothing; then a comparison runs from the page.
 func TestBrowserSupplyCrisisRoom(t *testing.T) {
 	ctx := newBrowser(t)
 	cfg := testConfig(t)
-	cfg.SupplyTick = 60 * time.Millisecond
+	cfg.SupplyTick = 80 * time.Millisecond
 	_, url := startServerWith(t, cfg, nil)
 	navigate(t, ctx, url+"supply")
 	waitJS(t, ctx, "the room playing", `window.metastationSupply && window.metastationSupply.t > 5`, 15*time.Second)
@@ -26,15 +27,25 @@ func TestBrowserSupplyCrisisRoom(t *testing.T) {
 	}
 	before := eval[float64](t, ctx, `window.metastationSupply.t`)
 
-	// Close the pacific port (the first quick button) for 10 periods.
-	eval[bool](t, ctx, `(document.querySelector("#sc-quick button[data-kind=port_closure]").click(), true)`)
-	waitJS(t, ctx, "the crisis listed", `window.metastationSupply.crises.length === 1 && document.querySelector("#sc-crises li[data-kind=port_closure]") !== null`, 5*time.Second)
+	// Pause, close the pacific port from the form for 40 periods from now:
+	// the crisis is listed and the lane drawn closed at once.
+	eval[bool](t, ctx, `(document.getElementById("sc-pause").click(), true)`)
+	waitJS(t, ctx, "the room paused", `document.getElementById("sc-pause").textContent === "Resume"`, 5*time.Second)
+	eval[bool](t, ctx, `(() => { const v = (id, x) => { const e = document.getElementById(id); e.value = x; e.dispatchEvent(new Event("change")); };
+		v("sc-kind", "port_closure"); v("sc-lane", "pacific"); v("sc-delay", "0"); v("sc-duration", "40"); v("sc-lead", "3"); v("sc-capacity", "0");
+		document.getElementById("sc-inject").click(); return true; })()`)
+	waitJS(t, ctx, "the crisis active", `window.metastationSupply.crises.length === 1 && window.metastationSupply.crises[0].active &&
+		document.querySelector("#sc-crises li[data-kind=port_closure][data-state=active]") !== null`, 10*time.Second)
 	waitJS(t, ctx, "the pacific lane drawn closed", `document.querySelector('#sc-net .sc-lane[data-lane="pacific"]').classList.contains("closed")`, 5*time.Second)
-	waitJS(t, ctx, "the reroute on the agent protocol", `[...document.querySelectorAll("#sc-messages li")].some((li) => li.dataset.kind === "reroute_decision" || li.dataset.kind === "reroute_proposal")`, 5*time.Second)
+	screenshot(t, ctx, "supply")
+	// Play on: the coordinator reroutes the DC's orders to Europe.
+	eval[bool](t, ctx, `(document.getElementById("sc-pause").click(), true)`)
+	waitJS(t, ctx, "the reroute drawn and on the agent protocol", `document.querySelector('#sc-net .sc-lane[data-lane="pacific"]').classList.contains("rerouted") &&
+		/reroute/.test(document.querySelector('#sc-agents li[data-role="logistics"] .sc-agent-last').textContent)`, 10*time.Second)
 	waitJS(t, ctx, "the KPIs leaving the twin's", `window.metastationSupply.diverged && window.metastationSupply.cost > window.metastationSupply.twinCost`, 10*time.Second)
 	waitJS(t, ctx, "a KPI tile worse than the twin", `document.querySelector(".sc-kpi[data-state=worse]") !== null`, 5*time.Second)
 	waitJS(t, ctx, "the lane open again", `!document.querySelector('#sc-net .sc-lane[data-lane="pacific"]').classList.contains("closed")`, 10*time.Second)
-	waitJS(t, ctx, "the recovery measured", `(() => { const c = window.metastationSupply.crises[0]; return !c.active && c.kpi && c.kpi.recovered; })()`, 20*time.Second)
+	waitJS(t, ctx, "the recovery measured", `(() => { const c = window.metastationSupply.crises[0]; return !c.active && c.kpi && c.kpi.recovered; })()`, 40*time.Second)
 	c := eval[map[string]any](t, ctx, `window.metastationSupply.crises[0]`)
 	kpi := c["kpi"].(map[string]any)
 	t.Logf("port closure from period %v to %v (injected at %v): %v", c["start"], c["end"], before, kpi)
@@ -42,7 +53,6 @@ func TestBrowserSupplyCrisisRoom(t *testing.T) {
 		t.Errorf("the closure cost nothing extra: %v", kpi)
 	}
 	waitJS(t, ctx, "the recovery shown", `/after its end/.test(document.querySelector("#sc-crises li").textContent)`, 5*time.Second)
-	screenshot(t, ctx, "supply")
 
 	// An impossible crisis: the server's sentence on the page, nothing added.
 	eval[bool](t, ctx, `(() => { document.getElementById("sc-kind").value = "port_closure"; document.getElementById("sc-kind").dispatchEvent(new Event("change"));

@@ -14,7 +14,8 @@
 // messages shown, the comparisons and the last error.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { live } from "./live.js";
-import { api, num, onFrame } from "./runs.js";
+import { api, count, num } from "./page.js";
+import { onFrame } from "./runs.js";
 
 const el = (id) => document.getElementById(id);
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -385,10 +386,10 @@ function renderKPIs(st) {
   const box = el("sc-kpis");
   const active = (st.crises || []).filter((c) => c.active).length;
   box.replaceChildren(
-    kpiTile("total cost", k.total_cost, w.total_cost, (x) => num(x, 0), true),
+    kpiTile("total cost", k.total_cost, w.total_cost, count, true),
     kpiTile("fill rate", k.fill_rate, w.fill_rate, pct, false),
     kpiTile("cycle service level", k.cycle_service, w.cycle_service, pct, false),
-    kpiTile("unmet demand (cumulative)", k.unmet, w.unmet, (x) => num(x, 0), true),
+    kpiTile("unmet demand (cumulative)", k.unmet, w.unmet, count, true),
     kpiTile("bullwhip, top echelon", topBullwhip(k), topBullwhip(w), (x) => num(x, 2), true),
     kpiTile("crises", (st.crises || []).length, 0, (x) => String(x), true, `${active} active now`),
   );
