@@ -23,6 +23,7 @@ import (
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/supervisor"
@@ -62,6 +63,11 @@ type App struct {
 	MARL       *marl.Service       // multi-agent runs for the Learning page
 	Synth      *jobs.Service       // synthetic data jobs for the Data page
 	Supply     *supply.Service     // the supply-chain crisis room
+	MLOps      *mlops.Service      // the model registry: serving, canary, shadow, promotion and rollback
+	// ModelAuto registers the models of finished runs and data jobs;
+	// Champion keeps the trading policy aliased champion in the tournament.
+	ModelAuto *mlops.AutoRegister
+	Champion  *mlops.ChampionEntrant
 
 	sup         *supervisor.Supervisor
 	recorderSub *bus.Subscription // what runRecorder persists
@@ -148,6 +154,9 @@ func (a *App) coreServices() []supervisor.Service {
 		{Name: "marl", Run: a.MARL.Run},
 		{Name: "synth", Run: a.Synth.Run},
 		{Name: "supply", Run: a.Supply.Run},
+		{Name: "mlops", Run: a.MLOps.Run},
+		{Name: "mlops-register", Run: a.ModelAuto.Run},
+		{Name: "mlops-champion", Run: a.Champion.Run},
 	}
 	if a.Config.Showcase {
 		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: a.Showcase.Run})

@@ -10,6 +10,7 @@ import (
 	"github.com/metastation/metastation/app/llm"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/supply"
 	"github.com/metastation/metastation/app/synth/jobs"
@@ -40,8 +41,31 @@ func (a *App) buildServices(ctx context.Context) error {
 	if a.Synth, err = jobs.New(filepath.Join(a.Config.DataDir, "synth"), a.Bus, a.Log.With("service", "synth"), 0); err != nil {
 		return err
 	}
+	return a.newMLOps()
+}
+
+// newMLOps builds the model registry of the data directory, its server,
+// the hook that registers finished rl/marl runs and fraud-detector fits
+// (each run may opt out), and the tournament entrant that plays the
+// trading policy aliased champion.
+func (a *App) newMLOps() error {
+	reg, err := mlops.OpenRegistry(a.DB, a.Config.DataDir)
+	if err != nil {
+		return fmt.Errorf("model registry: %w", err)
+	}
+	log := a.Log.With("service", "mlops")
+	a.MLOps = mlops.NewService(reg, mlops.Config{}, a.Bus, log)
+	a.ModelAuto = mlops.NewAutoRegister(a.MLOps, filepath.Join(a.Config.DataDir, "synth"), log)
+	a.Champion = mlops.NewChampionEntrant(a.MLOps, appRoster{a}, mlops.TradingModel, log)
 	return nil
 }
+
+// appRoster is the tournament the champion plays in, found at the time of
+// a move (tests replace a.Tournament after New).
+type appRoster struct{ a *App }
+
+func (r appRoster) Enter(m tournament.Maker) (int64, error) { return r.a.Tournament.Enter(m) }
+func (r appRoster) Withdraw(id string) (int64, error)       { return r.a.Tournament.Withdraw(id) }
 
 // The market the server runs: every preset instrument (equities, crypto,
 // FX), a few thousand background agents, ten simulated seconds per real

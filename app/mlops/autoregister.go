@@ -147,32 +147,52 @@ func (a *AutoRegister) RegisterAndAlias(ctx context.Context, req RegisterRequest
 }
 
 func (a *AutoRegister) marlRun(ctx context.Context, info marl.RunInfo) {
-	if info.Status != "done" || info.Spec.Env != "trading-ma" || info.Spec.Algo == "maddpg" || info.Checkpoint == "" {
+	if info.Status != "done" || marlRegisters(info) != nil {
 		return
 	}
 	run, _ := RunRef("marl", strconv.FormatInt(info.ID, 10))
-	a.once(ctx, TradingModel, "marl", run, func() (RegisterRequest, error) {
-		data, err := readCapped(info.Checkpoint)
-		if err != nil {
-			return RegisterRequest{}, err
-		}
-		req := RegisterRequest{
-			Model: TradingModel, Kind: KindTrading, Artifact: data,
-			Description: "Trading-world learners of the multi-agent trainer; the champion trades in the tournament.",
-			Lineage:     Lineage{Source: "marl", Run: run, DataHash: hashJSON(info.Spec), Seed: info.Spec.Seed},
-			Params: map[string]string{"algo": info.Spec.Algo, "env": info.Spec.Env, "episodes": strconv.Itoa(info.Episodes),
-				"curriculum": strconv.FormatBool(info.Spec.Curriculum), "hidden": fmt.Sprint(info.Spec.Hidden)},
-			Metrics: map[string]float64{},
-		}
-		if info.Eval != nil {
-			req.Metrics["eval_team_return"], req.Metrics["eval_ci95"] = info.Eval.Team, info.Eval.CI
-			req.Metrics["eval_random_return"], req.Metrics["eval_episodes"] = info.Eval.Random, float64(info.Eval.Episodes)
-		}
-		if info.Team != nil {
-			req.Metrics["train_team_return"] = *info.Team
-		}
-		return req, nil
-	})
+	a.once(ctx, TradingModel, "marl", run, func() (RegisterRequest, error) { return MARLRequest(info) })
+}
+
+// marlRegisters says why a multi-agent run has no trading policy to
+// register, nil when it has one.
+func marlRegisters(info marl.RunInfo) error {
+	if info.Spec.Env != "trading-ma" || info.Spec.Algo == "maddpg" {
+		return errs.Errorf(errs.Invalid, "marl run %d trained %s on %s; only QMIX/VDN learners of the trading world (trading-ma) are registered as trading policies", info.ID, info.Spec.Algo, info.Spec.Env)
+	}
+	if info.Checkpoint == "" {
+		return errs.Errorf(errs.Conflict, "marl run %d has no checkpoint", info.ID)
+	}
+	return nil
+}
+
+// MARLRequest is the registration of a finished trading-world run: its
+// checkpoint with its lineage, parameters and evaluation.
+func MARLRequest(info marl.RunInfo) (RegisterRequest, error) {
+	if err := marlRegisters(info); err != nil {
+		return RegisterRequest{}, err
+	}
+	run, _ := RunRef("marl", strconv.FormatInt(info.ID, 10))
+	data, err := readCapped(info.Checkpoint)
+	if err != nil {
+		return RegisterRequest{}, err
+	}
+	req := RegisterRequest{
+		Model: TradingModel, Kind: KindTrading, Artifact: data,
+		Description: "Trading-world learners of the multi-agent trainer; the champion trades in the tournament.",
+		Lineage:     Lineage{Source: "marl", Run: run, DataHash: hashJSON(info.Spec), Seed: info.Spec.Seed},
+		Params: map[string]string{"algo": info.Spec.Algo, "env": info.Spec.Env, "episodes": strconv.Itoa(info.Episodes),
+			"curriculum": strconv.FormatBool(info.Spec.Curriculum), "hidden": fmt.Sprint(info.Spec.Hidden)},
+		Metrics: map[string]float64{},
+	}
+	if info.Eval != nil {
+		req.Metrics["eval_team_return"], req.Metrics["eval_ci95"] = info.Eval.Team, info.Eval.CI
+		req.Metrics["eval_random_return"], req.Metrics["eval_episodes"] = info.Eval.Random, float64(info.Eval.Episodes)
+	}
+	if info.Team != nil {
+		req.Metrics["train_team_return"] = *info.Team
+	}
+	return req, nil
 }
 
 func (a *AutoRegister) rlRun(ctx context.Context, info rl.RunInfo) {
@@ -180,24 +200,30 @@ func (a *AutoRegister) rlRun(ctx context.Context, info rl.RunInfo) {
 		return
 	}
 	run, _ := RunRef("rl", strconv.FormatInt(info.ID, 10))
-	model := RLModel(info.Spec.Env)
-	a.once(ctx, model, "rl", run, func() (RegisterRequest, error) {
-		data, err := readCapped(info.Checkpoint)
-		if err != nil {
-			return RegisterRequest{}, err
-		}
-		req := RegisterRequest{
-			Model: model, Kind: KindRL, Artifact: data,
-			Description: "Single-agent learners on " + info.Spec.Env + ".",
-			Lineage:     Lineage{Source: "rl", Run: run, DataHash: hashJSON(info.Spec), Seed: info.Spec.Seed},
-			Params:      map[string]string{"algo": info.Spec.Algo, "env": info.Spec.Env, "steps": strconv.Itoa(info.Steps), "hidden": fmt.Sprint(info.Spec.Hidden)},
-			Metrics:     map[string]float64{"train_return": info.Return},
-		}
-		if info.EvalReturn != nil {
-			req.Metrics["eval_return"] = *info.EvalReturn
-		}
-		return req, nil
-	})
+	a.once(ctx, RLModel(info.Spec.Env), "rl", run, func() (RegisterRequest, error) { return RLRequest(info) })
+}
+
+// RLRequest is the registration of a finished single-agent run.
+func RLRequest(info rl.RunInfo) (RegisterRequest, error) {
+	if info.Checkpoint == "" {
+		return RegisterRequest{}, errs.Errorf(errs.Conflict, "rl run %d has no checkpoint", info.ID)
+	}
+	run, _ := RunRef("rl", strconv.FormatInt(info.ID, 10))
+	data, err := readCapped(info.Checkpoint)
+	if err != nil {
+		return RegisterRequest{}, err
+	}
+	req := RegisterRequest{
+		Model: RLModel(info.Spec.Env), Kind: KindRL, Artifact: data,
+		Description: "Single-agent learners on " + info.Spec.Env + ".",
+		Lineage:     Lineage{Source: "rl", Run: run, DataHash: hashJSON(info.Spec), Seed: info.Spec.Seed},
+		Params:      map[string]string{"algo": info.Spec.Algo, "env": info.Spec.Env, "steps": strconv.Itoa(info.Steps), "hidden": fmt.Sprint(info.Spec.Hidden)},
+		Metrics:     map[string]float64{"train_return": info.Return},
+	}
+	if info.EvalReturn != nil {
+		req.Metrics["eval_return"] = *info.EvalReturn
+	}
+	return req, nil
 }
 
 func (a *AutoRegister) dataJob(ctx context.Context, st jobs.Status) {
@@ -205,29 +231,83 @@ func (a *AutoRegister) dataJob(ctx context.Context, st jobs.Status) {
 		return
 	}
 	run, _ := RunRef("synth", st.ID)
-	a.once(ctx, FraudModel, "synth", run, func() (RegisterRequest, error) {
-		data, err := EncodeDetector(st.Detector.Fitted)
+	a.once(ctx, FraudModel, "synth", run, func() (RegisterRequest, error) { return JobRequest(st, a.jobsDir, a.log) })
+}
+
+// JobRequest is the registration of the fraud detector a finished data
+// job fitted; jobsDir (where jobs write their files) gives the data hash.
+func JobRequest(st jobs.Status, jobsDir string, log *slog.Logger) (RegisterRequest, error) {
+	if st.Detector == nil || st.Detector.Fitted == nil {
+		return RegisterRequest{}, errs.Errorf(errs.Invalid, "data job %s fitted no fraud detector (only transaction jobs do)", st.ID)
+	}
+	run, _ := RunRef("synth", st.ID)
+	data, err := EncodeDetector(st.Detector.Fitted)
+	if err != nil {
+		return RegisterRequest{}, err
+	}
+	hash := ""
+	if st.File != "" && jobsDir != "" {
+		if hash, err = hashFile(filepath.Join(jobsDir, st.File)); err != nil && log != nil {
+			log.Warn("mlops: data hash not computed", "job", st.ID, "err", err)
+		}
+	}
+	d := st.Detector
+	m := map[string]float64{"roc_auc": d.ROCAUC, "pr_auc": d.PRAUC, "test_rows": float64(d.TestRows), "train_rows": float64(d.TrainRows),
+		"test_fraud_rate": d.TestFraudRate}
+	return RegisterRequest{
+		Model: FraudModel, Kind: KindFraud, Artifact: data,
+		Description: "Fraud detectors fitted on the Data page's transaction jobs.",
+		Lineage:     Lineage{Source: "synth", Run: run, DataHash: hash, Seed: st.Spec.Seed},
+		Params: map[string]string{"model": d.Model, "rows": strconv.Itoa(st.Spec.Rows), "report_rows": strconv.Itoa(st.ReportRows),
+			"fraud_rate": strconv.FormatFloat(st.Spec.FraudRate, 'g', -1, 64)},
+		Metrics: m,
+	}, nil
+}
+
+// Runs finds runs and jobs by id, for registering one by hand.
+type Runs struct {
+	RL    func(id int64) (rl.RunInfo, error)
+	MARL  func(id int64) (marl.RunInfo, error)
+	Synth func(id string) (jobs.Status, error)
+}
+
+// RunRequest is the registration of the finished run or job id of source
+// (rl, marl, synth), found through runs.
+func (a *AutoRegister) RunRequest(source, id string, runs Runs) (RegisterRequest, error) {
+	if _, err := RunRef(source, id); err != nil {
+		return RegisterRequest{}, err
+	}
+	switch source {
+	case "rl", "marl":
+		n, _ := strconv.ParseInt(id, 10, 64)
+		if source == "rl" {
+			info, err := runs.RL(n)
+			if err != nil {
+				return RegisterRequest{}, err
+			}
+			if info.Status != "done" {
+				return RegisterRequest{}, errs.Errorf(errs.Conflict, "rl run %d has not finished (it is %s)", n, info.Status)
+			}
+			return RLRequest(info)
+		}
+		info, err := runs.MARL(n)
 		if err != nil {
 			return RegisterRequest{}, err
 		}
-		hash := ""
-		if st.File != "" && a.jobsDir != "" {
-			if hash, err = hashFile(filepath.Join(a.jobsDir, st.File)); err != nil {
-				a.log.Warn("mlops: data hash not computed", "job", st.ID, "err", err)
-			}
+		if info.Status != "done" {
+			return RegisterRequest{}, errs.Errorf(errs.Conflict, "marl run %d has not finished (it is %s)", n, info.Status)
 		}
-		d := st.Detector
-		m := map[string]float64{"roc_auc": d.ROCAUC, "pr_auc": d.PRAUC, "test_rows": float64(d.TestRows), "train_rows": float64(d.TrainRows),
-			"test_fraud_rate": d.TestFraudRate}
-		return RegisterRequest{
-			Model: FraudModel, Kind: KindFraud, Artifact: data,
-			Description: "Fraud detectors fitted on the Data page's transaction jobs.",
-			Lineage:     Lineage{Source: "synth", Run: run, DataHash: hash, Seed: st.Spec.Seed},
-			Params: map[string]string{"model": d.Model, "rows": strconv.Itoa(st.Spec.Rows), "report_rows": strconv.Itoa(st.ReportRows),
-				"fraud_rate": strconv.FormatFloat(st.Spec.FraudRate, 'g', -1, 64)},
-			Metrics: m,
-		}, nil
-	})
+		return MARLRequest(info)
+	default:
+		st, err := runs.Synth(id)
+		if err != nil {
+			return RegisterRequest{}, err
+		}
+		if st.State != jobs.Done {
+			return RegisterRequest{}, errs.Errorf(errs.Conflict, "data job %s has not finished (it is %s)", id, st.State)
+		}
+		return JobRequest(st, a.jobsDir, a.log)
+	}
 }
 
 func readCapped(path string) ([]byte, error) {

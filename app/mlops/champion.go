@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/entrant"
@@ -52,31 +53,42 @@ func (c *ChampionEntrant) Playing() (string, int) {
 	return c.id, c.version
 }
 
-// Run follows the champion alias until ctx ends: it syncs at the start and
-// after every alias move of the model.
+// Run follows the champion alias until ctx ends: it syncs at the start,
+// after every alias move of the model on the bus, and every RefreshEvery
+// to see moves made by another process (the CLI).
 func (c *ChampionEntrant) Run(ctx context.Context) error {
-	var sub *bus.Subscription
+	var moves <-chan bus.Envelope
 	if c.svc.bus != nil {
-		sub = c.svc.bus.Subscribe(64, TopicAliases.Name)
+		sub := c.svc.bus.Subscribe(64, TopicAliases.Name)
 		defer sub.Close()
+		moves = sub.C()
 	}
-	if err := c.Sync(ctx); err != nil && !errs.Is(err, errs.NotFound) {
-		c.log.Warn("mlops: champion not entered in the tournament", "model", c.model, "err", err)
-	}
-	if sub == nil {
-		<-ctx.Done()
-		return nil
-	}
-	for {
-		_, m, err := bus.Receive[AliasMove](ctx, sub)
-		if err != nil {
-			return nil
+	tick := time.NewTicker(c.svc.cfg.RefreshEvery)
+	defer tick.Stop()
+	last := ""
+	syncNow := func() {
+		err := c.Sync(ctx)
+		msg := ""
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			msg = err.Error()
 		}
-		if m.Model != c.model || m.Alias != Champion {
-			continue
-		}
-		if err := c.Sync(ctx); err != nil {
+		if msg != "" && msg != last { // say it once, not every tick
 			c.log.Warn("mlops: champion not swapped in the tournament", "model", c.model, "err", err)
+		}
+		last = msg
+	}
+	syncNow()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-moves:
+			if m, ok := e.Payload.(AliasMove); ok && (m.Model != c.model || m.Alias != Champion) {
+				continue
+			}
+			syncNow()
+		case <-tick.C:
+			syncNow()
 		}
 	}
 }

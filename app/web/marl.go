@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/metastation/metastation/app/marl"
@@ -17,7 +18,8 @@ func marlRuns(svc *marl.Service) http.HandlerFunc {
 }
 
 // marlStart queues a run. Episodes 0 keeps the algorithm's default budget.
-func marlStart(svc *marl.Service) http.HandlerFunc {
+// "register": false keeps a trading-world learner out of the model registry.
+func marlStart(svc *marl.Service, o optOuts) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Env        string `json:"env"`
@@ -25,6 +27,7 @@ func marlStart(svc *marl.Service) http.HandlerFunc {
 			Episodes   int    `json:"episodes"`
 			Seed       uint64 `json:"seed"`
 			Curriculum bool   `json:"curriculum"`
+			Register   *bool  `json:"register"`
 		}
 		if !decodeJSON(w, r, &req, marlExample) {
 			return
@@ -37,6 +40,9 @@ func marlStart(svc *marl.Service) http.HandlerFunc {
 		info, err := svc.Start(r.Context(), marl.RunSpec{Env: req.Env, Algo: req.Algo, Episodes: req.Episodes, Seed: req.Seed, Curriculum: req.Curriculum})
 		if err != nil {
 			writeAppError(w, r, err)
+			return
+		}
+		if !optOutAfterStart(w, r, o, "marl", strconv.FormatInt(info.ID, 10), req.Register) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, info)

@@ -35,7 +35,7 @@ func marlTestServer(t *testing.T, run bool) (*marl.Service, *httptest.Server) {
 	}
 	r := chi.NewRouter()
 	r.Get("/api/marl/runs", marlRuns(svc))
-	r.Post("/api/marl/runs", marlStart(svc))
+	r.Post("/api/marl/runs", marlStart(svc, &memOptOuts{}))
 	r.Post("/api/marl/runs/{id}/stop", runAction(svc.Stop))
 	r.Post("/api/marl/runs/{id}/resume", runAction(svc.Resume))
 	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(svc))

@@ -21,6 +21,7 @@ func nav() []ui.NavItem {
 		{Title: "Learning", Href: "/train"},
 		{Title: "Data", Href: "/data"},
 		{Title: "Supply", Href: "/supply"},
+		{Title: "Models", Href: "/models"},
 	}
 }
 

@@ -19,13 +19,15 @@ func rlRuns(t *rl.Service) http.HandlerFunc {
 
 // rlStart queues a run: {"algo":"ppo","env":"cartpole","steps":100000,"seed":1}.
 // Steps 0 keeps the algorithm's default budget.
-func rlStart(t *rl.Service) http.HandlerFunc {
+// "register": false keeps its policy out of the model registry.
+func rlStart(t *rl.Service, o optOuts) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Algo  string `json:"algo"`
-			Env   string `json:"env"`
-			Steps int    `json:"steps"`
-			Seed  uint64 `json:"seed"`
+			Algo     string `json:"algo"`
+			Env      string `json:"env"`
+			Steps    int    `json:"steps"`
+			Seed     uint64 `json:"seed"`
+			Register *bool  `json:"register"`
 		}
 		if !decodeJSON(w, r, &req, `{"algo": "ppo", "env": "cartpole", "steps": 100000, "seed": 1}`) {
 			return
@@ -38,6 +40,9 @@ func rlStart(t *rl.Service) http.HandlerFunc {
 		info, err := t.Start(r.Context(), rl.RunSpec{Algo: req.Algo, Env: req.Env, Steps: req.Steps, Seed: req.Seed})
 		if err != nil {
 			writeAppError(w, r, err)
+			return
+		}
+		if !optOutAfterStart(w, r, o, "rl", strconv.FormatInt(info.ID, 10), req.Register) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, info)

@@ -30,7 +30,7 @@ func rlTestServer(t *testing.T) (*rl.Service, *httptest.Server) {
 	}
 	r := chi.NewRouter()
 	r.Get("/api/rl/runs", rlRuns(tr))
-	r.Post("/api/rl/runs", rlStart(tr))
+	r.Post("/api/rl/runs", rlStart(tr, &memOptOuts{}))
 	r.Post("/api/rl/runs/{id}/stop", runAction(tr.Stop))
 	r.Post("/api/rl/runs/{id}/resume", runAction(tr.Resume))
 	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(tr))

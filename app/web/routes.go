@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/ui"
 )
 
@@ -67,7 +68,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	// Data: synthetic data jobs.
 	r.Get("/data", dataPage(p))
 	r.Get("/api/synth/jobs", synthList(a.Synth))
-	r.Post("/api/synth/jobs", synthStart(a.Synth))
+	r.Post("/api/synth/jobs", synthStart(a.Synth, a.MLOps.Registry()))
 	r.Get("/api/synth/jobs/{id}", synthJob(a.Synth))
 	r.Delete("/api/synth/jobs/{id}", synthCancel(a.Synth))
 	r.Post("/api/synth/jobs/{id}/rerun", synthRerun(a.Synth))
@@ -77,7 +78,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	// Learning: single-agent runs and the Training page.
 	r.Get("/train", p.handle("Learning", "/train", ui.Train))
 	r.Get("/api/rl/runs", rlRuns(a.RL))
-	r.Post("/api/rl/runs", rlStart(a.RL))
+	r.Post("/api/rl/runs", rlStart(a.RL, a.MLOps.Registry()))
 	r.Post("/api/rl/runs/{id}/stop", runAction(a.RL.Stop))
 	r.Post("/api/rl/runs/{id}/resume", runAction(a.RL.Resume))
 	r.Get("/api/rl/runs/{id}/metrics", rlMetrics(a.RL))
@@ -85,7 +86,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 
 	// Learning, multi-agent: QMIX/VDN/MADDPG runs for the Training page.
 	r.Get("/api/marl/runs", marlRuns(a.MARL))
-	r.Post("/api/marl/runs", marlStart(a.MARL))
+	r.Post("/api/marl/runs", marlStart(a.MARL, a.MLOps.Registry()))
 	r.Post("/api/marl/runs/{id}/stop", runAction(a.MARL.Stop))
 	r.Post("/api/marl/runs/{id}/resume", runAction(a.MARL.Resume))
 	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(a.MARL))
@@ -111,6 +112,34 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Post("/api/supply/compare", supplyCompare(a.Supply))
 	r.Get("/api/supply/comparisons", supplyComparisons(a.Supply))
 	r.Get("/api/supply/rooms/{id}/disruptions", supplyDisruptions(a.Supply))
+
+	// Models: the registry, aliases and their history, serving, canary and
+	// shadow, promotion and rollback (app/mlops).
+	models := a.MLOps
+	r.Get("/models", p.handle("Models", "/models", ui.Models))
+	r.Get("/api/models", modelsList(models))
+	r.Post("/api/models/optout", modelOptOut(models.Registry()))
+	r.Get("/api/models/{name}", modelShow(models))
+	r.Get("/api/models/{name}/versions", modelVersions(models))
+	r.Post("/api/models/{name}/versions", modelRegister(models, modelRuns{a.ModelAuto, mlops.Runs{RL: a.RL.Get, MARL: a.MARL.Get, Synth: a.Synth.Job}}))
+	r.Get("/api/models/{name}/versions/{version}", modelVersion(models))
+	r.Get("/api/models/{name}/aliases", modelAliases(models))
+	r.Get("/api/models/{name}/aliases/{alias}", modelAlias(models))
+	r.Put("/api/models/{name}/aliases/{alias}", modelSetAlias(models))
+	r.Delete("/api/models/{name}/aliases/{alias}", modelDeleteAlias(models))
+	r.Post("/api/models/{name}/aliases/{alias}/rollback", modelRollback(models))
+	r.Post("/api/models/{name}/promote", modelPromote(models))
+	r.Post("/api/models/{name}/rollback", modelRollback(models))
+	r.Post("/api/models/{name}/evaluate", modelEvaluate(models))
+	r.Post("/api/models/{name}/predict", modelPredict(models))
+	r.Post("/api/models/{name}/feedback", modelFeedback(models))
+	r.Get("/api/models/{name}/canary", modelCanaryStatus(models))
+	r.Post("/api/models/{name}/canary", modelCanaryStart(models))
+	r.Delete("/api/models/{name}/canary", modelCanaryStop(models))
+	r.Get("/api/models/{name}/shadow", modelShadow(models))
+	r.Post("/api/models/{name}/shadow", modelShadowSet(models, true))
+	r.Delete("/api/models/{name}/shadow", modelShadowSet(models, false))
+	r.Get("/api/models/{name}/events", modelEvents(models))
 
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)

@@ -66,7 +66,7 @@ func synthList(j *jobs.Service) http.HandlerFunc {
 }
 
 // synthStart validates a job's definition and queues it.
-func synthStart(j *jobs.Service) http.HandlerFunc {
+func synthStart(j *jobs.Service, o optOuts) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Kind      string   `json:"kind"`
@@ -74,6 +74,7 @@ func synthStart(j *jobs.Service) http.HandlerFunc {
 			Seed      *uint64  `json:"seed"`
 			FraudRate *float64 `json:"fraud_rate"` // a fraction: 0.015 is 1.5 %
 			Format    string   `json:"format"`
+			Register  *bool    `json:"register"` // false: its fraud detector stays out of the model registry
 		}
 		if !decodeJSON(w, r, &req, `{"kind": "fraud", "rows": 50000, "seed": 1}`) {
 			return
@@ -125,6 +126,9 @@ func synthStart(j *jobs.Service) http.HandlerFunc {
 		st, err := j.Start(spec)
 		if err != nil {
 			writeAppError(w, r, err)
+			return
+		}
+		if !optOutAfterStart(w, r, o, "synth", st.ID, req.Register) {
 			return
 		}
 		w.Header().Set("Location", "/api/synth/jobs/"+st.ID)

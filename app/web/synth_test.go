@@ -43,7 +43,7 @@ func synthTestServerIn(t *testing.T, dir string, run bool) (*httptest.Server, *j
 	}
 	r := chi.NewRouter()
 	r.Get("/api/synth/jobs", synthList(j))
-	r.Post("/api/synth/jobs", synthStart(j))
+	r.Post("/api/synth/jobs", synthStart(j, &memOptOuts{}))
 	r.Get("/api/synth/jobs/{id}", synthJob(j))
 	r.Delete("/api/synth/jobs/{id}", synthCancel(j))
 	r.Post("/api/synth/jobs/{id}/rerun", synthRerun(j))

@@ -257,9 +257,10 @@ function confirmThen(text, fn) {
 $("ml-canary").addEventListener("input", () => { $("ml-canary-value").textContent = `${$("ml-canary").value} %`; });
 $("ml-canary-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  act("PUT", "deployment", { canary_share: Number($("ml-canary").value) / 100, shadow: $("ml-shadow").checked });
+  const share = Number($("ml-canary").value) / 100;
+  act(share > 0 ? "POST" : "DELETE", "canary", share > 0 ? { share } : undefined);
 });
-$("ml-shadow").addEventListener("change", () => act("PUT", "deployment", { canary_share: Number($("ml-canary").value) / 100, shadow: $("ml-shadow").checked }));
+$("ml-shadow").addEventListener("change", () => act($("ml-shadow").checked ? "POST" : "DELETE", "shadow"));
 $("ml-evaluate").addEventListener("click", async () => {
   $("ml-evaluate").disabled = true;
   $("ml-evaluate").textContent = "Evaluating…";
@@ -269,11 +270,30 @@ $("ml-evaluate").addEventListener("click", async () => {
 $("ml-promote").addEventListener("click", () => {
   const a = state.detail.model.aliases || {};
   confirmThen(`Make v${a.challenger} the champion of ${state.selected} (now v${a.champion})? A trading policy trades in the tournament from the next round.`,
-    () => act("POST", "promote", { reason: "promoted on the Models page" }));
+    () => act("POST", "promote", { reason: "promoted by hand on the Models page" }));
 });
 $("ml-rollback").addEventListener("click", () => {
   confirmThen(`Roll the champion of ${state.selected} back to the version before v${state.detail.model.aliases?.champion}?`,
-    () => act("POST", "aliases/champion/rollback", { reason: "rolled back on the Models page" }));
+    () => act("POST", "rollback", { reason: "rolled back by hand on the Models page" }));
+});
+
+// Register a finished run or data job by hand (those not opted out
+// register themselves when they finish).
+const defaultModel = { marl: "trading-policy", synth: "fraud-detector", rl: "" };
+$("ml-reg-source").addEventListener("change", () => {
+  $("ml-reg-model").placeholder = defaultModel[$("ml-reg-source").value] || "rl-cartpole";
+});
+$("ml-register").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const source = $("ml-reg-source").value, id = $("ml-reg-id").value.trim();
+  const name = $("ml-reg-model").value.trim() || $("ml-reg-model").placeholder;
+  try {
+    const ver = await api("POST", `/api/models/${encodeURIComponent(name)}/versions`, { run: { source, id }, alias: "auto" });
+    showError("");
+    $("ml-reg-result").textContent = `Registered ${ver.model} v${ver.version}${ver.aliases?.length ? " (" + ver.aliases.join(", ") + ")" : ""}.`;
+    await loadList();
+    await select(ver.model);
+  } catch (err) { showError(err.message); }
 });
 
 live.subscribe("mlops.state", (all) => {
