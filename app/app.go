@@ -23,6 +23,7 @@ import (
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/memory"
 	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
@@ -63,6 +64,7 @@ type App struct {
 	MARL       *marl.Service       // multi-agent runs for the Learning page
 	Synth      *jobs.Service       // synthetic data jobs for the Data page
 	Supply     *supply.Service     // the supply-chain crisis room
+	Memory     *memory.Service     // agents' memory streams, fed by the tournament from the start
 	MLOps      *mlops.Service      // the model registry: serving, canary, shadow, promotion and rollback
 	// ModelAuto registers the models of finished runs and data jobs;
 	// Champion keeps the trading policy aliased champion in the tournament.
@@ -147,6 +149,7 @@ func (a *App) coreServices() []supervisor.Service {
 		{Name: "hub", Run: a.Hub.Run},
 		{Name: "system", Run: a.runSystem},
 		{Name: "recorder", Run: a.runRecorder},
+		{Name: "memory", Run: a.Memory.Run}, // before the tournament: its feed reads the first round
 		{Name: "tournament", Run: a.Tournament.Run},
 		{Name: "market", Run: a.Market.Run},
 		{Name: "analytics", Run: a.Analytics.Run},

@@ -10,6 +10,8 @@ import (
 	"github.com/metastation/metastation/app/llm"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/memory"
+	"github.com/metastation/metastation/app/memory/feeds"
 	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/supply"
@@ -36,6 +38,9 @@ func (a *App) buildServices(ctx context.Context) error {
 		return err
 	}
 	if a.Supply, err = a.newSupply(ctx); err != nil {
+		return err
+	}
+	if a.Memory, err = a.newMemory(ctx); err != nil {
 		return err
 	}
 	if a.Synth, err = jobs.New(filepath.Join(a.Config.DataDir, "synth"), a.Bus, a.Log.With("service", "synth"), 0); err != nil {
@@ -156,6 +161,28 @@ func (a *App) newSupply(ctx context.Context) (*supply.Service, error) {
 	svc, err := supply.NewService(ctx, supply.ServiceConfig{Tick: a.Config.SupplyTick}, a.Bus, a.Writer, a.DB, learned, a.Log.With("service", "supply"))
 	if err != nil {
 		return nil, fmt.Errorf("crisis room: %w", err)
+	}
+	return svc, nil
+}
+
+// newMemory opens the agents' memory (every stored memory is loaded into
+// the working set) and its service, with the tournament's feed so that
+// the strategies' decisions and outcomes are remembered from the first
+// round. The feed reads the bus by topic, so a tournament a test builds
+// after New feeds it too.
+func (a *App) newMemory(ctx context.Context) (*memory.Service, error) {
+	log := a.Log.With("service", "memory")
+	emb, err := memory.NewEmbedder()
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	st, err := memory.Open(ctx, memory.Config{}, a.DB, a.Writer, emb, log)
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	svc, err := memory.NewService(memory.ServiceConfig{}, st, a.Bus, log, feeds.NewTournament(st))
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
 	}
 	return svc, nil
 }

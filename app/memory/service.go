@@ -5,15 +5,18 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 )
 
 // The memory's topics on the bus.
 var (
 	TopicState         = bus.NewTopic[Stats]("memory.state")          // snapshot, every StateEvery
 	TopicConsolidation = bus.NewTopic[Report]("memory.consolidation") // one per pass
+	TopicMemories      = bus.NewTopic[[]Memory]("memory.memories")    // what was just written, as stored
 )
 
 // Source turns one subsystem's bus messages into memories (package feeds
@@ -41,6 +44,21 @@ type Service struct {
 	bus *bus.Bus
 	log *slog.Logger
 	src []Source
+
+	trigger chan struct{} // a pass asked for now (ConsolidateNow)
+	mu      sync.Mutex
+	cs      ConsolidationStatus
+}
+
+// ConsolidationStatus is where background consolidation is.
+type ConsolidationStatus struct {
+	Running   bool      `json:"running"`   // a pass is under way
+	Requested bool      `json:"requested"` // a pass was asked for and has not started
+	Passes    int       `json:"passes"`    // since the service started
+	Next      time.Time `json:"next"`      // when the next scheduled pass starts (wall clock)
+	Every     float64   `json:"every_s"`
+	Last      *Report   `json:"last,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // NewService builds the service around st.
@@ -57,7 +75,49 @@ func NewService(cfg ServiceConfig, st *Store, b *bus.Bus, log *slog.Logger, sour
 	if cfg.StateEvery <= 0 {
 		cfg.StateEvery = 2 * time.Second
 	}
-	return &Service{cfg: cfg, st: st, bus: b, log: log, src: sources}, nil
+	return &Service{cfg: cfg, st: st, bus: b, log: log, src: sources, trigger: make(chan struct{}, 1),
+		cs: ConsolidationStatus{Every: cfg.ConsolidateEvery.Seconds()}}, nil
+}
+
+// Write writes memories from outside the feeds (a user's note, a document)
+// and publishes them on memory.memories, as the feeds' are.
+func (s *Service) Write(ctx context.Context, ms []Memory) ([]Memory, error) {
+	out, err := s.st.WriteBatch(ctx, ms)
+	if err != nil {
+		return nil, err
+	}
+	TopicMemories.Publish(s.bus, "memory", "", "written", out)
+	return out, nil
+}
+
+// ConsolidateNow asks for a pass at once. The pass runs in the background,
+// as scheduled ones do; its report comes on memory.consolidation. Asking
+// while one is asked for or running is a conflict.
+func (s *Service) ConsolidateNow() (ConsolidationStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cs.Running || s.cs.Requested {
+		return s.cs, errs.Errorf(errs.Conflict, "a consolidation pass is running already; its report comes when it ends")
+	}
+	select {
+	case s.trigger <- struct{}{}:
+		s.cs.Requested = true
+	default:
+		return s.cs, errs.Errorf(errs.Conflict, "a consolidation pass is asked for already")
+	}
+	return s.cs, nil
+}
+
+// Consolidation returns where background consolidation is.
+func (s *Service) Consolidation() ConsolidationStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.cs
+	if cs.Last != nil {
+		r := *cs.Last
+		cs.Last = &r
+	}
+	return cs
 }
 
 // Store is the store the service writes to.
@@ -104,31 +164,60 @@ func (s *Service) Run(ctx context.Context) error {
 			if len(mems) == 0 {
 				continue
 			}
-			if _, err := s.st.WriteBatch(ctx, mems); err != nil && ctx.Err() == nil {
+			if _, err := s.Write(ctx, mems); err != nil && ctx.Err() == nil {
 				s.log.Warn("memory: memories not written", "source", src.Name(), "memories", len(mems), "err", err)
 			}
 		}
 	}
 }
 
+// consolidateLoop runs a pass every ConsolidateEvery and whenever one is
+// asked for, one at a time.
 func (s *Service) consolidateLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ConsolidateEvery)
 	defer t.Stop()
+	s.setNext(time.Now().Add(s.cfg.ConsolidateEvery))
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rep, err := s.st.Consolidate(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Error("memory: consolidation", "err", err)
-				}
-				continue
-			}
-			TopicConsolidation.Publish(s.bus, "memory", "", "pass", rep)
+			s.setNext(time.Now().Add(s.cfg.ConsolidateEvery))
+		case <-s.trigger:
 		}
+		s.consolidateOnce(ctx)
 	}
+}
+
+func (s *Service) setNext(at time.Time) {
+	s.mu.Lock()
+	s.cs.Next = at.UTC()
+	s.mu.Unlock()
+}
+
+func (s *Service) consolidateOnce(ctx context.Context) {
+	s.mu.Lock()
+	s.cs.Running, s.cs.Requested = true, false
+	s.mu.Unlock()
+	rep, err := s.st.Consolidate(ctx)
+	s.mu.Lock()
+	s.cs.Running = false
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cs.LastError = err.Error()
+		}
+	} else {
+		s.cs.Passes++
+		s.cs.Last, s.cs.LastError = &rep, ""
+	}
+	s.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("memory: consolidation", "err", err)
+		}
+		return
+	}
+	TopicConsolidation.Publish(s.bus, "memory", "", "pass", rep)
 }
 
 // MaxLinkRef is the largest numeric ref of the links of kind on memories

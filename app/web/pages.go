@@ -18,6 +18,7 @@ func nav() []ui.NavItem {
 		{Title: "Market", Href: "/market"},
 		{Title: "Dashboard", Href: "/dashboard"},
 		{Title: "Network", Href: "/network"},
+		{Title: "Memory", Href: "/memory"},
 		{Title: "Learning", Href: "/train"},
 		{Title: "Data", Href: "/data"},
 		{Title: "Supply", Href: "/supply"},

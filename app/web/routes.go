@@ -23,7 +23,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Use(logRequests(a.Log, a.Metrics))
 	r.Use(loopbackHostOnly)
 	r.Use(http.NewCrossOriginProtection().Handler)
-	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes}))
+	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes, "/api/memory": maxNoteBytes}))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
@@ -140,6 +140,19 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Post("/api/models/{name}/shadow", modelShadowSet(models, true))
 	r.Delete("/api/models/{name}/shadow", modelShadowSet(models, false))
 	r.Get("/api/models/{name}/events", modelEvents(models))
+
+	// Memory: the agents' memory streams, search by meaning, notes, consolidation.
+	strats := strategies(a.Tournament.Profiles)
+	r.Get("/memory", p.handle("Memory", "/memory", ui.Memory))
+	r.Get("/api/memory/search", memorySearch(a.Memory, strats))
+	r.Get("/api/memory/stats", memoryStats(a.Memory))
+	r.Get("/api/memory/agents", memoryAgents(a.Memory, strats))
+	r.Get("/api/memory/agents/{id}", memoryTimeline(a.Memory, strats))
+	r.Get("/api/memory/consolidation", memoryConsolidation(a.Memory))
+	r.Post("/api/memory/consolidation", memoryConsolidate(a.Memory))
+	r.Post("/api/memory", memoryNote(a.Memory, strats))
+	r.Get("/api/memory/{id}", memoryGet(a.Memory))
+	r.Post("/api/memory/{id}/pin", memoryPin(a.Memory))
 
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)
