@@ -331,6 +331,12 @@ get("/api/memory/stats").then((s) => {
   showStats(s);
   if (s.last_consolidation && s.last_consolidation.examined) showPass(s.last_consolidation);
 }).catch((err) => showError(err.message));
+get("/api/memory/consolidation").then((cs) => {
+  if (cs.running || cs.requested) {
+    $("mem-cons-status").textContent = "A pass is running…";
+    $("mem-consolidate").disabled = true;
+  }
+}).catch((err) => showError(err.message));
 loadAgents().then(() => {
   const agent = url.get("agent");
   if (agent) {
