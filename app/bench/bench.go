@@ -20,7 +20,7 @@ type Bench struct {
 func List() map[string]Bench {
 	return map[string]Bench{
 		"cluster":    {Summary: "cluster: 3 raft nodes on loopback, commit latency p50/p99, writes/s, failover over leader kills, snapshot install, porcupine fault run", Run: runBenchCluster},
-		"data":       {Summary: "the same as bench synth (the name issue 5 uses)", Run: runBenchSynth},
+		"data":       {Summary: "the same as bench synth: synthetic data generation", Run: runBenchSynth},
 		"hub":        {Summary: "web socket fan-out to many clients", Run: runBenchHub},
 		"market":     {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
 		"marl":       {Summary: "multi-agent RL: simple_spread steps/s and random return, MADDPG and QMIX updates/s and spread returns over seeds, two-step game", Run: runBenchMARL},

@@ -119,16 +119,7 @@ func runGenerate(ctx context.Context, env command.Env, args []string) error {
 	var bar *progressbar.ProgressBar
 	progress := func(int) {}
 	if !*quiet {
-		bar = progressbar.NewOptions64(int64(cfg.Rows),
-			progressbar.OptionSetWriter(env.Stderr),
-			progressbar.OptionSetDescription(k),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionFullWidth(),
-		)
+		bar = command.NewProgress(env.Stderr, int64(cfg.Rows), k, "rows")
 		progress = func(n int) { bar.Set(n) }
 	}
 	start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -107,12 +108,31 @@ func marketUniverse(preset, file string) (market.Universe, error) {
 	return market.LoadUniverse(f)
 }
 
-// marketFileArg takes the FILE given before the flags.
-func marketFileArg(name string, args []string) (string, []string, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, command.Usagef("%s needs a FILE before its flags", name)
+// leadingArg takes the FILE or SYMBOL (what) given before the flags of fs.
+// Asked for help instead (market import --help), it prints fs's usage and
+// returns flag.ErrHelp, as a command's --help does.
+func leadingArg(fs *flag.FlagSet, what string, args []string) (string, []string, error) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:], nil
 	}
-	return args[0], args[1:], nil
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--h", "--help":
+			fs.Usage()
+			return "", nil, flag.ErrHelp
+		}
+	}
+	return "", nil, command.Usagef("%s needs a %s before its flags (see metastation %s --help)", fs.Name(), what, fs.Name())
+}
+
+// synopsis makes fs's --help start with the command's form and what it
+// does, then its flags (command.NewFlagSet's usage).
+func synopsis(fs *flag.FlagSet, form, about string) {
+	flags := fs.Usage
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: metastation %s\n\n%s\n\n", form, about)
+		flags()
+	}
 }
 
 // marketReadSeries reads a Yahoo or Alpha Vantage file.
@@ -134,15 +154,16 @@ func marketReadSeries(path, format string) (market.Series, market.ImportReport, 
 // runMarketImport checks a price file and loads it into the database, all
 // or nothing.
 func runMarketImport(ctx context.Context, env command.Env, args []string) error {
-	file, args, err := marketFileArg("market import", args)
-	if err != nil {
-		return err
-	}
 	fs := command.NewFlagSet("market import", env.Stderr)
+	synopsis(fs, "market import FILE [flags]", "Checks a daily price file (Yahoo Finance CSV or Alpha Vantage) and loads it into the\ndatabase, all or nothing: the Market page then offers it as an instrument.")
 	symbol := fs.String("symbol", "", "symbol to file the series under (default: the file name)")
 	format := fs.String("format", "yahoo", "file format: yahoo (CSV) or alphavantage (saved TIME_SERIES_DAILY JSON or CSV)")
 	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database")
 	dry := fs.Bool("dry-run", false, "check the file and report, write nothing")
+	file, args, err := leadingArg(fs, "FILE", args)
+	if err != nil {
+		return err
+	}
 	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
 		return err
 	}
@@ -184,14 +205,15 @@ func runMarketImport(ctx context.Context, env command.Env, args []string) error 
 // runMarketFit fits a GJR-GARCH-t to a price file and prints the
 // parameters and the stylized facts.
 func runMarketFit(env command.Env, args []string) error {
-	file, args, err := marketFileArg("market fit", args)
-	if err != nil {
-		return err
-	}
 	fs := command.NewFlagSet("market fit", env.Stderr)
+	synopsis(fs, "market fit FILE [flags]", "Fits a GJR-GARCH model with Student-t shocks to a daily price file and prints its\nparameters and the file's stylized facts (fat tails, volatility clustering, leverage).")
 	format := fs.String("format", "yahoo", "file format: yahoo or alphavantage")
 	days := fs.Float64("days-per-year", 0, "trading days a year (default: guessed from the file name: 252, 260 for FX, 365 for crypto)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	file, args, err := leadingArg(fs, "FILE", args)
+	if err != nil {
+		return err
+	}
 	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
 		return err
 	}
@@ -237,11 +259,8 @@ const avQuotaFile = "alphavantage-quota.json"
 // runMarketFetch downloads daily bars of SYMBOL from Alpha Vantage
 // (TIME_SERIES_DAILY) and writes them as Yahoo CSV or imports them.
 func runMarketFetch(ctx context.Context, env command.Env, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return command.Usagef("market fetch needs a SYMBOL before its flags: market fetch IBM --out IBM.csv | --import")
-	}
-	symbol, args := args[0], args[1:]
 	fs := command.NewFlagSet("market fetch", env.Stderr)
+	synopsis(fs, "market fetch SYMBOL (--out FILE.csv | --import) [flags]", "Downloads daily bars of SYMBOL from Alpha Vantage (TIME_SERIES_DAILY) and writes them as\nYahoo CSV or imports them. The API key comes from "+avKeyEnv+" (free keys at\nhttps://www.alphavantage.co/support/#api-key); the free tier's quota is kept between runs.")
 	out := fs.String("out", "", "write the bars to `FILE.csv` in the Yahoo layout")
 	imp := fs.Bool("import", false, "import the bars into the database, as market import does")
 	as := fs.String("symbol", "", "with --import, the symbol to file the series under (default: SYMBOL)")
@@ -250,6 +269,10 @@ func runMarketFetch(ctx context.Context, env command.Env, args []string) error {
 	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory` holding the database and the request quota")
 	base := fs.String("alphavantage-url", market.AVDefaultURL, "Alpha Vantage query `URL` (a local fake for testing)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of the request")
+	symbol, args, err := leadingArg(fs, "SYMBOL", args)
+	if err != nil {
+		return err
+	}
 	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
 		return err
 	}

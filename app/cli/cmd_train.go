@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -90,8 +91,18 @@ func runTrain(ctx context.Context, env command.Env, args []string) error {
 	} else if l, err = rl.NewLearner(spec); err != nil {
 		return command.Usagef("train: %v", err)
 	}
-	if *out == "" {
-		*out = filepath.Join(r.runs, fmt.Sprintf("%s-%s-seed%d", spec.Algo, spec.Env, spec.Seed))
+	if *resume == "" {
+		// A new run never overwrites another's checkpoint: the default
+		// directory gets a number (-2, -3...) and a chosen one is refused.
+		if *out == "" {
+			*out = freeRunDir(filepath.Join(r.runs, fmt.Sprintf("%s-%s-seed%d", spec.Algo, spec.Env, spec.Seed)))
+		} else if _, err := os.Stat(filepath.Join(*out, "checkpoint.ckpt")); err == nil {
+			return command.Usagef("train: %s already holds a run's checkpoint; continue it with --resume %s, or choose another --out",
+				*out, filepath.Join(*out, "checkpoint.ckpt"))
+		}
+		if _, total := l.Progress(); given["steps"] && total != spec.Steps {
+			fmt.Fprintf(env.Stderr, "train: --steps %d becomes %d: %s learns from whole rollouts\n", spec.Steps, total, spec.Algo)
+		}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return command.Usagef("train: --out %s: %v", *out, err)
@@ -124,16 +135,7 @@ func runTrain(ctx context.Context, env command.Env, args []string) error {
 	steps, total := l.Progress()
 	var bar *progressbar.ProgressBar
 	if !*quiet {
-		bar = progressbar.NewOptions64(int64(total),
-			progressbar.OptionSetWriter(env.Stderr),
-			progressbar.OptionSetDescription(spec.Algo+" "+spec.Env),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("steps"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionFullWidth(),
-		)
+		bar = command.NewProgress(env.Stderr, int64(total), spec.Algo+" "+spec.Env, "steps")
 		bar.Set(steps)
 	}
 	for chunk := 1; !l.Done(); chunk++ {
@@ -196,4 +198,18 @@ func parseHidden(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// freeRunDir returns dir if it holds no checkpoint yet, or else the first
+// of dir-2, dir-3, ... that holds none.
+func freeRunDir(dir string) string {
+	for n := 1; ; n++ {
+		d := dir
+		if n > 1 {
+			d = fmt.Sprintf("%s-%d", dir, n)
+		}
+		if _, err := os.Stat(filepath.Join(d, "checkpoint.ckpt")); errors.Is(err, os.ErrNotExist) {
+			return d
+		}
+	}
 }

@@ -182,7 +182,12 @@ func runTrainMARL(ctx context.Context, env command.Env, r marlRun) error {
 		if r.curriculum {
 			name = fmt.Sprintf("%s-%s-curriculum-seed%d", r.algo, r.env, r.seed)
 		}
-		r.out = filepath.Join(r.runs, name)
+		r.out = freeRunDir(filepath.Join(r.runs, name)) // never over another run's checkpoint
+	} else if fresh := r.q == nil && r.m == nil; fresh {
+		if _, err := os.Stat(filepath.Join(r.out, "checkpoint.ckpt")); err == nil {
+			return command.Usagef("train: %s already holds a run's checkpoint; continue it with --resume %s, or choose another --out",
+				r.out, filepath.Join(r.out, "checkpoint.ckpt"))
+		}
 	}
 	ckPath := filepath.Join(r.out, "checkpoint.ckpt")
 	save := func() error {
@@ -211,16 +216,7 @@ func runTrainMARL(ctx context.Context, env command.Env, r marlRun) error {
 	}
 	var bar *progressbar.ProgressBar
 	if !r.quiet {
-		bar = progressbar.NewOptions64(int64(budget),
-			progressbar.OptionSetWriter(env.Stderr),
-			progressbar.OptionSetDescription(label),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("episodes"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionFullWidth(),
-		)
+		bar = command.NewProgress(env.Stderr, int64(budget), label, "episodes")
 	}
 	say := func(format string, args ...any) {
 		if bar != nil {

@@ -68,3 +68,45 @@ func TestTrainDefaultsToDataRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainNeverOverwrites: a second run with the same algorithm, env and
+// seed goes to a new run directory instead of over the first one's
+// checkpoint; a chosen --out that holds one is refused with the way to
+// continue it; --steps that is no whole number of rollouts says what it
+// becomes.
+func TestTrainNeverOverwrites(t *testing.T) {
+	data := t.TempDir()
+	var errb bytes.Buffer
+	env := command.Env{Stdout: &bytes.Buffer{}, Stderr: &errb, Getenv: func(k string) string {
+		if k == "METASTATION_DATA" {
+			return data
+		}
+		return ""
+	}}
+	args := []string{"--algo", "ppo", "--env", "cartpole", "--steps", "3000", "--eval-episodes", "1", "--quiet"}
+	for _, want := range []string{"ppo-cartpole-seed1", "ppo-cartpole-seed1-2"} {
+		t.Run(want, func(t *testing.T) {
+			errb.Reset()
+			if err := runTrain(t.Context(), env, args); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(data, "runs", want, "checkpoint.ckpt")); err != nil {
+				t.Error(err)
+			}
+			if !strings.Contains(errb.String(), "--steps 3000 becomes 2560") {
+				t.Errorf("no word about the rounding: %q", errb.String())
+			}
+		})
+	}
+	t.Run("chosen directory with a checkpoint", func(t *testing.T) {
+		dir := filepath.Join(data, "runs", "ppo-cartpole-seed1")
+		before, _ := os.Stat(filepath.Join(dir, "checkpoint.ckpt"))
+		err := runTrain(t.Context(), env, append(args, "--out", dir))
+		if ExitCode(err) != 2 || !strings.Contains(err.Error(), "--resume") {
+			t.Fatalf("err %v, want a usage error naming --resume", err)
+		}
+		if after, _ := os.Stat(filepath.Join(dir, "checkpoint.ckpt")); !after.ModTime().Equal(before.ModTime()) {
+			t.Error("the checkpoint was rewritten")
+		}
+	})
+}

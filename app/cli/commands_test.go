@@ -95,3 +95,54 @@ func TestCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestSubcommandHelp: every market subcommand answers --help with its form,
+// what it does, its flags and their environment twins (market import
+// --help was an error: "needs a FILE before its flags"), and a missing
+// FILE or SYMBOL is a usage error that points at --help.
+func TestSubcommandHelp(t *testing.T) {
+	run := func(args ...string) (string, error) {
+		var out, errOut strings.Builder
+		err := Main(context.Background(), args, func(string) string { return "" }, &out, &errOut, testAssets())
+		return out.String() + errOut.String(), err
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"market", "import", "--help"}, []string{"Usage: metastation market import FILE", "-dry-run", "METASTATION_DRY_RUN"}},
+		{[]string{"market", "import", "-h"}, []string{"Usage: metastation market import FILE"}},
+		{[]string{"market", "fetch", "--help"}, []string{"Usage: metastation market fetch SYMBOL", "METASTATION_ALPHAVANTAGE_KEY", "METASTATION_OUTPUTSIZE"}},
+		{[]string{"market", "fit", "--help"}, []string{"Usage: metastation market fit FILE", "GJR-GARCH", "METASTATION_DAYS_PER_YEAR"}},
+		{[]string{"market", "simulate", "--help"}, []string{"-days", "METASTATION_DAYS"}},
+		{[]string{"generate", "--help"}, []string{"METASTATION_ROWS"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, err := run(tc.args...)
+			if err != nil {
+				t.Fatalf("error %v; output:\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("help lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	for _, args := range [][]string{{"market", "import"}, {"market", "fit", "--json"}, {"market", "fetch", "--import"}} {
+		t.Run(strings.Join(args, " ")+" without its argument", func(t *testing.T) {
+			_, err := run(args...)
+			if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), "--help") {
+				t.Errorf("err %v (exit %d), want a usage error pointing at --help", err, ExitCode(err))
+			}
+		})
+	}
+	// Help texts speak to users, not to the issue tracker.
+	out, err := run("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "issue ") {
+		t.Errorf("help names an issue:\n%s", out)
+	}
+}

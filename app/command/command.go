@@ -51,11 +51,30 @@ func ExitCode(err error) int {
 }
 
 // NewFlagSet returns a flag set that reports errors instead of exiting and
-// prints its usage to out.
+// prints its usage to out: the flags, then each flag's environment twin.
 func NewFlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Flags of %s:\n", name)
+		fs.PrintDefaults()
+		var twins []string
+		width := 0
+		fs.VisitAll(func(f *flag.Flag) { width = max(width, len(f.Name)) })
+		fs.VisitAll(func(f *flag.Flag) {
+			twins = append(twins, fmt.Sprintf("  --%-*s  %s", width, f.Name, EnvName(f.Name)))
+		})
+		if len(twins) > 0 {
+			fmt.Fprintf(fs.Output(), "\nEach flag not given is read from its environment twin:\n%s\n", strings.Join(twins, "\n"))
+		}
+	}
 	return fs
+}
+
+// EnvName is the environment twin of a flag: METASTATION_ and the flag's
+// name in capitals, dashes as underscores (--no-browser: METASTATION_NO_BROWSER).
+func EnvName(flagName string) string {
+	return "METASTATION_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 // ParseFlags parses args into fs, then fills every flag not given on the
@@ -78,7 +97,7 @@ func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 		if given[f.Name] {
 			return
 		}
-		key := "METASTATION_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		key := EnvName(f.Name)
 		if v := getenv(key); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %v", key, v, err))
