@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -43,8 +44,14 @@ func (p *pages) page(title, href string) ui.Page {
 
 // render writes a templ component as an HTML page.
 func (p *pages) render(w http.ResponseWriter, r *http.Request, c templ.Component) {
+	p.renderStatus(w, r, http.StatusOK, c)
+}
+
+// renderStatus is render with a status other than 200 (a 404 page).
+func (p *pages) renderStatus(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
 	if err := c.Render(r.Context(), w); err != nil {
 		p.log.Error("render page", "path", r.URL.Path, "err", err)
 	}
@@ -55,4 +62,11 @@ func (p *pages) handle(title, href string, component func(ui.Page) templ.Compone
 	return func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, component(p.page(title, href)))
 	}
+}
+
+// wantsPage says whether a request is a browser's asking for a page (HTML,
+// not under /api/), which gets the app's own page for an error.
+func wantsPage(r *http.Request) bool {
+	return r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
 }

@@ -26,6 +26,11 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes, "/api/memory": maxNoteBytes}))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if wantsPage(r) {
+			// A browser gets the app's page, with its navigation.
+			p.renderStatus(w, r, http.StatusNotFound, ui.NotFound(p.page("Not found", ""), r.URL.Path))
+			return
+		}
 		writeError(w, r, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
