@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +62,23 @@ func TestReadDir(t *testing.T) {
 	}
 	if _, _, err := ReadDir(context.Background(), filepath.Join(dir, "nope")); !errs.Is(err, errs.Invalid) {
 		t.Errorf("missing folder: %v, want invalid", err)
+	}
+}
+
+func TestHTMLEscapesAndLinks(t *testing.T) {
+	md := "# A <b> title\n\n**Fact.** See [M12] and *x* [T3].\n\n| a | b |\n| --- | ---: |\n| 1 | [E2] |\n"
+	got := HTML(md, func(kind, id string) string { return "/r/" + kind + id })
+	for _, want := range []string{
+		"<h1>A &lt;b&gt; title</h1>",
+		`<strong>Fact.</strong> See <a class="cite" data-cite="M12" href="/r/M12">[M12]</a> and <em>x</em>`,
+		"<tr><th>a</th><th>b</th></tr>",
+		`<tr><td>1</td><td><a class="cite" data-cite="E2" href="/r/E2">[E2]</a></td></tr>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "---") {
+		t.Errorf("the table rule was rendered:\n%s", got)
 	}
 }
