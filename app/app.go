@@ -25,6 +25,7 @@ import (
 	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/memory"
 	"github.com/metastation/metastation/app/mlops"
+	"github.com/metastation/metastation/app/research"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/supervisor"
@@ -70,6 +71,7 @@ type App struct {
 	// Champion keeps the trading policy aliased champion in the tournament.
 	ModelAuto *mlops.AutoRegister
 	Champion  *mlops.ChampionEntrant
+	Research  *research.Service // the research agents and their memos
 
 	sup         *supervisor.Supervisor
 	recorderSub *bus.Subscription // what runRecorder persists
@@ -160,6 +162,7 @@ func (a *App) coreServices() []supervisor.Service {
 		{Name: "mlops", Run: a.MLOps.Run},
 		{Name: "mlops-register", Run: a.ModelAuto.Run},
 		{Name: "mlops-champion", Run: a.Champion.Run},
+		{Name: "research", Run: a.Research.Run},
 	}
 	if a.Config.Showcase {
 		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: a.Showcase.Run})

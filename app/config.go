@@ -26,4 +26,12 @@ type Config struct {
 	// SupplyTick is the wall time of one period of the crisis room; 0 is
 	// the room's default (500 ms). Tests run faster rooms.
 	SupplyTick time.Duration
+	// MarketDataDir holds real daily prices (Yahoo CSV files) that research
+	// experiments check their rules against; a missing folder means
+	// simulated data only.
+	MarketDataDir string
+	// ResearchDemo runs the research agents once on the built-in corpus
+	// when the database holds no research run, so the Research page opens
+	// on a memo.
+	ResearchDemo bool
 }

@@ -43,6 +43,9 @@ func (a *App) buildServices(ctx context.Context) error {
 	if a.Memory, err = a.newMemory(ctx); err != nil {
 		return err
 	}
+	if a.Research, err = a.newResearch(); err != nil {
+		return err
+	}
 	if a.Synth, err = jobs.New(filepath.Join(a.Config.DataDir, "synth"), a.Bus, a.Log.With("service", "synth"), 0); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ func List() map[string]Bench {
 		"hub":        {Summary: "web socket fan-out to many clients", Run: runBenchHub},
 		"market":     {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
 		"marl":       {Summary: "multi-agent RL: simple_spread steps/s and random return, MADDPG and QMIX updates/s and spread returns over seeds, two-step game", Run: runBenchMARL},
+		"research":   {Summary: "research: papers/s ingested, backtests/s, gap-finder time-split AUC, noise false discoveries under BH, planted-effect recall", Run: runBenchResearch},
 		"rl":         {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
 		"supply":     {Summary: "supply chain: simulated periods/s per network, coordinated/uncoordinated cost ratio with its CI over 30 seeds, bullwhip, Chen's bound", Run: runBenchSupply},
 		"synth":      {Summary: "synthetic transactions: rows/s on 1 and all workers, CSV, peak memory, detector", Run: runBenchSynth},

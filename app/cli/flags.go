@@ -23,6 +23,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.TournamentAgent, "tournament-agent", "", "trading-world checkpoint `file` (metastation train --env trading-ma) that enters the tournament")
 	fs.StringVar(&cfg.LLMURL, "llm-url", "", "OpenAI-compatible chat completions `URL` of a local model that rewrites the commentary (empty: templates)")
 	fs.StringVar(&cfg.LLMModel, "llm-model", "", "`name` of the model at --llm-url")
+	fs.BoolVar(&cfg.ResearchDemo, "research-demo", true, "on a fresh database, run the research agents once on the built-in corpus")
+	fs.StringVar(&cfg.MarketDataDir, "market-data", "../shared/data/market", "`directory` of real Yahoo CSV prices research experiments check against (missing: simulated data only)")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
 		return app.Config{}, err
 	}

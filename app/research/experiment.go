@@ -323,7 +323,7 @@ func verdict(e Experiment) (Verdict, []string) {
 		return Insufficient, why
 	}
 	if !e.RealAgrees {
-		return PaperTrade, []string{"every bar is cleared on held-out simulated data, but the real files' mean out-of-sample Sharpe ratio is not positive"}
+		return PaperTrade, []string{"Every bar is cleared on held-out simulated data, but the real files' mean out-of-sample Sharpe ratio is not positive"}
 	}
 	return Pursue, nil
 }

@@ -35,8 +35,8 @@ type memoInput struct {
 	Plan    Plan
 }
 
-// bars are the constants a memo may quote.
-var bars = map[string]float64{"fdr": FDRLevel, "fwer": FWERLevel, "t": TBar, "dsr": DSRBar, "pbo": PBOBar, "ci": 95, "slippage": Slippage,
+// Bars are the constants a memo may quote beside its records.
+var Bars = map[string]float64{"fdr": FDRLevel, "fwer": FWERLevel, "t": TBar, "dsr": DSRBar, "pbo": PBOBar, "ci": 95, "slippage": Slippage,
 	"p_floor": 0.0001, "stress_short": 21, "stress_long": 252, "kill_days": killDays,
 	"cost_bp_equity": costOf(Equity) * 1e4, "cost_bp_fx": costOf(FX) * 1e4, "cost_bp_crypto": costOf(Crypto) * 1e4}
 

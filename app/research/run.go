@@ -93,6 +93,7 @@ type Summary struct {
 	Edges       []Edge       `json:"edges"`
 	Gaps        []Gap        `json:"gaps"` // the best 30
 	Validation  Validation   `json:"validation"`
+	Plan        Plan         `json:"plan"` // seeds, days and planted effects of the experiments
 	Hypotheses  []Hypothesis `json:"hypotheses"`
 	Experiments []Experiment `json:"experiments"`
 	Memos       []MemoHead   `json:"memos"`
@@ -303,6 +304,7 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 		}
 		plan.Real = real
 	}
+	res.Plan = plan
 	stage(AgentExperiment, 0.3, 0, len(hyps))
 	lab, err := NewLab(ctx, plan)
 	if err != nil {

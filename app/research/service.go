@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/metastation/metastation/app/bus"
@@ -65,6 +66,11 @@ func (s *Service) Start(cfg RunConfig) error {
 	if cfg.Seed > MaxSeed {
 		return errs.Errorf(errs.Invalid, "A seed is at most %d.", uint64(MaxSeed))
 	}
+	if cfg.Dir != "" {
+		if st, err := os.Stat(cfg.Dir); err != nil || !st.IsDir() {
+			return errs.Errorf(errs.Invalid, "%s is not a folder this server can read.", cfg.Dir)
+		}
+	}
 	if cfg.RealDir == "" {
 		cfg.RealDir = s.cfg.RealDir
 	}
@@ -84,6 +90,9 @@ func (s *Service) Start(cfg RunConfig) error {
 		return errs.Errorf(errs.Conflict, "A research run is already queued.")
 	}
 }
+
+// Researcher is the service's researcher, for queries.
+func (s *Service) Researcher() *Researcher { return s.rs }
 
 // Progress is the latest progress of the current or last run.
 func (s *Service) Progress() Progress {

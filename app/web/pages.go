@@ -24,6 +24,7 @@ func nav() []ui.NavItem {
 		{Title: "Data", Href: "/data"},
 		{Title: "Supply", Href: "/supply"},
 		{Title: "Models", Href: "/models"},
+		{Title: "Research", Href: "/research"},
 	}
 }
 

@@ -159,6 +159,17 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/api/memory/{id}", memoryGet(a.Memory))
 	r.Post("/api/memory/{id}/pin", memoryPin(a.Memory))
 
+	// Research: the agents, their runs, memos and the memories they cite.
+	r.Get("/research", p.handle("Research", "/research", ui.Research))
+	r.Get("/research/runs/{id}/memos/{exp}/print", researchMemoPrint(a.Research, p))
+	r.Get("/api/research/runs", researchRuns(a.Research))
+	r.Post("/api/research/runs", researchStart(a.Research))
+	r.Get("/api/research/progress", researchProgress(a.Research))
+	r.Get("/api/research/runs/{id}", researchRun(a.Research))
+	r.Get("/api/research/runs/{id}/trials", researchTrials(a.Research))
+	r.Get("/api/research/runs/{id}/memos/{exp}", researchMemo(a.Research))
+	r.Get("/api/research/memories/{id}", researchMemory(a.Memory.Store()))
+
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)
 	return r
