@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/metastation/metastation/app/llm"
 	"github.com/metastation/metastation/app/research"
 )
 
@@ -22,7 +23,7 @@ func (a *App) newResearch() (*research.Service, error) {
 		cfg.RealDir = a.Config.MarketDataDir
 	}
 	if a.Config.LLMURL != "" {
-		cfg.LLM = &research.LLM{URL: a.Config.LLMURL, Model: a.Config.LLMModel}
+		cfg.LLM = &research.LLM{Client: llm.Client{URL: a.Config.LLMURL, Model: a.Config.LLMModel}}
 	}
 	svc, err := research.NewService(cfg, rs, a.Bus, a.Log.With("service", "research"))
 	if err != nil {
