@@ -11,7 +11,7 @@
 //
 // Tests read window.metastationResearch.
 import { live } from "./live.js";
-import { api, num } from "./runs.js";
+import { api, num } from "./page.js";
 
 const el = (id) => document.getElementById(id);
 const SVGNS = "http://www.w3.org/2000/svg";
