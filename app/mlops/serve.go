@@ -225,7 +225,11 @@ func (l *latencies) stats() LatencyStats {
 	ds := slices.Clone(l.ring)
 	n := l.n
 	l.mu.Unlock()
-	return LatencyStats{Requests: n, Window: len(ds), P50us: Percentile(ds, 0.50), P99us: Percentile(ds, 0.99)}
+	st := LatencyStats{Requests: n, Window: len(ds)}
+	if len(ds) > 0 { // no requests yet: zeros, as JSON has no NaN (Window 0 says there are none)
+		st.P50us, st.P99us = Percentile(ds, 0.50), Percentile(ds, 0.99)
+	}
+	return st
 }
 
 // Percentile returns the q-quantile of ds in microseconds (nearest rank),

@@ -266,3 +266,25 @@ func TestModelsAPI(t *testing.T) {
 		}
 	}
 }
+
+// GET /api/models/{name} answers a model that has served nothing yet (no
+// latencies: zeros, not NaN, which JSON cannot carry).
+func TestModelsShowBeforeTraffic(t *testing.T) {
+	_, url := startServer(t)
+	if code, b := httpDo(t, "POST", url+"api/models/fraud/versions", registerBody(mlops.KindFraud, fraudArtifact(t, 1), "champion")); code != 201 {
+		t.Fatalf("register: %d %s", code, b)
+	}
+	code, b := httpDo(t, "GET", url+"api/models/fraud", "")
+	var d struct {
+		Model    mlops.Model     `json:"model"`
+		Versions []mlops.Version `json:"versions"`
+		Live     mlops.Live      `json:"live"`
+		History  []mlops.AliasMove
+	}
+	if err := json.Unmarshal(b, &d); code != 200 || err != nil {
+		t.Fatalf("show: %d %v %s", code, err, b)
+	}
+	if d.Model.Aliases["champion"] != 1 || len(d.Versions) != 1 || d.Live.Latency.Window != 0 || len(d.History) != 1 {
+		t.Errorf("show: %+v", d)
+	}
+}
