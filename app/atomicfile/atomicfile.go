@@ -28,7 +28,7 @@ func Write(path string, perm fs.FileMode, write func(w io.Writer) error) (err er
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("cannot write to %s: %w", dir, err)
 	}
 	tmp := f.Name()
 	defer func() {
