@@ -189,16 +189,17 @@ func (a *audioAnalyser) finish(bits int) *AudioInfo {
 }
 
 // silenceThreshold is 12 dB above the noise floor (the 10th percentile of
-// the frames' energy), but never below -60 dBFS nor above -20 dBFS: quiet
-// room noise is silence, and a loud recording's pauses still count.
+// the frames' energy), but at most 6 dB under the loud frames (the 90th
+// percentile: a steady tone has no quiet floor) and never under -60 dBFS
+// (quieter is silence, whatever the recording).
 func silenceThreshold(energies []float64) float64 {
 	if len(energies) == 0 {
 		return -60
 	}
 	s := append([]float64(nil), energies...)
 	sort.Float64s(s)
-	floor := s[len(s)/10]
-	return math.Min(-20, math.Max(-60, floor+12))
+	floor, loud := s[len(s)/10], s[len(s)*9/10]
+	return math.Max(-60, math.Min(floor+12, loud-6))
 }
 
 // segments splits the frames into sound and silence, bridging gaps of

@@ -385,3 +385,11 @@ func unixDay(d int) (int, int, int) {
 	tm := timeUnix(t)
 	return tm.Year(), int(tm.Month()), tm.Day()
 }
+
+// animatedFrame is a picture unlike the charts: a red square on black.
+func animatedFrame() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 300, 300))
+	draw.Draw(img, img.Bounds(), &image.Uniform{C: color.Black}, image.Point{}, draw.Src)
+	draw.Draw(img, image.Rect(50, 150, 250, 290), &image.Uniform{C: color.RGBA{220, 20, 20, 255}}, image.Point{}, draw.Src)
+	return img
+}

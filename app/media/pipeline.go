@@ -80,15 +80,48 @@ func (p *Pipeline) Ingest(ctx context.Context, name string, r io.Reader, progres
 	if progress == nil {
 		progress = func(string, float64) {}
 	}
+	progress("receiving", 0)
+	sp, err := p.Spool(ctx, r)
+	if err != nil {
+		return Result{}, err
+	}
+	return p.IngestSpooled(ctx, name, sp, progress)
+}
+
+// Spooled is an upload written to a temporary file under the pipeline's
+// directory, hashed, waiting for IngestSpooled (or Discard).
+type Spooled struct{ sp *spooled }
+
+// Size is the upload's size in bytes.
+func (s *Spooled) Size() int64 { return s.sp.size }
+
+// Discard removes the temporary file.
+func (s *Spooled) Discard() { s.sp.discard() }
+
+// Spool copies r to a temporary file (one copy buffer of memory whatever
+// its size), refusing it past Limits.MaxUpload. An upload handler spools
+// each file as it streams in and hands them to a job afterwards.
+func (p *Pipeline) Spool(ctx context.Context, r io.Reader) (*Spooled, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ItemTimeout)
+	defer cancel()
+	sp, err := p.files.spool(ctxReader{ctx, r}, p.cfg.Limits.MaxUpload, nil)
+	if err != nil {
+		return nil, p.timeoutErr(ctx, err)
+	}
+	return &Spooled{sp}, nil
+}
+
+// IngestSpooled reads and stores a spooled upload; the spool is consumed
+// (moved into place or removed) whatever happens.
+func (p *Pipeline) IngestSpooled(ctx context.Context, name string, s *Spooled, progress Progress) (Result, error) {
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
+	sp := s.sp
+	defer sp.discard()
 	name = cleanName(name)
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ItemTimeout)
 	defer cancel()
-	progress("receiving", 0)
-	sp, err := p.files.spool(ctxReader{ctx, r}, p.cfg.Limits.MaxUpload, nil)
-	if err != nil {
-		return Result{}, p.timeoutErr(ctx, err)
-	}
-	defer sp.discard()
 	progress("reading", 0.1)
 	format, err := Sniff(sp.head)
 	if err != nil {

@@ -63,11 +63,13 @@ type colStats struct {
 	minText, maxText            string
 	kmv                         []uint64 // the kmvK smallest hashes, sorted
 	seed                        maphash.Seed
-	top                         map[string]int64 // Space-Saving counters
+	top                         map[string]int // value -> index in topKeys/topCounts (Space-Saving)
+	topKeys                     []string
+	topCounts                   []int64
 }
 
 func newColStats(name string, seed maphash.Seed) *colStats {
-	return &colStats{name: name, seed: seed, top: map[string]int64{}, minNum: math.Inf(1), maxNum: math.Inf(-1)}
+	return &colStats{name: name, seed: seed, top: map[string]int{}, minNum: math.Inf(1), maxNum: math.Inf(-1)}
 }
 
 var dateLayouts = []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "01/02/2006", "2006/01/02", "02.01.2006"}
@@ -140,19 +142,30 @@ func (c *colStats) addDistinct(s string) {
 // addTop is Space-Saving (Metwally et al. 2005): a full table replaces its
 // smallest counter and the newcomer inherits its count.
 func (c *colStats) addTop(s string) {
-	s = cutUTF8(s, maxCellShown)
-	if _, ok := c.top[s]; ok || len(c.top) < topCounters {
-		c.top[s]++
+	if i, ok := c.top[s]; ok {
+		c.topCounts[i]++
 		return
 	}
-	minK, minV := "", int64(math.MaxInt64)
-	for k, v := range c.top {
-		if v < minV || (v == minV && k < minK) {
-			minK, minV = k, v
+	s = cutUTF8(s, maxCellShown)
+	if i, ok := c.top[s]; ok {
+		c.topCounts[i]++
+		return
+	}
+	if len(c.topKeys) < topCounters {
+		c.top[s] = len(c.topKeys)
+		c.topKeys, c.topCounts = append(c.topKeys, s), append(c.topCounts, 1)
+		return
+	}
+	m := 0 // the smallest counter: a scan of 64 numbers beats a heap here
+	for i, v := range c.topCounts {
+		if v < c.topCounts[m] {
+			m = i
 		}
 	}
-	delete(c.top, minK)
-	c.top[s] = minV + 1
+	delete(c.top, c.topKeys[m])
+	c.top[s] = m
+	c.topKeys[m] = s
+	c.topCounts[m]++
 }
 
 func (c *colStats) column() Column {
@@ -189,8 +202,8 @@ func (c *colStats) column() Column {
 		col.Distinct = int64(math.Round(float64(kmvK-1) / kth))
 		col.Distinct = min(col.Distinct, c.n)
 	}
-	for k, v := range c.top {
-		col.Top = append(col.Top, Count{k, v})
+	for i, k := range c.topKeys {
+		col.Top = append(col.Top, Count{k, c.topCounts[i]})
 	}
 	sort.Slice(col.Top, func(i, j int) bool {
 		if col.Top[i].Count != col.Top[j].Count {
