@@ -37,6 +37,7 @@ type BenchConfig struct {
 	Images     int // 1024×768 PNG charts; default 20
 	AudioMB    int // megabytes of 44.1 kHz stereo WAV; default 40
 	CSVMB      int // the large CSV's megabytes; default 100
+	OCRImages  int // charts read with tesseract when installed; default 3, negative for none
 	Seed       uint64
 }
 
@@ -80,6 +81,9 @@ func RunBench(ctx context.Context, cfg BenchConfig, emb *wordvec.Embedder, log *
 	if cfg.CSVMB <= 0 {
 		cfg.CSVMB = 100
 	}
+	if cfg.OCRImages == 0 {
+		cfg.OCRImages = 3
+	}
 	tools := FindTools()
 	res := BenchResult{Tesseract: tools.Tesseract != "", FFmpeg: tools.FFmpeg != "", Cores: runtime.GOMAXPROCS(0)}
 	db, err := store.Open(ctx, filepath.Join(cfg.Dir, "bench.db"), cfg.Migrations)
@@ -122,12 +126,12 @@ func RunBench(ctx context.Context, cfg BenchConfig, emb *wordvec.Embedder, log *
 	}
 	res.Images = cfg.Images
 	res.ImagePerS = round3(float64(cfg.Images) / el)
-	if tools.Tesseract != "" {
+	if tools.Tesseract != "" && cfg.OCRImages > 0 {
 		po, err := NewPipeline(ctx, Config{Dir: filepath.Join(cfg.Dir, "media-ocr"), Tools: tools, ItemTimeout: 10 * time.Minute}, db, mem, log)
 		if err != nil {
 			return res, err
 		}
-		n := min(5, cfg.Images)
+		n := cfg.OCRImages
 		var fresh [][]byte
 		for i := 0; i < n; i++ {
 			fresh = append(fresh, benchChart(rng, 1024, 768))

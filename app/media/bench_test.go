@@ -10,7 +10,7 @@ import (
 // the bomb is refused.
 func TestRunBenchSmall(t *testing.T) {
 	res, err := RunBench(context.Background(), BenchConfig{Dir: t.TempDir(), Migrations: os.DirFS("../../migrations"),
-		TextMB: 1, Images: 2, AudioMB: 1, CSVMB: 2}, embedder(t), quiet())
+		TextMB: 1, Images: 2, AudioMB: 1, CSVMB: 2, OCRImages: -1}, embedder(t), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
