@@ -24,6 +24,7 @@ func List() map[string]Bench {
 		"hub":        {Summary: "web socket fan-out to many clients", Run: runBenchHub},
 		"market":     {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
 		"media":      {Summary: "media ingestion: text MB/s, images/s, audio MB/s, CSV MB/s and its peak heap, a PNG bomb refused", Run: runBenchMedia},
+		"memory":     {Summary: "agent memory: inserts/s with embeddings, hybrid search p50/p99 at 100k memories, recall vs exact, planted-fact recall of hybrid/lexical/vector", Run: runBenchMemory},
 		"marl":       {Summary: "multi-agent RL: simple_spread steps/s and random return, MADDPG and QMIX updates/s and spread returns over seeds, two-step game", Run: runBenchMARL},
 		"research":   {Summary: "research: papers/s ingested, backtests/s, gap-finder time-split AUC, noise false discoveries under BH, planted-effect recall", Run: runBenchResearch},
 		"rl":         {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
