@@ -179,7 +179,11 @@ func (a *App) newMemory(ctx context.Context) (*memory.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
-	st, err := memory.Open(ctx, memory.Config{}, a.DB, a.Writer, emb, log)
+	var cfg memory.Config
+	if a.Config.LLMURL != "" {
+		cfg.Consolidation.Rewrite = reflectionRewriter(llm.Client{URL: a.Config.LLMURL, Model: a.Config.LLMModel})
+	}
+	st, err := memory.Open(ctx, cfg, a.DB, a.Writer, emb, log)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
@@ -188,4 +192,19 @@ func (a *App) newMemory(ctx context.Context) (*memory.Service, error) {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
 	return svc, nil
+}
+
+// reflectionRewriter rewords consolidation's template reflections with the
+// local model the commentary uses (--llm-url); the memory keeps the
+// template when the model fails or brings a number of its own.
+func reflectionRewriter(c llm.Client) memory.Rewriter {
+	return func(ctx context.Context, agent, topic, text string) (string, error) {
+		return c.Complete(ctx, llm.Request{
+			System: "You reword a summary of a trading agent's memories as one or two plain sentences. " +
+				"Keep every number exactly as written. Add no number, name or claim that is not in the summary.",
+			User:        text,
+			Temperature: 0.2,
+			MaxChars:    600,
+		})
+	}
 }

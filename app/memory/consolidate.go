@@ -23,7 +23,18 @@ type ConsolidationConfig struct {
 	// 0.995^(simulated hours since) falls under it; default 0.02 (a memory
 	// of importance 0.05 is forgotten after about a week of simulated time).
 	ForgetBelow float64
+	// Rewrite, when set, rewords a reflection's template text (a local
+	// LLM, the --llm-url setting). The template stays when it fails, is
+	// empty, or brings a number the template does not have: every number
+	// of a reflection comes from its memories.
+	Rewrite Rewriter
+	// RewriteMax is how many reflections of one pass are reworded, so a
+	// slow model never holds a pass up for long; default 8.
+	RewriteMax int
 }
+
+// Rewriter rewords a reflection about agent's topic; text is the template's.
+type Rewriter func(ctx context.Context, agent, topic, text string) (string, error)
 
 func (c ConsolidationConfig) withDefaults() ConsolidationConfig {
 	if c.DuplicateCosine <= 0 {
@@ -41,6 +52,9 @@ func (c ConsolidationConfig) withDefaults() ConsolidationConfig {
 	if c.ForgetBelow <= 0 {
 		c.ForgetBelow = 0.02
 	}
+	if c.RewriteMax <= 0 {
+		c.RewriteMax = 8
+	}
 	return c
 }
 
@@ -51,6 +65,7 @@ type Report struct {
 	Merged      int           `json:"merged"`
 	Superseded  int           `json:"superseded"`
 	Reflections int           `json:"reflections"`
+	Reworded    int           `json:"reworded,omitempty"` // reflections a local model reworded
 	Forgotten   int           `json:"forgotten"`
 	Took        time.Duration `json:"took_ns"`
 }
@@ -97,6 +112,7 @@ func (s *Store) Consolidate(ctx context.Context) (Report, error) {
 	s.mu.RLock()
 	p, examined := s.planLocked()
 	s.mu.RUnlock()
+	reworded := s.rewordReflections(ctx, p)
 
 	// Rows still queued in the batching writer must be in the database
 	// before the pass updates them.
@@ -141,7 +157,7 @@ func (s *Store) Consolidate(ctx context.Context) (Report, error) {
 		s.x.add(r.m, r.vec, s.terms(r.m.Text+" "+strings.Join(r.m.Tags, " ")))
 	}
 	rep := Report{At: s.cfg.Now().UTC(), Examined: examined, Merged: len(p.merges), Superseded: len(p.supersedes),
-		Reflections: len(p.reflections), Forgotten: forgotten, Took: time.Since(start)}
+		Reflections: len(p.reflections), Reworded: reworded, Forgotten: forgotten, Took: time.Since(start)}
 	s.stats.Consolidation = rep
 	s.mu.Unlock()
 	return rep, nil
@@ -375,6 +391,68 @@ func (s *Store) reflect(agent, topic string, members []int, maxLinks int) reflec
 	vec := make([]float32, s.emb.Dims())
 	s.emb.Embed(m.Text+" reflection", vec)
 	return reflectionRow{m: m, vec: vec}
+}
+
+// rewordReflections asks the Rewriter to reword up to RewriteMax of the
+// pass's reflections, outside every lock, and keeps a rewording only when
+// each of its numbers is one of the template's. It returns how many it
+// kept.
+func (s *Store) rewordReflections(ctx context.Context, p *plan) int {
+	cfg := s.cfg.Consolidation
+	if cfg.Rewrite == nil {
+		return 0
+	}
+	kept := 0
+	for i := range p.reflections[:min(len(p.reflections), cfg.RewriteMax)] {
+		r := &p.reflections[i]
+		text, err := cfg.Rewrite(ctx, r.m.Agent, r.m.Topic, r.m.Text)
+		text = strings.TrimSpace(text)
+		if err != nil || text == "" || len(text) > MaxText || !numbersFrom(text, r.m.Text) {
+			if err != nil && ctx.Err() == nil {
+				s.log.Debug("memory: reflection kept as its template", "agent", r.m.Agent, "topic", r.m.Topic, "err", err)
+			}
+			continue
+		}
+		r.m.Text = text
+		r.m.Tags = append(r.m.Tags, "reworded")
+		s.emb.Embed(text+" reflection", r.vec)
+		kept++
+	}
+	return kept
+}
+
+// numbersFrom reports whether every number of text is one of src's.
+func numbersFrom(text, src string) bool {
+	have := map[string]bool{}
+	for _, n := range numbersIn(src) {
+		have[n] = true
+	}
+	for _, n := range numbersIn(text) {
+		if !have[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// numbersIn lists the numbers of s as it writes them: 12, 1,200, 3.5 (a
+// separator counts only between digits).
+func numbersIn(s string) []string {
+	isDigit := func(i int) bool { return i < len(s) && s[i] >= '0' && s[i] <= '9' }
+	var out []string
+	for i := 0; i < len(s); {
+		if !isDigit(i) {
+			i++
+			continue
+		}
+		j := i
+		for isDigit(j) || (j+1 < len(s) && (s[j] == '.' || s[j] == ',') && j > i && isDigit(j+1)) {
+			j++
+		}
+		out = append(out, s[i:j])
+		i = j
+	}
+	return out
 }
 
 // planForgetting forgets what has faded: importance decayed by recency.

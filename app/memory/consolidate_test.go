@@ -239,3 +239,54 @@ func TestSameSeedSameStore(t *testing.T) {
 		t.Fatal("two seeds gave the same store: the dump sees nothing")
 	}
 }
+
+// TestReflectionsReworded: a Rewriter's wording replaces the template only
+// when it brings no number of its own; a failure or an invented number
+// keeps the template, and the reworded text is what search finds.
+func TestReflectionsReworded(t *testing.T) {
+	template := "momentum on KO: 5 events between Jan 5 15:00 and Jan 5 19:00 (5 outcomes); values sum to +0.00, best +200.00, worst -200.00."
+	tests := []struct {
+		name    string
+		rewrite Rewriter
+		want    string
+	}{
+		{"reworded", func(_ context.Context, agent, topic, text string) (string, error) {
+			return "Between Jan 5 15:00 and 19:00 momentum closed 5 trades on KO: the best made 200.00 and the worst lost 200.00, netting 0.00.", nil
+		}, "Between Jan 5 15:00 and 19:00 momentum closed 5 trades on KO: the best made 200.00 and the worst lost 200.00, netting 0.00."},
+		{"invented number", func(context.Context, string, string, string) (string, error) {
+			return "momentum made 350.00 on KO in 5 trades.", nil
+		}, template},
+		{"failed", func(context.Context, string, string, string) (string, error) {
+			return "", fmt.Errorf("connection refused")
+		}, template},
+		{"empty", func(context.Context, string, string, string) (string, error) { return "  ", nil }, template},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := openAt(t, filepath.Join(t.TempDir(), store.FileName), Config{Consolidation: ConsolidationConfig{Rewrite: tc.rewrite}})
+			for i := range 5 {
+				write(t, e.st, Memory{Agent: "momentum", Kind: Outcome, Text: fmt.Sprintf("Trade %d on KO closed", i), Topic: "KO", Importance: 0.5,
+					Value: float64(100 * (i - 2)), SimTime: day.Add(time.Duration(5+i) * time.Hour)})
+			}
+			rep, err := e.st.Consolidate(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			refl, err := e.st.Search(context.Background(), Query{Text: "KO trades", Agent: "momentum", Kinds: []Kind{Reflection}})
+			if err != nil || len(refl) != 1 {
+				t.Fatalf("reflections: %+v, %v", refl, err)
+			}
+			m := refl[0].Memory
+			if m.Text != tc.want {
+				t.Errorf("reflection %q\nwant %q", m.Text, tc.want)
+			}
+			reworded := m.Text != template
+			if reworded != slices.Contains(m.Tags, "reworded") || (rep.Reworded == 1) != reworded {
+				t.Errorf("tags %v, report %+v", m.Tags, rep)
+			}
+			if len(m.Links) != 5 {
+				t.Errorf("the reflection links %d memories, want 5", len(m.Links))
+			}
+		})
+	}
+}
