@@ -71,7 +71,31 @@ type Trial struct {
 	DataHash   string      `json:"data_hash"`
 	From       int         `json:"from"` // first day of each path used
 	Perf       Performance `json:"perf"`
-	pnl        []float64
+	// Curve is the cumulative net log-return, sampled at up to curvePoints
+	// days, for the memo's chart (held-out and real trials only).
+	Curve []float64 `json:"curve,omitempty"`
+	pnl   []float64
+}
+
+// curvePoints caps a trial's stored curve.
+const curvePoints = 240
+
+// curveOf samples the cumulative sum of pnl at up to curvePoints evenly
+// spaced days (the last day always), rounded to 5 decimals.
+func curveOf(pnl []float64) []float64 {
+	if len(pnl) == 0 {
+		return nil
+	}
+	step := max(1, (len(pnl)+curvePoints-1)/curvePoints)
+	var out []float64
+	var cum float64
+	for i, x := range pnl {
+		cum += x
+		if (i+1)%step == 0 || i == len(pnl)-1 {
+			out = append(out, math.Round(cum*1e5)/1e5)
+		}
+	}
+	return out
 }
 
 // RealCheck is the chosen rule on one real file, out of sample.
@@ -181,6 +205,9 @@ func (l *Lab) pooled(h Hypothesis, phase string, rule Rule, seeds []uint64, inSa
 	n := float64(len(tr.pnl))
 	tr.DataHash = hex.EncodeToString(hash.Sum(nil))[:16]
 	tr.Perf = Measure(tr.pnl, turn/n, cost/n)
+	if phase != "select" {
+		tr.Curve = curveOf(tr.pnl)
+	}
 	l.Trials = append(l.Trials, tr)
 	return tr, nil
 }
@@ -234,7 +261,7 @@ func (l *Lab) Test(ctx context.Context, id int, h Hypothesis) (Experiment, error
 		l.runs++
 		perf := Measure(bt.PnL, bt.Turnover, bt.Costs)
 		rt := Trial{ID: len(l.Trials) + 1, Hypothesis: id, Phase: "real", Rule: best, Data: []string{d.Name},
-			DataHash: d.Hash, From: d.OOS, Perf: perf, pnl: bt.PnL}
+			DataHash: d.Hash, From: d.OOS, Perf: perf, pnl: bt.PnL, Curve: curveOf(bt.PnL)}
 		l.Trials = append(l.Trials, rt)
 		ex.Real = append(ex.Real, RealCheck{Trial: rt.ID, File: strings.TrimPrefix(d.Name, "real:"),
 			From: d.Dates[d.OOS].Format("2006-01-02"), To: d.Dates[d.Days-1].Format("2006-01-02"), Perf: perf})

@@ -34,6 +34,7 @@ func TestBrowserResearchShowsATraceableMemo(t *testing.T) {
 	if got["concepts"].(float64) < 20 || got["edges"].(float64) < 20 || got["gaps"].(float64) < 1 || got["hyps"].(float64) < 1 || got["cites"].(float64) < 5 {
 		t.Fatalf("the page shows too little: %v", got)
 	}
+	waitJS(t, ctx, "the memo's charts", `window.metastationResearch.charts >= 4`, 10*time.Second)
 	screenshot(t, ctx, "research")
 	top := fmt.Sprint(got["top"])
 	if !strings.Contains(top, "reversal") || !strings.Contains(top, "stress") {
@@ -49,6 +50,9 @@ func TestBrowserResearchShowsATraceableMemo(t *testing.T) {
 	getJSON(t, fmt.Sprintf("%s/api/research/runs/%d", strings.TrimSuffix(url, "/"), run), &sum)
 	var trials struct{ Trials []research.Trial }
 	getJSON(t, fmt.Sprintf("%s/api/research/runs/%d/trials", strings.TrimSuffix(url, "/"), run), &trials)
+	for i := range trials.Trials {
+		trials.Trials[i].Curve = nil // the chart's points are no figures a memo may quote
+	}
 	text := got["text"].(string)
 	var memIDs []int64
 	for _, m := range regexp.MustCompile(`\[M([0-9]+)\]`).FindAllStringSubmatch(text, -1) {
@@ -93,6 +97,23 @@ func TestBrowserResearchShowsATraceableMemo(t *testing.T) {
 	}
 	if busy := eval[string](t, ctx, `document.getElementById("rs-error").textContent`); busy != "" {
 		t.Errorf("the page shows an error: %s", busy)
+	}
+	// The agents' messages are on the agent protocol: the network page's
+	// graph has them.
+	var network struct {
+		Nodes []struct {
+			ID string `json:"id"`
+		} `json:"nodes"`
+	}
+	getJSON(t, url+"api/analytics/network", &network)
+	seen := map[string]bool{}
+	for _, n := range network.Nodes {
+		seen[n.ID] = true
+	}
+	for _, a := range research.Agents {
+		if !seen[a] {
+			t.Errorf("the network has no node %s (nodes %v)", a, network.Nodes)
+		}
 	}
 }
 

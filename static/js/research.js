@@ -32,6 +32,7 @@ window.metastationResearch = {
   get hypotheses() { return document.querySelectorAll("#rs-board tbody tr").length; },
   get memoTitle() { return state.memo?.title ?? ""; },
   get memoVerdict() { return state.memo?.verdict ?? ""; },
+  get charts() { return document.querySelectorAll("#rs-memo-charts .rs-forest circle, #rs-memo-charts .rs-curves polyline").length; },
   get citations() { return document.querySelectorAll("#rs-memo a.cite").length; },
   get lastCite() { return state.lastCite; },
   get progress() { return state.progress; },
@@ -50,6 +51,11 @@ function svg(tag, attrs, parent) {
   for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
   if (parent) parent.append(n);
   return n;
+}
+
+function fmtDSR(v) {
+  if (v == null || !isFinite(v)) return "–";
+  return v < 0.001 ? "< 0.001" : v.toFixed(3);
 }
 
 function fmtP(p) {
@@ -129,6 +135,13 @@ function drawGraph(s) {
       pos[i].x = Math.min(W - 70, Math.max(70, pos[i].x + (d[i].x / len) * Math.min(len, t)));
       pos[i].y = Math.min(H - 30, Math.max(30, pos[i].y + (d[i].y / len) * Math.min(len, t)));
     }
+  }
+  // Fill the frame: the layout's shape, scaled to the whole drawing.
+  const xs = pos.map((q) => q.x), ys = pos.map((q) => q.y);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  for (const q of pos) {
+    q.x = 80 + ((q.x - x0) / Math.max(1, x1 - x0)) * (W - 160);
+    q.y = 40 + ((q.y - y0) / Math.max(1, y1 - y0)) * (H - 70);
   }
   const maxW = Math.max(1, ...edges.map((e) => e.w));
   const le = svg("g", { class: "rs-edges" }, g);
@@ -212,11 +225,12 @@ function drawBoard(s) {
     tr.dataset.verdict = e.verdict;
     const cells = [
       `E${e.id}`, e.hypothesis.statement, num(e.hypothesis.novelty, 2), null,
-      num(e.perf.t, 2), fmtP(e.perf.p), fmtP(e.p_bh), fmtP(e.p_holm), num(e.dsr, 3), e.verdict,
+      num(e.perf.t, 2), fmtP(e.perf.p), fmtP(e.p_bh), fmtP(e.p_holm), fmtDSR(e.dsr), e.verdict,
     ];
     cells.forEach((c, i) => {
       const td = document.createElement("td");
       if (i === 3) {
+        td.className = "ci-cell";
         td.append(ciBar(e.perf));
         const sp = document.createElement("span");
         sp.className = "sub";
@@ -262,6 +276,61 @@ async function openMemo(exp) {
   for (const b of document.querySelectorAll("#rs-memos button")) b.classList.toggle("on", Number(b.dataset.exp) === Number(exp));
   for (const tr of document.querySelectorAll("#rs-board tbody tr")) tr.classList.toggle("on", tr.id === `rs-exp-${exp}`);
   el("rs-cite").hidden = true;
+  drawMemoCharts(Number(exp)).catch((err) => showError(err.message));
+}
+
+async function trialsOfRun() {
+  if (!state.trials) state.trials = (await api("GET", `/api/research/runs/${state.summary.id}/trials`)).trials || [];
+  return state.trials;
+}
+
+// drawMemoCharts draws, above the memo, every trial of its experiment as a
+// Sharpe ratio with its 95 % interval (the DSR's benchmark dashed), and the
+// held-out and real out-of-sample equity curves.
+async function drawMemoCharts(exp) {
+  const box = el("rs-memo-charts");
+  box.replaceChildren();
+  const e = state.summary.experiments.find((x) => x.id === exp);
+  const ts = (await trialsOfRun()).filter((t) => t.hypothesis === exp);
+  if (!e || !ts.length) return;
+  // Forest plot.
+  const W = 420, row = 18, H = 28 + row * ts.length;
+  const f = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "rs-forest", role: "img", "aria-label": "Sharpe ratio of every trial with its 95 % interval" }, box);
+  const lo = Math.min(-1, ...ts.map((t) => t.perf.sharpe_lo), e.sr0), hi = Math.max(1, ...ts.map((t) => t.perf.sharpe_hi), e.sr0);
+  const x = (v) => 130 + ((v - lo) / (hi - lo)) * (W - 145);
+  svg("line", { x1: x(0), y1: 4, x2: x(0), y2: H - 18, class: "zero" }, f);
+  svg("line", { x1: x(e.sr0), y1: 4, x2: x(e.sr0), y2: H - 18, class: "sr0" }, f)
+    .append(Object.assign(document.createElementNS(SVGNS, "title"), { textContent: `DSR benchmark: the best Sharpe ratio of ${e.trials} noise trials, ${num(e.sr0, 2)}` }));
+  ts.forEach((t, i) => {
+    const y = 12 + i * row;
+    const lab = svg("text", { x: 4, y: y + 4, class: "lab" }, f);
+    lab.textContent = `T${t.id} ${t.phase}${t.phase === "select" ? ` ${t.rule.lookback}d` : t.phase === "real" ? ` ${t.data[0].replace("real:", "")}` : ""}`;
+    svg("line", { x1: x(t.perf.sharpe_lo), y1: y, x2: x(t.perf.sharpe_hi), y2: y, class: `ci ${t.phase}` }, f);
+    svg("circle", { cx: x(t.perf.sharpe), cy: y, r: 3.5, class: `pt ${t.phase}` }, f);
+  });
+  for (const v of [lo, 0, hi]) {
+    const tx = svg("text", { x: x(v), y: H - 4, class: "axis" }, f);
+    tx.textContent = num(v, 1);
+  }
+  // Equity curves: held out (bold) and each real file.
+  const curves = ts.filter((t) => t.curve && t.curve.length > 1);
+  if (!curves.length) return;
+  const CW = 420, CH = 170;
+  const c = svg("svg", { viewBox: `0 0 ${CW} ${CH}`, class: "rs-curves", role: "img", "aria-label": "cumulative net log-return out of sample" }, box);
+  const all = curves.flatMap((t) => t.curve);
+  const ymin = Math.min(0, ...all), ymax = Math.max(0, ...all);
+  const yy = (v) => CH - 16 - ((v - ymin) / Math.max(1e-9, ymax - ymin)) * (CH - 30);
+  svg("line", { x1: 30, y1: yy(0), x2: CW - 4, y2: yy(0), class: "zero" }, c);
+  for (const t of curves) {
+    const n = t.curve.length;
+    const pts = t.curve.map((v, i) => `${(30 + (i / (n - 1)) * (CW - 36)).toFixed(1)},${yy(v).toFixed(1)}`).join(" ");
+    svg("polyline", { points: pts, class: `curve ${t.phase}` }, c)
+      .append(Object.assign(document.createElementNS(SVGNS, "title"), { textContent: `T${t.id} ${t.phase} ${t.data.join(", ")}: ${num(t.curve[n - 1], 3)} over ${t.perf.days} days` }));
+  }
+  const top = svg("text", { x: 2, y: 12, class: "axis" }, c); top.textContent = num(ymax, 2);
+  const bot = svg("text", { x: 2, y: CH - 18, class: "axis" }, c); bot.textContent = num(ymin, 2);
+  const lg = svg("text", { x: CW - 4, y: 12, class: "axis end" }, c);
+  lg.textContent = "held out (bold), real files (thin): cumulative log-return";
 }
 
 // showCite explains one citation beside the memo: the memory (a paper, a
@@ -294,8 +363,7 @@ async function showCite(ref) {
       el(`rs-exp-${id}`)?.classList.add("flash");
       state.lastCite = { kind, id, verdict: e.verdict };
     } else {
-      if (!state.trials) state.trials = (await api("GET", `/api/research/runs/${state.summary.id}/trials`)).trials || [];
-      const t = state.trials.find((x) => x.id === id);
+      const t = (await trialsOfRun()).find((x) => x.id === id);
       h.textContent = `Trial ${id} · ${t.phase} · experiment ${t.hypothesis}`;
       pre.textContent = `rule: ${t.rule.signal}, lookback ${t.rule.lookback}, ${t.rule.regime}\ndata: ${t.data.join(", ")}\n` +
         `seeds: ${(t.seeds || []).join(", ") || "none"} · data hash ${t.data_hash}\n` +
