@@ -19,6 +19,7 @@ import (
 
 	"github.com/metastation/metastation/app/analytics"
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/cluster"
 	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
@@ -72,6 +73,9 @@ type App struct {
 	ModelAuto *mlops.AutoRegister
 	Champion  *mlops.ChampionEntrant
 	Research  *research.Service // the research agents and their memos
+	Cluster   *cluster.Node     // this node of the raft cluster; nil when running alone
+
+	clusterVotes chan cluster.Vote // applied votes for the local tournament
 
 	sup         *supervisor.Supervisor
 	recorderSub *bus.Subscription // what runRecorder persists
@@ -99,6 +103,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, assets Assets) (*App
 	a.recorderSub = a.Bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	a.Hub = hub.New(a.Bus, log, hub.Options{})
 	if err := a.buildServices(ctx); err != nil {
+		if a.Cluster != nil {
+			a.Cluster.Close()
+		}
 		a.Writer.Close()
 		db.Close()
 		return nil, err
@@ -167,6 +174,9 @@ func (a *App) coreServices() []supervisor.Service {
 	if a.Config.Showcase {
 		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: a.Showcase.Run})
 	}
+	if a.Cluster != nil {
+		svcs = append(svcs, supervisor.Service{Name: "cluster", Run: a.runCluster})
+	}
 	return svcs
 }
 
@@ -193,6 +203,11 @@ func (a *App) shutdown(ctx context.Context) error {
 		a.cancel()
 	}
 	a.sup.Wait()
+	if a.Cluster != nil { // before the database: its state machine writes there
+		if err := a.Cluster.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close cluster node: %w", err))
+		}
+	}
 	if err := a.Writer.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("flush writer: %w", err))
 	}

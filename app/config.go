@@ -34,4 +34,16 @@ type Config struct {
 	// when the database holds no research run, so the Research page opens
 	// on a memo.
 	ResearchDemo bool
+	// Cluster mode (app/cluster): ClusterNode is this node's id ("" runs
+	// alone), RaftAddr where it listens for its peers, ClusterJoin the raft
+	// address of a member to join ("" starts a new cluster) and
+	// ClusterSecret the shared secret that authenticates node-to-node
+	// traffic.
+	ClusterNode   string
+	RaftAddr      string
+	ClusterJoin   string
+	ClusterSecret string
+	// ClusterFast uses 100 ms raft timeouts (loopback clusters) instead of
+	// raft's 1 s defaults.
+	ClusterFast bool
 }

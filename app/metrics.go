@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/metastation/metastation/app/cluster"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,4 +62,25 @@ func (m *Metrics) register(a *App) {
 		counter("metastation_writer_batches_total", "Transactions committed by the batching writer.", func() float64 { return float64(a.Writer.Stats().Batches) }),
 		gauge("metastation_writer_queued_rows", "Rows waiting in the batching writer.", func() float64 { return float64(a.Writer.Stats().Queued) }),
 	)
+	if a.Cluster != nil {
+		h := func(f func(cluster.Health) float64) func() float64 {
+			return func() float64 { return f(a.Cluster.Health()) }
+		}
+		b := func(v bool) float64 {
+			if v {
+				return 1
+			}
+			return 0
+		}
+		m.registry.MustRegister(
+			gauge("metastation_raft_leader", "1 while this node is the raft leader.", h(func(c cluster.Health) float64 { return b(c.Leader) })),
+			gauge("metastation_raft_term", "The raft term this node is in.", h(func(c cluster.Health) float64 { return float64(c.Term) })),
+			gauge("metastation_raft_commit_index", "The highest log index known committed.", h(func(c cluster.Health) float64 { return float64(c.CommitIndex) })),
+			gauge("metastation_raft_applied_index", "The highest log index applied to the state machine.", h(func(c cluster.Health) float64 { return float64(c.AppliedIndex) })),
+			gauge("metastation_raft_last_index", "The last index in this node's log.", h(func(c cluster.Health) float64 { return float64(c.LastIndex) })),
+			gauge("metastation_raft_last_contact_ms", "Milliseconds since the leader was last heard (0 on the leader, -1 never).", h(func(c cluster.Health) float64 { return c.LastContactMs })),
+			gauge("metastation_raft_peers", "Members of the cluster's configuration.", h(func(c cluster.Health) float64 { return float64(len(c.Peers)) })),
+			counter("metastation_raft_refused_connections_total", "Node connections refused at the cluster handshake.", h(func(c cluster.Health) float64 { return float64(c.RefusedConns) })),
+		)
+	}
 }

@@ -23,6 +23,9 @@ import (
 // order they depend on each other.
 func (a *App) buildServices(ctx context.Context) error {
 	var err error
+	if err = a.newCluster(); err != nil {
+		return err
+	}
 	if a.Tournament, err = a.newTournament(ctx); err != nil {
 		return err
 	}

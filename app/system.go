@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/cluster"
 	"github.com/metastation/metastation/app/supervisor"
 	"github.com/metastation/metastation/app/system"
 )
@@ -110,6 +111,7 @@ type Health struct {
 	Status   string              `json:"status"` // ok, or degraded when a service failed for good
 	UptimeS  float64             `json:"uptime_s"`
 	Services []supervisor.Status `json:"services"`
+	Cluster  *cluster.Health     `json:"cluster,omitempty"` // cluster mode: leader, term, commit and applied index, last contact
 }
 
 // Health reports every service's state; Status is "degraded" when one has
@@ -118,6 +120,10 @@ func (a *App) Health() Health {
 	h := Health{Status: "ok", UptimeS: time.Since(a.Started).Seconds(), Services: a.sup.Statuses()}
 	if !a.sup.Healthy() {
 		h.Status = "degraded"
+	}
+	if a.Cluster != nil {
+		ch := a.Cluster.Health()
+		h.Cluster = &ch
 	}
 	return h
 }

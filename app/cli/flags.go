@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/cluster"
 	"github.com/metastation/metastation/app/command"
 )
 
@@ -25,7 +26,15 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.LLMModel, "llm-model", "", "`name` of the model at --llm-url")
 	fs.BoolVar(&cfg.ResearchDemo, "research-demo", true, "on a fresh database, run the research agents once on the built-in corpus")
 	fs.StringVar(&cfg.MarketDataDir, "market-data", "../shared/data/market", "`directory` of real Yahoo CSV prices research experiments check against (missing: simulated data only)")
+	fs.StringVar(&cfg.ClusterNode, "cluster", "", "run as cluster node `id` (cluster mode on raft; empty runs alone)")
+	fs.StringVar(&cfg.RaftAddr, "raft-addr", "127.0.0.1:7400", "`host:port` this cluster node listens on for its peers")
+	fs.StringVar(&cfg.ClusterJoin, "join", "", "raft `host:port` of a cluster member to join (empty starts a new cluster)")
+	fs.StringVar(&cfg.ClusterSecret, "cluster-secret", "", "shared `secret` (16+ characters) that authenticates node-to-node traffic; prefer METASTATION_CLUSTER_SECRET")
+	fs.BoolVar(&cfg.ClusterFast, "cluster-fast", false, "100 ms raft timeouts (failover in a few hundred ms on loopback) instead of raft's 1 s defaults")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
+		return app.Config{}, err
+	}
+	if err := checkCluster(cfg); err != nil {
 		return app.Config{}, err
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
@@ -53,6 +62,28 @@ func checkLoopback(addr string) error {
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("%q is not a loopback address; Metastation only serves on 127.0.0.1, ::1 or localhost", host)
+	}
+	return nil
+}
+
+// checkCluster refuses cluster flags that cannot work together.
+func checkCluster(cfg app.Config) error {
+	if cfg.ClusterNode == "" {
+		if cfg.ClusterJoin != "" {
+			return command.Usagef("--join needs --cluster NODE_ID")
+		}
+		return nil
+	}
+	if len(cfg.ClusterSecret) < cluster.MinSecretLen {
+		return command.Usagef("--cluster needs a shared secret of at least %d characters in --cluster-secret or METASTATION_CLUSTER_SECRET", cluster.MinSecretLen)
+	}
+	if _, _, err := net.SplitHostPort(cfg.RaftAddr); err != nil {
+		return command.Usagef("--raft-addr %q is not host:port", cfg.RaftAddr)
+	}
+	if cfg.ClusterJoin != "" {
+		if _, _, err := net.SplitHostPort(cfg.ClusterJoin); err != nil {
+			return command.Usagef("--join %q is not the raft host:port of a member", cfg.ClusterJoin)
+		}
 	}
 	return nil
 }

@@ -256,8 +256,11 @@ func (n *Node) toLeader(ctx context.Context, local func(context.Context) error, 
 	for {
 		if n.IsLeader() {
 			err := local(ctx)
-			if err == nil || !isNotLeader(err) {
-				return err
+			if err == nil {
+				return nil
+			}
+			if !isNotLeader(err) {
+				return appError(err, req.Op)
 			}
 			last = err
 		} else if _, addr := n.leader(); addr != "" && addr != n.Addr() {
@@ -284,6 +287,15 @@ func (n *Node) toLeader(ctx context.Context, local func(context.Context) error, 
 		}
 		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// appError keeps application errors and makes raft's a clear sentence.
+func appError(err error, op string) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return errs.Wrap(errs.Unavailable, err, "The cluster could not do the %s: %v.", op, err)
 }
 
 // applyLocal appends the signed command on this node, the leader.

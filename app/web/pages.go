@@ -25,6 +25,7 @@ func nav() []ui.NavItem {
 		{Title: "Supply", Href: "/supply"},
 		{Title: "Models", Href: "/models"},
 		{Title: "Research", Href: "/research"},
+		{Title: "Cluster", Href: "/cluster"},
 	}
 }
 

@@ -104,7 +104,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/api/tournament/state", tournamentState(a.Tournament))
 	r.Get("/api/tournament/commentary", tournamentCommentary(a.Tournament))
 	r.Get("/api/tournament/votes/mine", tournamentMyVote(a.Tournament, voters))
-	r.Post("/api/tournament/votes", tournamentVote(a.Tournament, voters, votes))
+	r.Post("/api/tournament/votes", tournamentVote(a.CastVote, voters, votes))
 	r.Post("/api/tournament/entrants", tournamentEnter(a.Entrants))
 	r.Delete("/api/tournament/entrants/{strategy}", tournamentWithdraw(a.Entrants))
 
@@ -169,6 +169,15 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/api/research/runs/{id}/trials", researchTrials(a.Research))
 	r.Get("/api/research/runs/{id}/memos/{exp}", researchMemo(a.Research))
 	r.Get("/api/research/memories/{id}", researchMemory(a.Memory.Store()))
+
+	// Cluster: this node's raft state, membership, linearizable reads.
+	r.Get("/cluster", p.handle("Cluster", "/cluster", ui.Cluster))
+	r.Get("/api/cluster", clusterState(a))
+	r.Get("/api/cluster/read", clusterRead(a))
+	r.Post("/api/cluster/join", clusterJoin(a))
+	r.Post("/api/cluster/remove", clusterRemove(a))
+	r.Post("/api/cluster/transfer", clusterTransfer(a))
+	r.Post("/api/cluster/snapshot", clusterSnapshot(a))
 
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)

@@ -77,7 +77,11 @@ func tournamentMyVote(t *tournament.Service, voters *voterCookies) http.HandlerF
 }
 
 // tournamentVote records {"round": 3, "strategy": "momentum"}.
-func tournamentVote(t *tournament.Service, voters *voterCookies, limit *rateLimiter) http.HandlerFunc {
+// vote casts a vote: the tournament's own, or, in cluster mode, a
+// replicated one (app.App.CastVote).
+type vote func(ctx context.Context, round int64, voter, strategy string) (tournament.VoteResult, error)
+
+func tournamentVote(castVote vote, voters *voterCookies, limit *rateLimiter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !limit.allow(clientAddr(r), time.Now()) {
 			writeError(w, r, http.StatusTooManyRequests, "Too many votes from this address; wait a few seconds.")
@@ -101,7 +105,7 @@ func tournamentVote(t *tournament.Service, voters *voterCookies, limit *rateLimi
 			writeError(w, r, http.StatusPreconditionRequired, "This browser had no voter cookie; it has one now, so send the vote again.")
 			return
 		}
-		res, err := t.Vote(r.Context(), req.Round, client, req.Strategy)
+		res, err := castVote(r.Context(), req.Round, client, req.Strategy)
 		if err != nil {
 			writeAppError(w, r, err)
 			return
