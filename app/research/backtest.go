@@ -174,7 +174,12 @@ func (r Rule) Run(d Dataset, from, to int) (Backtest, error) {
 	w := 1 / float64(len(d.Returns))
 	var turn, cost, active float64
 	for i, ret := range d.Returns {
-		f := newFeatures(ret)
+		var f *features
+		if i < len(d.feat) {
+			f = d.feat[i]
+		} else {
+			f = newFeatures(ret)
+		}
 		var coin *coinFlips
 		if r.Signal == NoiseRule {
 			coin = newCoin(r.Seed, uint64(i), r.Lookback)

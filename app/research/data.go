@@ -42,6 +42,17 @@ type Dataset struct {
 	OOS     int         `json:"oos"`  // first out-of-sample day
 	Cost    float64     `json:"cost"` // per unit of turnover: commission and half-spread, as a return
 	Days    int         `json:"days"`
+	feat    []*features // running sums per instrument, built once
+}
+
+// withFeatures builds d's running sums once, so each backtest on it costs
+// one pass over the days.
+func (d Dataset) withFeatures() Dataset {
+	d.feat = make([]*features, len(d.Returns))
+	for i, r := range d.Returns {
+		d.feat[i] = newFeatures(r)
+	}
+	return d
 }
 
 // Effect is a planted, true predictability in a simulated world: in the
@@ -106,7 +117,7 @@ func Simulate(set Set, seed uint64, days int, effects []Effect) (Dataset, error)
 		Name: fmt.Sprintf("sim:%s:seed=%d", set, seed), Set: set, Seed: seed,
 		Hash: hashReturns(ret), Returns: ret, OOS: int(float64(days) * (1 - oosShare)),
 		Cost: costOf(set), Days: days,
-	}, nil
+	}.withFeatures(), nil
 }
 
 // plant adds e to r in place: on each day of e's regime, r leans toward
@@ -192,7 +203,7 @@ func LoadReal(dir string) ([]Dataset, error) {
 		out = append(out, Dataset{
 			Name: "real:" + name, Set: set, Real: true, Hash: hex.EncodeToString(sum[:])[:16],
 			Returns: [][]float64{r}, Dates: dates, OOS: oos, Cost: costOf(set), Days: len(r),
-		})
+		}.withFeatures())
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("real data: no known Yahoo files (%s) in %s", strings.Join(realNames(), ", "), dir)
