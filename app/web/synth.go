@@ -89,7 +89,7 @@ func synthStart(j *jobs.Service, o optOuts) http.HandlerFunc {
 			return
 		}
 		if spec.Kind == "fraud" {
-			spec.Kind = "transactions"
+			spec.Kind, spec.Label = "transactions", "fraud"
 		}
 		if req.Rows == nil {
 			writeError(w, r, http.StatusBadRequest, "The request needs a number of rows, for example {\"rows\": 50000}.")

@@ -241,3 +241,27 @@ func TestSynthRoutesRerun(t *testing.T) {
 		t.Errorf("the rerun of job 1: %+v, %v", st, err)
 	}
 }
+
+// TestSynthFraudJobKeepsItsName: a job started as "fraud" is a
+// transactions job (with the labels, detector and report) that keeps the
+// name the person chose, so the page lists it as "fraud", not
+// "transactions".
+func TestSynthFraudJobKeepsItsName(t *testing.T) {
+	srv, _ := synthTestServer(t, false)
+	for _, tc := range []struct{ kind, label string }{{"fraud", "fraud"}, {"transactions", ""}} {
+		t.Run(tc.kind, func(t *testing.T) {
+			status, body := synthDo(t, srv, "POST", "/api/synth/jobs", `{"kind":"`+tc.kind+`","rows":500,"seed":2}`)
+			var st jobs.Status
+			if err := json.Unmarshal([]byte(body), &st); status != 202 || err != nil {
+				t.Fatalf("start: %d %s", status, body)
+			}
+			if st.Spec.Kind != "transactions" || st.Spec.Label != tc.label {
+				t.Errorf("spec %+v, want kind transactions, label %q", st.Spec, tc.label)
+			}
+			_, body = synthDo(t, srv, "GET", "/api/synth/jobs/"+st.ID, "")
+			if tc.label != "" && !strings.Contains(body, `"label": "fraud"`) && !strings.Contains(body, `"label":"fraud"`) {
+				t.Errorf("the job lost its name: %s", body)
+			}
+		})
+	}
+}

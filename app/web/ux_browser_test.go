@@ -68,6 +68,16 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 			}
 		})
 	}
+	// On a desktop too the status bar is one line, however many services
+	// the app runs (with fifteen it took three and covered the page).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, ctx, url)
+	waitJS(t, ctx, "the services in the status bar", `document.querySelectorAll("#status-services .svc.each").length >= 5`, 15*time.Second)
+	if h := eval[float64](t, ctx, `document.getElementById("statusbar").getBoundingClientRect().height`); h > 48 {
+		t.Errorf("the status bar is %v px tall at 1280 px", h)
+	}
 	if e := errors(); len(e) > 0 {
 		t.Errorf("JavaScript errors: %v", e)
 	}

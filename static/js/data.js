@@ -160,7 +160,9 @@ $("dt-jobs").addEventListener("keydown", (ev) => {
   if (tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); select(tr.dataset.id); }
 });
 
-function kindName(spec) { return spec.kind; }
+// kindName is the job's kind as the person chose it: a "fraud" job is a
+// transactions job with its labels, detector and report.
+function kindName(spec) { return spec.label || spec.kind; }
 
 function renderList() {
   const tbody = $("dt-jobs").tBodies[0];
@@ -211,7 +213,7 @@ function render() {
   $("dt-job-id").textContent = st.id;
   const rateTxt = s.kind === "transactions" ? ` · fraud ${+(s.fraud_rate * 100).toFixed(2)} %` : "";
   const again = st.rerun_of ? ` · again of job ${st.rerun_of}` : "";
-  $("dt-job-spec").textContent = `${s.kind} · seed ${s.seed} · ${s.format}${rateTxt}${again}`;
+  $("dt-job-spec").textContent = `${kindName(s)} · seed ${s.seed} · ${s.format}${rateTxt}${again}`;
   const pill = $("dt-job-state");
   pill.dataset.state = st.state;
   pill.textContent = st.state;
@@ -251,7 +253,7 @@ function phase(st) {
     case "queued": return "Waiting for the job ahead of it to finish.";
     case "running":
       if (st.rows >= s.rows && s.kind === "transactions") return "Rows written; training the fraud detector and scoring quality…";
-      return `Generating ${s.kind} on every core…`;
+      return `Generating ${kindName(s)} on every core…`;
     case "done": {
       const secs = (new Date(st.finished) - new Date(st.started)) / 1000;
       return `Done: ${count(st.rows)} rows in ${secs.toFixed(1)} s.` +

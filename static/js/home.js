@@ -126,10 +126,26 @@ live.subscribe("marl.progress", (runs) => { training.marl = runs || []; setLearn
 // Data: the job generating now.
 live.subscribe("synth.progress", (j) => {
   set("live-data", j.state === "running"
-    ? `generating ${j.spec.kind} · ${count(j.rows)}/${count(j.spec.rows)} rows`
+    ? `generating ${j.spec.label || j.spec.kind} · ${count(j.rows)}/${count(j.spec.rows)} rows`
     : "synthetic");
 });
 live.subscribe("tournament.state", (t) => {
   const lead = (t.leaderboard || []).find((e) => e.rank === 1);
   set("live-tournament", `season ${t.season}, round ${t.round} · ${t.phase}` + (lead ? ` · leading: ${lead.name}` : ""));
+  const traders = (t.leaderboard || []).length;
+  set("live-floor", traders ? `${traders} traders at their desks · ${String(t.regime || "").replace("_", " ")} · ${t.clock || ""}` : "WebGL");
 });
+// Dashboard and network: what they would show now, asked now and then.
+function askTiles() {
+  get("/api/analytics/series").then((s) => set("live-dashboard", `${count((s || []).length)} series live`)).catch(() => {});
+  get("/api/analytics/network").then((n) => set("live-network",
+    `${count((n.nodes || []).length)} agents · ${count((n.links || n.edges || []).length)} links in the last ${n.window_s || 10} s`)).catch(() => {});
+}
+askTiles();
+setInterval(() => { if (!document.hidden) askTiles(); }, 15000);
+// Data at rest: what has been made.
+get("/api/synth/jobs").then((jobs) => {
+  const done = (jobs || []).filter((j) => j.state === "done").length;
+  const el = $("live-data");
+  if (el && !el.textContent.startsWith("generating")) el.textContent = done ? `${done} data set${done === 1 ? "" : "s"} made · synthetic` : "synthetic";
+}).catch(() => {});

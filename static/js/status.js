@@ -3,7 +3,7 @@
 // countdown tick each second from the server's clock (live.serverNow), not
 // from the last message, so they never stand still.
 import { live, everySecond } from "./live.js";
-import { $, bytes, rate, clock } from "./page.js";
+import { $, el, bytes, rate, clock } from "./page.js";
 
 let conn = { state: live.state, detail: null };
 
@@ -32,14 +32,17 @@ everySecond((now) => {
 live.subscribe("system.state", (s) => {
   $("status-bus").textContent = rate(s.bus_per_s);
   $("status-heap").textContent = bytes(s.heap_bytes);
+  // One line whatever the number of services: the running ones as one
+  // count (each named in its tooltip), every other one by name.
   const box = $("status-services");
-  box.replaceChildren(...s.services.map((svc) => {
-    const span = document.createElement("span");
-    span.className = "svc";
-    span.dataset.state = svc.state;
-    span.title = `${svc.name}: ${svc.state}` + (svc.restarts ? `, ${svc.restarts} restarts` : "") +
-      (svc.last_error ? ` (last error: ${svc.last_error})` : "");
-    span.textContent = svc.name;
-    return span;
-  }));
+  const tip = (svc) => `${svc.name}: ${svc.state}` + (svc.restarts ? `, ${svc.restarts} restarts` : "") +
+    (svc.last_error ? ` (last error: ${svc.last_error})` : "");
+  const running = s.services.filter((svc) => svc.state === "running");
+  const others = s.services.filter((svc) => svc.state !== "running");
+  box.replaceChildren(
+    ...(running.length ? [el("span", { class: "svc summary", dataset: { state: "running", count: running.length },
+      title: running.map(tip).join("\n") }, `${running.length} services running`)] : []),
+    ...others.map((svc) => el("span", { class: "svc", dataset: { state: svc.state }, title: tip(svc) }, svc.name)),
+    // Each service by name, for the tooltip and for tests: hidden.
+    ...s.services.map((svc) => el("span", { class: "svc each", hidden: true, dataset: { state: svc.state, name: svc.name }, title: tip(svc) }, svc.name)));
 });

@@ -94,7 +94,10 @@ function extent(values) {
 }
 
 // Axes with grid; returns the plot area and scales.
-function frame(ctx, w, h, xd, yd, { left = 52, bottom = 24, top = 10, right = 12, xfmt = short, yfmt = (v) => num(v, 0), yticks = 5, xticks = 6 } = {}) {
+function frame(ctx, w, h, xd, yd, { left = 52, bottom = 24, top = 10, right = 12, xfmt = short, yfmt = (v) => num(v, 0), yticks = 5, xticks = 6, xtitle = "", ytitle = "" } = {}) {
+  // Axis titles take their own band, clear of the tick labels.
+  if (xtitle) bottom += 16;
+  if (ytitle) left += 16;
   const pw = w - left - right, ph = h - top - bottom;
   const x = (v) => left + ((v - xd[0]) / (xd[1] - xd[0] || 1)) * pw;
   const y = (v) => top + ph - ((v - yd[0]) / (yd[1] - yd[0] || 1)) * ph;
@@ -113,6 +116,15 @@ function frame(ctx, w, h, xd, yd, { left = 52, bottom = 24, top = 10, right = 12
   ctx.textBaseline = "top";
   for (const v of niceTicks(xd[0], xd[1], xticks)) {
     ctx.fillText(xfmt(v), x(v), top + ph + 6);
+  }
+  if (xtitle) ctx.fillText(xtitle, left + pw / 2, top + ph + 22);
+  if (ytitle) {
+    ctx.save();
+    ctx.translate(10, top + ph / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "middle";
+    ctx.fillText(ytitle, 0, 0);
+    ctx.restore();
   }
   return { x, y, left, top, pw, ph };
 }
@@ -138,7 +150,7 @@ function drawCurve() {
     if (p.episodes) for (const e of p.episodes) ys.push(e);
   }
   if (run.eval_return != null) ys.push(run.eval_return);
-  const f = frame(ctx, w, h, xd, extent(ys));
+  const f = frame(ctx, w, h, xd, extent(ys), { xtitle: "environment steps", ytitle: "episode return" });
 
   // Episodes: dots, fainter and smaller when there are many; at most
   // ~15,000 of the latest.
@@ -212,7 +224,7 @@ function drawHist() {
   };
   const hr = hist(recent), he = hist(early);
   const ymax = Math.max(1, ...hr, ...he);
-  const f = frame(ctx, w, h, [lo, hi], [0, ymax * 1.08], { left: 40, yfmt: (v) => num(v, 0), xfmt: (v) => num(v, Math.abs(hi - lo) < 10 ? 1 : 0), yticks: 4, xticks: 5 });
+  const f = frame(ctx, w, h, [lo, hi], [0, ymax * 1.08], { left: 40, yfmt: (v) => num(v, 0), xfmt: (v) => num(v, Math.abs(hi - lo) < 10 ? 1 : 0), yticks: 4, xticks: 5, xtitle: "episode return", ytitle: "episodes" });
   ctx.fillStyle = "rgba(124, 242, 197, 0.55)";
   for (let i = 0; i < bins; i++) {
     if (!hr[i]) continue;

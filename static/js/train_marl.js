@@ -73,7 +73,7 @@ function buildPlot(run) {
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: false, range: (u, lo, hi) => [0, Math.max(hi ?? 1, state.runs.get(state.selected)?.total ?? 1, 1)] } },
     axes: [{ ...axis, label: "episode", labelSize: 18, labelFont: "11px monospace", font: "11px monospace" },
-      { ...axis, size: 56, font: "11px monospace" }],
+      { ...axis, size: 56, font: "11px monospace", label: "mean return, last 100 episodes", labelSize: 18, labelFont: "11px monospace" }],
     series,
   };
   plot = new uPlot(opts, data(n), box);
@@ -100,6 +100,11 @@ function drawChart() {
   const run = state.runs.get(state.selected);
   const key = run ? `${run.id}/${run.agents}` : "";
   if (key !== plotKey || !plot) buildPlot(run);
+  const note = $("ma-chart-note");
+  if (note) {
+    note.hidden = !!run && state.points.length > 0;
+    note.textContent = run ? "waiting for the first episodes…" : "no run selected";
+  }
   if (!run) { hooks.lines = 0; return; }
   const d = data(run.agents);
   plot.setData(d);
@@ -130,7 +135,12 @@ function drawStages() {
     let note = "";
     if (st) {
       if (i < st.passed) { s = "passed"; note = passedAt.has(name) ? `ep ${passedAt.get(name)}` : "passed"; }
-      else if (i === st.index) { s = "current"; note = "training"; }
+      else if (i === st.index) {
+        // The stage a run is on says "training" only while it trains.
+        const live = run.status === "running" || run.status === "queued" || run.status === "evaluating";
+        s = "current";
+        note = live ? "training" : run.status === "done" ? "reached" : `${run.status} here`;
+      }
       if (s === "passed" && lastForgot.has(name)) { s = "forgotten"; note = "forgotten"; }
     }
     li.dataset.state = s;
@@ -141,7 +151,8 @@ function drawStages() {
   if (!run) text = "";
   else if (!st) text = "· only trading-world runs with the curriculum have stages";
   else if (st.index >= st.names.length) text = "· all stages passed";
-  else text = `· stage ${st.index + 1} of ${st.names.length}: ${STAGE_LABEL[st.name] ?? st.name}`;
+  else text = `· stage ${st.index + 1} of ${st.names.length}: ${STAGE_LABEL[st.name] ?? st.name}` +
+    (run.status === "running" ? "" : run.status === "done" ? ", where the run ended" : `, where the run ${run.status === "failed" ? "failed" : "stopped"}`);
   $("ma-stage-note").textContent = text;
   hooks.stage = st ? (st.name || "done") : "";
 

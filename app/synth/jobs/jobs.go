@@ -46,6 +46,9 @@ type Spec struct {
 	Seed      uint64  `json:"seed"`       // the same seed gives the same data
 	FraudRate float64 `json:"fraud_rate"` // transactions only; 0 takes the default 1.5 %
 	Format    string  `json:"format"`     // csv (default), jsonl or parquet
+	// Label is the name the person chose when it differs from Kind (a
+	// "fraud" job is a transactions job), so the job is shown as asked.
+	Label string `json:"label,omitempty"`
 }
 
 // States of a job.
