@@ -335,13 +335,13 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 			res.Discoveries++
 		}
 		outcomes[i] = memory.Memory{Agent: AgentExperiment, Kind: memory.Outcome, Source: "research.experiments", Tags: []string{"experiment"},
-			SimTime: latest(papers), Value: e.Perf.Sharpe,
+			Topic: fmt.Sprintf("research.experiment:%d/%d", id, e.ID), Pinned: true, SimTime: latest(papers), Value: e.Perf.Sharpe,
 			Text: fmt.Sprintf("Experiment %d of run %d: %s Held-out Sharpe %s, t %s, BH-adjusted p %s, DSR %s: %s.",
 				e.ID, id, e.Hypothesis.Statement, fmtNum(e.Perf.Sharpe, 2), fmtNum(e.Perf.T, 2), fmtP(e.PBH), fmtNum(e.DSR, 3), e.Verdict),
 			Links: []memory.Link{{Kind: "research.experiment", Ref: fmt.Sprintf("%d/%d", id, e.ID)}}}
 	}
 	outs, err := rs.Mem.WriteBatch(ctx, append(outcomes, memory.Memory{Agent: AgentCritic, Kind: memory.Reflection, Source: "research.critic",
-		Tags: []string{"verdict"}, SimTime: latest(papers),
+		Tags: []string{"verdict"}, Topic: fmt.Sprintf("research.run:%d", id), SimTime: latest(papers),
 		Text: fmt.Sprintf("Run %d: of %d hypotheses, %d are discoveries at BH q = %s; %d in-sample trials deflate every Sharpe ratio; PBO %s.",
 			id, len(exps), res.Discoveries, fmtNum(FDRLevel, 2), res.Summary.Trials, pboText(exps))}))
 	if err != nil {
@@ -386,7 +386,7 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 		}
 		memo := writeMemo(in, rewrite)
 		m, err := rs.Mem.Write(ctx, memory.Memory{Agent: AgentWriter, Kind: memory.Document, Source: "research.memos", Tags: []string{"memo"},
-			SimTime: latest(papers), Text: clip(memo.Markdown, memory.MaxText),
+			Topic: fmt.Sprintf("research.memo:%d/%d", id, e.ID), Pinned: true, SimTime: latest(papers), Text: clip(memo.Markdown, memory.MaxText),
 			Links: []memory.Link{{Kind: "research.experiment", Ref: fmt.Sprintf("%d/%d", id, e.ID)}, {Kind: "memory", Ref: fmt.Sprint(outs[i].ID)}}})
 		if err != nil {
 			return nil, fmt.Errorf("research: remember memo: %w", err)
@@ -437,7 +437,10 @@ func clip(s string, n int) string {
 }
 
 // remember writes the papers the store does not hold yet as documents of
-// the reader, and sets each paper's memory id.
+// the reader, and sets each paper's memory id. Papers are pinned, as are
+// outcomes and memos: a library does not fade with simulated time (memory's
+// consolidation would forget a paper of 2003 at once), and each has a
+// topic of its own, so none is merged into another.
 func (rs *Researcher) remember(ctx context.Context, papers []Paper, done func(int)) error {
 	known := map[string]int64{}
 	rows, err := rs.DB.R.QueryContext(ctx, `SELECT key, memory_id FROM research_papers`)
@@ -486,7 +489,7 @@ func (rs *Researcher) remember(ctx context.Context, papers []Paper, done func(in
 		}
 		link := memory.Link{Kind: "file", Ref: clip(p.Key, 256)}
 		batch = append(batch, memory.Memory{Agent: AgentReader, Kind: memory.Document, Source: "research.corpus", Tags: []string{"paper"},
-			Topic: "paper:" + clip(p.Key, 200), SimTime: p.Date, Text: clip(p.Title+". "+p.Text, memory.MaxText), Links: []memory.Link{link}, Importance: 0.5})
+			Topic: "paper:" + clip(p.Key, 200), Pinned: true, SimTime: p.Date, Text: clip(p.Title+". "+p.Text, memory.MaxText), Links: []memory.Link{link}, Importance: 0.5})
 		at = append(at, i)
 		if len(batch) == 256 {
 			if err := flush(); err != nil {

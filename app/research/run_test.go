@@ -123,3 +123,26 @@ func TestRunFindsThePlantedHypothesis(t *testing.T) {
 		t.Error("the same seed wrote a different memo")
 	}
 }
+
+// TestConsolidationKeepsTheLibrary: a consolidation pass of app/memory
+// forgets and merges nothing the research agents wrote, so novelty and
+// citations hold after it.
+func TestConsolidationKeepsTheLibrary(t *testing.T) {
+	rs := newResearcher(t)
+	res, err := rs.Run(context.Background(), RunConfig{Seed: 2, TopGaps: 3}, Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Mem.Consolidate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range res.Memories {
+		m, err := rs.Mem.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status != memory.Active {
+			t.Fatalf("memory %d (%s, %s) is %s after consolidation", id, m.Agent, m.Kind, m.Status)
+		}
+	}
+}
