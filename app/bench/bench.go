@@ -27,6 +27,7 @@ func List() map[string]Bench {
 		"memory":     {Summary: "agent memory: inserts/s with embeddings, hybrid search p50/p99 at 100k memories, recall vs exact, planted-fact recall of hybrid/lexical/vector", Run: runBenchMemory},
 		"marl":       {Summary: "multi-agent RL: simple_spread steps/s and random return, MADDPG and QMIX updates/s and spread returns over seeds, two-step game", Run: runBenchMARL},
 		"research":   {Summary: "research: papers/s ingested, backtests/s, gap-finder time-split AUC, noise false discoveries under BH, planted-effect recall", Run: runBenchResearch},
+		"mlops":      {Summary: "model registry: predict p50/p99 in process and over HTTP for a fraud detector and a trading policy, registry operations/s, artifact verify MB/s, canary share error, false and detected rollback rates", Run: runBenchMLOps},
 		"rl":         {Summary: "RL: CartPole env steps/s, PPO samples/s and steps to solve CartPole, SAC updates/s and Pendulum return", Run: runBenchRL},
 		"supply":     {Summary: "supply chain: simulated periods/s per network, coordinated/uncoordinated cost ratio with its CI over 30 seeds, bullwhip, Chen's bound", Run: runBenchSupply},
 		"synth":      {Summary: "synthetic transactions: rows/s on 1 and all workers, CSV, peak memory, detector", Run: runBenchSynth},
