@@ -240,3 +240,35 @@ func TestBrowserOneSocketPerTab(t *testing.T) {
 		waitJS(t, ctx, "the home page to count one client", `document.getElementById("fig-clients").textContent === "1"`, 5*time.Second)
 	}
 }
+
+// TestBrowserMarketExplainsItself: the market page says what "fundamental"
+// is and that the tournament trades its own copy of the market, its change
+// column says against what, and the black swan's badge stays readable (its
+// text pulsed to 45 % opacity).
+func TestBrowserMarketExplainsItself(t *testing.T) {
+	ctx := newBrowser(t)
+	_, url := startServer(t)
+	navigate(t, ctx, url+"market")
+	waitJS(t, ctx, "the quotes", `document.querySelectorAll("#mk-instruments tbody tr .last").length > 3 &&
+		document.querySelector("#mk-instruments tbody tr .last").textContent !== "–"`, 15*time.Second)
+	got := eval[map[string]string](t, ctx, `({note: document.querySelector(".chart-note").textContent,
+		latent: document.getElementById("mk-latent").title, chg: document.querySelectorAll("#mk-instruments th")[2].title,
+		head: document.querySelectorAll("#mk-instruments th")[2].textContent})`)
+	if !strings.Contains(got["note"], "Fundamental") || !strings.Contains(got["note"], "tournament") || !strings.Contains(got["latent"], "anchor") {
+		t.Errorf("the page does not explain the fundamental or the two markets: %+v", got)
+	}
+	if got["head"] != "day chg" || !strings.Contains(got["chg"], "day's opening price") {
+		t.Errorf("the change column does not say against what: %+v", got)
+	}
+	eval[bool](t, ctx, `(document.getElementById("mk-crash").click(), true)`)
+	waitJS(t, ctx, "the black swan", `document.getElementById("mk-regime").dataset.regime === "black_swan"`, 10*time.Second)
+	for i := 0; i < 6; i++ { // across the badge's animation
+		if op := eval[string](t, ctx, `getComputedStyle(document.getElementById("mk-regime")).opacity`); op != "1" {
+			t.Fatalf("the black swan badge's opacity is %s", op)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if txt := eval[string](t, ctx, `document.getElementById("mk-regime").textContent`); txt != "black swan" {
+		t.Errorf("the badge reads %q", txt)
+	}
+}

@@ -49,6 +49,29 @@ async function loadInstruments() {
   if (list.length) select(new URLSearchParams(location.search).get("symbol") || list[0].symbol);
 }
 
+// The simulated day's opening price of each instrument, from its hourly
+// bars (a day's bar exists only once the day has closed): the open of the
+// day's first hour, or, before one has closed, the last close before it.
+const days = new Map(); // symbol -> { day: "2026-01-05", open }
+function dayOpen(q) {
+  const day = String(q.time || "").slice(0, 10);
+  const d = days.get(q.symbol);
+  // Asked again on a new day, and each minute while the day has no closed hour yet.
+  if (!d || (!d.asking && (d.day !== day || (d.open == null && Date.now() - d.at > 60_000)))) askDay(q.symbol, day);
+  return d?.day === day ? d.open : null;
+}
+function askDay(symbol, day) {
+  const prev = days.get(symbol);
+  days.set(symbol, { ...prev, asking: true });
+  get(`/api/market/bars/${encodeURIComponent(symbol)}?interval=1h&limit=30`).then((bars) => {
+    const list = bars || [];
+    const today = list.find((b) => String(b.time).slice(0, 10) === day);
+    const before = list.filter((b) => String(b.time).slice(0, 10) < day).at(-1);
+    const open = today ? today.open : before ? before.close : null;
+    days.set(symbol, { day, open, asking: false, at: Date.now() });
+  }).catch(() => days.set(symbol, { ...prev, asking: false, at: Date.now() }));
+}
+
 function renderQuotes(quotes) {
   for (const q of quotes) {
     state.quotes.set(q.symbol, q);
@@ -61,11 +84,16 @@ function renderQuotes(quotes) {
       tr.dataset.tick = q.last > prev ? "up" : "down";
     }
     tr.dataset.last = q.last;
-    const f = state.first.get(q.symbol);
-    const chg = f ? (q.last / f - 1) * 100 : 0;
+    // The day's change: against the simulated day's opening price (the
+    // open of its daily bar), not against whenever this page was opened.
+    const f = dayOpen(q);
     const c = tr.querySelector(".chg");
-    c.textContent = (chg >= 0 ? "+" : "") + chg.toFixed(2) + "%";
-    c.dataset.sign = chg >= 0 ? "up" : "down";
+    if (f) {
+      const chg = (q.last / f - 1) * 100;
+      c.textContent = (chg >= 0 ? "+" : "") + chg.toFixed(2) + "%";
+      c.dataset.sign = chg >= 0 ? "up" : "down";
+      c.title = `against the day's open, ${fmtPrice(q.symbol, f)}`;
+    } else c.textContent = "–";
     const mid = (q.bid + q.ask) / 2;
     tr.querySelector(".spread").textContent = q.bid > 0 && q.ask > 0 ? (((q.ask - q.bid) / mid) * 1e4).toFixed(1) + " bp" : "–";
   }
