@@ -24,6 +24,7 @@ import (
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/media"
 	"github.com/metastation/metastation/app/memory"
 	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/research"
@@ -67,6 +68,7 @@ type App struct {
 	Synth      *jobs.Service       // synthetic data jobs for the Data page
 	Supply     *supply.Service     // the supply-chain crisis room
 	Memory     *memory.Service     // agents' memory streams, fed by the tournament from the start
+	Media      *media.Service      // files people drop in, read into memories of kind document
 	MLOps      *mlops.Service      // the model registry: serving, canary, shadow, promotion and rollback
 	// ModelAuto registers the models of finished runs and data jobs;
 	// Champion keeps the trading policy aliased champion in the tournament.
@@ -159,6 +161,7 @@ func (a *App) coreServices() []supervisor.Service {
 		{Name: "system", Run: a.runSystem},
 		{Name: "recorder", Run: a.runRecorder},
 		{Name: "memory", Run: a.Memory.Run}, // before the tournament: its feed reads the first round
+		{Name: "media", Run: a.Media.Run},
 		{Name: "tournament", Run: a.Tournament.Run},
 		{Name: "market", Run: a.Market.Run},
 		{Name: "analytics", Run: a.Analytics.Run},

@@ -10,6 +10,7 @@ import (
 	"github.com/metastation/metastation/app/llm"
 	"github.com/metastation/metastation/app/market"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/media"
 	"github.com/metastation/metastation/app/memory"
 	"github.com/metastation/metastation/app/memory/feeds"
 	"github.com/metastation/metastation/app/mlops"
@@ -44,6 +45,9 @@ func (a *App) buildServices(ctx context.Context) error {
 		return err
 	}
 	if a.Memory, err = a.newMemory(ctx); err != nil {
+		return err
+	}
+	if a.Media, err = a.newMedia(ctx); err != nil {
 		return err
 	}
 	if a.Research, err = a.newResearch(); err != nil {
@@ -210,4 +214,22 @@ func reflectionRewriter(c llm.Client) memory.Rewriter {
 			MaxChars:    600,
 		})
 	}
+}
+
+// newMedia builds the ingestion of uploaded files into the memory store:
+// originals under DataDir/media, ffmpeg and tesseract used when installed.
+// Its service completes at start any item a stop interrupted.
+func (a *App) newMedia(ctx context.Context) (*media.Service, error) {
+	log := a.Log.With("service", "media")
+	p, err := media.NewPipeline(ctx, media.Config{Dir: filepath.Join(a.Config.DataDir, "media")}, a.DB, a.Memory.Store(), log)
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	t := p.Tools()
+	log.Info("media: external tools", "tesseract", t.Tesseract != "", "ffmpeg", t.FFmpeg != "", "ffprobe", t.FFprobe != "")
+	svc, err := media.NewService(media.ServiceConfig{}, p, a.Bus, log)
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	return svc, nil
 }

@@ -71,7 +71,7 @@ func (fs files) spool(r io.Reader, max int64, progress func(n int64)) (*spooled,
 			s.size += int64(n)
 			if s.size > max {
 				s.discard()
-				return nil, errs.Errorf(errs.Invalid, "the file is larger than the %s an upload may be", humanBytes(max))
+				return nil, errs.Errorf(errs.TooLarge, "the file is larger than the %s an upload may be", humanBytes(max))
 			}
 			h.Write(buf[:n])
 			if _, err := f.Write(buf[:n]); err != nil {

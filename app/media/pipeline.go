@@ -128,7 +128,7 @@ func (p *Pipeline) IngestSpooled(ctx context.Context, name string, s *Spooled, p
 		return Result{}, err
 	}
 	if max := p.cfg.Limits.MaxBytes[format.Kind()]; sp.size > max {
-		return Result{}, errs.Errorf(errs.Invalid, "the %s file is %s; %s files may be at most %s",
+		return Result{}, errs.Errorf(errs.TooLarge, "the %s file is %s; %s files may be at most %s",
 			strings.ToUpper(string(format)), humanBytes(sp.size), format.Kind(), humanBytes(max))
 	}
 	if it, ok, err := p.bySHA(ctx, sp.sum); err != nil {

@@ -285,7 +285,7 @@ func TestHostileFilesStoreNothing(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if !errs.Is(err, errs.Invalid) || !strings.Contains(errs.MessageOf(err), c.want) {
+			if code := errs.CodeOf(err); (code != errs.Invalid && code != errs.TooLarge) || !strings.Contains(errs.MessageOf(err), c.want) {
 				t.Fatalf("refusal %q (code %s), want words %q", errs.MessageOf(err), errs.CodeOf(err), c.want)
 			}
 			after, _ := e.p.List(context.Background(), ListQuery{})
@@ -302,7 +302,7 @@ func TestHostileFilesStoreNothing(t *testing.T) {
 func TestUploadCap(t *testing.T) {
 	e := open(t, t.TempDir(), Config{NoTools: true, Limits: Limits{MaxUpload: 1000}})
 	_, err := e.ingest(t, "big.txt", bytes.Repeat([]byte("a"), 2000))
-	if !errs.Is(err, errs.Invalid) || !strings.Contains(errs.MessageOf(err), "larger than") {
+	if !errs.Is(err, errs.TooLarge) || !strings.Contains(errs.MessageOf(err), "larger than") {
 		t.Fatalf("err %v", err)
 	}
 }

@@ -20,6 +20,7 @@ func nav() []ui.NavItem {
 		{Title: "Dashboard", Href: "/dashboard"},
 		{Title: "Network", Href: "/network"},
 		{Title: "Memory", Href: "/memory"},
+		{Title: "Media", Href: "/media"},
 		{Title: "Learning", Href: "/train"},
 		{Title: "Data", Href: "/data"},
 		{Title: "Supply", Href: "/supply"},

@@ -23,7 +23,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Use(logRequests(a.Log, a.Metrics))
 	r.Use(loopbackHostOnly)
 	r.Use(http.NewCrossOriginProtection().Handler)
-	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes, "/api/memory": maxNoteBytes}))
+	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes, "/api/memory": maxNoteBytes, "/api/media": maxUploadBytes}))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if wantsPage(r) {
@@ -158,6 +158,17 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Post("/api/memory", memoryNote(a.Memory, strats))
 	r.Get("/api/memory/{id}", memoryGet(a.Memory))
 	r.Post("/api/memory/{id}/pin", memoryPin(a.Memory))
+
+	// Media: files dropped in (text, PDF, images, audio, video, tables) become memories.
+	r.Get("/media", p.handle("Media", "/media", ui.Media))
+	r.Post("/api/media", mediaUpload(a.Media))
+	r.Get("/api/media", mediaList(a.Media))
+	r.Get("/api/media/tools", mediaTools(a.Media))
+	r.Get("/api/media/jobs", mediaJobs(a.Media))
+	r.Get("/api/media/jobs/{id}", mediaJob(a.Media))
+	r.Get("/api/media/{id}", mediaItem(a.Media))
+	r.Get("/api/media/{id}/assets/{name}", mediaAsset(a.Media))
+	r.Get("/api/media/{id}/original", mediaOriginal(a.Media))
 
 	// Research: the agents, their runs, memos and the memories they cite.
 	r.Get("/research", p.handle("Research", "/research", ui.Research))
