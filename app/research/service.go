@@ -101,8 +101,14 @@ func (s *Service) Progress() Progress {
 	return s.last
 }
 
-// Run works through queued runs until ctx ends.
+// Run works through queued runs until ctx ends. A run the last process
+// left "running" (it was killed) is marked interrupted first: its partial
+// rows stay, but no page shows it as under way.
 func (s *Service) Run(ctx context.Context) error {
+	if err := s.rs.W.Enqueue(ctx, `UPDATE research_runs SET status = 'interrupted', error = ? WHERE status = 'running'`,
+		"The server stopped during this run; start it again."); err != nil {
+		return fmt.Errorf("research service: %w", err)
+	}
 	if s.cfg.DemoSeed != 0 {
 		heads, err := s.rs.Runs(ctx)
 		if err != nil {

@@ -87,3 +87,42 @@ func TestServiceRunsAndPublishes(t *testing.T) {
 		t.Errorf("run 99: %v, want not found", err)
 	}
 }
+
+func TestServiceMarksAKilledRunInterrupted(t *testing.T) {
+	rs := newResearcher(t)
+	ctx := context.Background()
+	if err := rs.W.Enqueue(ctx, `INSERT INTO research_runs (id, seed, corpus, started_at, status) VALUES (1, 5, 'synthetic', '2026-12-03T12:00:00Z', 'running')`); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := NewService(ServiceConfig{}, rs, bus.New(), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := rs.W.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		heads, err := rs.Runs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(heads) == 1 && heads[0].Status == "interrupted" && heads[0].Error != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs %+v, want run 1 interrupted", heads)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Summary(ctx, 1); !errs.Is(err, errs.Unavailable) {
+		t.Errorf("the interrupted run's summary: %v, want unavailable", err)
+	}
+}

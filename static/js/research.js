@@ -86,7 +86,7 @@ async function loadRuns(open) {
 async function openRun(id) {
   const run = state.runs.find((r) => r.id === Number(id));
   if (run && run.status !== "done") {
-    el("rs-graph-note").textContent = run.status === "failed" ? `run ${id} failed: ${run.error}` : `run ${id} is ${run.status}`;
+    el("rs-graph-note").textContent = run.error ? `run ${id} ${run.status}: ${run.error}` : `run ${id} is ${run.status}`;
     return;
   }
   const s = await api("GET", `/api/research/runs/${id}`);
