@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/cluster"
@@ -31,6 +32,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.ClusterJoin, "join", "", "raft `host:port` of a cluster member to join (empty starts a new cluster)")
 	fs.StringVar(&cfg.ClusterSecret, "cluster-secret", "", "shared `secret` (16+ characters) that authenticates node-to-node traffic; prefer METASTATION_CLUSTER_SECRET")
 	fs.BoolVar(&cfg.ClusterFast, "cluster-fast", false, "100 ms raft timeouts (failover in a few hundred ms on loopback) instead of raft's 1 s defaults")
+	fs.DurationVar(&cfg.SupplyTick, "supply-tick", 500*time.Millisecond, "wall `time` of one period (a week) of the supply-chain crisis room")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
 		return app.Config{}, err
 	}
@@ -42,6 +44,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	if err := checkLoopback(cfg.Addr); err != nil {
 		return app.Config{}, command.Usagef("--addr: %v", err)
+	}
+	if cfg.SupplyTick < 20*time.Millisecond || cfg.SupplyTick > time.Minute {
+		return app.Config{}, command.Usagef("--supply-tick must be 20ms to 1m, not %v", cfg.SupplyTick)
 	}
 	if cfg.DataDir == "" {
 		return app.Config{}, command.Usagef("--data must name a directory")

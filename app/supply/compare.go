@@ -12,6 +12,7 @@ import (
 
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
+	"github.com/metastation/metastation/app/stats"
 )
 
 // Scenario is a network and the crises a comparison plays it under.
@@ -299,14 +300,14 @@ func Compare(ctx context.Context, cfg CompareConfig) (Comparison, error) {
 			}
 			tick()
 		}
-		ar.Cost, ar.CostCI95 = meanCI95(ar.Costs)
-		ar.FillRate, ar.FillCI95 = meanCI95(fills)
-		ar.CSL, _ = meanCI95(csl)
-		ar.Unmet, _ = meanCI95(unmet)
-		ar.Bullwhip, ar.BullwhipCI95 = meanCI95(bw)
-		ar.Recover, _ = meanCI95(rec)
-		ar.Survive, _ = meanCI95(surv)
-		ar.TwinCost, _ = meanCI95(twin)
+		ar.Cost, ar.CostCI95 = stats.MeanCI95(ar.Costs)
+		ar.FillRate, ar.FillCI95 = stats.MeanCI95(fills)
+		ar.CSL, _ = stats.MeanCI95(csl)
+		ar.Unmet, _ = stats.MeanCI95(unmet)
+		ar.Bullwhip, ar.BullwhipCI95 = stats.MeanCI95(bw)
+		ar.Recover, _ = stats.MeanCI95(rec)
+		ar.Survive, _ = stats.MeanCI95(surv)
+		ar.TwinCost, _ = stats.MeanCI95(twin)
 		cmp.Arms = append(cmp.Arms, ar)
 	}
 	byName := map[string][]float64{}
@@ -328,7 +329,7 @@ func Compare(ctx context.Context, cfg CompareConfig) (Comparison, error) {
 				p.Wins++
 			}
 		}
-		p.MeanDiff, p.DiffCI95 = meanCI95(diffs)
+		p.MeanDiff, p.DiffCI95 = stats.MeanCI95(diffs)
 		p.Ratio, p.RatioLo, p.RatioHi = ratioCI95(a, b, 2000, uint64(i+1))
 		p.P = pairedT(diffs)
 		ps = append(ps, p.P)

@@ -63,10 +63,6 @@ func TestStats(t *testing.T) {
 	if p := pairedT([]float64{1, 2, 3}); math.Abs(p-0.0742) > 5e-4 {
 		t.Errorf("paired t p = %.4f, want 0.0742", p)
 	}
-	m, h := meanCI95([]float64{1, 2, 3})
-	if m != 2 || math.Abs(h-2.484) > 1e-3 {
-		t.Errorf("meanCI95 = %g ± %g, want 2 ± 2.484", m, h)
-	}
 }
 
 // recorder is a controller that records the observations it is given and

@@ -55,6 +55,7 @@ type Service struct {
 	learned LearnedFunc // may be nil
 
 	mu          sync.Mutex
+	seq         int64 // of the last snapshot
 	room        *room
 	nextRoom    int64
 	nextCrisis  int64
@@ -297,7 +298,6 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 	}
 	r.runK, r.twinK = NewTracker(n), NewTracker(n)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if old := s.room; old != nil && !old.finished() && old.run.T > 0 {
 		s.persistRoomEnd(old, old.runK.Compute(old.run, old.twinK, old.run.Crises()), old.twinK.Compute(old.twin, nil, nil))
 	}
@@ -305,7 +305,10 @@ func (s *Service) Reset(ctx context.Context, cfg RoomConfig) (RoomState, error) 
 	r.id = s.nextRoom
 	s.room = r
 	s.persistRoom(r)
-	return s.stateLocked(), nil
+	st := s.stateLocked()
+	s.mu.Unlock()
+	s.publishState(st)
+	return st, nil
 }
 
 // roomTuneSeeds are the seeds a room's safety factor is tuned on.
@@ -335,17 +338,22 @@ func (s *Service) Inject(in Injection, origin string) (Crisis, error) {
 		return Crisis{}, errs.Errorf(errs.Invalid, "a crisis starts 0 to %d periods from now, not %d", MaxCrisisPeriods, in.Delay)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := s.room
 	if r.finished() {
+		s.mu.Unlock()
 		return Crisis{}, errs.Errorf(errs.Conflict, "the room has played all %d periods; start a new one first", r.net.Periods)
 	}
 	c := Crisis{Kind: in.Kind, Lane: in.Lane, Node: in.Node, Market: in.Market, Lead: in.Lead, Capacity: in.Capacity, Factor: in.Factor,
 		Start: r.run.T + in.Delay, End: r.run.T + in.Delay + in.Duration, Origin: origin}
 	if err := c.Validate(r.net); err != nil {
+		s.mu.Unlock()
 		return Crisis{}, err
 	}
-	return s.addCrisis(r, c), nil
+	c = s.addCrisis(r, c)
+	st := s.stateLocked()
+	s.mu.Unlock()
+	s.publishState(st)
+	return c, nil
 }
 
 // addCrisis records a valid crisis (s.mu held).
@@ -363,9 +371,17 @@ func (s *Service) addCrisis(r *room, c Crisis) Crisis {
 // SetPaused pauses or resumes the room.
 func (s *Service) SetPaused(p bool) RoomState {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.room.paused = p
-	return s.stateLocked()
+	st := s.stateLocked()
+	s.mu.Unlock()
+	s.publishState(st)
+	return st
+}
+
+// publishState sends a snapshot taken after a person changed the room,
+// so every open page sees the change (a paused room sends no others).
+func (s *Service) publishState(st RoomState) {
+	TopicState.Publish(s.bus, "supply", "", "state", st)
 }
 
 // State is the room's snapshot now.

@@ -5,6 +5,9 @@ package supply
 // KPIs, the series for the charts (the twin's beside the run's), and the
 // comparisons.
 type RoomState struct {
+	// Seq orders the snapshots: a page keeps the newest whichever way it
+	// got them (the API's answer or the topic).
+	Seq      int64    `json:"seq"`
 	Room     int64    `json:"room"`
 	Preset   string   `json:"preset"`
 	Title    string   `json:"title"`
@@ -114,7 +117,8 @@ func (s *Service) stateLocked() RoomState {
 	r := s.room
 	n := r.net
 	t := r.run.T
-	st := RoomState{Room: r.id, Preset: n.Name, Title: n.Title, Seed: r.seed, T: t, Periods: n.Periods, Paused: r.paused,
+	s.seq++
+	st := RoomState{Seq: s.seq, Room: r.id, Preset: n.Name, Title: n.Title, Seed: r.seed, T: t, Periods: n.Periods, Paused: r.paused,
 		Finished: r.finished(), TickMS: s.cfg.Tick.Milliseconds(), Random: r.random, Strategy: r.strat, Learned: r.learnedLabel,
 		Messages: append([]Message(nil), r.messages...), Narration: r.last.Decisions, Compare: s.progress, Results: s.comparisonsLocked()}
 	if r.finished() && s.cfg.Linger > 0 && r.idle >= 0 {

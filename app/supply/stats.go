@@ -8,21 +8,6 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// meanCI95 is the mean of xs and the half-width of its 95 % Student-t
-// interval (0 for fewer than two values).
-func meanCI95(xs []float64) (mean, half float64) {
-	n := float64(len(xs))
-	if len(xs) == 0 {
-		return 0, 0
-	}
-	mean = sum(xs) / n
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975)
-	return mean, t * math.Sqrt(variance(xs)/n)
-}
-
 // pairedT is the two-sided p-value of a paired t-test that the mean of
 // diffs is 0.
 func pairedT(diffs []float64) float64 {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,10 +63,15 @@ func TestBrowserSupplyCrisisRoom(t *testing.T) {
 		t.Errorf("%v crises after a refused one, want 1", n)
 	}
 
-	// The comparison from the page: progress, then the verdict and tables.
-	eval[bool](t, ctx, `(() => { document.getElementById("sc-scenario").value = "port-closure"; document.getElementById("sc-seeds").value = "6";
+	// The page ran the headline comparison by itself (the server had none).
+	waitJS(t, ctx, "the page's own 30-seed comparison", `window.metastationSupply.results.includes("port-closure") && !window.metastationSupply.comparing`, 60*time.Second)
+	if txt := eval[string](t, ctx, `document.querySelector('.sc-result[data-scenario="port-closure"] summary').textContent`); !strings.Contains(txt, "30 seeds") {
+		t.Errorf("the headline comparison: %q", txt)
+	}
+	// Another from the page's form: progress, then the verdict and tables.
+	eval[bool](t, ctx, `(() => { document.getElementById("sc-scenario").value = "beer"; document.getElementById("sc-seeds").value = "4";
 		document.getElementById("sc-compare-run").click(); return true; })()`)
-	waitJS(t, ctx, "the comparison's result", `window.metastationSupply.results.includes("port-closure") && !window.metastationSupply.comparing`, 30*time.Second)
-	waitJS(t, ctx, "its verdict and tables", `document.querySelector('.sc-result[data-scenario="port-closure"] .sc-verdict').textContent.length > 20 &&
-		document.querySelectorAll('.sc-result[data-scenario="port-closure"] .sc-table tbody tr').length >= 6`, 5*time.Second)
+	waitJS(t, ctx, "the comparison's result", `!window.metastationSupply.comparing && window.metastationSupply.results.includes("beer")`, 30*time.Second)
+	waitJS(t, ctx, "its verdict and tables", `document.querySelector('.sc-result[data-scenario="beer"] .sc-verdict').textContent.length > 20 &&
+		document.querySelectorAll('.sc-result[data-scenario="beer"] .sc-table tbody tr').length >= 6`, 5*time.Second)
 }

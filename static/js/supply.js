@@ -635,7 +635,12 @@ function renderProgress(p) {
 
 // ---- State in, commands out ----
 
-function render(st) {
+// render draws a snapshot. Snapshots of the same room older than the one
+// drawn are dropped (a topic frame sent before the API's answer to a
+// pause); a fresh load after a reconnect is always drawn (force), since a
+// restarted server counts again.
+function render(st, force = false) {
+  if (!force && state.st && st.room === state.st.room && st.seq <= state.st.seq) return;
   const prevT = state.st && state.st.room === st.room ? state.st.t : -1;
   const newRoom = !state.st || state.st.room !== st.room;
   state.st = st;
@@ -651,11 +656,26 @@ function render(st) {
   renderResults(st);
   renderProgress(st.compare || {});
   drawCharts();
+  autoCompare(st);
+}
+
+// autoCompare runs the headline comparison (30 seeds of the port closure)
+// once, when the server has none yet, so the page answers its question
+// without a click; its progress shows like any other.
+let autoAsked = false;
+async function autoCompare(st) {
+  if (autoAsked || (st.results || []).length || st.compare?.running || st.compare?.error) return;
+  autoAsked = true;
+  try {
+    renderProgress(await api("POST", "/api/supply/compare", { scenario: "port-closure", seeds: 30 }));
+  } catch (e) {
+    if (e.status !== 409) showError(e.message);
+  }
 }
 
 async function load() {
   try {
-    render(await api("GET", "/api/supply/state"));
+    render(await api("GET", "/api/supply/state"), true);
     showError("");
   } catch (e) { showError(e.message); }
 }
