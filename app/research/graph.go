@@ -186,6 +186,23 @@ type Validation struct {
 	AUCEmbed  float64 `json:"auc_embed"`
 	AUCABC    float64 `json:"auc_abc"`
 	AUC       float64 `json:"auc"` // of the gap score
+	// Valid is false when the split leaves no pairs on one side (a corpus
+	// of a year or two): the AUCs are then 0, not measured.
+	Valid bool `json:"valid"`
+}
+
+// SplitYear is the year by which 70 % of papers were published: the
+// time split's default (2017 for the built-in corpus of 2000–2024).
+func SplitYear(papers []Paper) int {
+	if len(papers) == 0 {
+		return 0
+	}
+	years := make([]int, len(papers))
+	for i, p := range papers {
+		years[i] = p.Date.Year()
+	}
+	slices.Sort(years)
+	return years[int(0.7*float64(len(years)-1))]
 }
 
 // Validate runs the time split at year t.
@@ -213,5 +230,11 @@ func Validate(papers []Paper, cs []Concept, vecs [][]float32, t int) Validation 
 	v.Positives, v.Negatives = len(pos[0]), len(neg[0])
 	v.AUCCommon, v.AUCAdamic, v.AUCEmbed = AUC(pos[0], neg[0]), AUC(pos[1], neg[1]), AUC(pos[2], neg[2])
 	v.AUCABC, v.AUC = AUC(pos[3], neg[3]), AUC(pos[4], neg[4])
+	v.Valid = !math.IsNaN(v.AUC)
+	for _, x := range []*float64{&v.AUCCommon, &v.AUCAdamic, &v.AUCEmbed, &v.AUCABC, &v.AUC} {
+		if math.IsNaN(*x) {
+			*x = 0 // JSON has no NaN; Valid says it was not measured
+		}
+	}
 	return v
 }

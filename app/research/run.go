@@ -79,7 +79,7 @@ type RunConfig struct {
 	RealDir   string       `json:"real_dir,omitempty"` // Yahoo files; "" for none
 	Plan      *Plan        `json:"-"`                  // nil: DefaultPlan with the planted effect
 	TopGaps   int          `json:"top_gaps"`           // hypotheses written from the best gaps; default 12
-	SplitYear int          `json:"split_year"`         // time-split validation; default 2017
+	SplitYear int          `json:"split_year"`         // time-split validation; default: the year 70 % of papers were out by
 	LLM       *LLM         `json:"-"`
 }
 
@@ -162,9 +162,6 @@ func (rs *Researcher) Run(ctx context.Context, cfg RunConfig, rep Report) (*Resu
 	}
 	if cfg.TopGaps <= 0 {
 		cfg.TopGaps = 12
-	}
-	if cfg.SplitYear == 0 {
-		cfg.SplitYear = 2017
 	}
 	id, err := rs.nextRun(ctx)
 	if err != nil {
@@ -251,7 +248,11 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 		res.Edges = append(res.Edges, Edge{A: k[0], B: k[1], W: w, First: g.First[k]})
 	}
 	slices.SortFunc(res.Edges, func(a, b Edge) int { return cmp.Or(cmp.Compare(a.A, b.A), cmp.Compare(a.B, b.B)) })
-	res.Validation = Validate(papers, cs, vecs, cfg.SplitYear)
+	split := cfg.SplitYear
+	if split == 0 {
+		split = SplitYear(papers)
+	}
+	res.Validation = Validate(papers, cs, vecs, split)
 	hyps, _ := FromGaps(gaps, g, cs, papers, cfg.TopGaps)
 	findings := map[[2]int]int64{}
 	var finds []memory.Memory

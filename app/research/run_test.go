@@ -3,6 +3,7 @@ package research
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -144,5 +145,32 @@ func TestConsolidationKeepsTheLibrary(t *testing.T) {
 		if m.Status != memory.Active {
 			t.Fatalf("memory %d (%s, %s) is %s after consolidation", id, m.Agent, m.Kind, m.Status)
 		}
+	}
+}
+
+// TestRunOnAFolder runs the agents on a small folder of a user's notes, all
+// of two years: too short a history for the time split, which says so
+// rather than failing the run.
+func TestRunOnAFolder(t *testing.T) {
+	dir := t.TempDir()
+	topics := []string{"time series momentum", "short term reversal", "market stress", "equity index", "investor overreaction", "bid ask spread", "carry trade"}
+	for i := range 40 {
+		a, b := topics[i%len(topics)], topics[(i*3+1)%len(topics)]
+		body := fmt.Sprintf("---\ndate: %d-%02d-10\n---\nWe study the %s and the %s. The %s matters.\n", 2020+i%2, 1+i%12, a, b, a)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("note%02d.md", i)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := newResearcher(t)
+	res, err := rs.Run(context.Background(), RunConfig{Seed: 1, Dir: dir}, Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Papers != 40 || len(res.Concepts) < 5 {
+		t.Fatalf("%d papers, %d concepts; want 40 and the folder's topics", res.Papers, len(res.Concepts))
+	}
+	t.Logf("concepts %d, gaps %d, hypotheses %d, validation %+v", len(res.Concepts), len(res.Gaps), len(res.Experiments), res.Validation)
+	if _, err := rs.Summary(context.Background(), res.ID); err != nil {
+		t.Fatal(err)
 	}
 }

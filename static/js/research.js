@@ -189,6 +189,12 @@ function drawValidation(v) {
   const dl = el("rs-validation");
   dl.replaceChildren();
   if (!v) return;
+  if (!v.valid) {
+    const dd = document.createElement("dd");
+    dd.textContent = `not measured: splitting at ${v.split_year} leaves ${v.positives} pairs linked later and ${v.negatives} never linked`;
+    dl.append(dd);
+    return;
+  }
   const rows = [
     ["split year", v.split_year], ["pairs linked later", v.positives], ["never linked", v.negatives],
     ["AUC gap score (A–B–C)", num(v.auc, 3)], ["AUC Adamic–Adar", num(v.auc_adamic, 3)],
