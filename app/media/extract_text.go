@@ -23,7 +23,7 @@ func (p *Pipeline) extractText(f *os.File, size int64, format Format) (*extracte
 	}
 	ex := &extracted{kind: Text, pages: []page{{text: text}}, part: "text", info: Info{Text: info}}
 	what := map[Format]string{TXT: "Text", MD: "Markdown", HTML: "Web page"}[format]
-	ex.summary = fmt.Sprintf("%s, %d words in %d lines", what, info.Words, info.Lines)
+	ex.summary = fmt.Sprintf("%s, %s in %s", what, plural(info.Words, "word"), plural(info.Lines, "line"))
 	if info.Title != "" {
 		ex.summary = fmt.Sprintf("%s %q, %d words", what, info.Title, info.Words)
 	}
@@ -52,4 +52,12 @@ func ctxErr(ctx context.Context) error {
 		return errs.Wrap(errs.Invalid, err, "reading the file was stopped")
 	}
 	return nil
+}
+
+// plural says "1 word", "2 words".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
