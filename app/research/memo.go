@@ -94,6 +94,13 @@ func writeMemo(in memoInput, rewrite func(kind, text string) string) Memo {
 
 	w("## Evidence\n\n")
 	w("Held out: simulator seeds %s, days %d onward of each path %s.\n\n", seedList(in.Plan.HoldoutSeeds), in.trialByID(e.Holdout).From, cite("T", e.Holdout))
+	if len(in.Plan.Effects) > 0 {
+		var eff []string
+		for _, x := range in.Plan.Effects {
+			eff = append(eff, fmt.Sprintf("%s at horizon %d, %s, %s, size %s", x.Signal, x.Horizon, x.Regime, x.Set, fmtNum(x.Size, 2)))
+		}
+		w("**Fact.** The simulated world of this run has planted effects, its ground truth (size: the daily Sharpe ratio where an effect applies): %s. Real files have none planted.\n\n", strings.Join(eff, "; "))
+	}
 	w("| measure | value |\n| --- | ---: |\n")
 	w("| Sharpe ratio (annualised) | %s |\n| 95 %% interval | %s to %s |\n| Sortino ratio | %s |\n| max drawdown (log return) | %s |\n",
 		fmtNum(p.Sharpe, 2), fmtNum(p.SharpeLo, 2), fmtNum(p.SharpeHi, 2), fmtNum(p.Sortino, 2), fmtNum(p.MaxDD, 4))

@@ -91,7 +91,7 @@ func TestRunFindsThePlantedHypothesis(t *testing.T) {
 			}
 		}
 		e := res.Experiments[m.Experiment-1]
-		if bad := Untraced(m.Markdown, e, trials, res.Gaps, res.Validation, Bars, res.ID, res.Seed, DefaultPlan(nil, nil), res.Memories); len(bad) > 0 {
+		if bad := Untraced(m.Markdown, e, trials, res.Gaps, res.Validation, Bars, res.ID, res.Seed, res.Plan, res.Memories); len(bad) > 0 {
 			t.Errorf("memo %d shows numbers no record holds: %v", m.Experiment, bad)
 		}
 		if e.Verdict != Pursue && strings.Contains(m.Markdown, "Recommendation: pursue") {

@@ -224,7 +224,9 @@ function drawBoard(s) {
   tb.replaceChildren();
   const exps = [...(s.experiments || [])].sort((a, b) => a.p_bh - b.p_bh || a.perf.p - b.perf.p || a.id - b.id);
   const e0 = exps[0];
-  el("rs-family").textContent = e0 ? `${e0.family} hypotheses share the corrections; N = ${e0.trials} in-sample trials; PBO ${e0.pbo_splits ? num(e0.pbo, 3) : "–"}; ${s.discoveries} BH discoveries` : "";
+  const planted = (s.plan?.effects || []).map((x) => `${x.signal} ${x.horizon}d ${x.regime} ${x.set}`).join(", ");
+  el("rs-family").textContent = e0 ? `${e0.family} hypotheses share the corrections; N = ${e0.trials} in-sample trials; PBO ${e0.pbo_splits ? num(e0.pbo, 3) : "–"}; ${s.discoveries} BH discoveries` +
+    (planted ? ` · the simulator plants: ${planted}` : "") : "";
   for (const e of exps) {
     const tr = document.createElement("tr");
     tr.id = `rs-exp-${e.id}`;
