@@ -158,9 +158,14 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Result, error) {
 			lo, hi = math.Min(lo, get(cd)), math.Max(hi, get(cd))
 		}
 		for _, cd := range list {
+			// Candidates that all score alike are all as good as the
+			// best: 1, not 0 (a lone result is fully relevant).
 			v := 0.0
-			if hi > lo {
+			switch {
+			case hi > lo:
 				v = (get(cd) - lo) / (hi - lo)
+			case hi > 0:
+				v = 1
 			}
 			set(cd, round4(v))
 		}

@@ -92,6 +92,11 @@ func TestBrowserMemory(t *testing.T) {
 	waitJS(t, ctx, "the reflection's evidence", `!document.getElementById("mem-detail").hidden &&
 		document.querySelectorAll('#mem-evidence .mem-item[data-kind="observation"]').length === 5 &&
 		[...document.querySelectorAll("#mem-evidence .mem-text")].every((p) => p.textContent.startsWith("ZZTEST opened"))`, 10*time.Second)
+	if got := eval[string](t, ctx, `document.querySelector("#mem-detail-body .mem-links")?.textContent ?? ""`); got != "evidence: 5 memories" {
+		t.Errorf("the reflection's evidence line reads %q", got)
+	}
+	screenshot(t, ctx, "memory-evidence")
+	eval[bool](t, ctx, `(window.scrollTo(0, 0), true)`)
 	screenshot(t, ctx, "memory")
 	if n := eval[float64](t, ctx, `window.metastationMemory.errors`); n != 0 {
 		t.Errorf("the page showed %v errors: %s", n, eval[string](t, ctx, `document.getElementById("mem-error").textContent`))

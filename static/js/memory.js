@@ -30,7 +30,8 @@ function linksLine(m) {
   if (!m.links || !m.links.length) return null;
   const by = {};
   for (const l of m.links) by[l.kind] = (by[l.kind] || 0) + 1;
-  const parts = Object.entries(by).map(([k, n]) => (k === "round" && n === 1 ? `round ${m.links.find((l) => l.kind === "round").ref}` : `${n} ${k}${n > 1 ? "s" : ""}`));
+  const many = (k, n) => (n === 1 ? k : k === "memory" ? "memories" : `${k}s`);
+  const parts = Object.entries(by).map(([k, n]) => (k === "round" && n === 1 ? `round ${m.links.find((l) => l.kind === "round").ref}` : `${n} ${many(k, n)}`));
   return el("p", "mem-links", `evidence: ${parts.join(", ")}`);
 }
 
@@ -91,10 +92,11 @@ async function search(ev) {
     showError("");
     const list = $("mem-results");
     list.replaceChildren(...body.results.map((r) => memoryItem(r.memory, r.why, r.score)));
-    const who = agentSel.value ? `${agentSel.value} remembers` : "remembered";
-    $("mem-results-title").textContent = `What is ${who} about “${q.value}”`;
-    $("mem-results-note").textContent = body.results.length
-      ? `${body.results.length} memories in ${body.took_ms.toFixed(1)} ms (${body.mode}).`
+    $("mem-results-title").textContent = agentSel.value
+      ? `What ${agentSel.value} remembers about “${q.value}”` : `What is remembered about “${q.value}”`;
+    const n = body.results.length;
+    $("mem-results-note").textContent = n
+      ? `${n} ${n === 1 ? "memory" : "memories"} in ${body.took_ms.toFixed(2)} ms (${body.mode}).`
       : agentSel.value ? `${agentSel.value} remembers nothing about this yet.` : "Nothing matches.";
     stats.searches++;
     stats.results = body.results.length;
@@ -133,7 +135,7 @@ async function openTimeline(agent, more) {
 
 function timelineNote() {
   $("mem-timeline-note").textContent = timeline.length
-    ? `${count(timeline.length)} memories shown, newest first; new ones arrive live.`
+    ? `${count(timeline.length)} ${timeline.length === 1 ? "memory" : "memories"} shown, newest first; new ones arrive live.`
     : `${timelineAgent} has no memories yet; they arrive here live as it trades.`;
 }
 
@@ -205,7 +207,7 @@ async function openDetail(id) {
     $("mem-detail").hidden = false;
     $("mem-detail-title").textContent = `${m.agent}: ${m.kind} #${m.id}`;
     const body = $("mem-detail-body");
-    body.replaceChildren(memoryItem(m));
+    body.replaceChildren(el("ol", "mem-list", memoryItem(m)));
     const facts = el("p", "sub",
       `source ${m.source || "–"} · topic ${m.topic || "–"}${m.stance ? " · stance " + m.stance : ""} · importance ${m.importance.toFixed(2)}` +
       `${m.value ? " · value " + m.value : ""} · stands for ${m.count} · vectors ${m.vec_version}`);
@@ -258,7 +260,7 @@ async function loadAgents() {
       b.type = "button";
       b.dataset.agent = a.agent;
       b.addEventListener("click", () => openTimeline(a.agent));
-      li.append(b, el("span", "sub", a.memories ? ` ${count(a.memories)} memories, latest ${simTime(a.latest)}` : " no memories yet"));
+      li.append(b, el("span", "sub", a.memories ? ` ${count(a.memories)} ${a.memories === 1 ? "memory" : "memories"}, latest ${simTime(a.latest)}` : " no memories yet"));
       ul.append(li);
     }
     agentSel.value = keep;
