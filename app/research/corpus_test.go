@@ -2,7 +2,9 @@ package research
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +82,54 @@ func TestHTMLEscapesAndLinks(t *testing.T) {
 	}
 	if strings.Contains(got, "---") {
 		t.Errorf("the table rule was rendered:\n%s", got)
+	}
+}
+
+// minimalPDF is a one-page PDF of text with a creation date, written by
+// hand (offsets and all) so the test needs no PDF library.
+func minimalPDF(text, date string) []byte {
+	stream := fmt.Sprintf("BT /F1 12 Tf 72 720 Td (%s) Tj ET", text)
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		fmt.Sprintf("<< /CreationDate (D:%s000000Z) >>", date),
+	}
+	var b strings.Builder
+	b.WriteString("%PDF-1.4\n")
+	var offs []int
+	for i, o := range objs {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	return []byte(b.String())
+}
+
+func TestReadDirPDF(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("METASTATION_E2E") == "1" {
+			t.Fatal("METASTATION_E2E=1 but pdftotext (poppler-utils) is not installed")
+		}
+		t.Skip("pdftotext (poppler-utils) is not installed")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "paper.pdf"), minimalPDF("Short term reversal in stressed markets", "20150304"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	papers, rep, err := ReadDir(context.Background(), dir)
+	if err != nil || len(papers) != 1 {
+		t.Fatalf("%d papers, %v (skipped %v)", len(papers), err, rep.Skipped)
+	}
+	p := papers[0]
+	if p.Text != "Short term reversal in stressed markets" || !p.Date.Equal(time.Date(2015, 3, 4, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("PDF read as %q dated %v", p.Text, p.Date)
 	}
 }
