@@ -31,6 +31,7 @@ func commands() []command.Command {
 		{Name: "train", Summary: "train an agent: train --algo ppo|sac|qmix|vdn|maddpg --env cartpole|pendulum|trading|spread|matrix2|trading-ma|supply|allocation [--steps N|--episodes N] [--seed S] [--resume FILE]", Run: runTrain},
 		{Name: "supply", Summary: "the supply-chain crisis room: supply compare --scenario NAME --seeds 30 [--json] | supply play --scenario NAME --seed S | supply scenarios", Run: runSupply},
 		{Name: "models", Summary: "the model registry: models list | show MODEL | register MODEL --file F --kind K [--alias A] | alias MODEL ALIAS [VERSION|--at T|--delete] | rollback MODEL --reason WHY", Run: runModels},
+		{Name: "cluster", Summary: "cluster mode: cluster status|join|remove|transfer --nodes HOST:PORT | cluster demo (three nodes on loopback)", Run: runCluster},
 		{Name: "version", Summary: "print the version", Run: runVersion},
 		{Name: "help", Summary: "show this help", Run: runHelp},
 	}

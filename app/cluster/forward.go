@@ -92,6 +92,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 
 // answer runs one forwarded request on this node, which must be the leader.
 func (n *Node) answer(req request) response {
+	if !n.ready.Load() {
+		return response{Code: string(errs.Unavailable), Message: "This node is still starting; try again in a moment."}
+	}
 	if req.Op == opHealth {
 		h := n.Health()
 		return response{Health: &h}

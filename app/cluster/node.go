@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -37,6 +38,7 @@ type Node struct {
 	fwd   *forwarder
 	log   *slog.Logger
 
+	ready     atomic.Bool // Open has finished: forwarded requests may use raft
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -134,6 +136,7 @@ func Open(cfg Config) (*Node, error) {
 			return fail(fmt.Errorf("bootstrap cluster: %w", err))
 		}
 	}
+	n.ready.Store(true)
 	n.log.Info("cluster: node started", "addr", advert.String(), "existing_state", existing)
 	return n, nil
 }
