@@ -110,7 +110,7 @@ func (p *Pipeline) extractImage(ctx context.Context, f io.ReaderAt, size int64, 
 	ex := &extracted{kind: kind, part: "ocr", info: Info{Image: info}, phash: &h,
 		assets: []Asset{{Name: "thumb", MIME: "image/jpeg", Data: thumb}}}
 	if kind == Video {
-		ex.info.Video = &VideoInfo{Container: "gif", Width: cfg.Width, Height: cfg.Height, Frames: anim.Frames, Seconds: round3(anim.Seconds), Keyframes: anim.Frames}
+		ex.info.Video = &VideoInfo{Container: "gif", VideoCodec: "gif", Width: cfg.Width, Height: cfg.Height, Frames: anim.Frames, Seconds: round3(anim.Seconds), Keyframes: anim.Frames}
 		if anim.Seconds > 0 {
 			ex.info.Video.FPS = round3(float64(anim.Frames) / anim.Seconds)
 		}

@@ -152,7 +152,7 @@ func sceneNum(path string) int {
 var codecNames = map[string]string{
 	"avc1": "H.264", "avc3": "H.264", "hvc1": "H.265", "hev1": "H.265", "mp4v": "MPEG-4 Part 2", "av01": "AV1",
 	"vp09": "VP9", "vp08": "VP8", "jpeg": "Motion JPEG", "mjpa": "Motion JPEG", "apch": "ProRes", "apcn": "ProRes",
-	"mp4a": "AAC", "ac-3": "AC-3", "ec-3": "E-AC-3", "Opus": "Opus", "fLaC": "FLAC", "lpcm": "PCM", "sowt": "PCM", "twos": "PCM", ".mp3": "MP3",
+	"gif": "GIF", "mp4a": "AAC", "ac-3": "AC-3", "ec-3": "E-AC-3", "Opus": "Opus", "fLaC": "FLAC", "lpcm": "PCM", "sowt": "PCM", "twos": "PCM", ".mp3": "MP3",
 }
 
 func codecName(c string) string {
@@ -168,8 +168,8 @@ func describeVideo(v *VideoInfo) (summary, desc string) {
 	fmt.Fprintf(&b, "Video clip (%s): %s long", strings.ToUpper(v.Container), duration(v.Seconds))
 	if v.VideoCodec != "" {
 		summary += fmt.Sprintf(", %d × %d at %.3g fps", v.Width, v.Height, v.FPS)
-		fmt.Fprintf(&b, ", %d × %d pixels at %.3g frames per second, %s, %d frames of which %d keyframes", v.Width, v.Height, v.FPS,
-			codecName(v.VideoCodec), v.Frames, v.Keyframes)
+		fmt.Fprintf(&b, ", %d × %d pixels at %.3g frames per second, %s, %s of which %s", v.Width, v.Height, v.FPS,
+			codecName(v.VideoCodec), plural(v.Frames, "frame"), plural(v.Keyframes, "keyframe"))
 	} else {
 		b.WriteString(", sound only")
 	}

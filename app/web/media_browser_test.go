@@ -102,9 +102,14 @@ func TestBrowserMedia(t *testing.T) {
 		memClick(t, ctx, "#md-search button[type=submit]")
 		waitJS(t, ctx, "a search for "+name+" by its meaning", fmt.Sprintf(`!!document.querySelector('#md-results .md-result[data-item="%v"]')`, id), 10*time.Second)
 	}
-	if st := srv.Media.Pipeline(); st == nil {
-		t.Fatal("no pipeline")
+	// The daily prices go on to the market importer from their card.
+	memClick(t, ctx, `#md-items .md-card[data-format=csv] .md-import`)
+	waitJS(t, ctx, "the prices imported into the market", `document.querySelector("#md-items .md-card[data-format=csv] .md-import-status").textContent === "Imported 120 days of SPY into the market."`, 15*time.Second)
+	if n := len(srv.Media.Jobs()); n != 1 {
+		t.Fatalf("%d upload jobs, want 1", n)
 	}
+	eval[bool](t, ctx, `(window.scrollTo(0, document.getElementById("md-items").offsetTop - 90), true)`)
+	time.Sleep(300 * time.Millisecond)
 	screenshot(t, ctx, "media")
 }
 

@@ -144,7 +144,7 @@ function schemaTable(d) {
 function card(it) {
   const info = it.info || {};
   const li = el("li", { class: "panel md-card", id: `item-${it.id}`, "data-kind": it.kind, "data-format": it.format });
-  li.append(el("h3", { text: it.name }), el("span", { class: "sub", text: `${it.summary} · ${bytes(it.size)} · ${it.chunks} memories` }));
+  li.append(el("h3", { text: it.name }), el("span", { class: "sub", text: `${it.summary} · ${bytes(it.size)} · ${it.chunks} ${it.chunks === 1 ? "memory" : "memories"}` }));
   const names = it.assets || [];
   if (names.includes("thumb")) li.append(asset(it, "thumb"));
   if (names.includes("waveform")) li.append(asset(it, "waveform"));
@@ -163,10 +163,11 @@ function card(it) {
     li.append(el("span", { class: "sub", text: `${v.video_codec || "no video"} ${v.width}×${v.height} · ${v.fps} fps · ${v.frames} frames, ${v.keyframes} keyframes · ${v.audio_codec || "no sound"}` }));
   }
   if (info.data) li.append(schemaTable(info.data));
-  if (it.excerpt) li.append(el("pre", { class: "md-excerpt", text: it.excerpt }));
+  if (it.excerpt && !info.data) li.append(el("pre", { class: "md-excerpt", text: it.excerpt }));
   if (info.notes && info.notes.length) li.append(el("ul", { class: "md-notes" }, ...info.notes.map((n) => el("li", { text: n }))));
   const links = el("span", { class: "sub" }, el("a", { href: `/api/media/${it.id}/original`, text: "download original" }));
   li.append(links);
+  if (info.data && info.data.market && it.format === "csv") li.append(importButton(it));
   if (it.kind === "image" || it.format === "gif") {
     const near = el("div", { class: "md-near" });
     li.append(near);
@@ -176,6 +177,32 @@ function card(it) {
     }).catch(() => {});
   }
   return li;
+}
+
+// importButton hands a daily-price CSV to the market importer, under a
+// symbol taken from the file's name (the importer checks every row).
+function importButton(it) {
+  const symbol = (it.name.replace(/\.[^.]*$/, "").toUpperCase().replace(/[^A-Z0-9^._-]/g, "") || "IMPORTED").slice(0, 32);
+  const status = el("span", { class: "sub md-import-status", "aria-live": "polite" });
+  const b = el("button", { type: "button", class: "md-import", text: `Import as ${symbol} into the market` });
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    status.textContent = "importing…";
+    try {
+      const blob = await (await fetch(`/api/media/${it.id}/original`)).blob();
+      const form = new FormData();
+      form.append("file", blob, it.name);
+      form.append("symbol", symbol);
+      const r = await fetch("/api/market/import", { method: "POST", body: form, headers: { Accept: "application/json" } });
+      const body = await r.json().catch(() => ({}));
+      status.textContent = r.ok ? `Imported ${body.rows} days of ${body.symbol} into the market.` : (body.error || `The import failed (${r.status}).`);
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      b.disabled = false;
+    }
+  });
+  return el("div", {}, b, " ", status);
 }
 
 function drawItems() {
