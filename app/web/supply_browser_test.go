@@ -38,6 +38,7 @@ func TestBrowserSupplyCrisisRoom(t *testing.T) {
 	waitJS(t, ctx, "the crisis active", `window.metastationSupply.crises.length === 1 && window.metastationSupply.crises[0].active &&
 		document.querySelector("#sc-crises li[data-kind=port_closure][data-state=active]") !== null`, 10*time.Second)
 	waitJS(t, ctx, "the pacific lane drawn closed", `document.querySelector('#sc-net .sc-lane[data-lane="pacific"]').classList.contains("closed")`, 5*time.Second)
+	eval[bool](t, ctx, `(window.scrollTo(0, document.querySelector(".sc-room").getBoundingClientRect().top + window.scrollY - 100), true)`)
 	screenshot(t, ctx, "supply")
 	// Play on: the coordinator reroutes the DC's orders to Europe.
 	eval[bool](t, ctx, `(document.getElementById("sc-pause").click(), true)`)

@@ -156,7 +156,8 @@ function buildScene(st) {
     const stock = text(g, -24, -8, "", "sc-node-stock");
     const sub = text(g, -24, 8, "", "sc-node-sub");
     const open = text(g, -24, 23, "", "sc-node-open");
-    return { n, g, bar, twin, owed, stock, sub, open };
+    const bw = text(g, 0, 48, "", "sc-node-bw");
+    return { n, g, bar, twin, owed, stock, sub, open, bw };
   });
   // Markets hang off their retail node on the right.
   const markets = [];
@@ -260,7 +261,8 @@ function updateScene(st) {
     v.sub.textContent = n.owed > 0.5 ? `owes ${num(n.owed, 0)}` : `twin ${num(n.twin_stock, 0)}`;
     v.sub.classList.toggle("bad", n.owed > 0.5);
     const bw = bullwhipOf.get(n.id);
-    v.open.textContent = n.kind === "factory" && n.open < 1 ? `${Math.round(100 * n.open)} % capacity` : `on order ${num(n.on_order, 0)}${bw != null ? ` · bw ${num(bw, 1)}` : ""}`;
+    v.open.textContent = n.kind === "factory" && n.open < 1 ? `${Math.round(100 * n.open)} % capacity` : `on order ${num(n.on_order, 0)}`;
+    v.bw.textContent = bw != null ? `bullwhip ${num(bw, 2)}` : "";
   });
   st.edges.forEach((e, i) => {
     const v = scene.edges[i];
