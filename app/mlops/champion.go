@@ -122,7 +122,13 @@ func (c *ChampionEntrant) Sync(ctx context.Context) error {
 		return fmt.Errorf("enter %s: %w", id, err)
 	}
 	c.log.Info("mlops: champion trades from the next round", "model", c.model, "version", v.Version, "id", id)
+	decision := fmt.Sprintf("version %d enters the tournament as %s and trades from the next round", v.Version, id)
+	if c.version != 0 {
+		decision += fmt.Sprintf(", replacing version %d", c.version)
+	}
 	c.id, c.version = id, v.Version
+	c.svc.audit(ctx, Event{Model: c.model, Kind: "tournament", Actor: "auto", Decision: decision,
+		Stats: map[string]any{"version": v.Version, "entrant": id, "sha256": v.SHA256}})
 	return nil
 }
 

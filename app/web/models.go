@@ -48,11 +48,22 @@ type modelDetail struct {
 	Live       mlops.Live        `json:"live"`
 	History    []mlops.AliasMove `json:"history"`
 	Events     []mlops.Event     `json:"events"`
+	// Trading is the version playing in the tournament (the trading
+	// policy's champion, from the round after it moved); nil for others.
+	Trading *playingVersion `json:"trading,omitempty"`
 }
+
+type playingVersion struct {
+	Entrant string `json:"entrant"`
+	Version int    `json:"version"`
+}
+
+// playing names the version the tournament's champion entrant plays.
+type playing func() (entrant string, version int)
 
 // modelShow answers a model with its versions, deployment, live figures,
 // alias history and latest decisions.
-func modelShow(s *mlops.Service) http.HandlerFunc {
+func modelShow(s *mlops.Service, champion playing) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, name := r.Context(), modelName(r)
 		reg := s.Registry()
@@ -74,6 +85,9 @@ func modelShow(s *mlops.Service) http.HandlerFunc {
 		if err != nil {
 			writeAppError(w, r, err)
 			return
+		}
+		if id, v := champion(); name == mlops.TradingModel && v != 0 {
+			d.Trading = &playingVersion{Entrant: id, Version: v}
 		}
 		writeJSON(w, http.StatusOK, d)
 	}

@@ -62,6 +62,7 @@ func TestBrowserModelsCanaryAndPromotion(t *testing.T) {
 
 	navigate(t, ctx, url+"models")
 	waitJS(t, ctx, "the model selected with its champion and challenger", `window.metastationModels.selected === "trading-policy" && window.metastationModels.champion === 1 && window.metastationModels.challenger === 2`, 15*time.Second)
+	waitJS(t, ctx, "v1 trading in the tournament", `window.metastationModels.trading === 1 && document.getElementById("ml-playing").textContent === "v1"`, 5*time.Second)
 	waitJS(t, ctx, "two versions with lineage", `document.querySelectorAll("#ml-versions tr").length === 2 && document.querySelector('#ml-versions tr[data-version="1"]').textContent.includes("marl run 1")`, 5*time.Second)
 	waitJS(t, ctx, "the live socket", `document.getElementById("conn-state").dataset.state === "live"`, 15*time.Second)
 
@@ -104,6 +105,7 @@ func TestBrowserModelsCanaryAndPromotion(t *testing.T) {
 	waitJS(t, ctx, "v2 the champion", `window.metastationModels.champion === 2`, 10*time.Second)
 	waitJS(t, ctx, "the promotion in the decisions", `[...document.querySelectorAll("#ml-events li.promote")].some((li) => li.textContent.includes("version 2 promoted to champion") && li.textContent.includes("promoted by hand"))`, 10*time.Second)
 	waitJS(t, ctx, "the champion's timeline with two stints", `document.querySelectorAll('#ml-timeline .ml-lane[data-alias="champion"] .ml-seg').length === 2`, 5*time.Second)
+	waitJS(t, ctx, "v2 trading in the tournament, said on the page", `window.metastationModels.trading === 2 && [...document.querySelectorAll("#ml-events li.tournament")].some((li) => li.textContent.includes("version 2 enters the tournament") && li.textContent.includes("replacing version 1"))`, 10*time.Second)
 	screenshot(t, ctx, "models")
 
 	// The floor shows version 2 trading from the next round.

@@ -124,7 +124,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/models", p.handle("Models", "/models", ui.Models))
 	r.Get("/api/models", modelsList(models))
 	r.Post("/api/models/optout", modelOptOut(models.Registry()))
-	r.Get("/api/models/{name}", modelShow(models))
+	r.Get("/api/models/{name}", modelShow(models, a.Champion.Playing))
 	r.Get("/api/models/{name}/versions", modelVersions(models))
 	r.Post("/api/models/{name}/versions", modelRegister(models, modelRuns{a.ModelAuto, mlops.Runs{RL: a.RL.Get, MARL: a.MARL.Get, Synth: a.Synth.Job}}))
 	r.Get("/api/models/{name}/versions/{version}", modelVersion(models))

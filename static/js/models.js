@@ -16,7 +16,8 @@ import { onFrame } from "./runs.js";
 const state = { models: [], selected: null, detail: null, live: null, error: "" };
 const hooks = { get selected() { return state.selected; }, get champion() { return state.detail?.model.aliases?.champion || 0; },
   get challenger() { return state.detail?.model.aliases?.challenger || 0; }, get points() { return state.live?.series?.length || 0; },
-  get error() { return state.error; }, get shadowCompared() { return state.live?.shadow?.compared || 0; } };
+  get error() { return state.error; }, get shadowCompared() { return state.live?.shadow?.compared || 0; },
+  get trading() { return state.detail?.trading?.version || 0; } };
 window.metastationModels = hooks;
 
 function showError(msg) {
@@ -94,6 +95,8 @@ function renderLive() {
   const a = d.model.aliases || {};
   $("ml-champion").textContent = v(a.champion);
   $("ml-challenger").textContent = v(a.challenger);
+  $("ml-playing-box").hidden = !d.trading;
+  if (d.trading) $("ml-playing").textContent = v(d.trading.version);
   $("ml-state").textContent = (l.deployment || d.deployment).state.replace("_", " ");
   const lat = l.latency || {};
   $("ml-latency").textContent = lat.window ? `${num(lat.p50_us, 0)} / ${num(lat.p99_us, 0)} µs` : "–";
