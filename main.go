@@ -14,9 +14,10 @@ import (
 
 func main() {
 	assets := app.Assets{Static: staticFS(), Migrations: migrationsFS()}
-	err := cli.Main(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, assets)
+	stdout, stderr := cli.Console() // a Windows GUI build attaches to its terminal's console
+	err := cli.Main(context.Background(), os.Args[1:], os.Getenv, stdout, stderr, assets)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "metastation:", err)
+		fmt.Fprintln(stderr, "metastation:", err)
 		os.Exit(cli.ExitCode(err))
 	}
 }

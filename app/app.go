@@ -87,6 +87,8 @@ type App struct {
 	ln       net.Listener
 	cancel   context.CancelFunc
 	stopOnce sync.Once
+	quit     chan struct{} // closed by RequestQuit (the UI's Quit control)
+	quitOnce sync.Once
 	stopErr  error
 }
 
@@ -100,7 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, assets Assets) (*App
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, Assets: assets, DB: db, Bus: bus.New(), Started: time.Now()}
+	a := &App{Config: cfg, Log: log, Assets: assets, DB: db, Bus: bus.New(), Started: time.Now(), quit: make(chan struct{})}
 	a.Writer = store.NewWriter(db, store.WriterOptions{}, log)
 	a.recorderSub = a.Bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
 	a.Hub = hub.New(a.Bus, log, hub.Options{})

@@ -12,6 +12,10 @@ type Config struct {
 	Seed      int64
 	NoBrowser bool
 	LogLevel  slog.Level
+	// LogFile is where serve logs: "" for stderr, "auto" for
+	// metastation.log in DataDir (what a double-clicked binary does, having
+	// no console), or a path.
+	LogFile string
 	// Showcase runs the seeded stand-in agents that keep the agent network
 	// page full; they publish about 240 bus messages a second.
 	Showcase bool

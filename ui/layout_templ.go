@@ -172,20 +172,33 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</main><footer class=\"statusbar\" id=\"statusbar\" aria-live=\"polite\"><span class=\"conn\" id=\"conn-state\" data-state=\"connecting\"><i class=\"dot\"></i><span id=\"conn-label\">connecting…</span></span> <span class=\"services\" id=\"status-services\"></span> <span class=\"spacer\"></span> <span class=\"figure\" title=\"bus messages per second\"><b id=\"status-bus\">–</b> msg/s</span> <span class=\"figure\" title=\"heap in use\"><b id=\"status-heap\">–</b></span> <span class=\"figure\" title=\"server time\"><b id=\"status-clock\">–</b></span></footer><script type=\"module\" src=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</main><footer class=\"statusbar\" id=\"statusbar\" aria-live=\"polite\"><span class=\"conn\" id=\"conn-state\" data-state=\"connecting\"><i class=\"dot\"></i><span id=\"conn-label\">connecting…</span></span> <span class=\"services\" id=\"status-services\"></span> <span class=\"spacer\"></span> <span class=\"figure\" title=\"bus messages per second\"><b id=\"status-bus\">–</b> msg/s</span> <span class=\"figure\" title=\"heap in use\"><b id=\"status-heap\">–</b></span> <span class=\"figure\" title=\"server time\"><b id=\"status-clock\">–</b></span> <a class=\"figure\" href=\"/welcome\" title=\"what is running, where the data lives\">About</a> <button type=\"button\" class=\"quit\" id=\"quit\" data-quit title=\"stop the Metastation server\">Quit</button></footer><script type=\"module\" src=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
 		templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/status.js")).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/layout.templ`, Line: 59, Col: 54}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/layout.templ`, Line: 61, Col: 54}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\"></script></body></html>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\"></script><script type=\"module\" src=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var11 string
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.Asset("js/quit.js")).ResolveURL(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `ui/layout.templ`, Line: 62, Col: 52}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\"></script></body></html>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

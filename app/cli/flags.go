@@ -21,6 +21,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of every random process: the same seed replays the same run")
 	fs.BoolVar(&cfg.NoBrowser, "no-browser", false, "do not open a browser tab")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFile, "log-file", "", "log to this `file` instead of stderr; auto: metastation.log in the data directory (the default without a console)")
 	fs.BoolVar(&cfg.Showcase, "showcase", true, "run the seeded showcase agents on the agent network page")
 	fs.StringVar(&cfg.TournamentAgent, "tournament-agent", "", "trading-world checkpoint `file` (metastation train --env trading-ma) that enters the tournament")
 	fs.StringVar(&cfg.LLMURL, "llm-url", "", "OpenAI-compatible chat completions `URL` of a local model that rewrites the commentary (empty: templates)")

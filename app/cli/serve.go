@@ -2,17 +2,21 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/command"
+	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/web"
 )
 
@@ -22,7 +26,16 @@ func runServe(ctx context.Context, env command.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logOut, logPath, err := openLog(cfg.LogFile, cfg.DataDir, env.Stderr)
+	if err != nil {
+		return err
+	}
+	defer logOut.Close()
+	cfg.LogFile = logPath // what the first-run page shows: "" is the terminal
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// A new data directory gets the first-run page instead of the home page.
+	_, statErr := os.Stat(filepath.Join(cfg.DataDir, store.FileName))
+	firstRun := errors.Is(statErr, fs.ErrNotExist)
 
 	// The first SIGINT/SIGTERM starts a graceful shutdown; a second one exits
 	// at once.
@@ -38,15 +51,25 @@ func runServe(ctx context.Context, env command.Env, args []string) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Metastation is running at %s\n(data in %s; press Ctrl+C to stop)\n", url, cfg.DataDir)
-	log.Info("serving", "url", url, "data", cfg.DataDir, "seed", cfg.Seed)
+	fmt.Fprintf(env.Stdout, "Metastation is running at %s\n(data in %s; press Ctrl+C or the Quit button to stop)\n", url, cfg.DataDir)
+	if logPath != "" {
+		fmt.Fprintf(env.Stdout, "(log in %s)\n", logPath)
+	}
+	log.Info("serving", "url", url, "data", cfg.DataDir, "seed", cfg.Seed, "version", app.Version(), "first_run", firstRun)
 	if !cfg.NoBrowser {
+		if firstRun {
+			url += "welcome"
+		}
 		openBrowser(url, env.Getenv, log)
 	}
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", "signal")
+	case <-srv.QuitRequested():
+		log.Info("shutting down", "reason", "quit from the web page")
+	}
 	stop() // from here a second signal kills the process the default way
-	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -2,6 +2,7 @@ package market
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -64,7 +65,13 @@ type barMaker struct {
 }
 
 // add records a trade at time t (within the current bar; call roll first).
+// A trade with a price or quantity that is not a positive finite number
+// is left out: one bad trade must not become a bar that is saved and served
+// forever.
 func (m *barMaker) add(px, qty float64) {
+	if !validTrade(px, qty) {
+		return
+	}
 	b := &m.cur
 	if b.Trades == 0 {
 		b.Open, b.High, b.Low = px, px, px
@@ -128,4 +135,9 @@ func (r *barRing) between(from, to time.Time) []Bar {
 		}
 	}
 	return out
+}
+
+// validTrade reports whether a trade's price and quantity can go into a bar.
+func validTrade(px, qty float64) bool {
+	return px > 0 && qty > 0 && !math.IsInf(px, 0) && !math.IsInf(qty, 0)
 }

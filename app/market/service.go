@@ -375,19 +375,44 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 		return Fill{}, err
 	}
 	in := s.sim.Universe().Instruments[i]
-	lots := int64(math.Round(qty / in.LotSize))
+	lotsF := math.Round(qty / in.LotSize)
+	maxLots := s.maxOrderLots(i)
 	switch {
 	case owner >= 0:
 		return Fill{}, errs.Errorf(errs.Invalid, "outside owners must be negative")
 	case side != book.Buy && side != book.Sell:
 		return Fill{}, errs.Errorf(errs.Invalid, "side must be buy or sell")
-	case lots < 1:
+	case math.IsNaN(qty) || math.IsInf(qty, 0):
+		return Fill{}, errs.Errorf(errs.Invalid, "the quantity must be a number of units")
+	case lotsF < 1:
 		return Fill{}, errs.Errorf(errs.Invalid, "quantity %g is less than one lot of %g", qty, in.LotSize)
-	case typ != book.Market && !(price > 0):
-		return Fill{}, errs.Errorf(errs.Invalid, "a limit price must be positive")
+	case lotsF > float64(maxLots):
+		return Fill{}, errs.Errorf(errs.Invalid, "quantity %g is more than the largest order %s accepts now, %g (%d lots: ten times the book's resting depth, at least %d)",
+			qty, symbol, float64(maxLots)*in.LotSize, maxLots, minMaxOrderLots)
+	case typ != book.Market && !(price > 0 && price < math.MaxInt64*in.TickSize):
+		return Fill{}, errs.Errorf(errs.Invalid, "a limit price must be a positive number")
+	}
+	lots := int64(lotsF)
+	ticks := in.Ticks(price)
+	if ref := s.sim.inst[i].last; ref > 0 {
+		// The price collar: no order from outside trades or rests further
+		// than priceCollar from the last trade. One market order once moved
+		// KO's last price to 5e14 by sweeping the whole book.
+		lo, hi := collar(ref)
+		switch {
+		case typ == book.Market:
+			// A market order is an IOC limit at the collar's edge.
+			typ, ticks = book.IOC, hi
+			if side == book.Sell {
+				ticks = lo
+			}
+		case ticks < lo || ticks > hi:
+			return Fill{}, errs.Errorf(errs.Invalid, "a limit price of %g is more than %.0f%% from %s's last price %g; send one between %g and %g",
+				price, priceCollar*100, symbol, in.PriceOf(ref), in.PriceOf(lo), in.PriceOf(hi))
+		}
 	}
 	s.sim.nextID++
-	o := book.Order{ID: s.sim.nextID, Owner: owner, Side: side, Type: typ, Price: in.Ticks(price), Qty: lots}
+	o := book.Order{ID: s.sim.nextID, Owner: owner, Side: side, Type: typ, Price: ticks, Qty: lots}
 	s.sim.orders++
 	var res book.Result
 	s.sim.tradeBuf, res, err = s.sim.books[i].Submit(o, s.sim.tradeBuf[:0])
@@ -413,6 +438,30 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 		f.AvgPx = notional / f.Filled
 	}
 	return f, nil
+}
+
+// priceCollar is how far from the last price an order from outside may
+// trade or rest, as a fraction.
+const priceCollar = 0.2
+
+// minMaxOrderLots is the largest order's size in lots however thin the book.
+const minMaxOrderLots = 1000
+
+// collar returns the lowest and highest tick an outside order may use
+// around the reference price ref (ticks).
+func collar(ref int64) (lo, hi int64) {
+	lo = max(1, int64(math.Ceil(float64(ref)*(1-priceCollar))))
+	hi = int64(math.Floor(float64(ref) * (1 + priceCollar)))
+	return lo, hi
+}
+
+// maxOrderLots is the largest outside order on instrument i: ten times the
+// lots resting in its book, at least minMaxOrderLots. Bounding orders by
+// depth keeps one order from being most of the market, and every quantity
+// far from int64's range.
+func (s *Service) maxOrderLots(i int) int64 {
+	bid, ask := s.sim.books[i].Totals()
+	return max(minMaxOrderLots, 10*(bid+ask))
 }
 
 // Cancel withdraws a resting order sent with Submit.

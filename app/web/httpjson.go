@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,13 +16,31 @@ import (
 // false. Every JSON API handler decodes through it.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) bool {
 	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	var raw json.RawMessage
+	err := dec.Decode(&raw)
 	if err == nil && dec.More() {
 		writeError(w, r, http.StatusBadRequest, "The request body must hold one JSON object.")
 		return false
 	}
 	if err != nil {
+		status := http.StatusBadRequest
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			// A chunked body has no Content-Length for limitBody to refuse
+			// up front; past the cap it is as too large as a declared one.
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, r, status, decodeSentence(err, example))
+		return false
+	}
+	// Only an object: null would leave v as it is, the zero request (a null
+	// body once reset the market's script), and [] or 3 are not requests.
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		writeError(w, r, http.StatusBadRequest, "The request body must be a JSON object like "+example+".")
+		return false
+	}
+	obj := json.NewDecoder(bytes.NewReader(raw))
+	obj.DisallowUnknownFields()
+	if err := obj.Decode(v); err != nil {
 		writeError(w, r, http.StatusBadRequest, decodeSentence(err, example))
 		return false
 	}
@@ -36,9 +55,11 @@ func decodeSentence(err error, example string) string {
 	case errors.Is(err, io.EOF):
 		return "The request body is empty; send JSON like " + example + "."
 	case errors.As(err, &tooBig):
-		return "The request body is too large."
+		return fmt.Sprintf("The request body is larger than the %d bytes this request accepts.", tooBig.Limit)
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 		return "The request body is not valid JSON; send JSON like " + example + "."
+	case errors.As(err, &typ) && typ.Field == "":
+		return "The request body must be a JSON object like " + example + "."
 	case errors.As(err, &typ):
 		return fmt.Sprintf("The field %q must be %s.", typ.Field, jsonTypeName(typ.Type.String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -19,10 +19,12 @@ const maxBodyBytes = 1 << 20
 func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
+	r.Use(middleware.GetHead) // HEAD of any GET route (HEAD /healthz was 405)
 	r.Use(withLog(a.Log))
 	r.Use(logRequests(a.Log, a.Metrics))
 	r.Use(loopbackHostOnly)
-	r.Use(http.NewCrossOriginProtection().Handler)
+	r.Use(securityHeaders) // CSP with nonces, frame-ancestors, nosniff (security.go)
+	r.Use(crossOriginProtection())
 	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes, "/api/memory": maxNoteBytes, "/api/media": maxUploadBytes}))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +48,8 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	// Live updates and health.
 	r.Get("/ws", a.Hub.ServeHTTP)
 	r.Get("/healthz", health(a.Health))
+	r.Get("/welcome", welcomePage(p, a))     // first run: what runs, where data lives, how to stop
+	r.Post("/api/quit", quit(a.RequestQuit)) // the UI's Quit control
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.Metrics.Registry(), promhttp.HandlerOpts{}))
 
 	// The house itself: vital signs, their history, the event log.

@@ -94,6 +94,10 @@ func tournamentVote(castVote vote, voters *voterCookies, limit *rateLimiter) htt
 		if !decodeJSON(w, r, &req, `{"round": 3, "strategy": "momentum"}`) {
 			return
 		}
+		if req.Round < 1 || req.Strategy == "" {
+			writeError(w, r, http.StatusBadRequest, `A vote names the round (a number from 1) and the strategy, like {"round": 3, "strategy": "momentum"}.`)
+			return
+		}
 		client, fresh, err := voters.client(w, r)
 		switch {
 		case err != nil:

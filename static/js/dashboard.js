@@ -6,6 +6,9 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { live } from "./live.js";
 import { $, el, get, bytes, clock, compact, sig, dollars, signedDollars, money, fixed, pct as pctOf } from "./page.js";
 
+// The controls never submit (an inline onsubmit would break the CSP).
+$("dash-controls").addEventListener("submit", (e) => e.preventDefault());
+
 
 const SECTIONS = [
   { sub: "system", title: "System health" },

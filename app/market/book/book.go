@@ -8,6 +8,7 @@ package book
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -81,6 +82,7 @@ var (
 	ErrBadSide   = errors.New("order side must be buy or sell")
 	ErrDuplicate = errors.New("an order with this id is already resting")
 	ErrZeroID    = errors.New("order id must not be zero")
+	ErrOverflow  = errors.New("the price level cannot hold that much more quantity")
 )
 
 // Level is the aggregate of one price level.
@@ -153,6 +155,9 @@ func (b *Book) Submit(o Order, trades []Trade) ([]Trade, Result, error) {
 	if _, dup := b.orders[o.ID]; dup {
 		return trades, Result{}, ErrDuplicate
 	}
+	if o.Type == Limit && b.wouldOverflow(o) {
+		return trades, Result{}, ErrOverflow
+	}
 	left := o.Qty
 	opp := &b.asks
 	if o.Side == Sell {
@@ -205,6 +210,17 @@ func (b *Book) Submit(o Order, trades []Trade) ([]Trade, Result, error) {
 	b.rest(o, left)
 	res.Rested = left
 	return trades, res, nil
+}
+
+// wouldOverflow reports whether resting all of o would take its price
+// level's total past int64 (a level once showed -8.4e18 lots).
+func (b *Book) wouldOverflow(o Order) bool {
+	side := b.bids
+	if o.Side == Sell {
+		side = b.asks
+	}
+	i := b.find(side, o.Side, o.Price)
+	return i < len(side) && side[i].price == o.Price && side[i].total > math.MaxInt64-o.Qty
 }
 
 // rest adds qty of o to its side at its price, behind the orders there.

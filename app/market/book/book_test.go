@@ -2,6 +2,7 @@ package book
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -252,5 +253,26 @@ func BenchmarkMixedFlow(b *testing.B) {
 				live = append(live, id)
 			}
 		}
+	}
+}
+
+// TestLevelTotalCannotOverflow: resting orders at one price whose sum
+// passes int64 once showed a level of -8.4e18 lots; the order that would
+// overflow is refused and the level stays as it was.
+func TestLevelTotalCannotOverflow(t *testing.T) {
+	b := New()
+	big := int64(math.MaxInt64/2 + 1)
+	if _, _, err := b.Submit(Order{ID: 1, Side: Buy, Type: Limit, Price: 100, Qty: big}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Submit(Order{ID: 2, Side: Buy, Type: Limit, Price: 100, Qty: big}, nil); !errors.Is(err, ErrOverflow) {
+		t.Fatalf("second order: %v, want ErrOverflow", err)
+	}
+	if bid, _ := b.Totals(); bid != big {
+		t.Fatalf("bid total %d after a refused order, want %d", bid, big)
+	}
+	bids, _ := b.Depth(1)
+	if len(bids) != 1 || bids[0].Qty <= 0 {
+		t.Fatalf("depth %+v: the level went negative", bids)
 	}
 }
