@@ -28,6 +28,7 @@ type Limits struct {
 	MaxColumns       int     // columns of a table; default 1000
 	MaxJSONDepth     int     // nesting of a JSON document; default 64
 	MaxParquetValues int64   // rows × columns a Parquet file may declare; default 200 M
+	MaxOCRPages      int     // pages of a scanned PDF read by OCR; default 10
 }
 
 // DefaultMaxBytes are the default size caps per kind.
@@ -80,6 +81,7 @@ func (l Limits) withDefaults() Limits {
 	defi(&l.MaxColumns, 1000)
 	defi(&l.MaxJSONDepth, 64)
 	def(&l.MaxParquetValues, 200_000_000)
+	defi(&l.MaxOCRPages, 10)
 	return l
 }
 
@@ -89,6 +91,7 @@ type Tools struct {
 	Tesseract string // OCR of images
 	FFmpeg    string // video thumbnails and scene frames
 	FFprobe   string // video streams the box parser does not read (frame rate of odd files)
+	Pdftoppm  string // poppler: pages of a scanned PDF as pictures, for OCR
 }
 
 // FindTools looks the tools up on PATH.
@@ -100,7 +103,7 @@ func FindTools() Tools {
 		}
 		return p
 	}
-	return Tools{Tesseract: look("tesseract"), FFmpeg: look("ffmpeg"), FFprobe: look("ffprobe")}
+	return Tools{Tesseract: look("tesseract"), FFmpeg: look("ffmpeg"), FFprobe: look("ffprobe"), Pdftoppm: look("pdftoppm")}
 }
 
 // Config tunes a Pipeline. Zero fields take the defaults.

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ledongthuc/pdf"
@@ -19,7 +22,7 @@ import (
 // file, every compressed stream is inflated into a counter: one that would
 // expand past Limits.MaxInflate (a flate bomb) refuses the file, so the
 // library never holds it in memory.
-func (p *Pipeline) extractPDF(ctx context.Context, f io.ReaderAt, size int64, frac func(float64)) (*extracted, error) {
+func (p *Pipeline) extractPDF(ctx context.Context, f *os.File, size int64, frac func(float64)) (*extracted, error) {
 	if err := checkPDFStreams(ctx, f, size, p.cfg.Limits); err != nil {
 		return nil, err
 	}
@@ -70,6 +73,15 @@ func (p *Pipeline) extractPDF(ctx context.Context, f io.ReaderAt, size int64, fr
 		}
 	}
 	if info.TextPages == 0 {
+		if ocr := p.ocrPDF(ctx, f.Name(), n, &ex.info); len(ocr) > 0 {
+			ex.pages, ex.part = ocr, "ocr"
+			for _, pg := range ocr {
+				countText(pg.text, info)
+			}
+			ex.summary = fmt.Sprintf("Scanned PDF of %d pages, %d words read by OCR", n, info.Words)
+			ex.desc = ex.summary + ". " + firstWords(ocr[0].text, 60)
+			return ex, nil
+		}
 		ex.info.Notes = append(ex.info.Notes, "The PDF has no text layer (scanned pages are pictures of text); no text was read from it.")
 		ex.summary = fmt.Sprintf("PDF of %d pages with no text layer", n)
 		ex.desc = ex.summary + ": a scanned document whose pages are pictures."
@@ -162,4 +174,50 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// ocrPDF reads the first pages of a PDF without a text layer by drawing
+// each with poppler's pdftoppm at 150 dpi and reading it with tesseract,
+// when both are installed; the notes say what was done or why not.
+func (p *Pipeline) ocrPDF(ctx context.Context, path string, pages int, notes *Info) []page {
+	t := p.cfg.Tools
+	if t.Tesseract == "" || t.Pdftoppm == "" {
+		notes.Notes = append(notes.Notes, "Reading scanned pages needs pdftoppm and tesseract (apt-get install poppler-utils tesseract-ocr); one of them is not installed.")
+		return nil
+	}
+	dir, err := os.MkdirTemp(p.files.tmpDir(), "pdfpages-*")
+	if err != nil {
+		return nil
+	}
+	defer os.RemoveAll(dir)
+	n := min(pages, p.cfg.Limits.MaxOCRPages)
+	var out []page
+	for i := 1; i <= n; i++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		prefix := filepath.Join(dir, "p"+strconv.Itoa(i))
+		num := strconv.Itoa(i)
+		if _, err := runTool(ctx, p.cfg.ToolTimeout, t.Pdftoppm, nil, "-r", "150", "-gray", "-png", "-singlefile", "-f", num, "-l", num, path, prefix); err != nil {
+			notes.Notes = append(notes.Notes, "pdftoppm could not draw page "+num+": "+err.Error()+".")
+			return out
+		}
+		text, err := runTool(ctx, p.cfg.ToolTimeout, t.Tesseract, nil, prefix+".png", "stdout", "--psm", "3")
+		if err != nil {
+			notes.Notes = append(notes.Notes, "Tesseract could not read page "+num+": "+err.Error()+".")
+			return out
+		}
+		if s := tidyText(strings.ToValidUTF8(string(text), "")); s != "" {
+			out = append(out, page{n: i, text: cutUTF8(s, p.cfg.Limits.MaxText)})
+		}
+		os.Remove(prefix + ".png")
+	}
+	if len(out) > 0 {
+		msg := "The PDF has no text layer; its pages were read by OCR (pdftoppm and tesseract)"
+		if pages > n {
+			msg += fmt.Sprintf(", the first %d of %d", n, pages)
+		}
+		notes.Notes = append(notes.Notes, msg+".")
+	}
+	return out
 }

@@ -393,3 +393,32 @@ func animatedFrame() *image.RGBA {
 	draw.Draw(img, image.Rect(50, 150, 250, 290), &image.Uniform{C: color.RGBA{220, 20, 20, 255}}, image.Point{}, draw.Src)
 	return img
 }
+
+// scannedPDF is a one-page PDF whose page is only a JPEG picture (no text
+// layer), as a scanner writes.
+func scannedPDF(j []byte, w, h int) []byte {
+	var b bytes.Buffer
+	var offs []int
+	b.WriteString("%PDF-1.4\n")
+	obj := func(body string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 396] /Resources << /XObject << /Im1 4 0 R >> >> /Contents 5 0 R >>")
+	offs = append(offs, b.Len())
+	fmt.Fprintf(&b, "4 0 obj\n<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n", w, h, len(j))
+	b.Write(j)
+	b.WriteString("\nendstream\nendobj\n")
+	content := "q 612 0 0 396 0 0 cm /Im1 Do Q\n"
+	offs = append(offs, b.Len())
+	fmt.Fprintf(&b, "5 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n", len(content), content)
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
+	return b.Bytes()
+}

@@ -200,3 +200,22 @@ func TestNearDuplicateImages(t *testing.T) {
 		t.Fatalf("near-duplicates of a: %+v (c is %d)", near, c.Item.ID)
 	}
 }
+
+func TestScannedPDFReadByOCR(t *testing.T) {
+	needTool(t, "tesseract")
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skip("pdftoppm is not installed (apt-get install poppler-utils)")
+	}
+	img := chartImage(1200, 600, "NICKEL MINES FLOODED", 3)
+	e := open(t, t.TempDir(), Config{})
+	res, err := e.ingest(t, "scan.pdf", scannedPDF(jpegBytes(img, 90), 1200, 600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ToUpper(res.Item.Excerpt), "NICKEL") || !strings.Contains(strings.Join(res.Item.Info.Notes, " "), "read by OCR") {
+		t.Fatalf("excerpt %q, notes %q", res.Item.Excerpt, res.Item.Info.Notes)
+	}
+	if !e.found(t, "nickel mines flooded", res.Item.ID, 3) {
+		t.Fatal("the scanned text is not searchable")
+	}
+}
