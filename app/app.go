@@ -176,6 +176,11 @@ func (a *App) coreServices() []supervisor.Service {
 		{Name: "mlops-champion", Run: a.Champion.Run},
 		{Name: "research", Run: a.Research.Run},
 	}
+	// The research agents: the coordinator above and each agent its own
+	// service, handing a run's job on.
+	for _, ag := range a.Research.Agents() {
+		svcs = append(svcs, supervisor.Service{Name: ag.Name, Run: ag.Run})
+	}
 	if a.Config.Showcase {
 		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: a.Showcase.Run})
 	}

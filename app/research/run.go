@@ -149,8 +149,69 @@ type Result struct {
 // gap finder builds the concept graph and ranks gaps, the experimenter
 // tests the hypotheses the gaps suggest, the critic applies the
 // statistics, and the writer writes a memo per hypothesis. Everything is
-// stored; every finding is also a memory.
+// stored; every finding is also a memory. (The Service runs the same
+// stages as five supervised agents handing the job on.)
 func (rs *Researcher) Run(ctx context.Context, cfg RunConfig, rep Report) (*Result, error) {
+	j, err := rs.begin(ctx, cfg, rep)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range rs.stages() {
+		if err := runStage(ctx, st, j); err != nil {
+			rs.fail(ctx, j, err)
+			return nil, err
+		}
+	}
+	rs.finish(j)
+	return j.res, nil
+}
+
+// job is one run on its way through the agents.
+type job struct {
+	id       int
+	cfg      RunConfig
+	rep      Report
+	res      *Result
+	papers   []Paper
+	cs       []Concept
+	g        *Graph
+	gaps     []Gap
+	findings map[[2]int]int64
+	hyps     []Hypothesis
+	plan     Plan
+	lab      *Lab
+	exps     []Experiment
+	outs     []memory.Memory
+}
+
+func (j *job) stage(agent string, share float64, done, total int) {
+	j.rep.progress(Progress{Run: j.id, Stage: agent, Done: done, Total: total, Share: share, State: "running"})
+}
+
+// stage is one agent's part of a run.
+type stage struct {
+	agent string
+	do    func(ctx context.Context, j *job) error
+}
+
+// stages are the agents' parts, in order.
+func (rs *Researcher) stages() []stage {
+	return []stage{{AgentReader, rs.read}, {AgentGapFinder, rs.findGaps}, {AgentExperiment, rs.experiment}, {AgentCritic, rs.criticise}, {AgentWriter, rs.write}}
+}
+
+// runStage runs one stage, turning a panic into the run's error: one bad
+// run fails alone and the agent goes on.
+func runStage(ctx context.Context, st stage, j *job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("research: %s failed: %v", st.agent, p)
+		}
+	}()
+	return st.do(ctx, j)
+}
+
+// begin numbers and records a new run.
+func (rs *Researcher) begin(ctx context.Context, cfg RunConfig, rep Report) (*job, error) {
 	if rs.Mem == nil || rs.DB == nil || rs.W == nil {
 		return nil, errors.New("research: a memory store, a database and a writer are required")
 	}
@@ -175,15 +236,19 @@ func (rs *Researcher) Run(ctx context.Context, cfg RunConfig, rep Report) (*Resu
 		id, int64(cfg.Seed), corpus, rs.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 		return nil, fmt.Errorf("research run %d: %w", id, err)
 	}
-	res, err := rs.run(ctx, id, corpus, cfg, rep)
-	if err != nil {
-		rep.progress(Progress{Run: id, State: "failed", Error: err.Error()})
-		_ = rs.W.Enqueue(context.WithoutCancel(ctx), `UPDATE research_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`,
-			err.Error(), rs.Now().UTC().Format(time.RFC3339Nano), id)
-		return nil, err
-	}
-	rep.progress(Progress{Run: id, Stage: AgentWriter, Done: len(res.Memos), Total: len(res.Memos), Share: 1, State: "done"})
-	return res, nil
+	return &job{id: id, cfg: cfg, rep: rep, res: &Result{Summary: Summary{ID: id, Seed: cfg.Seed, Corpus: corpus}}}, nil
+}
+
+// fail records a run's failure.
+func (rs *Researcher) fail(ctx context.Context, j *job, err error) {
+	j.rep.progress(Progress{Run: j.id, State: "failed", Error: err.Error()})
+	_ = rs.W.Enqueue(context.WithoutCancel(ctx), `UPDATE research_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`,
+		err.Error(), rs.Now().UTC().Format(time.RFC3339Nano), j.id)
+}
+
+// finish reports a run done (save, the writer's last act, stored it).
+func (rs *Researcher) finish(j *job) {
+	j.rep.progress(Progress{Run: j.id, Stage: AgentWriter, Done: len(j.res.Memos), Total: len(j.res.Memos), Share: 1, State: "done"})
 }
 
 func (rs *Researcher) nextRun(ctx context.Context) (int, error) {
@@ -197,20 +262,16 @@ func (rs *Researcher) nextRun(ctx context.Context) (int, error) {
 	return int(n.Int64) + 1, nil
 }
 
-func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunConfig, rep Report) (*Result, error) {
-	res := &Result{Summary: Summary{ID: id, Seed: cfg.Seed, Corpus: corpus}}
-	stage := func(agent string, share float64, done, total int) {
-		rep.progress(Progress{Run: id, Stage: agent, Done: done, Total: total, Share: share, State: "running"})
-	}
-
-	// Reader.
+// read is the reader: the corpus into memory.
+func (rs *Researcher) read(ctx context.Context, j *job) error {
+	id, cfg, rep, res, stage := j.id, j.cfg, j.rep, j.res, j.stage
 	t0 := time.Now()
 	stage(AgentReader, 0, 0, 0)
 	var papers []Paper
 	if cfg.Dir != "" {
 		ps, ir, err := ReadDir(ctx, cfg.Dir)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		papers, res.Skipped = ps, ir.Skipped
 	} else {
@@ -222,10 +283,10 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 		}
 	}
 	if len(papers) < 10 {
-		return nil, fmt.Errorf("the corpus has %d papers; research needs at least 10", len(papers))
+		return fmt.Errorf("the corpus has %d papers; research needs at least 10", len(papers))
 	}
 	if err := rs.remember(ctx, papers, func(done int) { stage(AgentReader, 0.2*float64(done)/float64(len(papers)), done, len(papers)) }); err != nil {
-		return nil, err
+		return err
 	}
 	res.Papers = len(papers)
 	for _, p := range papers {
@@ -234,9 +295,15 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 	rep.say(Message{Run: id, From: AgentReader, To: AgentGapFinder, Kind: "papers", Count: len(papers),
 		Text: fmt.Sprintf("read %d papers into memory", len(papers))})
 	res.Timings.ReadS = time.Since(t0).Seconds()
+	j.papers = papers
+	return nil
+}
 
-	// Gap finder.
-	t0 = time.Now()
+// findGaps is the gap finder: concepts, the graph, gaps, the time split,
+// hypotheses with their novelty.
+func (rs *Researcher) findGaps(ctx context.Context, j *job) error {
+	id, cfg, rep, res, stage, papers := j.id, j.cfg, j.rep, j.res, j.stage, j.papers
+	t0 := time.Now()
 	stage(AgentGapFinder, 0.2, 0, 0)
 	emb := rs.Mem.Embedder()
 	cs := Extract(papers, emb, ExtractConfig{})
@@ -277,7 +344,7 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 	if len(finds) > 0 {
 		out, err := rs.Mem.WriteBatch(ctx, finds)
 		if err != nil {
-			return nil, fmt.Errorf("research: remember gaps: %w", err)
+			return fmt.Errorf("research: remember gaps: %w", err)
 		}
 		for i, m := range out {
 			findings[findKeys[i]] = m.ID
@@ -291,9 +358,14 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 	rep.say(Message{Run: id, From: AgentGapFinder, To: AgentExperiment, Kind: "hypotheses", Count: len(hyps),
 		Text: fmt.Sprintf("%d concepts, %d links, %d gaps; %d hypotheses to test (time-split AUC %s)", len(cs), len(g.W), len(gaps), len(hyps), fmtNum(res.Validation.AUC, 3))})
 	res.Timings.GapsS = time.Since(t0).Seconds()
+	j.cs, j.g, j.gaps, j.findings, j.hyps = cs, g, gaps, findings, hyps
+	return nil
+}
 
-	// Experimenter.
-	t0 = time.Now()
+// experiment is the experimenter: every hypothesis on the plan's data.
+func (rs *Researcher) experiment(ctx context.Context, j *job) error {
+	id, cfg, rep, res, stage, hyps := j.id, j.cfg, j.rep, j.res, j.stage, j.hyps
+	t0 := time.Now()
 	plan := DefaultPlan([]Effect{PlantedEffect}, nil)
 	if cfg.Plan != nil {
 		plan = *cfg.Plan
@@ -309,20 +381,26 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 	stage(AgentExperiment, 0.3, 0, len(hyps))
 	lab, err := NewLab(ctx, plan)
 	if err != nil {
-		return nil, fmt.Errorf("research: %w", err)
+		return fmt.Errorf("research: %w", err)
 	}
 	exps := make([]Experiment, len(hyps))
 	for i, h := range hyps {
 		if exps[i], err = lab.Test(ctx, i+1, h); err != nil {
-			return nil, fmt.Errorf("research: %w", err)
+			return fmt.Errorf("research: %w", err)
 		}
 		stage(AgentExperiment, 0.3+0.5*float64(i+1)/float64(len(hyps)), i+1, len(hyps))
 	}
 	rep.say(Message{Run: id, From: AgentExperiment, To: AgentCritic, Kind: "experiments", Count: len(lab.Trials),
 		Text: fmt.Sprintf("%d hypotheses, %d trials, %d backtests", len(exps), len(lab.Trials), lab.Backtests())})
 	res.Timings.ExperimentS = time.Since(t0).Seconds()
+	j.plan, j.lab, j.exps = plan, lab, exps
+	return nil
+}
 
-	// Critic.
+// criticise is the critic: the statistics across the run, the verdicts,
+// and what was learned as memories.
+func (rs *Researcher) criticise(ctx context.Context, j *job) error {
+	id, rep, res, papers, lab, exps := j.id, j.rep, j.res, j.papers, j.lab, j.exps
 	lab.Judge(exps)
 	res.Experiments, res.Trials, res.Backtests = exps, lab.Trials, lab.Backtests()
 	for i := range lab.Trials {
@@ -346,16 +424,23 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 		Text: fmt.Sprintf("Run %d: of %d hypotheses, %d are discoveries at BH q = %s; %d in-sample trials deflate every Sharpe ratio; PBO %s.",
 			id, len(exps), res.Discoveries, fmtNum(FDRLevel, 2), res.Summary.Trials, pboText(exps))}))
 	if err != nil {
-		return nil, fmt.Errorf("research: remember outcomes: %w", err)
+		return fmt.Errorf("research: remember outcomes: %w", err)
 	}
 	for _, m := range outs {
 		res.Memories = append(res.Memories, m.ID)
 	}
 	rep.say(Message{Run: id, From: AgentCritic, To: AgentWriter, Kind: "verdicts", Count: res.Discoveries,
 		Text: fmt.Sprintf("%d of %d hypotheses survive BH at q = %s", res.Discoveries, len(exps), fmtNum(FDRLevel, 2))})
+	j.outs = outs
+	return nil
+}
 
-	// Writer.
-	t0 = time.Now()
+// write is the writer: a memo per hypothesis, each a memory, and the run
+// stored.
+func (rs *Researcher) write(ctx context.Context, j *job) error {
+	id, cfg, rep, res, stage, papers := j.id, j.cfg, j.rep, j.res, j.stage, j.papers
+	gaps, findings, plan, lab, exps, outs := j.gaps, j.findings, j.plan, j.lab, j.exps, j.outs
+	t0 := time.Now()
 	var rewrite func(kind, text string) string
 	if cfg.LLM != nil {
 		rewrite = func(_, text string) string {
@@ -390,7 +475,7 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 			Topic: fmt.Sprintf("research.memo:%d/%d", id, e.ID), Pinned: true, SimTime: latest(papers), Text: clip(memo.Markdown, memory.MaxText),
 			Links: []memory.Link{{Kind: "research.experiment", Ref: fmt.Sprintf("%d/%d", id, e.ID)}, {Kind: "memory", Ref: fmt.Sprint(outs[i].ID)}}})
 		if err != nil {
-			return nil, fmt.Errorf("research: remember memo: %w", err)
+			return fmt.Errorf("research: remember memo: %w", err)
 		}
 		memo.Memory = m.ID
 		res.Memories = append(res.Memories, m.ID)
@@ -401,10 +486,7 @@ func (rs *Researcher) run(ctx context.Context, id int, corpus string, cfg RunCon
 	}
 	rep.say(Message{Run: id, From: AgentWriter, To: "", Kind: "memos", Count: len(res.Memos), Text: fmt.Sprintf("wrote %d memos", len(res.Memos))})
 	res.Timings.WriteS = time.Since(t0).Seconds()
-	if err := rs.save(ctx, res); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return rs.save(ctx, res)
 }
 
 func pboText(exps []Experiment) string {

@@ -31,15 +31,18 @@ type ServiceConfig struct {
 	LLM      *LLM   // nil: memos from the templates only (the default, offline)
 }
 
-// Service runs research jobs one at a time, as a supervised service:
-// Start queues a run, Run works through the queue, publishing progress
-// and the agents' messages.
+// Service runs research jobs one at a time: Start queues a run, Run (the
+// coordinator) numbers it and hands it to the reader, and each of the five
+// agents (Agents, each its own supervised service) does its part and hands
+// the job to the next, publishing progress and its message to the next
+// agent on the bus.
 type Service struct {
-	cfg  ServiceConfig
-	rs   *Researcher
-	bus  *bus.Bus
-	log  *slog.Logger
-	jobs chan RunConfig
+	cfg   ServiceConfig
+	rs    *Researcher
+	bus   *bus.Bus
+	log   *slog.Logger
+	jobs  chan RunConfig
+	inbox []chan *job // one per agent, in stage order
 
 	mu   sync.Mutex
 	busy bool
@@ -54,7 +57,71 @@ func NewService(cfg ServiceConfig, rs *Researcher, b *bus.Bus, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{cfg: cfg, rs: rs, bus: b, log: log, jobs: make(chan RunConfig, 1)}, nil
+	s := &Service{cfg: cfg, rs: rs, bus: b, log: log, jobs: make(chan RunConfig, 1)}
+	for range rs.stages() {
+		s.inbox = append(s.inbox, make(chan *job, 1))
+	}
+	return s, nil
+}
+
+// Agent is one research agent as a service to supervise.
+type Agent struct {
+	Name string
+	Run  func(ctx context.Context) error
+}
+
+// Agents are the five agents, in the order a job passes them. Each must
+// run (supervised) beside Run for jobs to progress.
+func (s *Service) Agents() []Agent {
+	var out []Agent
+	for k, st := range s.rs.stages() {
+		out = append(out, Agent{Name: st.agent, Run: func(ctx context.Context) error { return s.agent(ctx, k, st) }})
+	}
+	return out
+}
+
+// agent does stage st of every job that reaches it and hands it on. A
+// stage that fails (or panics) fails its run alone.
+func (s *Service) agent(ctx context.Context, k int, st stage) error {
+	for {
+		var j *job
+		select {
+		case <-ctx.Done():
+			return nil
+		case j = <-s.inbox[k]:
+		}
+		if err := runStage(ctx, st, j); err != nil {
+			s.rs.fail(ctx, j, err)
+			s.done(ctx, j, err)
+			continue
+		}
+		if k == len(s.inbox)-1 {
+			s.rs.finish(j)
+			s.done(ctx, j, nil)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case s.inbox[k+1] <- j:
+		}
+	}
+}
+
+// done ends a job: the service takes the next one.
+func (s *Service) done(ctx context.Context, j *job, err error) {
+	s.mu.Lock()
+	s.busy = false
+	s.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("research: run failed", "run", j.id, "seed", j.cfg.Seed, "err", err)
+		}
+		return
+	}
+	res := j.res
+	TopicRuns.Publish(s.bus, AgentWriter, "", "done", res.head())
+	s.log.Info("research: run done", "run", res.ID, "papers", res.Papers, "hypotheses", len(res.Experiments), "discoveries", res.Discoveries)
 }
 
 // MaxSeed bounds the seeds a person may ask for (JSON numbers above 2^53
@@ -101,7 +168,8 @@ func (s *Service) Progress() Progress {
 	return s.last
 }
 
-// Run works through queued runs until ctx ends. A run the last process
+// Run is the coordinator: it works through queued runs until ctx ends,
+// handing each to the reader. A run the last process
 // left "running" (it was killed) is marked interrupted first: its partial
 // rows stay, but no page shows it as under way.
 func (s *Service) Run(ctx context.Context) error {
@@ -125,18 +193,26 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case cfg := <-s.jobs:
-			s.runOne(ctx, cfg)
+			j, err := s.rs.begin(ctx, cfg, s.report())
+			if err != nil {
+				s.mu.Lock()
+				s.busy = false
+				s.mu.Unlock()
+				s.log.Error("research: run not started", "seed", cfg.Seed, "err", err)
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case s.inbox[0] <- j:
+			}
 		}
 	}
 }
 
-func (s *Service) runOne(ctx context.Context, cfg RunConfig) {
-	defer func() {
-		s.mu.Lock()
-		s.busy = false
-		s.mu.Unlock()
-	}()
-	rep := Report{
+// report publishes a run's progress and messages on the bus.
+func (s *Service) report() Report {
+	return Report{
 		Progress: func(p Progress) {
 			s.mu.Lock()
 			s.last = p
@@ -145,15 +221,6 @@ func (s *Service) runOne(ctx context.Context, cfg RunConfig) {
 		},
 		Message: func(m Message) { TopicAgents.Publish(s.bus, m.From, m.To, m.Kind, m) },
 	}
-	res, err := s.rs.Run(ctx, cfg, rep)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("research: run failed", "seed", cfg.Seed, "err", err)
-		}
-		return
-	}
-	TopicRuns.Publish(s.bus, AgentWriter, "", "done", res.head())
-	s.log.Info("research: run done", "run", res.ID, "papers", res.Papers, "hypotheses", len(res.Experiments), "discoveries", res.Discoveries)
 }
 
 // RunHead lists a run.

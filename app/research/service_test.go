@@ -2,6 +2,8 @@ package research
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,12 +21,18 @@ func TestServiceRunsAndPublishes(t *testing.T) {
 	sub := b.Subscribe(4096, "research.*")
 	defer sub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	agents := svc.Agents()
+	done := make(chan error, 1+len(agents))
 	go func() { done <- svc.Run(ctx) }()
+	for _, a := range agents {
+		go func() { done <- a.Run(ctx) }()
+	}
 	defer func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
+		for range 1 + len(agents) {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
 		}
 	}()
 
@@ -86,6 +94,50 @@ func TestServiceRunsAndPublishes(t *testing.T) {
 	if _, err := rs.Summary(ctx, 99); !errs.Is(err, errs.NotFound) {
 		t.Errorf("run 99: %v, want not found", err)
 	}
+
+	// A run that fails (a folder of two notes is too small a corpus) fails
+	// alone: the agents take the next one.
+	dir := t.TempDir()
+	for _, n := range []string{"a.md", "b.md"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("a note on momentum"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Start(RunConfig{Seed: 4, Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	waitRun := func(id int, status string) {
+		t.Helper()
+		deadline := time.Now().Add(50 * time.Second)
+		for {
+			if err := rs.W.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			heads, err := rs.Runs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(heads) > 0 && heads[0].ID == id && heads[0].Status == status {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("runs %+v, want run %d %s", heads, id, status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitRun(2, "failed")
+	for i := 0; ; i++ { // the failed run frees the service a moment after its row is written
+		err := svc.Start(RunConfig{Seed: 5, TopGaps: 2})
+		if err == nil {
+			break
+		}
+		if i == 500 {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitRun(3, "done")
 }
 
 func TestServiceMarksAKilledRunInterrupted(t *testing.T) {
