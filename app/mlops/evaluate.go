@@ -206,6 +206,7 @@ func (s *Service) Evaluate(ctx context.Context, model string, promote bool, acto
 		dec.Promoted = true
 		kind, decision = "promote", "promoted: "+what
 		s.forget(model)
+		s.settle(ctx, model)
 		if s.bus != nil {
 			TopicAliases.Publish(s.bus, "mlops", "", "promote", m)
 		}

@@ -297,7 +297,23 @@ func (s *Service) Promote(ctx context.Context, model, actor, reason string) (Ali
 		return m, err
 	}
 	s.moved(ctx, m, "promote", fmt.Sprintf("version %d promoted to champion (was %s)", ch, versionOrNone(m.Previous)), nil)
+	s.settle(ctx, model)
 	return m, nil
+}
+
+// settle ends a model's canary after a promotion: the challenger it tested
+// is the champion now, so its traffic split and its rolled-back state are
+// over.
+func (s *Service) settle(ctx context.Context, model string) {
+	d, err := s.reg.Deployment(ctx, model)
+	if err != nil || (d.CanaryShare == 0 && d.State == "idle") {
+		return
+	}
+	d.CanaryShare, d.State, d.Updated = 0, "idle", s.reg.now()
+	if err := s.reg.saveDeployment(ctx, d); err != nil {
+		s.log.Error("mlops: deployment not reset after a promotion", "model", model, "err", err)
+	}
+	s.forget(model)
 }
 
 func versionOrNone(v int) string {

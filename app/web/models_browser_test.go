@@ -102,7 +102,7 @@ func TestBrowserModelsCanaryAndPromotion(t *testing.T) {
 	eval[bool](t, ctx, `(document.getElementById("ml-promote").click(), true)`)
 	waitJS(t, ctx, "the confirmation again", `document.getElementById("ml-confirm").open`, 5*time.Second)
 	eval[bool](t, ctx, `(document.getElementById("ml-confirm-ok").click(), true)`)
-	waitJS(t, ctx, "v2 the champion", `window.metastationModels.champion === 2`, 10*time.Second)
+	waitJS(t, ctx, "v2 the champion, the canary over", `window.metastationModels.champion === 2 && document.getElementById("ml-state").textContent === "idle"`, 10*time.Second)
 	waitJS(t, ctx, "the promotion in the decisions", `[...document.querySelectorAll("#ml-events li.promote")].some((li) => li.textContent.includes("version 2 promoted to champion") && li.textContent.includes("promoted by hand"))`, 10*time.Second)
 	waitJS(t, ctx, "the champion's timeline with two stints", `document.querySelectorAll('#ml-timeline .ml-lane[data-alias="champion"] .ml-seg').length === 2`, 5*time.Second)
 	waitJS(t, ctx, "v2 trading in the tournament, said on the page", `window.metastationModels.trading === 2 && [...document.querySelectorAll("#ml-events li.tournament")].some((li) => li.textContent.includes("version 2 enters the tournament") && li.textContent.includes("replacing version 1"))`, 10*time.Second)

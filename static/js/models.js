@@ -117,7 +117,8 @@ function renderLive() {
 let plot = null;
 const drawCanary = onFrame(() => {
   const pts = state.live?.series || [];
-  const data = [pts.map((p) => p.t / 1000), pts.map((p) => p.champion), pts.map((p) => p.challenger)];
+  // An arm with no outcomes yet has no mean: a gap, not a zero.
+  const data = [pts.map((p) => p.t / 1000), pts.map((p) => (p.champion_n ? p.champion : null)), pts.map((p) => (p.challenger_n ? p.challenger : null))];
   const box = $("ml-canary-chart");
   if (!plot) {
     plot = new uPlot({
