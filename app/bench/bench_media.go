@@ -42,14 +42,14 @@ func runBenchMedia(ctx context.Context, env command.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "text   %8.2f MB/s  (%d chunks as memories)\n", res.TextMBPerS, res.TextChunks)
-	fmt.Fprintf(env.Stdout, "images %8.2f /s    (no OCR)", res.ImagePerS)
+	fmt.Fprintf(env.Stdout, "text   %8.2f MB/s  %.2f MB per CPU-second (%d chunks as memories)\n", res.TextMBPerS, res.TextMBPerCPUS, res.TextChunks)
+	fmt.Fprintf(env.Stdout, "images %8.2f /s    %.2f per CPU-second (no OCR)", res.ImagePerS, res.ImagePerCPUS)
 	if res.Tesseract {
 		fmt.Fprintf(env.Stdout, ", %.2f /s with tesseract", res.OCRPerS)
 	}
 	fmt.Fprintln(env.Stdout)
-	fmt.Fprintf(env.Stdout, "audio  %8.2f MB/s  (%.0f s of sound per second)\n", res.AudioMBPerS, res.AudioSecondsPer)
-	fmt.Fprintf(env.Stdout, "csv    %8.2f MB/s  (%d rows), peak heap %.1f MB (%.1f MB before)\n", res.CSVMBPerS, res.CSVRows, res.PeakHeap100MB, res.BaseHeapMB)
+	fmt.Fprintf(env.Stdout, "audio  %8.2f MB/s  %.2f MB per CPU-second (%.0f s of sound per second)\n", res.AudioMBPerS, res.AudioMBPerCPUS, res.AudioSecondsPer)
+	fmt.Fprintf(env.Stdout, "csv    %8.2f MB/s  %.2f MB per CPU-second (%d rows), peak heap %.1f MB (%.1f MB before)\n", res.CSVMBPerS, res.CSVMBPerCPUS, res.CSVRows, res.PeakHeap100MB, res.BaseHeapMB)
 	fmt.Fprintf(env.Stdout, "bomb   refused %v, heap growth %.2f MB: %s\n", res.BombRefused, res.BombHeapMB, res.BombMessage)
 	if *asJSON {
 		return command.PrintJSONLine(env.Stdout, res)
