@@ -43,6 +43,9 @@ func TestBrowserDashboardIsLive(t *testing.T) {
 	waitJS(t, ctx, "the strategy metrics table", `document.querySelectorAll("#dash-strategy-table tbody tr").length >= 2`, 15*time.Second)
 	waitJS(t, ctx, "per-strategy equity panels",
 		`document.querySelectorAll('.dash-section[data-sub="tournament"] .chart-panel').length >= 2`, 15*time.Second)
+	// The picture shows the charts: the system's section at the top.
+	eval[bool](t, ctx, `(document.querySelector('.dash-section[data-sub="system"]').scrollIntoView(), true)`)
+	time.Sleep(300 * time.Millisecond)
 	screenshot(t, ctx, "dashboard")
 	csv := eval[map[string]any](t, ctx, `(() => { document.querySelector('.chart-panel button[data-export="csv"]').click();
 		return window.metastationDashboard.lastExport; })()`)

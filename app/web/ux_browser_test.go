@@ -66,6 +66,10 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 			if got["bar"] > 48 {
 				t.Errorf("the status bar is %v px tall: more than one line on a phone", got["bar"])
 			}
+			if item.Href == "/tournament" {
+				waitJS(t, ctx, "the leaderboard", `document.querySelectorAll("#leaderboard tbody tr").length >= 5`, 15*time.Second)
+				screenshot(t, ctx, "tournament-phone")
+			}
 		})
 	}
 	// On a desktop too the status bar is one line, however many services
@@ -77,6 +81,9 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 	waitJS(t, ctx, "the services in the status bar", `document.querySelectorAll("#status-services .svc.each").length >= 5`, 15*time.Second)
 	if h := eval[float64](t, ctx, `document.getElementById("statusbar").getBoundingClientRect().height`); h > 48 {
 		t.Errorf("the status bar is %v px tall at 1280 px", h)
+	}
+	if h := eval[float64](t, ctx, `document.querySelector(".nav").getBoundingClientRect().height`); h > 48 {
+		t.Errorf("the navigation is %v px tall at 1280 px: more than one line", h)
 	}
 	if e := errors(); len(e) > 0 {
 		t.Errorf("JavaScript errors: %v", e)

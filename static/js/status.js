@@ -46,3 +46,7 @@ live.subscribe("system.state", (s) => {
     // Each service by name, for the tooltip and for tests: hidden.
     ...s.services.map((svc) => el("span", { class: "svc each", hidden: true, dataset: { state: svc.state, name: svc.name }, title: tip(svc) }, svc.name)));
 });
+
+// The navigation scrolls sideways when the pages do not fit: the current
+// page's link is brought into view.
+document.querySelector('.nav a[aria-current="page"]')?.scrollIntoView({ inline: "center", block: "nearest" });

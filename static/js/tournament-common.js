@@ -3,7 +3,7 @@
 // leaderboard. Every figure comes from tournament.state, tournament.votes and
 // tournament.commentary; nothing is computed here that a test would check.
 import { live, everySecond, serverNow } from "./live.js";
-import { $, el, setText as set, api, money, dollars, pct, fixed } from "./page.js";
+import { $, el, setText as set, api, money, dollars, pct, signedPct, fixed } from "./page.js";
 
 // The shared state tests read: window.metastationTournament.
 export const view = (window.metastationTournament = {
@@ -45,7 +45,7 @@ function renderScoreNote(s) {
   const n = s.leaderboard?.[0]?.returns ?? 0;
   const ratio = s.score_by === "pnl" ? "" : (s.leaderboard?.[0]?.scored
     ? `Ratios from ${n} one-minute returns.`
-    : `For the first ${min} minutes the ratios are shown as “—” and the board ranks by P&L: a handful of returns gives ratios in the hundreds that mean nothing (${n} of ${min} so far).`);
+    : `Until ${min} minutes in, the ratios read “—” and the board ranks by P&L: a few returns give ratios that mean nothing (${n} of ${min} minutes so far).`);
   set("t-score-note", ratio);
   const factor = ppy ? `√${Math.round(ppy).toLocaleString("en-US")} (252 trading days × ${Math.round(ppy / 252)} minutes a round)` : "√(252 × minutes a round)";
   const sh = $("th-sharpe"), so = $("th-sortino");
@@ -213,7 +213,7 @@ export function renderBoard(s, full) {
     const p = profileOf(e.strategy);
     const scoreTip = e.scored ? `score ${fixed(e.score)} (${s.score_by})` : `ranked by P&L until the ratios rest on ${s.min_returns || 30} returns`;
     const cells = full
-      ? [e.rank, null, money(e.pnl), pct(e.return), ratioCell(e, e.sharpe, e.sharpe_se), ratioCell(e, e.sortino), pct(e.max_drawdown), fixed(e.turnover, 1) + "×", dollars(e.fees), e.status]
+      ? [e.rank, null, money(e.pnl), signedPct(e.return), ratioCell(e, e.sharpe, e.sharpe_se), ratioCell(e, e.sortino), pct(e.max_drawdown), fixed(e.turnover, 1) + "×", dollars(e.fees), e.status]
       : [{ text: String(e.rank), title: scoreTip }, null, money(e.pnl), e.status];
     cells.forEach((v, i) => {
       let td;
