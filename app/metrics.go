@@ -60,6 +60,7 @@ func (m *Metrics) register(a *App) {
 		counter("metastation_writer_rows_committed_total", "Rows committed by the batching writer.", func() float64 { return float64(a.Writer.Stats().Committed) }),
 		counter("metastation_writer_rows_failed_total", "Rows the batching writer could not write.", func() float64 { return float64(a.Writer.Stats().Failed) }),
 		counter("metastation_writer_batches_total", "Transactions committed by the batching writer.", func() float64 { return float64(a.Writer.Stats().Batches) }),
+		counter("metastation_writer_busy_retries_total", "Batches the batching writer tried again because another process held the write lock.", func() float64 { return float64(a.Writer.Stats().Retries) }),
 		gauge("metastation_writer_queued_rows", "Rows waiting in the batching writer.", func() float64 { return float64(a.Writer.Stats().Queued) }),
 	)
 	if a.Cluster != nil {

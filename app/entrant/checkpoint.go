@@ -112,7 +112,12 @@ func open(dataDir, rel string) (*TradingAgent, error) {
 		return nil, errs.Errorf(errs.NotFound, "the data directory has no %s/ folder; train an agent with metastation train --env trading-ma --algo vdn, which writes to runs/", folder)
 	}
 	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(inside))
+	// Only a regular file, looked at before it is opened and opened without
+	// blocking: open() of a FIFO waits for a writer, forever.
+	if fi, err := root.Stat(filepath.FromSlash(inside)); err == nil && !fi.Mode().IsRegular() {
+		return nil, errs.Errorf(errs.Invalid, "the checkpoint %s is not a regular file", rel)
+	}
+	f, err := root.OpenFile(filepath.FromSlash(inside), os.O_RDONLY|openNonblock, 0)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, errs.Errorf(errs.NotFound, "there is no checkpoint %s in the data directory", rel)

@@ -21,7 +21,7 @@ type Service struct {
 	tables  tables
 	log     *slog.Logger
 
-	mu sync.Mutex // one checkpoint decoded at a time
+	mu sync.Mutex // one checkpoint decoded at a time; taken with TryLock only
 }
 
 // NewService returns the entrants of t; checkpoints come from dataDir and
@@ -65,7 +65,12 @@ func (s *Service) Enter(ctx context.Context, req Request) (Entered, error) {
 	if err != nil {
 		return Entered{}, err
 	}
-	s.mu.Lock()
+	// One checkpoint is decoded at a time (each may take 256 MB), but no
+	// request waits for another's file I/O: a FIFO once held the lock
+	// forever and every later entrant request hung behind it.
+	if !s.mu.TryLock() {
+		return Entered{}, errs.Errorf(errs.Unavailable, "another checkpoint is being loaded; try again in a moment")
+	}
 	a, err := open(s.dataDir, rel)
 	s.mu.Unlock()
 	if err != nil {

@@ -132,4 +132,3 @@ func TestBarsSkipInvalidTrades(t *testing.T) {
 		}
 	}
 }
-

@@ -68,6 +68,9 @@ func LoadQMIX(r io.Reader) (*QMIX, *Curriculum, error) {
 		}
 		env = e
 	}
+	if err := checkAllocation(ck.Config, env, ck.Agent); err != nil {
+		return nil, nil, fmt.Errorf("load qmix: %w", err)
+	}
 	q, err := NewQMIXEnv(ck.Config, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load qmix: %w", err)
@@ -94,4 +97,46 @@ func LoadQMIX(r io.Reader) (*QMIX, *Curriculum, error) {
 		q.Buffer = ck.Buffer
 	}
 	return q, ck.Curriculum, nil
+}
+
+// Caps on what a checkpoint's configuration may ask to allocate.
+const (
+	maxLayers     = 16
+	maxWidth      = 4096
+	maxBufferEps  = 1_000_000
+	maxEmbedWidth = 4096
+)
+
+// checkAllocation refuses a checkpoint whose configuration asks for more
+// than the weights it holds, before anything is allocated: networks are
+// built from the configuration's sizes, so a 2 KB file asking for
+// [3000, 3000] hidden layers took 29 s and 760 MB before it was refused.
+func checkAllocation(cfg QMIXConfig, env Env, agent []nn.Tensor) error {
+	if len(cfg.Hidden) > maxLayers {
+		return fmt.Errorf("the checkpoint asks for %d hidden layers, more than %d", len(cfg.Hidden), maxLayers)
+	}
+	if cfg.Embed < 0 || cfg.Embed > maxEmbedWidth {
+		return fmt.Errorf("the checkpoint asks for a mixer %d wide; at most %d", cfg.Embed, maxEmbedWidth)
+	}
+	if cfg.BufferSize < 0 || cfg.BufferSize > maxBufferEps {
+		return fmt.Errorf("the checkpoint asks for a replay of %d episodes; at most %d", cfg.BufferSize, maxBufferEps)
+	}
+	sizes := append(append([]int{env.ObsDim() + env.NumAgents()}, cfg.Hidden...), env.NumActions())
+	want := 0
+	for i, n := range sizes {
+		if n <= 0 || n > maxWidth {
+			return fmt.Errorf("the checkpoint asks for a layer %d wide; widths go from 1 to %d", n, maxWidth)
+		}
+		if i > 0 {
+			want += sizes[i-1]*n + n // weights and biases
+		}
+	}
+	have := 0
+	for _, t := range agent {
+		have += len(t.Data)
+	}
+	if have != want {
+		return fmt.Errorf("the checkpoint's configuration makes an agent network of %d weights, but it holds %d", want, have)
+	}
+	return nil
 }

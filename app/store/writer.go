@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,12 @@ type WriterOptions struct {
 	// OnCommit, when set, is called by the writer goroutine after each
 	// successful commit with the number of rows it held.
 	OnCommit func(rows int)
+	// RetryFor is how long a batch is retried while another process holds
+	// the database's write lock (SQLITE_BUSY: the CLI importing into a
+	// served data directory, say); default 10 minutes. Meanwhile rows queue
+	// and Enqueue blocks when the queue is full, so nothing is dropped
+	// unless the lock is held longer than this.
+	RetryFor time.Duration
 }
 
 func (o *WriterOptions) defaults() {
@@ -33,6 +40,9 @@ func (o *WriterOptions) defaults() {
 	}
 	if o.Queue <= 0 {
 		o.Queue = 65536
+	}
+	if o.RetryFor <= 0 {
+		o.RetryFor = 10 * time.Minute
 	}
 }
 
@@ -56,6 +66,7 @@ type Writer struct {
 	failed    atomic.Uint64
 	rejected  atomic.Uint64
 	batches   atomic.Uint64
+	retries   atomic.Uint64
 }
 
 type item struct {
@@ -158,6 +169,7 @@ type WriterStats struct {
 	Failed    uint64 `json:"failed"`
 	Rejected  uint64 `json:"rejected"`
 	Batches   uint64 `json:"batches"`
+	Retries   uint64 `json:"retries"` // batches tried again because the database was busy
 	Queued    int    `json:"queued"`
 }
 
@@ -169,6 +181,7 @@ func (w *Writer) Stats() WriterStats {
 		Failed:    w.failed.Load(),
 		Rejected:  w.rejected.Load(),
 		Batches:   w.batches.Load(),
+		Retries:   w.retries.Load(),
 		Queued:    len(w.ch),
 	}
 }
@@ -206,13 +219,41 @@ func (w *Writer) loop() {
 
 // commit writes batch in one transaction. A row that fails (a constraint, a
 // bad statement) is logged and counted; it does not cost the other rows.
+// While the database is busy (another process holds the write lock past
+// the busy timeout) the whole batch is tried again with backoff, for up to
+// RetryFor: a batch was once dropped after 5 s of a CLI import.
 func (w *Writer) commit(batch []item) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	delay := 50 * time.Millisecond
+	give := time.Now().Add(w.opts.RetryFor)
+	for attempt := 1; ; attempt++ {
+		err := w.commitOnce(batch)
+		if !isBusy(err) {
+			return err
+		}
+		if time.Now().After(give) {
+			w.failed.Add(uint64(len(batch)))
+			w.log.Error("batching writer: database busy too long, rows lost", "rows", len(batch), "tried_for", w.opts.RetryFor, "err", err)
+			return err
+		}
+		w.retries.Add(1)
+		w.log.Warn("batching writer: database busy, retrying", "rows", len(batch), "attempt", attempt, "in", delay, "err", err)
+		time.Sleep(delay)
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// commitOnce is one attempt of commit. A busy database aborts the attempt
+// and returns the busy error with nothing counted.
+func (w *Writer) commitOnce(batch []item) error {
 	ctx := context.Background()
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
+		if isBusy(err) {
+			return err
+		}
 		w.failed.Add(uint64(len(batch)))
 		w.log.Error("batching writer: begin", "rows", len(batch), "err", err)
 		return fmt.Errorf("begin batch: %w", err)
@@ -220,15 +261,19 @@ func (w *Writer) commit(batch []item) error {
 	// Each distinct statement is prepared once per batch, on the transaction:
 	// the writer has a single connection, which the transaction holds.
 	stmts := map[string]*sql.Stmt{}
-	ok := 0
+	ok, bad := 0, 0
 	var firstErr error
 	for _, it := range batch {
 		stmt, err := prepared(ctx, tx, stmts, it.query)
 		if err == nil {
 			_, err = stmt.ExecContext(ctx, it.args...)
 		}
+		if isBusy(err) {
+			tx.Rollback()
+			return err
+		}
 		if err != nil {
-			w.failed.Add(1)
+			bad++
 			if firstErr == nil {
 				firstErr = fmt.Errorf("batch row %q: %w", it.query, err)
 				w.log.Error("batching writer: row failed", "query", it.query, "err", err)
@@ -238,16 +283,31 @@ func (w *Writer) commit(batch []item) error {
 		ok++
 	}
 	if err := tx.Commit(); err != nil {
-		w.failed.Add(uint64(ok))
+		w.failed.Add(uint64(ok + bad))
 		w.log.Error("batching writer: commit", "rows", ok, "err", err)
 		return fmt.Errorf("commit batch: %w", err)
 	}
+	w.failed.Add(uint64(bad))
 	w.committed.Add(uint64(ok))
 	w.batches.Add(1)
 	if w.opts.OnCommit != nil {
 		w.opts.OnCommit(ok)
 	}
 	return firstErr
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY,
+// or SQLITE_LOCKED), which passes when the other writer finishes.
+func isBusy(err error) bool {
+	if err == nil {
+		return false
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		c := coded.Code() & 0xff // the primary code of an extended one
+		return c == 5 || c == 6  // SQLITE_BUSY, SQLITE_LOCKED
+	}
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
 func prepared(ctx context.Context, tx *sql.Tx, cache map[string]*sql.Stmt, query string) (*sql.Stmt, error) {

@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -215,5 +216,45 @@ func killChild(path string) {
 			fmt.Println("enqueue:", err)
 			os.Exit(1)
 		}
+	}
+}
+
+// TestWriterWaitsOutAnotherWriter: while another process (the CLI) held the
+// write lock past the 5 s busy timeout, the batch was dropped ("database is
+// locked", writer_rows_failed_total 1). Now it is retried and committed
+// once the lock is released.
+func TestWriterWaitsOutAnotherWriter(t *testing.T) {
+	db := openTest(t, testMigrations)
+	w := NewWriter(db, WriterOptions{Interval: 10 * time.Millisecond}, quiet())
+	defer w.Close()
+	other, err := sql.Open("sqlite", dsn(db.Path, false)) // another process's connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	tx, err := other.Begin() // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(insertItem, "other", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Enqueue(context.Background(), insertItem, "mine", 2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(6500 * time.Millisecond) // past the busy timeout of 5 s
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatalf("flush after the lock was released: %v", err)
+	}
+	st := w.Stats()
+	if n := count(t, db, `SELECT count(*) FROM items WHERE name = 'mine'`); n != 1 || st.Failed != 0 {
+		t.Fatalf("the row is there %d times, %d rows failed; want 1 and 0", n, st.Failed)
+	}
+	if st.Retries == 0 {
+		t.Fatalf("stats %+v: no retry counted though the lock was held 6.5 s", st)
 	}
 }

@@ -1,0 +1,68 @@
+package marl
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/metastation/metastation/app/nn"
+)
+
+// TestCheckpointBombIsRefusedBeforeAllocating: a small checkpoint whose
+// configuration asks for [3000, 3000] hidden layers took 29 s and 760 MB
+// before it was refused, because the networks were built from the
+// configuration first. Now it is refused before anything is allocated.
+func TestCheckpointBombIsRefusedBeforeAllocating(t *testing.T) {
+	env, err := NewEnv("matrix2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := NewQMIXEnv(DefaultQMIXConfig("matrix2", "qmix"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := SaveQMIX(&buf, q, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadQMIX(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatalf("an honest checkpoint: %v", err)
+	}
+	var ck QMIXCheckpoint
+	if err := nn.Decode(bytes.NewReader(buf.Bytes()), checkpointKind, CheckpointVersion, &ck); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		edit func(*QMIXCheckpoint)
+		want string
+	}{
+		{"hidden [3000 3000]", func(c *QMIXCheckpoint) { c.Config.Hidden = []int{3000, 3000} }, "makes an agent network of"},
+		{"hidden 1e6 wide", func(c *QMIXCheckpoint) { c.Config.Hidden = []int{1_000_000} }, "layer 1000000 wide"},
+		{"100 layers", func(c *QMIXCheckpoint) { c.Config.Hidden = make([]int, 100) }, "100 hidden layers"},
+		{"mixer 1e6 wide", func(c *QMIXCheckpoint) { c.Config.Embed = 1_000_000 }, "mixer 1000000 wide"},
+		{"replay 1e9", func(c *QMIXCheckpoint) { c.Config.BufferSize = 1_000_000_000 }, "replay of 1000000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bomb := ck
+			bomb.Config.Hidden = append([]int(nil), ck.Config.Hidden...)
+			tc.edit(&bomb)
+			var b bytes.Buffer
+			if err := nn.Encode(&b, checkpointKind, CheckpointVersion, bomb); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, _, err := LoadQMIX(&b)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("load: %v, want an error saying %q", err, tc.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+				t.Fatalf("refusing a %d-byte checkpoint allocated %d MB", b.Len(), grew>>20)
+			}
+		})
+	}
+}
