@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/marl"
@@ -57,6 +58,9 @@ type AutoRegister struct {
 	jobsDir string // where data jobs write their files, for the data hash
 	log     *slog.Logger
 	done    map[string]bool // runs handled in this process
+
+	evalMu sync.Mutex     // one held-out evaluation at a time
+	evals  sync.WaitGroup // evaluations still running, waited for by Run
 }
 
 // NewAutoRegister returns the hook; jobsDir is the data jobs' directory.
@@ -74,6 +78,7 @@ func (a *AutoRegister) Run(ctx context.Context) error {
 	}
 	sub := a.svc.bus.Subscribe(64, rl.TopicProgress.Name, marl.TopicProgress.Name, jobs.TopicProgress.Name)
 	defer sub.Close()
+	defer a.evals.Wait() // ctx has ended: they stop with it
 	for {
 		select {
 		case <-ctx.Done():
@@ -114,36 +119,62 @@ func (a *AutoRegister) once(ctx context.Context, model, source, run string, regi
 		a.log.Warn("mlops: finished run not registered", "run", run, "err", err)
 		return
 	}
-	if _, err := a.RegisterAndAlias(ctx, req); err != nil {
+	v, alias, err := a.registerAlias(ctx, req)
+	if err != nil {
 		a.log.Warn("mlops: finished run not registered", "run", run, "err", err)
+		return
+	}
+	if alias == Challenger {
+		// The held-out test takes seconds to minutes; the loop goes on
+		// reading the bus meanwhile (one evaluation at a time).
+		a.evals.Add(1)
+		go func() {
+			defer a.evals.Done()
+			a.evalMu.Lock()
+			defer a.evalMu.Unlock()
+			a.evaluate(ctx, req.Model, v.Version)
+		}()
 	}
 }
 
 // RegisterAndAlias registers req and points the champion at it when the
-// model has none, the challenger otherwise.
+// model has none, the challenger otherwise; a new challenger is evaluated
+// on held-out data before it returns.
 func (a *AutoRegister) RegisterAndAlias(ctx context.Context, req RegisterRequest) (Version, error) {
+	v, alias, err := a.registerAlias(ctx, req)
+	if err == nil && alias == Challenger {
+		a.evaluate(ctx, req.Model, v.Version)
+	}
+	return v, err
+}
+
+// registerAlias registers req and points the champion (when the model has
+// none) or the challenger at it, and says which.
+func (a *AutoRegister) registerAlias(ctx context.Context, req RegisterRequest) (Version, string, error) {
 	v, err := a.svc.reg.Register(ctx, req)
 	if err != nil {
-		return v, err
+		return v, "", err
 	}
 	alias := Challenger
 	if _, err := a.svc.reg.Resolve(ctx, req.Model, Champion); errs.Is(err, errs.NotFound) {
 		alias = Champion
 	}
 	if _, err := a.svc.SetAlias(ctx, req.Model, alias, v.Version, "auto", "registered by "+req.Lineage.Run); err != nil {
-		return v, err
+		return v, alias, err
 	}
 	a.log.Info("mlops: model registered", "model", req.Model, "version", v.Version, "alias", alias, "from", req.Lineage.Run)
-	if alias == Challenger {
-		// The held-out test decides at once whether it replaces the champion;
-		// the decision, either way, is in the audit log.
-		if d, err := a.svc.Evaluate(ctx, req.Model, true, "auto"); err != nil {
-			a.log.Warn("mlops: new challenger not evaluated", "model", req.Model, "version", v.Version, "err", err)
-		} else {
-			a.log.Info("mlops: new challenger evaluated", "model", req.Model, "version", v.Version, "promoted", d.Promoted, "p", d.Test.P)
-		}
+	return v, alias, nil
+}
+
+// evaluate runs the held-out test of a new challenger, which decides at
+// once whether it replaces the champion; the decision, either way, is in
+// the audit log.
+func (a *AutoRegister) evaluate(ctx context.Context, model string, version int) {
+	if d, err := a.svc.Evaluate(ctx, model, true, "auto"); err != nil {
+		a.log.Warn("mlops: new challenger not evaluated", "model", model, "version", version, "err", err)
+	} else {
+		a.log.Info("mlops: new challenger evaluated", "model", model, "version", version, "promoted", d.Promoted, "p", d.Test.P)
 	}
-	return v, nil
 }
 
 func (a *AutoRegister) marlRun(ctx context.Context, info marl.RunInfo) {
