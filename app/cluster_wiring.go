@@ -170,12 +170,18 @@ func (a *App) CastVote(ctx context.Context, round int64, voter, strategy string)
 	return out, nil
 }
 
-// clusterApplied hands applied votes to this node's tournament, in log
-// order, so its page and tally show them; a node whose tournament is on
+// clusterApplied publishes applied envelopes on this node's bus and hands
+// applied votes to this node's tournament, in log order, so its page and
+// tally show them; a node whose tournament is on
 // another round keeps the vote in the replicated state only. It runs on
 // the state machine's goroutine, so it only queues.
 func (a *App) clusterApplied(done []cluster.Applied) {
 	for _, d := range done {
+		if e := d.Command.Envelope; e != nil {
+			// Every node's web socket clients see the replicated envelope.
+			a.Bus.Publish(bus.Envelope{Topic: e.Topic, From: e.From, To: e.To, Kind: e.Kind, Payload: e.Payload})
+			continue
+		}
 		if d.Command.Kind != cluster.KindVote {
 			continue
 		}
@@ -185,4 +191,14 @@ func (a *App) clusterApplied(done []cluster.Applied) {
 			a.Log.Warn("cluster: vote queue full; a replicated vote is not shown by this node's tournament", "round", d.Command.Vote.Round)
 		}
 	}
+}
+
+// PublishReplicated replicates an agent-protocol envelope (a replicated
+// topic: tournament.*, agent.*, mlops.*, supply.*): once committed, every
+// node publishes it on its bus, so clients attached to any node see it.
+func (a *App) PublishReplicated(ctx context.Context, e cluster.Envelope) (cluster.Result, error) {
+	if a.Cluster == nil {
+		return cluster.Result{}, errs.Errorf(errs.NotFound, "this server runs alone; replicated envelopes need cluster mode (--cluster NODE_ID)")
+	}
+	return a.Cluster.Publish(ctx, "", e)
 }

@@ -129,3 +129,20 @@ func clusterDone(w http.ResponseWriter, r *http.Request, a *app.App, err error) 
 	}
 	writeJSON(w, http.StatusOK, a.ClusterState())
 }
+
+// clusterEnvelope replicates an agent-protocol envelope:
+// {"topic": "agent.note", "from": "desk", "kind": "note", "payload": {...}}.
+func clusterEnvelope(a *app.App) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var e cluster.Envelope
+		if !clusterReq(w, r, a, &e, `{"topic": "agent.note", "from": "desk", "kind": "note", "payload": {"text": "hello"}}`) {
+			return
+		}
+		res, err := a.PublishReplicated(r.Context(), e)
+		if err != nil {
+			writeAppError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/bus"
 )
 
 const testClusterSecret = "web-test-cluster-secret-0123"
@@ -160,6 +161,37 @@ func TestClusterAPI(t *testing.T) {
 				t.Fatalf("%s %s: %d %s", tc.method, tc.path, code, body)
 			}
 		})
+	}
+}
+
+// An envelope posted to one node reaches the bus of every node.
+func TestClusterEnvelopeReachesEveryNode(t *testing.T) {
+	srvs, urls := startClusterServers(t, 2)
+	subs := []*bus.Subscription{srvs[0].Bus.Subscribe(16, "agent.note"), srvs[1].Bus.Subscribe(16, "agent.note")}
+	code, body := httpDo(t, "POST", urls[1]+"api/cluster/envelopes", `{"topic":"agent.note","from":"desk","kind":"note","payload":{"text":"hello"}}`)
+	if code != http.StatusOK {
+		t.Fatalf("post envelope: %d %s", code, body)
+	}
+	for i, sub := range subs {
+		select {
+		case e := <-sub.C():
+			raw, _ := e.Payload.(json.RawMessage)
+			if e.From != "desk" || !strings.Contains(string(raw), "hello") {
+				t.Errorf("node %d got %+v", i, e)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("node %d never published the replicated envelope", i)
+		}
+		sub.Close()
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"topic":"market.ticks"}`, "not replicated"},
+		{`{"topic":"agent.note","payload":"` + strings.Repeat("x", 70000) + `"}`, "at most"},
+	} {
+		code, body := httpDo(t, "POST", urls[0]+"api/cluster/envelopes", tc.body)
+		if code != http.StatusBadRequest || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%.40s: %d %s", tc.body, code, body)
+		}
 	}
 }
 

@@ -193,6 +193,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Post("/api/cluster/remove", clusterRemove(a))
 	r.Post("/api/cluster/transfer", clusterTransfer(a))
 	r.Post("/api/cluster/snapshot", clusterSnapshot(a))
+	r.Post("/api/cluster/envelopes", clusterEnvelope(a))
 
 	// Embedded static files.
 	r.Get("/static/*", static.ServeHTTP)
