@@ -170,9 +170,9 @@ func TestBrowserDashboardShowsEverySeries(t *testing.T) {
 	ctx := newBrowser(t)
 	_, url := startServer(t)
 	navigate(t, ctx, url+"dashboard")
-	waitJS(t, ctx, "the market panels", `window.metastationDashboard?.panels >= 40`, 20*time.Second)
-	// The page lays out what /api/analytics/series lists at its last refresh.
-	waitJS(t, ctx, "a panel per series", `window.metastationDashboard.panels === window.metastationDashboard.series`, 10*time.Second)
+	// The tournament's series come with its first snapshots: wait for them.
+	waitJS(t, ctx, "the market and tournament panels", `window.metastationDashboard?.panels >= 40 &&
+		!!document.querySelector('.dash-section[data-sub="tournament"]')`, 30*time.Second)
 	resp, err := http.Get(url + "api/analytics/series")
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +183,10 @@ func TestBrowserDashboardShowsEverySeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The page lays out what /api/analytics/series lists at its last
+	// refresh (every 2 s): a panel for each of the series listed just now.
+	waitJS(t, ctx, "a panel per series", fmt.Sprintf(`window.metastationDashboard.panels === window.metastationDashboard.series &&
+		window.metastationDashboard.series >= %d`, len(list)), 10*time.Second)
 	got := eval[map[string]any](t, ctx, `({panels: window.metastationDashboard.panels,
 		cut: [...document.querySelectorAll(".chart-panel h3")].filter((h) => h.scrollWidth > h.clientWidth + 1).map((h) => h.textContent),
 		subs: [...document.getElementById("dash-subsystem").options].map((o) => o.value),
