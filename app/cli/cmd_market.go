@@ -142,6 +142,11 @@ func marketReadSeries(path, format string) (market.Series, market.ImportReport, 
 		return market.Series{}, market.ImportReport{}, err
 	}
 	defer f.Close()
+	// A price file is a regular file: a device or a pipe (/dev/zero) could
+	// be read forever.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return market.Series{}, market.ImportReport{}, command.Usagef("%s is not a regular file; import a saved price file", path)
+	}
 	switch format {
 	case "yahoo":
 		return market.ParseYahoo(f)

@@ -67,10 +67,10 @@ func parseAVJSON(body []byte) (Series, ImportReport, error) {
 		Series map[string]map[string]string `json:"Time Series (Daily)"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return Series{}, ImportReport{}, &ImportError{[]LineNote{{0, "the JSON cannot be read: " + err.Error()}}}
+		return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{0, "the JSON cannot be read: " + err.Error()}}}
 	}
 	if len(doc.Series) == 0 {
-		return Series{}, ImportReport{}, &ImportError{[]LineNote{{0, "the JSON has no \"Time Series (Daily)\""}}}
+		return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{0, "the JSON has no \"Time Series (Daily)\""}}}
 	}
 	dates := make([]string, 0, len(doc.Series))
 	for d := range doc.Series {
@@ -107,7 +107,7 @@ func parseAVCSV(body []byte) (Series, ImportReport, error) {
 		}
 	}
 	if len(lines) < 2 || !strings.HasPrefix(strings.ToLower(lines[0]), "timestamp,") {
-		return Series{}, ImportReport{}, &ImportError{[]LineNote{{1, "the header is not Alpha Vantage's timestamp,open,high,low,close,volume"}}}
+		return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{1, "the header is not Alpha Vantage's timestamp,open,high,low,close,volume"}}}
 	}
 	rows := lines[1:]
 	if len(rows) > 1 && rows[0] > rows[len(rows)-1] { // newest first: reverse

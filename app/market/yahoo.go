@@ -67,19 +67,29 @@ type ImportReport struct {
 // ImportError lists every problem that made a file be rejected, with line
 // numbers. Nothing of a rejected file is written.
 type ImportError struct {
-	Problems []LineNote
+	Problems []LineNote // the first MaxProblems
+	More     int        // problems found past those, not listed
 }
+
+// MaxProblems is how many problems an ImportError lists: a 10 MB file of
+// bad rows once gave a 92 MB answer.
+const MaxProblems = 100
+
+// MaxLineBytes caps one line of an imported file: without it, a file with
+// no line ends (market import /dev/zero) was read into memory until the
+// process died.
+const MaxLineBytes = 64 << 10
 
 func (e *ImportError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the file was rejected (%d problem", len(e.Problems))
-	if len(e.Problems) != 1 {
+	fmt.Fprintf(&b, "the file was rejected (%d problem", len(e.Problems)+e.More)
+	if len(e.Problems)+e.More != 1 {
 		b.WriteString("s")
 	}
 	b.WriteString("): ")
 	for k, p := range e.Problems {
 		if k == 10 {
-			fmt.Fprintf(&b, "; and %d more", len(e.Problems)-10)
+			fmt.Fprintf(&b, "; and %d more", len(e.Problems)+e.More-10)
 			break
 		}
 		if k > 0 {
@@ -106,7 +116,7 @@ var yahooColumns = []string{"open", "high", "low", "close", "adj close", "volume
 // (real files have them), and so are moves beyond 12 robust standard
 // deviations.
 func ParseYahoo(r io.Reader) (Series, ImportReport, error) {
-	br := bufio.NewReader(r)
+	br := bufio.NewReader(&lineCapReader{r: r})
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		br.Discard(3)
 	}
@@ -116,10 +126,10 @@ func ParseYahoo(r io.Reader) (Series, ImportReport, error) {
 	header, err := cr.Read()
 	header = append([]string(nil), header...) // ReuseRecord would overwrite it
 	if err == io.EOF {
-		return Series{}, ImportReport{}, &ImportError{[]LineNote{{1, "the file is empty"}}}
+		return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{1, "the file is empty"}}}
 	}
 	if err != nil {
-		return Series{}, ImportReport{}, &ImportError{[]LineNote{{1, "the header cannot be read: " + err.Error()}}}
+		return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{1, "the header cannot be read: " + err.Error()}}}
 	}
 	col := map[string]int{}
 	for k, h := range header {
@@ -131,17 +141,22 @@ func ParseYahoo(r io.Reader) (Series, ImportReport, error) {
 		if dateCol, ok = col["datetime"]; ok {
 			s.Intraday = true
 		} else if dateCol, ok = col["timestamp"]; !ok {
-			return Series{}, ImportReport{}, &ImportError{[]LineNote{{1, "the header has no Date or Datetime column"}}}
+			return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{1, "the header has no Date or Datetime column"}}}
 		}
 	}
 	for _, c := range []string{"open", "high", "low", "close"} {
 		if _, ok := col[c]; !ok {
-			return Series{}, ImportReport{}, &ImportError{[]LineNote{{1, "the header has no " + strings.ToUpper(c[:1]) + c[1:] + " column"}}}
+			return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{1, "the header has no " + strings.ToUpper(c[:1]) + c[1:] + " column"}}}
 		}
 	}
 	var rep ImportReport
 	var problems []LineNote
+	more := 0
 	add := func(line int, format string, a ...any) {
+		if len(problems) == MaxProblems {
+			more++
+			return
+		}
 		problems = append(problems, LineNote{line, fmt.Sprintf(format, a...)})
 	}
 	lines := map[time.Time]int{}
@@ -151,13 +166,19 @@ func ParseYahoo(r io.Reader) (Series, ImportReport, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
+		line := 0
+		if err == nil {
+			line, _ = cr.FieldPos(0) // FieldPos panics without a record
+		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
+			if !errors.As(err, &pe) || pe.Err != nil && !isCSVSyntax(pe.Err) {
+				// The reader failed (a line past MaxLineBytes, say): no
+				// later line can be read either.
+				add(line, "%v", err)
+				break
 			}
-			add(line, "cannot be read as CSV: %v", err)
+			add(pe.Line, "cannot be read as CSV: %v", err)
 			continue
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -220,10 +241,10 @@ func ParseYahoo(r io.Reader) (Series, ImportReport, error) {
 		lineOf = append(lineOf, line)
 	}
 	if len(problems) > 0 {
-		return Series{}, ImportReport{}, &ImportError{problems}
+		return Series{}, ImportReport{}, &ImportError{Problems: problems, More: more}
 	}
 	if len(s.Bars) < 2 {
-		return Series{}, ImportReport{}, &ImportError{[]LineNote{{0, fmt.Sprintf("the file holds %d usable rows; at least 2 are needed", len(s.Bars))}}}
+		return Series{}, ImportReport{}, &ImportError{Problems: []LineNote{{0, fmt.Sprintf("the file holds %d usable rows; at least 2 are needed", len(s.Bars))}}}
 	}
 	rep.Rows = len(s.Bars)
 	rep.Outliers = outliers(s, lineOf)
@@ -360,4 +381,34 @@ func WriteYahoo(w io.Writer, bars []Bar) error {
 			f(b.Open), f(b.High), f(b.Low), f(b.Close), f(b.Close), f(math.Round(b.Volume)))
 	}
 	return bw.Flush()
+}
+
+// isCSVSyntax reports whether err is one of encoding/csv's own syntax
+// errors, after which the next line can still be read.
+func isCSVSyntax(err error) bool {
+	return errors.Is(err, csv.ErrBareQuote) || errors.Is(err, csv.ErrQuote) || errors.Is(err, csv.ErrFieldCount) || errors.Is(err, csv.ErrTrailingComma)
+}
+
+// lineCapReader fails once a line runs past MaxLineBytes.
+type lineCapReader struct {
+	r   io.Reader
+	run int // bytes since the last line end
+	err error
+}
+
+func (l *lineCapReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
+		l.run = n - 1 - i
+	} else {
+		l.run += n
+	}
+	if l.run > MaxLineBytes {
+		l.err = fmt.Errorf("a line is longer than %d KB: this is not a price file", MaxLineBytes>>10)
+		return 0, l.err
+	}
+	return n, err
 }

@@ -66,3 +66,26 @@ func TestCheckpointBombIsRefusedBeforeAllocating(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoadQMIX: any bytes as a checkpoint give a QMIX or an error, never a
+// panic or an allocation the file does not pay for.
+func FuzzLoadQMIX(f *testing.F) {
+	env, err := NewEnv("matrix2")
+	if err != nil {
+		f.Fatal(err)
+	}
+	q, err := NewQMIXEnv(DefaultQMIXConfig("matrix2", "vdn"), env)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := SaveQMIX(&buf, q, nil); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:len(buf.Bytes())/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		LoadQMIX(bytes.NewReader(data))
+	})
+}

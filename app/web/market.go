@@ -203,7 +203,8 @@ func marketImport(m *market.Service) http.HandlerFunc {
 		if errors.As(err, &ie) {
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
 				"error":    sentenceOf(err),
-				"problems": ie.Problems,
+				"problems": ie.Problems, // at most market.MaxProblems
+				"more":     ie.More,
 			})
 			return
 		}
