@@ -114,7 +114,7 @@ func Welcome(p Page, w WelcomeInfo) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</ul><p>The status bar at the bottom of every page shows each one live.</p></article><article><h2>Where your data lives</h2><dl class=\"welcome-paths\"><dt>Data directory</dt><dd><code id=\"welcome-data\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</ul><p>The status bar at the bottom of every page shows each one live, and the <a href=\"/audit\">audit log</a> lists every change made through the web page: who, what and when.</p></article><article><h2>Where your data lives</h2><dl class=\"welcome-paths\"><dt>Data directory</dt><dd><code id=\"welcome-data\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -75,7 +75,7 @@ func TestBrowserContentSecurityPolicy(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	paths := []string{"/welcome"}
+	paths := []string{"/welcome", "/audit"}
 	for _, n := range nav() {
 		paths = append(paths, n.Href)
 	}

@@ -25,6 +25,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Use(loopbackHostOnly)
 	r.Use(securityHeaders) // CSP with nonces, frame-ancestors, nosniff (security.go)
 	r.Use(crossOriginProtection())
+	r.Use(audit(a.Writer, a.Log)) // every state-changing request into audit_log (audit.go)
 	r.Use(limitBody(maxBodyBytes, map[string]int64{"/api/market/import": maxImportBytes, "/api/memory": maxNoteBytes, "/api/media": maxUploadBytes}))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +51,8 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/healthz", health(a.Health))
 	r.Get("/welcome", welcomePage(p, a))     // first run: what runs, where data lives, how to stop
 	r.Post("/api/quit", quit(a.RequestQuit)) // the UI's Quit control
+	r.Get("/audit", auditPage(p, a.DB))      // the audit log of state-changing requests
+	r.Get("/api/audit", auditList(a.DB))
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.Metrics.Registry(), promhttp.HandlerOpts{}))
 
 	// The house itself: vital signs, their history, the event log.
