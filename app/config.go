@@ -16,6 +16,10 @@ type Config struct {
 	// metastation.log in DataDir (what a double-clicked binary does, having
 	// no console), or a path.
 	LogFile string
+	// Token, when set, is required of every request (access.go); serve
+	// sets one with --listen-any, when the server is reachable beyond
+	// loopback.
+	Token string
 	// Showcase runs the seeded stand-in agents that keep the agent network
 	// page full; they publish about 240 bus messages a second.
 	Showcase bool

@@ -146,3 +146,24 @@ func TestSubcommandHelp(t *testing.T) {
 		t.Errorf("help names an issue:\n%s", out)
 	}
 }
+
+func TestListenAnyNeedsAToken(t *testing.T) {
+	none := func(string) string { return "" }
+	if _, err := parseServeConfig([]string{"--addr", "0.0.0.0:8080"}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "--listen-any") {
+		t.Fatalf("0.0.0.0 without --listen-any: %v", err)
+	}
+	cfg, err := parseServeConfig([]string{"--addr", "0.0.0.0:8080", "--listen-any"}, none, io.Discard)
+	if err != nil || len(cfg.Token) != 32 {
+		t.Fatalf("--listen-any: token %q, %v; want 32 random hex digits", cfg.Token, err)
+	}
+	again, _ := parseServeConfig([]string{"--addr", "0.0.0.0:8080", "--listen-any"}, none, io.Discard)
+	if again.Token == cfg.Token {
+		t.Fatal("two starts got the same token")
+	}
+	cfg, err = parseServeConfig([]string{"--listen-any", "--addr", "0.0.0.0:8080"}, func(k string) string {
+		return map[string]string{"METASTATION_TOKEN": "mine"}[k]
+	}, io.Discard)
+	if err != nil || cfg.Token != "mine" {
+		t.Fatalf("METASTATION_TOKEN: %q, %v", cfg.Token, err)
+	}
+}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -34,6 +36,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.ClusterSecret, "cluster-secret", "", "shared `secret` (16+ characters) that authenticates node-to-node traffic; prefer METASTATION_CLUSTER_SECRET")
 	fs.BoolVar(&cfg.ClusterFast, "cluster-fast", false, "100 ms raft timeouts (failover in a few hundred ms on loopback) instead of raft's 1 s defaults")
 	fs.DurationVar(&cfg.SupplyTick, "supply-tick", 500*time.Millisecond, "wall `time` of one period (a week) of the supply-chain crisis room")
+	listenAny := fs.Bool("listen-any", false, "allow a non-loopback --addr (such as 0.0.0.0:8080); every request then needs the access token printed in the URL")
+	fs.StringVar(&cfg.Token, "token", "", "access `token` to require (default with --listen-any: a random one, printed in the URL)")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
 		return app.Config{}, err
 	}
@@ -43,8 +47,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return app.Config{}, command.Usagef("--log-level %q: use debug, info, warn or error", level)
 	}
-	if err := checkLoopback(cfg.Addr); err != nil {
-		return app.Config{}, command.Usagef("--addr: %v", err)
+	if *listenAny {
+		if cfg.Token == "" {
+			var b [16]byte
+			rand.Read(b[:]) // never fails
+			cfg.Token = hex.EncodeToString(b[:])
+		}
+	} else if err := checkLoopback(cfg.Addr); err != nil {
+		return app.Config{}, command.Usagef("--addr: %v (add --listen-any to serve beyond this computer, with an access token)", err)
 	}
 	if cfg.SupplyTick < 20*time.Millisecond || cfg.SupplyTick > time.Minute {
 		return app.Config{}, command.Usagef("--supply-tick must be 20ms to 1m, not %v", cfg.SupplyTick)

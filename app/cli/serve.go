@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,6 +52,9 @@ func runServe(ctx context.Context, env command.Env, args []string) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
+	if cfg.Token != "" {
+		url += "?token=" + cfg.Token // Jupyter-style: the address carries the token
+	}
 	fmt.Fprintf(env.Stdout, "Metastation is running at %s\n(data in %s; press Ctrl+C or the Quit button to stop)\n", url, cfg.DataDir)
 	if logPath != "" {
 		fmt.Fprintf(env.Stdout, "(log in %s)\n", logPath)
@@ -58,7 +62,10 @@ func runServe(ctx context.Context, env command.Env, args []string) error {
 	log.Info("serving", "url", url, "data", cfg.DataDir, "seed", cfg.Seed, "version", app.Version(), "first_run", firstRun)
 	if !cfg.NoBrowser {
 		if firstRun {
-			url += "welcome"
+			url = strings.Replace(url, "/?", "/welcome?", 1)
+			if !strings.Contains(url, "?") {
+				url += "welcome"
+			}
 		}
 		openBrowser(url, env.Getenv, log)
 	}
