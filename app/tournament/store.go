@@ -173,21 +173,19 @@ func (t *tables) picks(ctx context.Context, query string, round int64) (map[stri
 // saveVote records voter's ballot for strategy in round: it becomes the
 // voter's current vote, and the audit log gets it.
 func (t *tables) saveVote(ctx context.Context, round int64, voter, strategy string, at time.Time) error {
-	tx, err := t.db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("tournament: record vote: %w", err)
-	}
-	defer tx.Rollback()
+	// An acknowledged vote must survive a power cut: synchronous=FULL for
+	// this transaction (store.DurableTx).
 	ms := at.UnixMilli()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_votes (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)
+	err := store.DurableTx(ctx, t.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_votes (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)
 		ON CONFLICT (round, client) DO UPDATE SET strategy = excluded.strategy, at_ms = excluded.at_ms`, round, voter, strategy, ms); err != nil {
-		return fmt.Errorf("tournament: record vote: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_vote_log (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)`,
-		round, voter, strategy, ms); err != nil {
-		return fmt.Errorf("tournament: record vote: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tournament_vote_log (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)`,
+			round, voter, strategy, ms)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("tournament: record vote: %w", err)
 	}
 	return nil
