@@ -24,6 +24,7 @@ const (
 	Conflict    Code = "conflict"    // the request clashes with the current state (409)
 	Unavailable Code = "unavailable" // the thing exists but cannot be done now (422/503)
 	TooLarge    Code = "too_large"   // the upload or file is over its size cap (413)
+	NoSpace     Code = "no_space"    // the disk holding the data directory is full (507)
 	Internal    Code = "internal"    // a bug or an outside failure (500)
 )
 

@@ -517,6 +517,9 @@ func (s *Service) Import(ctx context.Context, r io.Reader, symbol, format string
 	}
 	ser.Symbol = symbol
 	if err := ImportSeries(ctx, s.db.W, ser); err != nil {
+		if store.IsFull(err) {
+			return ImportResult{}, errs.Wrap(errs.NoSpace, err, "the disk holding the data directory is full, so nothing of this file was saved; free some space and import it again")
+		}
 		return ImportResult{}, err
 	}
 	return ImportResult{Symbol: symbol, Rows: rep.Rows, From: ser.Bars[0].Time, To: ser.Bars[len(ser.Bars)-1].Time, Report: rep}, nil

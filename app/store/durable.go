@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -36,4 +37,11 @@ func DurableTx(ctx context.Context, db *DB, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("durable transaction: commit: %w", err)
 	}
 	return nil
+}
+
+// IsFull reports whether err is SQLite's "database or disk is full"
+// (SQLITE_FULL): the disk holding the data directory has no room.
+func IsFull(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 13
 }

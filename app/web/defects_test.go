@@ -4,12 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/market"
+	"github.com/metastation/metastation/app/store"
 )
 
 // TestWrongAnswers holds the regression tests of issue 21's "wrong answers"
@@ -93,5 +102,49 @@ func TestCookielessVotesFromManyLoopbackAddresses(t *testing.T) {
 	}
 	if codes[http.StatusOK] != 0 || codes[http.StatusPreconditionRequired] == 0 {
 		t.Fatalf("statuses %v, want 428 (or 429) and never 200", codes)
+	}
+}
+
+// TestImportOnFullDiskIs507: a full disk during an import answered 500 with
+// the raw SQLite error; it is 507 with a sentence, and nothing is saved.
+// The disk is made "full" with SQLite's max_page_count on the writer.
+func TestImportOnFullDiskIs507(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), os.DirFS("../../migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var pages int
+	if err := db.W.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.W.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+1)); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := market.Preset("equity")
+	m, err := market.NewService(market.ServiceConfig{Sim: market.SimConfig{Universe: u, Seed: 1, Agents: 50}}, bus.New(), nil, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.ReadFile("../market/testdata/SPY-2007-2009.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "SPY.csv")
+	fw.Write(csv)
+	mw.WriteField("symbol", "SPY")
+	mw.Close()
+	req := httptest.NewRequest(http.MethodPost, "/api/market/import", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	w := httptest.NewRecorder()
+	marketImport(m)(w, req)
+	if w.Code != http.StatusInsufficientStorage || !strings.Contains(w.Body.String(), "disk holding the data directory is full") {
+		t.Fatalf("import on a full disk: %d %s, want 507 with a sentence", w.Code, w.Body)
+	}
+	var n int
+	if err := db.R.QueryRow(`SELECT count(*) FROM market_series`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d series saved after a failed import (%v)", n, err)
 	}
 }

@@ -23,6 +23,8 @@ func statusOf(code errs.Code) int {
 		return http.StatusUnprocessableEntity
 	case errs.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case errs.NoSpace:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }
