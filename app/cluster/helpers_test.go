@@ -101,6 +101,21 @@ func rafts(a string) raft.ServerAddress { return raft.ServerAddress(a) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+// waitSameRows polls until node got's rows equal node want's or timeout
+// passes, and returns both dumps: the rows follow the applied state through
+// the batching writer, so they may trail it by a flush.
+func waitSameRows(t testing.TB, got, want *store.DB, timeout time.Duration) (string, string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		g, w := dumpRows(t, got), dumpRows(t, want)
+		if g == w || time.Now().After(deadline) {
+			return g, w
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // dumpRows returns every cluster_* row of node id's database as text.
 func dumpRows(t testing.TB, db *store.DB) string {
 	t.Helper()

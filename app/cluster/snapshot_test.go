@@ -50,8 +50,7 @@ func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 	if h := restarted.Health(); h.LastSnapshotIndex == 0 {
 		t.Fatalf("the restarted follower caught up without a snapshot: %+v", h)
 	}
-	want := dumpRows(t, c.dbs[leader.ID()])
-	if got := dumpRows(t, c.dbs[restarted.ID()]); got != want {
+	if got, want := waitSameRows(t, c.dbs[restarted.ID()], c.dbs[leader.ID()], 10*time.Second); got != want {
 		t.Fatalf("rows after snapshot install differ:\n%s\nwant\n%s", got, want)
 	}
 }
@@ -103,8 +102,7 @@ func TestDeletedNodeRebuildsSameRows(t *testing.T) {
 		t.Fatalf("rejoin: %v", err)
 	}
 	c.waitConverged(15 * time.Second)
-	want := dumpRows(t, c.dbs[leader.ID()])
-	if got := dumpRows(t, c.dbs[id]); got != want {
+	if got, want := waitSameRows(t, c.dbs[id], c.dbs[leader.ID()], 10*time.Second); got != want {
 		t.Fatalf("rebuilt rows differ:\n%s\nwant\n%s", got, want)
 	}
 }
