@@ -144,9 +144,12 @@ export function runSection(o) {
 
   async function command(id, what) {
     try {
-      const r = await api("POST", `${o.url}/${id}/${what}`);
+      await api("POST", `${o.url}/${id}/${what}`);
       showError("");
-      if (r?.id) { state.runs.set(r.id, r); renderRuns(); }
+      // The answer is the run as the request found it (a stop is still
+      // checkpointing); the list read after it is at least as new, so a
+      // "stopped" that arrived on the socket first is not overwritten.
+      setRuns(await api("GET", o.url));
       if (what === "resume") select(id, true);
     } catch (err) {
       showError(err.message);
