@@ -18,7 +18,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) b
 	dec := json.NewDecoder(r.Body)
 	var raw json.RawMessage
 	err := dec.Decode(&raw)
-	if err == nil && dec.More() {
+	if err == nil && !atEOF(dec) {
 		writeError(w, r, http.StatusBadRequest, "The request body must hold one JSON object.")
 		return false
 	}
@@ -82,4 +82,11 @@ func jsonTypeName(t string) string {
 		return "true or false"
 	}
 	return "of another type"
+}
+
+// atEOF reports whether nothing but white space follows the value dec read
+// (dec.More alone lets a stray "}" or "]" through).
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF)
 }
