@@ -8,15 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
 
 	"github.com/metastation/metastation/app/command"
+	"github.com/metastation/metastation/app/heapwatch"
 	"github.com/metastation/metastation/app/store"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/detect"
@@ -80,7 +79,7 @@ func runBenchSynth(ctx context.Context, env command.Env, args []string) error {
 		return command.Usagef("bench synth: --workers must be in [1, %d]", synth.MaxWorkers)
 	}
 	res := SynthBenchResult{Rows: *rows, Workers: *workers}
-	peak := watchHeap()
+	peak := heapwatch.Start(10 * time.Millisecond)
 	say := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
 
 	// gen returns the wall seconds of a run and the cores it used on average
@@ -249,39 +248,6 @@ func gofakeitRecords(n int) float64 {
 		}
 	}
 	return time.Since(start).Seconds()
-}
-
-// watchHeap samples the live heap every 10 ms until the returned function
-// is called, which stops the sampling and returns the peak in bytes.
-func watchHeap() func() float64 {
-	var mu sync.Mutex
-	peak := 0.0
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			rtmetrics.Read(s)
-			mu.Lock()
-			peak = max(peak, float64(s[0].Value.Uint64()))
-			mu.Unlock()
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() float64 {
-		close(done)
-		<-stopped
-		mu.Lock()
-		defer mu.Unlock()
-		return peak
-	}
 }
 
 // cpuSeconds returns the CPU time (user and system) this process has used,

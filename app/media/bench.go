@@ -3,6 +3,7 @@ package media
 import (
 	"bufio"
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -18,12 +19,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	rtmetrics "runtime/metrics"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/errs"
+	"github.com/metastation/metastation/app/heapwatch"
 	"github.com/metastation/metastation/app/memory"
 	"github.com/metastation/metastation/app/memory/wordvec"
 	"github.com/metastation/metastation/app/store"
@@ -198,7 +198,7 @@ func RunBench(ctx context.Context, cfg BenchConfig, emb *wordvec.Embedder, log *
 	runtime.GC()
 	before := heapMB()
 	bombPeak := watchHeap()
-	_, err = p.Ingest(ctx, "bomb.png", bytes.NewReader(benchBomb(10000, 5000)), nil)
+	_, err = p.Ingest(ctx, "bomb.png", bytes.NewReader(DeclaredPNG(10000, 5000)), nil)
 	res.BombHeapMB = round3(math.Max(0, bombPeak()-before))
 	res.BombRefused = errs.Is(err, errs.Invalid) && strings.Contains(errs.MessageOf(err), "megapixels")
 	if err != nil {
@@ -351,8 +351,21 @@ func (c *countWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// benchBomb is a PNG declaring w × h pixels in about a kilobyte.
-func benchBomb(w, h uint32) []byte {
+// heapMB is the live heap now, in MB.
+func heapMB() float64 { return heapwatch.Bytes() / (1 << 20) }
+
+// watchHeap samples the live heap every 5 ms until the returned function
+// is called, which returns the peak in MB.
+func watchHeap() func() float64 {
+	stop := heapwatch.Start(5 * time.Millisecond)
+	return func() float64 { return stop() / (1 << 20) }
+}
+
+// DeclaredPNG is a valid PNG whose header declares w × h pixels but whose
+// one IDAT holds a kilobyte of zeros: a decompression bomb's shape, for the
+// bench and the tests that must see it refused before anything is
+// allocated.
+func DeclaredPNG(w, h uint32) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
@@ -364,46 +377,13 @@ func benchBomb(w, h uint32) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr, w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
 	chunk("IHDR", ihdr)
-	chunk("IDAT", make([]byte, 1000))
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 1024))
+	zw.Close()
+	chunk("IDAT", z.Bytes())
 	chunk("IEND", nil)
 	return b.Bytes()
-}
-
-func heapMB() float64 {
-	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	rtmetrics.Read(s)
-	return float64(s[0].Value.Uint64()) / (1 << 20)
-}
-
-// watchHeap samples the live heap every 5 ms until the returned function
-// is called, which returns the peak in MB.
-func watchHeap() func() float64 {
-	var mu sync.Mutex
-	peak := heapMB()
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			v := heapMB()
-			mu.Lock()
-			peak = math.Max(peak, v)
-			mu.Unlock()
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() float64 {
-		close(done)
-		<-stopped
-		mu.Lock()
-		defer mu.Unlock()
-		return peak
-	}
 }

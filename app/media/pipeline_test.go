@@ -262,7 +262,7 @@ func TestHostileFilesStoreNothing(t *testing.T) {
 		{"zip", append([]byte("PK\x03\x04"), make([]byte, 100)...), "archive"},
 		{"gzip", []byte("\x1f\x8b\x08\x00rest"), "gzip"},
 		{"binary", append([]byte{0x7f, 'E', 'L', 'F', 0, 0, 1}, make([]byte, 64)...), "binary data"},
-		{"png bomb", pngBomb(10000, 10000), "megapixels"},
+		{"png bomb", DeclaredPNG(10000, 10000), "megapixels"},
 		{"png truncated", pngBytes(chartImage(100, 80, "", 1))[:200], "truncated"},
 		{"jpeg truncated", jpegBytes(chartImage(100, 80, "", 1), 80)[:300], "truncated"},
 		{"gif truncated", animatedGIF(3)[:100], "truncated"},

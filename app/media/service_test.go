@@ -33,7 +33,7 @@ func TestServiceRunsJobsAndPublishesProgress(t *testing.T) {
 	}
 	job, err := s.Submit([]Upload{
 		{Name: "call.wav", Spooled: spool(wavBytes(16000, 1, speechLike(16000, [][2]float64{{0.5, 2}}, 3, 5)))},
-		{Name: "bomb.png", Spooled: spool(pngBomb(20000, 20000))},
+		{Name: "bomb.png", Spooled: spool(DeclaredPNG(20000, 20000))},
 		{Name: "big.bin", Err: errs.Errorf(errs.Invalid, "the file is larger than the 1 KB an upload may be")},
 	})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/color/palette"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/metastation/metastation/app/media"
 )
 
 // TestBrowserMedia drops a file of every kind (and a decompression bomb) on
@@ -43,7 +43,7 @@ func TestBrowserMedia(t *testing.T) {
 		write("call.wav", testWAV()),
 		write("spy.csv", testMarketCSV()),
 		write("anim.gif", testGIF()),
-		write("bomb.png", testPNGBomb(20000, 20000)),
+		write("bomb.png", media.DeclaredPNG(20000, 20000)),
 	}
 	want := map[string]string{ // a name's kind, and words of its meaning to find it by
 		"harvest.txt": "crop shortage made cereal costlier",
@@ -177,25 +177,5 @@ func testGIF() []byte {
 	}
 	var b bytes.Buffer
 	gif.EncodeAll(&b, g)
-	return b.Bytes()
-}
-
-// testPNGBomb declares w × h pixels in a few hundred bytes.
-func testPNGBomb(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		b.WriteString(typ)
-		b.Write(data)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
-	chunk("IHDR", ihdr)
-	chunk("IDAT", make([]byte, 64))
-	chunk("IEND", nil)
 	return b.Bytes()
 }
