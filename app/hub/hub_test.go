@@ -144,13 +144,15 @@ func TestMalformedMessagesGetErrorFrames(t *testing.T) {
 		{"too many topics", websocket.MessageText, `{"type":"subscribe","topics":[` + strings.Repeat(`"a",`, 64) + `"a"]}`, "at most 64"},
 	}
 	for _, tt := range tests {
-		if err := c.Write(context.Background(), tt.typ, []byte(tt.msg)); err != nil {
-			t.Fatal(err)
-		}
-		f := read(t, c)
-		if f.Type != "error" || !strings.Contains(f.Error, tt.want) {
-			t.Errorf("%s: got %+v, want an error containing %q", tt.name, f, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if err := c.Write(context.Background(), tt.typ, []byte(tt.msg)); err != nil {
+				t.Fatal(err)
+			}
+			f := read(t, c)
+			if f.Type != "error" || !strings.Contains(f.Error, tt.want) {
+				t.Errorf("%s: got %+v, want an error containing %q", tt.name, f, tt.want)
+			}
+		})
 	}
 	// The connection survives all of that.
 	send(t, c, map[string]any{"type": "ping", "id": 7})

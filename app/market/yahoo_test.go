@@ -75,14 +75,16 @@ func TestParseYahooVariants(t *testing.T) {
 		{"null rows and a blank line", "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,10.5,100\n2024-01-03,null,null,null,null,null,null\n\n2024-01-04,10.5,11,10,10.8,10.8,120\n", 2, false},
 	}
 	for _, tc := range tests {
-		s, rep, err := ParseYahoo(strings.NewReader(tc.in))
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if rep.Rows != tc.rows || s.Intraday != tc.intraday {
-			t.Errorf("%s: %d rows intraday=%v", tc.name, rep.Rows, s.Intraday)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			s, rep, err := ParseYahoo(strings.NewReader(tc.in))
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+				return
+			}
+			if rep.Rows != tc.rows || s.Intraday != tc.intraday {
+				t.Errorf("%s: %d rows intraday=%v", tc.name, rep.Rows, s.Intraday)
+			}
+		})
 	}
 	s, _, _ := ParseYahoo(strings.NewReader(tests[2].in))
 	if want := time.Date(2024, 1, 2, 14, 30, 0, 0, time.UTC); !s.Bars[0].Time.Equal(want) {
@@ -107,11 +109,13 @@ func TestParseYahooRejects(t *testing.T) {
 		{"only one row", h + ok1, "at least 2"},
 	}
 	for _, tc := range tests {
-		_, _, err := ParseYahoo(strings.NewReader(tc.in))
-		var ie *ImportError
-		if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: got %v, want an ImportError containing %q", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := ParseYahoo(strings.NewReader(tc.in))
+			var ie *ImportError
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: got %v, want an ImportError containing %q", tc.name, err, tc.want)
+			}
+		})
 	}
 	// Every problem is reported, not just the first.
 	_, _, err := ParseYahoo(strings.NewReader(h + ok1 + "2024-01-03,10,9,11,12,12,100\n2024-01-04,x,11,9,10,10,1\n"))
