@@ -211,7 +211,12 @@ func TestWrongSecretCannotJoinOrSend(t *testing.T) {
 	if len(after.Peers) != 1 || after.LastIndex != before.LastIndex {
 		t.Fatalf("membership or log changed: %+v -> %+v", before.Peers, after.Peers)
 	}
-	if after.RefusedConns == 0 {
+	// The leader counts a refusal in its own accept goroutine, which may run
+	// after the intruder has already seen its handshake fail.
+	for deadline := time.Now().Add(2 * time.Second); leader.Health().RefusedConns == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if leader.Health().RefusedConns == 0 {
 		t.Fatal("the refused connections were not counted")
 	}
 
