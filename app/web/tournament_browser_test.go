@@ -48,9 +48,18 @@ func fastTournament() tournament.Config {
 		FirstWait: 200 * time.Millisecond, VoteWindow: 3 * time.Second, PublishEvery: 200 * time.Millisecond}
 }
 
+// longRoundTournament is fastTournament with a round long enough (90 s of
+// real time) that a test's two votes cannot straddle a round boundary on a
+// slow machine.
+func longRoundTournament() tournament.Config {
+	tc := fastTournament()
+	tc.Round.Length = 6 * time.Hour
+	return tc
+}
+
 func TestBrowserTournamentLiveAndVote(t *testing.T) {
 	ctx := newBrowser(t)
-	srv, url := startTournamentServer(t, fastTournament())
+	srv, url := startTournamentServer(t, longRoundTournament())
 	navigate(t, ctx, url+"tournament")
 	waitJS(t, ctx, "the leaderboard", `document.querySelectorAll("#leaderboard tbody tr").length === 5`, 15*time.Second)
 	waitJS(t, ctx, "a running round", `window.metastationTournament.last?.phase === "running"`, 10*time.Second)
@@ -88,13 +97,15 @@ func TestBrowserTournamentLiveAndVote(t *testing.T) {
 	if n != 1 || pick != "maker" {
 		t.Errorf("database holds %d votes for round %v (pick %q), want 1 for maker", n, round, pick)
 	}
-	waitJS(t, ctx, "a fuller round for the picture", `window.metastationTournament.last.progress > 0.3 || window.metastationTournament.last.phase === "voting"`, 20*time.Second)
+	waitJS(t, ctx, "a fuller round for the picture", `window.metastationTournament.last.progress > 0.3 || window.metastationTournament.last.phase === "voting"`, 60*time.Second)
 	screenshot(t, ctx, "tournament")
 }
 
 func TestBrowserFloorRenders(t *testing.T) {
 	ctx := newBrowser(t)
-	_, url := startTournamentServer(t, fastTournament())
+	// The round turned between the two votes once at load 33 (the second
+	// answer was for the next round): a long round keeps both in one.
+	_, url := startTournamentServer(t, longRoundTournament())
 	navigate(t, ctx, url+"floor")
 	waitJS(t, ctx, "WebGL", `window.metastationFloor?.mode !== "starting"`, 15*time.Second)
 	if mode := eval[string](t, ctx, `window.metastationFloor.mode`); mode != "webgl" {
