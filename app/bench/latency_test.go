@@ -1,6 +1,9 @@
 package bench
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestLatencyHistQuantiles(t *testing.T) {
 	var h latencyHist
@@ -12,10 +15,12 @@ func TestLatencyHistQuantiles(t *testing.T) {
 		want uint64
 	}{{0.5, 50_000}, {0.99, 99_000}, {0.001, 100}}
 	for _, tt := range tests {
-		got := h.Quantile(tt.q)
-		if diff := float64(got) - float64(tt.want); diff > 0.02*float64(tt.want) || diff < -0.02*float64(tt.want) {
-			t.Errorf("q%.3f = %d, want %d within 2%%", tt.q, got, tt.want)
-		}
+		t.Run(fmt.Sprintf("q%g", tt.q), func(t *testing.T) {
+			got := h.Quantile(tt.q)
+			if diff := float64(got) - float64(tt.want); diff > 0.02*float64(tt.want) || diff < -0.02*float64(tt.want) {
+				t.Errorf("q%.3f = %d, want %d within 2%%", tt.q, got, tt.want)
+			}
+		})
 	}
 	if h.MaxUS.Load() != 100_000 || h.Total() != 100_000 {
 		t.Fatalf("max %d total %d", h.MaxUS.Load(), h.Total())

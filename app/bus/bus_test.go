@@ -21,9 +21,11 @@ func TestMatch(t *testing.T) {
 		{"market.trades", "market.trades2", false},
 	}
 	for _, tt := range tests {
-		if got := Match(tt.pattern, tt.topic); got != tt.want {
-			t.Errorf("Match(%q, %q) = %v, want %v", tt.pattern, tt.topic, got, tt.want)
-		}
+		t.Run(tt.pattern+" "+tt.topic, func(t *testing.T) {
+			if got := Match(tt.pattern, tt.topic); got != tt.want {
+				t.Errorf("Match(%q, %q) = %v, want %v", tt.pattern, tt.topic, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -60,12 +60,14 @@ func TestTrainDefaultsToDataRuns(t *testing.T) {
 		{[]string{"--algo", "qmix", "--env", "matrix2", "--episodes", "20", "--eval-episodes", "1", "--seed", "4"}, "qmix-matrix2-seed4"},
 	}
 	for _, tc := range cases {
-		if err := runTrain(t.Context(), env, append(tc.args, "--quiet")); err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
-		if _, err := os.Stat(filepath.Join(data, "runs", tc.dir, "checkpoint.ckpt")); err != nil {
-			t.Errorf("%v: %v", tc.args, err)
-		}
+		t.Run(tc.dir, func(t *testing.T) {
+			if err := runTrain(t.Context(), env, append(tc.args, "--quiet")); err != nil {
+				t.Fatalf("%v: %v", tc.args, err)
+			}
+			if _, err := os.Stat(filepath.Join(data, "runs", tc.dir, "checkpoint.ckpt")); err != nil {
+				t.Errorf("%v: %v", tc.args, err)
+			}
+		})
 	}
 }
 

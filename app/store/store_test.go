@@ -53,16 +53,18 @@ func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
 		{"busy_timeout", "5000"},
 	}
 	for _, tt := range tests {
-		var gotW, gotR string
-		if err := db.W.QueryRow("PRAGMA " + tt.pragma).Scan(&gotW); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.R.QueryRow("PRAGMA " + tt.pragma).Scan(&gotR); err != nil {
-			t.Fatal(err)
-		}
-		if gotW != tt.want || gotR != tt.want {
-			t.Errorf("PRAGMA %s: writer %q, reader %q, want %q", tt.pragma, gotW, gotR, tt.want)
-		}
+		t.Run(tt.pragma, func(t *testing.T) {
+			var gotW, gotR string
+			if err := db.W.QueryRow("PRAGMA " + tt.pragma).Scan(&gotW); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.R.QueryRow("PRAGMA " + tt.pragma).Scan(&gotR); err != nil {
+				t.Fatal(err)
+			}
+			if gotW != tt.want || gotR != tt.want {
+				t.Errorf("PRAGMA %s: writer %q, reader %q, want %q", tt.pragma, gotW, gotR, tt.want)
+			}
+		})
 	}
 	if _, err := db.R.Exec(`INSERT INTO items (name) VALUES ('x')`); err == nil {
 		t.Error("the reader pool accepted a write")

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -104,8 +105,10 @@ func TestBackoff(t *testing.T) {
 		{20, 5 * time.Second},
 	}
 	for _, tt := range tests {
-		if got := backoff(100*time.Millisecond, 5*time.Second, tt.failures); got != tt.want {
-			t.Errorf("backoff(%d) = %v, want %v", tt.failures, got, tt.want)
-		}
+		t.Run(fmt.Sprintf("%d failures", tt.failures), func(t *testing.T) {
+			if got := backoff(100*time.Millisecond, 5*time.Second, tt.failures); got != tt.want {
+				t.Errorf("backoff(%d) = %v, want %v", tt.failures, got, tt.want)
+			}
+		})
 	}
 }

@@ -182,12 +182,13 @@ func TestRation(t *testing.T) {
 		{[]float64{0, 10}, []float64{1, 1}, 5, []float64{0, 5}},
 	}
 	for _, c := range cases {
-		got := ration(c.want, c.weight, c.avail)
-		for i := range got {
-			if math.Abs(got[i]-c.got[i]) > 1e-9 {
-				t.Errorf("ration(%v, %v, %g) = %v, want %v", c.want, c.weight, c.avail, got, c.got)
-				break
+		t.Run(fmt.Sprintf("%v %v %g", c.want, c.weight, c.avail), func(t *testing.T) {
+			got := ration(c.want, c.weight, c.avail)
+			for i := range got {
+				if math.Abs(got[i]-c.got[i]) > 1e-9 {
+					t.Fatalf("ration(%v, %v, %g) = %v, want %v", c.want, c.weight, c.avail, got, c.got)
+				}
 			}
-		}
+		})
 	}
 }

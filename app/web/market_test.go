@@ -72,17 +72,19 @@ func TestMarketRoutes(t *testing.T) {
 		{"POST", "/api/market/orders", `{"symbol":"SPX","side":"buy","type":"limit","price":4000,"qty":0}`, 400, "less than one lot"},
 	}
 	for _, tc := range tests {
-		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.status || !strings.Contains(buf.String(), tc.want) {
-			t.Errorf("%s %s: %d %s, want %d containing %s", tc.method, tc.path, resp.StatusCode, buf.String(), tc.status, tc.want)
-		}
+		t.Run(tc.method+" "+tc.path+" "+tc.body, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("%s %s: %d %s, want %d containing %s", tc.method, tc.path, resp.StatusCode, buf.String(), tc.status, tc.want)
+			}
+		})
 	}
 }
 

@@ -155,9 +155,11 @@ func TestRerunRefuses(t *testing.T) {
 		{"2", errs.Invalid, "Job 2 cannot run again: rows must be between 1 and 20,000,000, not 20,000,001"},
 	}
 	for _, tt := range tests {
-		if _, err := s.Rerun(tt.id); !errs.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
-			t.Errorf("rerun of job %s: %v, want %v with %q", tt.id, err, tt.want, tt.msg)
-		}
+		t.Run("job "+tt.id, func(t *testing.T) {
+			if _, err := s.Rerun(tt.id); !errs.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("rerun of job %s: %v, want %v with %q", tt.id, err, tt.want, tt.msg)
+			}
+		})
 	}
 	if err := s.Cancel(running.ID); err != nil {
 		t.Fatal(err)
