@@ -135,7 +135,7 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 func benchLatency(ctx context.Context, c *LocalCluster, o BenchOptions, rep *BenchReport) error {
-	leader, err := c.Leader(ctx, 5*time.Second)
+	leader, err := c.Leader(ctx, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func benchLatency(ctx context.Context, c *LocalCluster, o BenchOptions, rep *Ben
 }
 
 func benchThroughput(ctx context.Context, c *LocalCluster, o BenchOptions, rep *BenchReport) error {
-	leader, err := c.Leader(ctx, 5*time.Second)
+	leader, err := c.Leader(ctx, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func benchSnapshot(ctx context.Context, dir, secret string, o BenchOptions, rep 
 		return err
 	}
 	defer c.Close()
-	l, err := c.Leader(ctx, 5*time.Second)
+	l, err := c.Leader(ctx, 30*time.Second)
 	if err != nil {
 		return err
 	}

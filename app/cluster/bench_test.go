@@ -30,7 +30,7 @@ func TestBenchSmall(t *testing.T) {
 
 func BenchmarkCommit(b *testing.B) {
 	c := newTestCluster(b, clusterOpts{n: 3, fast: true})
-	l := c.waitLeader(time.Second)
+	l := c.waitLeader(30 * time.Second)
 	b.ResetTimer()
 	for i := range b.N {
 		if _, err := l.MoveAlias(b.Context(), "", AliasMove{Model: "b", Alias: "a", Version: i + 1}); err != nil {

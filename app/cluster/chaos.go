@@ -386,14 +386,14 @@ func runFaults(ctx context.Context, c *LocalCluster, o ChaosOptions, rep *ChaosR
 	}
 	for sleep(300 * time.Millisecond) {
 		if o.Kills {
-			l, err := c.Leader(ctx, 5*time.Second)
+			l, err := c.Leader(ctx, 30*time.Second)
 			if err != nil {
 				return err
 			}
 			i := c.Index(l)
 			t0 := time.Now()
 			c.Stop(i)
-			nl, err := c.Leader(ctx, 10*time.Second)
+			nl, err := c.Leader(ctx, 30*time.Second)
 			if err != nil {
 				return fmt.Errorf("after killing %s: %w", l.ID(), err)
 			}
@@ -411,7 +411,7 @@ func runFaults(ctx context.Context, c *LocalCluster, o ChaosOptions, rep *ChaosR
 			}
 		}
 		if o.Isolate {
-			l, err := c.Leader(ctx, 5*time.Second)
+			l, err := c.Leader(ctx, 30*time.Second)
 			if err != nil {
 				return err
 			}

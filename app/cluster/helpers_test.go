@@ -149,3 +149,22 @@ func dumpRows(t testing.TB, db *store.DB) string {
 	}
 	return b.String()
 }
+
+// eventually polls check until it returns nil or timeout passes, then
+// fails the test with check's last error: for state that other goroutines
+// (raft, the state machine, the SQLite writer) change asynchronously. The
+// deadlines are generous because CI machines may be loaded.
+func eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

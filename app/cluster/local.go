@@ -98,13 +98,13 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalCluster, error) {
 			return nil, err
 		}
 		if i == 0 {
-			if _, err := c.Leader(ctx, 10*time.Second); err != nil {
+			if _, err := c.Leader(ctx, 30*time.Second); err != nil {
 				c.Close()
 				return nil, err
 			}
 			continue
 		}
-		jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = c.Node(i).JoinVia(jctx, c.Node(0).Addr())
 		cancel()
 		if err != nil {
@@ -112,7 +112,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalCluster, error) {
 			return nil, fmt.Errorf("join %s: %w", id, err)
 		}
 	}
-	if err := c.WaitConverged(ctx, 10*time.Second); err != nil {
+	if err := c.WaitConverged(ctx, 30*time.Second); err != nil {
 		c.Close()
 		return nil, err
 	}

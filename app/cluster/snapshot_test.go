@@ -13,7 +13,7 @@ import (
 func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 	c := newTestCluster(t, clusterOpts{n: 3, fast: true, sqlite: true, threshold: 64, trailing: 16})
 	ctx := t.Context()
-	leader := c.waitLeader(time.Second)
+	leader := c.waitLeader(30 * time.Second)
 	write := func(from, to int) {
 		t.Helper()
 		for i := from; i < to; i++ {
@@ -33,7 +33,9 @@ func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 		}
 	}
 	write(0, 50)
-	f := follower(c.live())
+	// Not follower(): with 100 ms timeouts leadership may have moved since
+	// waitLeader, and the node stopped must not be the one snapshotted.
+	f := other(c.live(), leader)
 	fi := c.index(f)
 	c.waitConverged(5 * time.Second)
 	c.stop(fi)
@@ -72,11 +74,11 @@ func TestDeletedNodeRebuildsSameRows(t *testing.T) {
 			}
 		}
 	}
-	leader := c.waitLeader(time.Second)
+	leader := c.waitLeader(30 * time.Second)
 	if err := leader.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	f := follower(c.live())
+	f := other(c.live(), leader) // see TestFollowerCatchesUpFromSnapshot
 	fi := c.index(f)
 	id := f.ID()
 	if err := leader.Remove(ctx, id); err != nil {

@@ -85,12 +85,12 @@ func TestBrowserClusterVoteOnFollowerCountsOnLeader(t *testing.T) {
 	}
 
 	navigate(t, ctx, urls[follower]+"tournament")
-	waitJS(t, ctx, "the vote buttons", `document.querySelectorAll("#vote-buttons button").length === 5`, 15*time.Second)
-	waitJS(t, ctx, "the page's own vote asked for", `window.metastationTournament.myVoteLoaded === true`, 5*time.Second)
+	waitJS(t, ctx, "the vote buttons", `document.querySelectorAll("#vote-buttons button").length === 5`, 30*time.Second)
+	waitJS(t, ctx, "the page's own vote asked for", `window.metastationTournament.myVoteLoaded === true`, 30*time.Second)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#vote-buttons button[data-strategy="maker"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "the vote answered", `window.metastationTournament.votes === 1`, 10*time.Second)
+	waitJS(t, ctx, "the vote answered", `window.metastationTournament.votes === 1`, 30*time.Second)
 	if msg := eval[string](t, ctx, `document.getElementById("vote-msg").textContent`); !strings.Contains(msg, "Vote recorded") {
 		t.Fatalf("the follower's page says %q", msg)
 	}
@@ -104,7 +104,7 @@ func TestBrowserClusterVoteOnFollowerCountsOnLeader(t *testing.T) {
 	if err := json.Unmarshal(body, &ans); code != http.StatusOK || err != nil || ans.Tally["maker"] != 1 {
 		t.Fatalf("leader's replicated tally: %d %s", code, body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, votes := srvs[leader].Tournament.Tally(); votes["maker"] == 1 {
 			break
@@ -118,10 +118,10 @@ func TestBrowserClusterVoteOnFollowerCountsOnLeader(t *testing.T) {
 
 	// The leader's Cluster page.
 	navigate(t, ctx, urls[leader]+"cluster")
-	waitJS(t, ctx, "the members", `document.querySelectorAll("#cl-peers tr").length === 3`, 10*time.Second)
-	waitJS(t, ctx, "the page to say this node leads", `document.getElementById("cl-state").textContent === "Leader"`, 5*time.Second)
-	waitJS(t, ctx, "the replicated tally", `document.querySelector('#cl-tally li[data-strategy="maker"] b')?.textContent === "1"`, 5*time.Second)
-	waitJS(t, ctx, "the live index chart", `window.metastationCluster.points() >= 3 && document.querySelector("#cl-chart canvas") !== null`, 10*time.Second)
+	waitJS(t, ctx, "the members", `document.querySelectorAll("#cl-peers tr").length === 3`, 30*time.Second)
+	waitJS(t, ctx, "the page to say this node leads", `document.getElementById("cl-state").textContent === "Leader"`, 30*time.Second)
+	waitJS(t, ctx, "the replicated tally", `document.querySelector('#cl-tally li[data-strategy="maker"] b')?.textContent === "1"`, 30*time.Second)
+	waitJS(t, ctx, "the live index chart", `window.metastationCluster.points() >= 3 && document.querySelector("#cl-chart canvas") !== null`, 30*time.Second)
 	term := eval[float64](t, ctx, `window.metastationCluster.state().term`)
 	commit := eval[float64](t, ctx, `window.metastationCluster.state().commit_index`)
 	if term < 1 || commit < 1 {
@@ -133,7 +133,7 @@ func TestBrowserClusterVoteOnFollowerCountsOnLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	navigate(t, ctx, urls[follower]+"cluster")
-	waitJS(t, ctx, "the follower leading", `document.getElementById("cl-state").textContent === "Leader"`, 10*time.Second)
+	waitJS(t, ctx, "the follower leading", `document.getElementById("cl-state").textContent === "Leader"`, 30*time.Second)
 }
 
 func TestClusterAPI(t *testing.T) {
@@ -179,7 +179,7 @@ func TestClusterEnvelopeReachesEveryNode(t *testing.T) {
 			if e.From != "desk" || !strings.Contains(string(raw), "hello") {
 				t.Errorf("node %d got %+v", i, e)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("node %d never published the replicated envelope", i)
 		}
 		sub.Close()
