@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -47,9 +46,10 @@ func (a *App) newCluster() error {
 }
 
 // runCluster joins the cluster when asked to (retrying until the member
-// answers), then publishes the node's state and, while this node leads,
-// records the tournament's round starts and results in the replicated
-// state: the leader owns the running round.
+// answers), then publishes the node's state and hands replicated votes to
+// this node's tournament. The rounds themselves are the tournament's
+// (tournament.ClusterLedger): the leader records their starts,
+// checkpoints and results.
 func (a *App) runCluster(ctx context.Context) error {
 	if a.Config.ClusterJoin != "" {
 		for {
@@ -67,8 +67,6 @@ func (a *App) runCluster(ctx context.Context) error {
 			}
 		}
 	}
-	sub := a.Bus.Subscribe(4, tournament.TopicState.Name)
-	defer sub.Close()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -83,10 +81,6 @@ func (a *App) runCluster(ctx context.Context) error {
 				a.Log.Debug("cluster: the local tournament did not take a replicated vote", "round", v.Round, "err", err)
 			}
 			cancel()
-		case e := <-sub.C():
-			if st, ok := e.Payload.(tournament.State); ok && a.Cluster.IsLeader() {
-				a.recordRound(ctx, st)
-			}
 		}
 	}
 }
@@ -99,42 +93,6 @@ func (a *App) ClusterState() ClusterState {
 		cs.Tally = s.Tally(s.VotesOpen)
 	})
 	return cs
-}
-
-// recordRound writes the leader's round start and result once each (the
-// ids make a repeated record a no-op).
-func (a *App) recordRound(ctx context.Context, st tournament.State) {
-	var known bool
-	var status string
-	a.Cluster.View(func(s *cluster.State) {
-		r, ok := s.Rounds[st.Round]
-		known, status = ok, r.Status
-	})
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if st.Round >= 1 && st.Phase == "running" && !known {
-		seed, _ := a.Tournament.RoundPlan(st.Round)
-		if _, err := a.Cluster.RecordRound(ctx, fmt.Sprintf("round-%d-started", st.Round),
-			cluster.Round{Round: st.Round, Status: cluster.RoundStarted, Seed: int64(seed)}); err != nil && !errs.Is(err, errs.Conflict) {
-			a.Log.Warn("cluster: record round start", "round", st.Round, "err", err)
-		}
-	}
-	if lr := st.LastResult; lr != nil && lr.Round >= 1 {
-		a.Cluster.View(func(s *cluster.State) {
-			r, ok := s.Rounds[lr.Round]
-			known, status = ok, r.Status
-		})
-		if known && status != cluster.RoundFinished {
-			b, err := json.Marshal(lr)
-			if err != nil {
-				return
-			}
-			if _, err := a.Cluster.RecordRound(ctx, fmt.Sprintf("round-%d-finished", lr.Round),
-				cluster.Round{Round: lr.Round, Status: cluster.RoundFinished, Results: b}); err != nil && !errs.Is(err, errs.Conflict) {
-				a.Log.Warn("cluster: record round result", "round", lr.Round, "err", err)
-			}
-		}
-	}
 }
 
 // CastVote records a tournament vote. Alone it goes to the tournament; in

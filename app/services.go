@@ -114,6 +114,11 @@ func (a *App) newMarket() (*market.Service, error) {
 // through the API before are entered.
 func (a *App) newTournament(ctx context.Context) (*tournament.Service, error) {
 	cfg := tournament.Config{Seed: uint64(a.Config.Seed)}
+	if a.Cluster != nil {
+		// The leader owns the rounds; every node runs them on the
+		// replicated clock (see tournament.Ledger).
+		cfg.Ledger = tournament.ClusterLedger{Node: a.Cluster}
+	}
 	if a.Config.LLMURL != "" {
 		cfg.LLM = &tournament.LLM{Client: llm.Client{URL: a.Config.LLMURL, Model: a.Config.LLMModel}}
 	}

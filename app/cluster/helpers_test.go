@@ -126,7 +126,7 @@ func dumpRows(t testing.TB, db *store.DB) string {
 		`SELECT model, alias, version, raft_index FROM cluster_aliases ORDER BY model, alias`,
 		`SELECT raft_index, model, alias, from_version, to_version, actor, reason, at, node FROM cluster_alias_moves ORDER BY raft_index`,
 		`SELECT raft_index, at, node, topic, sender, recipient, kind, payload FROM cluster_envelopes ORDER BY raft_index`,
-		`SELECT round, status, seed, step, state, results, raft_index, node, at FROM cluster_rounds ORDER BY round`,
+		`SELECT round, status, seed, step, state, results, raft_index, node, at, started FROM cluster_rounds ORDER BY round`,
 	} {
 		rows, err := db.R.Query(q)
 		if err != nil {

@@ -71,12 +71,15 @@ type EnvelopeRecord struct {
 	Envelope
 }
 
-// RoundRecord is the latest record of a round.
+// RoundRecord is the latest record of a round. Started is when the
+// round started (its "started" record's time), kept across checkpoints: a
+// new leader resumes the round on that clock.
 type RoundRecord struct {
 	Round
-	Index uint64    `json:"index"`
-	Node  string    `json:"node"` // the node (the leader) that wrote it
-	At    time.Time `json:"at"`
+	Index   uint64    `json:"index"`
+	Node    string    `json:"node"` // the node (the leader) that wrote it
+	At      time.Time `json:"at"`
+	Started time.Time `json:"started"`
 }
 
 // NewState returns the empty state: votes open for round 1.
@@ -191,9 +194,15 @@ func (s *State) apply(index uint64, c *Command) Result {
 		case r.Status == RoundProgress && r.Step < prev.Step:
 			return reject(index, c.ID, errs.Conflict, fmt.Sprintf("Round %d is at step %d; a checkpoint at step %d is stale.", r.Round, prev.Step, r.Step))
 		}
-		rec := RoundRecord{Round: *r, Index: index, Node: c.Node, At: c.At}
-		if seen && r.Status != RoundStarted && rec.Seed == 0 {
-			rec.Seed = prev.Seed // the seed is the round's, kept across checkpoints
+		rec := RoundRecord{Round: *r, Index: index, Node: c.Node, At: c.At, Started: c.At}
+		if seen {
+			rec.Started = prev.Started // the start time and the seed are the round's, kept across checkpoints
+			if rec.Seed == 0 {
+				rec.Seed = prev.Seed
+			}
+			if r.Status == RoundFinished && r.Step < prev.Step {
+				rec.Step = prev.Step
+			}
 		}
 		s.Rounds[r.Round] = rec
 		if r.Status == RoundStarted && r.Round >= s.VotesOpen {

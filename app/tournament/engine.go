@@ -47,17 +47,22 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
+	if s.cfg.Ledger != nil {
+		return s.runLedger(ctx)
+	}
 	wait := s.cfg.FirstWait
 	for {
 		s.mu.Lock()
 		s.phase = "voting"
 		s.lockAt = time.Now().Add(wait)
+		id := s.roundID + 1
 		s.mu.Unlock()
 		s.publish()
 		if !sleep(ctx, wait) {
 			return nil
 		}
-		if err := s.runRound(ctx); err != nil {
+		seed, _ := s.RoundPlan(id)
+		if err := s.runRound(ctx, roundPlan{id: id, seed: seed, start: time.Now()}); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -101,14 +106,24 @@ func (s *Service) recover(ctx context.Context) error {
 	return s.loadSeason(ctx)
 }
 
-// runRound runs the next round to its end on the clock.
-func (s *Service) runRound(ctx context.Context) error {
+// roundPlan is the round to run: its number, its seed, and the real time
+// it started, which its clock runs from. Alone that is now; in cluster mode
+// it is the replicated start, so a node that joins the round late (a new
+// leader after a failover, a restarted node) catches up to the same step.
+type roundPlan struct {
+	id    int64
+	seed  uint64
+	start time.Time
+}
+
+// runRound runs round p to its end on the clock.
+func (s *Service) runRound(ctx context.Context, p roundPlan) error {
+	id, seed := p.id, p.seed
 	s.mu.Lock()
-	id := s.roundID + 1
 	rc := s.cfg.Round
-	s.rostered = id
+	s.rostered = max(s.rostered, id)
 	s.mu.Unlock()
-	seed, sc := s.RoundPlan(id)
+	_, sc := s.RoundPlan(id)
 	rc.Seed, rc.Script = seed, sc.Script
 	r, err := NewRound(rc)
 	if err != nil {
@@ -117,7 +132,7 @@ func (s *Service) runRound(ctx context.Context) error {
 	r.TimeDecisions(true) // for the live decision-latency figures; results do not depend on it
 	season := s.seasonOf(id)
 	if err := s.tables.startRound(ctx, roundRow{ID: id, Season: season, Seed: seed, Scenario: sc, FeeBps: r.cfg.FeeBps,
-		ScoreBy: s.cfg.ScoreBy, Started: time.Now()}); err != nil {
+		ScoreBy: s.cfg.ScoreBy, Started: p.start}); err != nil {
 		return err
 	}
 	live := &liveRound{round: r, scenario: sc, det: newDetector(len(r.profiles), s.cfg.ScoreBy),
@@ -141,8 +156,10 @@ func (s *Service) runRound(ctx context.Context) error {
 	}
 
 	stepDur := r.cfg.Step
-	realStart := time.Now()
+	realStart := p.start
 	nextPublish := time.Now()
+	lr := s.newLedgerRun(ctx, id)
+	defer lr.wait()
 	for !r.Done() {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -164,6 +181,7 @@ func (s *Service) runRound(ctx context.Context) error {
 				break
 			}
 		}
+		lr.afterBatch(s, r)
 		s.mu.Unlock()
 		if time.Now().After(nextPublish) {
 			s.publish()
@@ -173,7 +191,13 @@ func (s *Service) runRound(ctx context.Context) error {
 			sleep(ctx, wait)
 		}
 	}
-	return s.finish(ctx, id, live, closed.Votes)
+	tally := closed.Votes
+	if s.cfg.Ledger != nil {
+		// The replicated votes, closed when the round started: the same
+		// on every node, whichever of them runs the round to its end.
+		tally = tallyOf(s.cfg.Ledger.Votes(id))
+	}
+	return s.finish(ctx, id, live, tally)
 }
 
 // afterStep collects fills and commentary after a step. Called with mu held.

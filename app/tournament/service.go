@@ -44,6 +44,11 @@ type Config struct {
 	ScoreBy         ScoreBy       // default sortino
 	PublishEvery    time.Duration // default 250ms
 	LLM             *LLM          // when set, commentary lines are rewritten by a local model (templates are the fallback)
+	// Ledger, when set, is the replicated record of rounds shared by the
+	// nodes of a cluster (ledger.go): the leader starts, checkpoints and
+	// finishes rounds, every node runs them on the replicated clock.
+	Ledger          Ledger
+	CheckpointEvery time.Duration // the leader's checkpoint interval; default 1s
 }
 
 func (c Config) withDefaults() Config {
@@ -64,6 +69,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PublishEvery <= 0 {
 		c.PublishEvery = 250 * time.Millisecond
+	}
+	if c.CheckpointEvery <= 0 {
+		c.CheckpointEvery = time.Second
 	}
 	c.Round = c.Round.withDefaults()
 	return c
@@ -93,6 +101,7 @@ type Service struct {
 	live       *liveRound // the round in progress (or the last one), nil before the first
 	lastResult *RoundSummary
 	season     seasonState
+	checks     CheckpointChecks // cluster mode: replicated checkpoints compared with this node's round
 }
 
 // NewService builds the tournament service. b and db are required; w (for

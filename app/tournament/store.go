@@ -35,6 +35,15 @@ func (t *tables) lastRound(ctx context.Context) (int64, error) {
 	return last.Int64, nil
 }
 
+// finished reports whether round id has finished on this node.
+func (t *tables) finished(ctx context.Context, id int64) (bool, error) {
+	var n int
+	if err := t.db.W.QueryRowContext(ctx, `SELECT count(*) FROM tournament_rounds WHERE id = ? AND state = 'finished'`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("tournament: round %d: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // roundRow is what the database keeps of a round when it starts.
 type roundRow struct {
 	ID       int64
@@ -47,8 +56,12 @@ type roundRow struct {
 }
 
 func (t *tables) startRound(ctx context.Context, r roundRow) error {
+	// A round this node started before a restart (abandoned since) runs
+	// again under the same id in cluster mode; a finished one never does.
 	if _, err := t.db.W.ExecContext(ctx, `INSERT INTO tournament_rounds (id, season, seed, scenario, script, fee_bps, score_by, state, started_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`, r.ID, r.Season, int64(r.Seed), r.Scenario.Name, r.Scenario.Script, r.FeeBps,
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)
+		ON CONFLICT (id) DO UPDATE SET state = 'running', seed = excluded.seed, started_ms = excluded.started_ms
+		WHERE tournament_rounds.state = 'abandoned'`, r.ID, r.Season, int64(r.Seed), r.Scenario.Name, r.Scenario.Script, r.FeeBps,
 		string(r.ScoreBy), r.Started.UnixMilli()); err != nil {
 		return fmt.Errorf("tournament: start round %d: %w", r.ID, err)
 	}

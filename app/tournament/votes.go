@@ -231,6 +231,16 @@ func (s *Service) openVotes(ctx context.Context, round int64) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.Ledger != nil {
+		// Replicated votes this node's tournament could not take yet (they
+		// were applied before it reached the round before).
+		if picks == nil {
+			picks = map[string]string{}
+		}
+		for voter, st := range s.cfg.Ledger.Votes(round) {
+			picks[voter] = st
+		}
+	}
 	s.votes.open(round, picks)
 	TopicVotes.Publish(s.bus, "tournament", "", "tally", s.votes.snapshot())
 	return nil
