@@ -123,16 +123,17 @@ type FactsCheck struct {
 
 // CheckEquityFacts holds f to the ranges of real equity indices:
 // excess kurtosis 3–30, |ACF(r,1)| < 0.1, max |ACF(r)| over lags 2–20 <
-// 0.05, ACF(|r|,1) in 0.1–0.4, S20 in 2–7, leverage below −0.02, 21-day
-// kurtosis below the daily one and 63-day below half of it.
+// 0.05, ACF(|r|,1) in 0.1–0.4, S20 in 4.5–8 (SPY 5.9, S&P 500 6.2, JPM
+// 6.5, KO 5.1), leverage at most −0.05 (SPY and the S&P 500 −0.09, KO
+// −0.06), 21-day kurtosis below the daily one and 63-day below half of it.
 func CheckEquityFacts(f Facts) []FactsCheck {
 	return []FactsCheck{
 		{"excess kurtosis", f.ExcessKurtosis, "3 to 30", f.ExcessKurtosis >= 3 && f.ExcessKurtosis <= 30},
 		{"|ACF(r,1)|", math.Abs(f.ACFR1), "below 0.1", math.Abs(f.ACFR1) < 0.1},
 		{"max |ACF(r)| lags 2-20", f.MaxACFR2to20, "below 0.05", f.MaxACFR2to20 < 0.05},
 		{"ACF(|r|,1)", f.ACFAbsR1, "0.1 to 0.4", f.ACFAbsR1 >= 0.1 && f.ACFAbsR1 <= 0.4},
-		{"S20", f.S20, "2 to 7", f.S20 >= 2 && f.S20 <= 7},
-		{"leverage", f.Leverage, "below -0.02", f.Leverage < -0.02},
+		{"S20", f.S20, "4.5 to 8", f.S20 >= 4.5 && f.S20 <= 8},
+		{"leverage", f.Leverage, "at most -0.05", f.Leverage <= -0.05},
 		{"21-day kurtosis", f.Kurtosis21d, "below daily", f.Kurtosis21d < f.ExcessKurtosis},
 		{"63-day kurtosis", f.Kurtosis63d, "below half the daily", f.Kurtosis63d < f.ExcessKurtosis/2},
 	}

@@ -83,8 +83,9 @@ type Instrument struct {
 	AnnualVol float64 `json:"annual_vol"` // long-run annualised volatility, all regimes together
 	Drift     float64 `json:"drift"`      // annualised drift of the log price in the calm regime
 
-	GARCH GARCH `json:"garch"`
-	Jumps Jumps `json:"jumps"`
+	GARCH  GARCH          `json:"garch"`
+	Memory []VolComponent `json:"memory,omitempty"` // long-memory volatility components on top of the GARCH
+	Jumps  Jumps          `json:"jumps"`
 }
 
 // Validate reports the first thing wrong with in, as a sentence.
@@ -116,6 +117,13 @@ func (in Instrument) Validate() error {
 		return fmt.Errorf("instrument %s: garch nu (degrees of freedom) must be above 2, not %g", in.Symbol, in.GARCH.Nu)
 	case in.Jumps.PerYear < 0 || in.Jumps.Std < 0:
 		return fmt.Errorf("instrument %s: jumps per_year and std must not be negative", in.Symbol)
+	case len(in.Memory) > maxVolComponents:
+		return fmt.Errorf("instrument %s: %d memory components, at most %d", in.Symbol, len(in.Memory), maxVolComponents)
+	}
+	for k, c := range in.Memory {
+		if err := c.validate(); err != nil {
+			return fmt.Errorf("instrument %s: memory component %d: %w", in.Symbol, k+1, err)
+		}
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ type Process struct {
 	next    int  // index of the next script step to apply
 	forced  bool // the script, not the chain, sets the regime
 
-	slow float64 // market-wide slow log-volatility factor, AR(1) day by day
+	slow    float64 // market-wide slow log-volatility factor, AR(1) day by day
+	slowVol float64 // exp(slow) with the mean variance divided out, for the day
 
 	normal []float64 // scratch: independent normals
 	corr   []float64 // scratch: correlated normals
@@ -53,6 +54,7 @@ type asset struct {
 	jumpPerDay float64 // jump intensity per day before the regime's factor
 	dailyStd   float64 // long-run daily standard deviation
 	regimeBeta float64 // 1 if regimes move the drift, 0 for FX
+	mem        memory  // long-memory volatility components
 
 	replay    []float64 // daily log-returns to follow instead of the model
 	replayDay int       // index of the day being replayed
@@ -95,8 +97,10 @@ func NewProcess(u Universe, seed uint64) (*Process, error) {
 			a.regimeBeta = 1
 		}
 		a.chi = distuv.Gamma{Alpha: in.GARCH.Nu / 2, Beta: 0.5, Src: p.rng}
+		a.mem = newMemory(in.Memory, in.GARCH.Nu)
 		p.assets = append(p.assets, a)
 	}
+	p.slowVol = math.Exp(-slowSD * slowSD)
 	p.drawMixes()
 	if err := p.factorize(u.Correlation); err != nil {
 		return nil, err
@@ -228,14 +232,13 @@ func (p *Process) Step(dt float64) {
 		p.corr[i] = s
 	}
 	sq := math.Sqrt(dt)
-	slowVol := math.Exp(p.slow - slowSD*slowSD)
 	for i := range p.assets {
 		a := &p.assets[i]
 		e := math.Sqrt(a.h) * a.mix * sq * p.corr[i]
 		a.dayShock += e
-		// Regime, slow factor and GARCH together may lift the volatility
-		// to five times its long-run level, not more.
-		scale := min(eff.Vol*slowVol, 5*math.Sqrt(a.hbar/a.h))
+		// Regime, slow factor, memory and GARCH together may lift the
+		// volatility to five times its long-run level, not more.
+		scale := min(eff.Vol*p.slowVol*a.mem.mult, 5*math.Sqrt(a.hbar/a.h))
 		r := (a.drift+a.regimeBeta*eff.Drift/a.in.Class.DaysPerYear())*dt + scale*e
 		if a.in.Jumps.PerYear > 0 {
 			for k := poisson(p.rng, a.jumpPerDay*eff.Jumps*dt); k > 0; k-- {
@@ -270,11 +273,13 @@ func (p *Process) Step(dt float64) {
 			// so a run of outliers does not explode into months of absurd
 			// volatility.
 			e2 := min(a.dayShock*a.dayShock, 16*a.h)
+			a.mem.update(a.dayShock / math.Sqrt(a.h))
 			a.h = min(a.omega+react*e2+g.Beta*a.h, 6*a.hbar)
 			a.dayShock = 0
 		}
 		p.drawMixes()
 		p.slow = slowPhi*p.slow + slowSD*math.Sqrt(1-slowPhi*slowPhi)*p.rng.NormFloat64()
+		p.slowVol = math.Exp(p.slow - slowSD*slowSD)
 	}
 	if !p.applyScript() && !p.forced {
 		p.regime = nextRegime(p.regime, dt, p.rng)
@@ -341,8 +346,8 @@ func (p *Process) applyScript() bool {
 // real markets (months-long quiet and nervous spells) without the sharp
 // GARCH spikes that would fatten the tails of quarterly returns.
 const (
-	slowHalfLife = 90.0
-	slowSD       = 0.30
+	slowHalfLife = 60.0
+	slowSD       = 0.45
 )
 
 var slowPhi = math.Exp(-math.Ln2 / slowHalfLife)
