@@ -157,7 +157,10 @@ var presets = map[string][]string{
 // a leverage effect of -0.03 and an S20 of 4 where the real S&P 500 shows
 // -0.09 and 6): a 3-day, a 20-day and a 60-day log-volatility, falls
 // raising the first two, on innovations close to normal (nu 10) because
-// the volatility's own swings now make most of the heavy tails.
+// the volatility's own swings now make most of the heavy tails. JPM and KO
+// have components of the same shape, chosen against their real files (JPM:
+// S20 6.5, leverage -0.04; KO: 5.1, -0.06); AAPL keeps its GJR-GARCH, which
+// already matches its real file's weak leverage (-0.01) and S20 (3.4-4).
 var presetInstruments = map[string]Instrument{
 	"SPX": {Symbol: "SPX", Name: "Equity index", Class: ClassIndex, Price: 5000, TickSize: 0.25, LotSize: 1,
 		AnnualVol: 0.19, Drift: 0.07, GARCH: GARCH{Nu: 10},
@@ -168,10 +171,14 @@ var presetInstruments = map[string]Instrument{
 		AnnualVol: 0.32, Drift: 0.10, GARCH: GARCH{Alpha: 0.04, Gamma: 0.08, Beta: 0.88, Nu: 6},
 		Jumps: Jumps{PerYear: 4, Mean: -0.01, Std: 0.04}},
 	"JPM": {Symbol: "JPM", Name: "Bank stock", Class: ClassEquity, Price: 200, TickSize: 0.01, LotSize: 1,
-		AnnualVol: 0.30, Drift: 0.06, GARCH: GARCH{Alpha: 0.04, Gamma: 0.09, Beta: 0.88, Nu: 6},
+		AnnualVol: 0.30, Drift: 0.06, GARCH: GARCH{Nu: 8},
+		Memory: []VolComponent{{HalfLife: 3, React: 0.04, Leverage: 0.04}, {HalfLife: 20, React: 0.05, Leverage: 0.03},
+			{HalfLife: 60, React: 0.025, Leverage: 0.01}},
 		Jumps: Jumps{PerYear: 3, Mean: -0.01, Std: 0.04}},
 	"KO": {Symbol: "KO", Name: "Consumer staples stock", Class: ClassEquity, Price: 60, TickSize: 0.01, LotSize: 1,
-		AnnualVol: 0.28, Drift: 0.05, GARCH: GARCH{Alpha: 0.04, Gamma: 0.07, Beta: 0.88, Nu: 6},
+		AnnualVol: 0.28, Drift: 0.05, GARCH: GARCH{Nu: 8},
+		Memory: []VolComponent{{HalfLife: 3, React: 0.03, Leverage: 0.06}, {HalfLife: 20, React: 0.03, Leverage: 0.05},
+			{HalfLife: 60, React: 0.015, Leverage: 0.01}},
 		Jumps: Jumps{PerYear: 2, Mean: -0.01, Std: 0.03}},
 	"BTC": {Symbol: "BTC", Name: "Bitcoin", Class: ClassCrypto, Price: 60000, TickSize: 0.5, LotSize: 0.001,
 		AnnualVol: 0.75, Drift: 0.20, GARCH: GARCH{Alpha: 0.08, Gamma: 0.02, Beta: 0.88, Nu: 4.5},
