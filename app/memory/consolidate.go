@@ -132,24 +132,24 @@ func (s *Store) Consolidate(ctx context.Context) (Report, error) {
 	s.mu.Lock()
 	for _, u := range p.survivors {
 		if pos, ok := s.x.byID[u.id]; ok {
-			m := &s.x.mems[pos]
+			m := s.x.mems.at(pos)
 			m.Links, m.Tags, m.Count, m.Importance = u.links, u.tags, u.count, u.importance
 		}
 	}
 	for _, mg := range p.merges {
 		if pos, ok := s.x.byID[mg.id]; ok {
-			s.x.mems[pos].Status, s.x.mems[pos].MergedInto = Merged, mg.into
+			s.x.mems.at(pos).Status, s.x.mems.at(pos).MergedInto = Merged, mg.into
 		}
 	}
 	for _, sp := range p.supersedes {
 		if pos, ok := s.x.byID[sp.id]; ok {
-			s.x.mems[pos].SupersededBy = sp.by
+			s.x.mems.at(pos).SupersededBy = sp.by
 		}
 	}
 	forgotten := 0
 	for _, id := range p.forget {
-		if pos, ok := s.x.byID[id]; ok && !s.x.mems[pos].Pinned {
-			s.x.mems[pos].Status = Forgotten
+		if pos, ok := s.x.byID[id]; ok && !s.x.mems.at(pos).Pinned {
+			s.x.mems.at(pos).Status = Forgotten
 			forgotten++
 		}
 	}
@@ -174,7 +174,7 @@ func (s *Store) planLocked() (*plan, int) {
 	for _, agent := range agents {
 		var active []int
 		for _, pos := range s.x.streams[s.x.agents[agent]] {
-			if _, ok := s.x.byID[s.x.mems[pos].ID]; ok && s.x.mems[pos].Status == Active {
+			if _, ok := s.x.byID[s.x.mems.at(pos).ID]; ok && s.x.mems.at(pos).Status == Active {
 				active = append(active, pos)
 			}
 		}
@@ -205,7 +205,7 @@ func (s *Store) planMerges(p *plan, active []int, cfg ConsolidationConfig) map[i
 	groups := map[key][]int{}
 	var order []key
 	for _, pos := range active {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		k := key{m.Kind, m.Topic, m.SimTime.UnixMilli() / bucketMS}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
@@ -217,7 +217,7 @@ func (s *Store) planMerges(p *plan, active []int, cfg ConsolidationConfig) map[i
 		var heads []int
 		acc := map[int]*survivorUpdate{}
 		for _, pos := range groups[k] {
-			m := &s.x.mems[pos]
+			m := s.x.mems.at(pos)
 			if m.Kind == Reflection {
 				continue // a reflection summarises; it is never a duplicate
 			}
@@ -234,7 +234,7 @@ func (s *Store) planMerges(p *plan, active []int, cfg ConsolidationConfig) map[i
 			}
 			u, ok := acc[into]
 			if !ok {
-				h := &s.x.mems[into]
+				h := s.x.mems.at(into)
 				u = &survivorUpdate{id: h.ID, links: slices.Clone(h.Links), tags: slices.Clone(h.Tags), count: h.Count, importance: h.Importance}
 				acc[into] = u
 			}
@@ -261,7 +261,7 @@ func (s *Store) planSupersedes(p *plan, kept []int) {
 	byTopic := map[string][]int{}
 	var topics []string
 	for _, pos := range kept {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		if m.Stance == "" || m.Topic == "" {
 			continue
 		}
@@ -273,16 +273,16 @@ func (s *Store) planSupersedes(p *plan, kept []int) {
 	for _, t := range topics {
 		list := byTopic[t]
 		slices.SortStableFunc(list, func(a, b int) int {
-			ma, mb := &s.x.mems[a], &s.x.mems[b]
+			ma, mb := s.x.mems.at(a), s.x.mems.at(b)
 			return cmp.Or(ma.SimTime.Compare(mb.SimTime), cmp.Compare(ma.ID, mb.ID))
 		})
 		var open []int // not superseded yet, oldest first
 		for _, pos := range list {
-			m := &s.x.mems[pos]
+			m := s.x.mems.at(pos)
 			next := open[:0:0]
 			for _, o := range open {
-				if s.x.mems[o].Stance != m.Stance {
-					p.supersedes = append(p.supersedes, supersedeRow{id: s.x.mems[o].ID, by: m.ID})
+				if s.x.mems.at(o).Stance != m.Stance {
+					p.supersedes = append(p.supersedes, supersedeRow{id: s.x.mems.at(o).ID, by: m.ID})
 				} else {
 					next = append(next, o)
 				}
@@ -300,7 +300,7 @@ func (s *Store) planSupersedes(p *plan, kept []int) {
 func (s *Store) planReflections(p *plan, agent string, kept []int, cfg ConsolidationConfig) {
 	upto := map[string]int64{} // topic -> newest memory id a reflection covers
 	for _, pos := range kept {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		if m.Kind != Reflection {
 			continue
 		}
@@ -313,7 +313,7 @@ func (s *Store) planReflections(p *plan, agent string, kept []int, cfg Consolida
 	groups := map[string][]int{}
 	var topics []string
 	for _, pos := range kept {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		if m.Kind == Reflection || m.Topic == "" || m.ID <= upto[m.Topic] {
 			continue
 		}
@@ -337,10 +337,10 @@ func (s *Store) reflect(agent, topic string, members []int, maxLinks int) reflec
 	kinds := map[Kind]int{}
 	var sum, best, worst float64
 	valued, stance := 0, ""
-	first, last := s.x.mems[members[0]].SimTime, s.x.mems[members[0]].SimTime
+	first, last := s.x.mems.at(members[0]).SimTime, s.x.mems.at(members[0]).SimTime
 	imp := 0.0
 	for _, pos := range members {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		kinds[m.Kind] += m.Count
 		if m.SimTime.Before(first) {
 			first = m.SimTime
@@ -383,7 +383,7 @@ func (s *Store) reflect(agent, topic string, members []int, maxLinks int) reflec
 	b.WriteString(".")
 	links := make([]Link, 0, min(len(members), maxLinks))
 	for _, pos := range members[max(0, len(members)-maxLinks):] {
-		links = append(links, Link{Kind: "memory", Ref: strconv.FormatInt(s.x.mems[pos].ID, 10)})
+		links = append(links, Link{Kind: "memory", Ref: strconv.FormatInt(s.x.mems.at(pos).ID, 10)})
 	}
 	m := Memory{Agent: agent, Kind: Reflection, Text: b.String(), Topic: topic, Source: "memory.consolidation",
 		Tags: []string{"reflection"}, Links: links, SimTime: last, Wall: s.cfg.Now().UTC().Truncate(time.Millisecond),
@@ -458,7 +458,7 @@ func numbersIn(s string) []string {
 // planForgetting forgets what has faded: importance decayed by recency.
 func (s *Store) planForgetting(p *plan, kept []int, nowMS int64, cfg ConsolidationConfig) {
 	for _, pos := range kept {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		if m.Pinned || m.Kind == Reflection {
 			continue
 		}

@@ -184,8 +184,8 @@ func (s *Store) WriteBatch(ctx context.Context, ms []Memory) ([]Memory, error) {
 		if err := s.w.Enqueue(ctx, insertMemoriesSQL(end-start), args...); err != nil {
 			s.mu.Lock()
 			for _, p := range pos[start:] {
-				s.x.mems[p].Status = Forgotten // never reached the database: out of every search
-				delete(s.x.byID, s.x.mems[p].ID)
+				s.x.mems.at(p).Status = Forgotten // never reached the database: out of every search
+				delete(s.x.byID, s.x.mems.at(p).ID)
 			}
 			s.mu.Unlock()
 			return nil, errs.Wrap(errs.Unavailable, err, "the memory store is busy; try again")
@@ -242,7 +242,7 @@ func (s *Store) Get(id int64) (Memory, error) {
 	if !ok {
 		return Memory{}, errs.Errorf(errs.NotFound, "there is no memory %d", id)
 	}
-	return clone(s.x.mems[pos]), nil
+	return clone(*s.x.mems.at(pos)), nil
 }
 
 // Page selects part of a timeline: the Limit memories just before Before
@@ -267,19 +267,19 @@ func (s *Store) Timeline(agent string, p Page) ([]Memory, error) {
 	}
 	stream := slices.Clone(s.x.streams[a])
 	slices.SortFunc(stream, func(i, j int) int {
-		mi, mj := &s.x.mems[i], &s.x.mems[j]
+		mi, mj := s.x.mems.at(i), s.x.mems.at(j)
 		return cmp.Or(mj.SimTime.Compare(mi.SimTime), cmp.Compare(mj.ID, mi.ID))
 	})
 	start := 0
 	if p.Before != 0 {
-		start = slices.IndexFunc(stream, func(pos int) bool { return s.x.mems[pos].ID == p.Before }) + 1
+		start = slices.IndexFunc(stream, func(pos int) bool { return s.x.mems.at(pos).ID == p.Before }) + 1
 		if start == 0 {
 			return nil, errs.Errorf(errs.NotFound, "agent %q has no memory %d", agent, p.Before)
 		}
 	}
 	var out []Memory
 	for _, pos := range stream[start:] {
-		m := &s.x.mems[pos]
+		m := s.x.mems.at(pos)
 		if !p.All && m.Status != Active {
 			continue
 		}
@@ -309,7 +309,7 @@ func (s *Store) Agents() []AgentSummary {
 	for a, name := range s.x.names {
 		sum := AgentSummary{Agent: name}
 		for _, pos := range s.x.streams[a] {
-			m := &s.x.mems[pos]
+			m := s.x.mems.at(pos)
 			if m.Status == Active {
 				sum.Memories++
 			}
@@ -350,8 +350,8 @@ func (s *Store) Pin(ctx context.Context, id int64, pinned bool) (Memory, error) 
 		s.mu.Unlock()
 		return Memory{}, errs.Errorf(errs.NotFound, "there is no memory %d", id)
 	}
-	s.x.mems[pos].Pinned = pinned
-	m := clone(s.x.mems[pos])
+	s.x.mems.at(pos).Pinned = pinned
+	m := clone(*s.x.mems.at(pos))
 	s.mu.Unlock()
 	if err := s.w.Enqueue(ctx, pinSQL, boolInt(pinned), id); err != nil {
 		return Memory{}, errs.Wrap(errs.Unavailable, err, "the memory store is busy; try again")
@@ -367,10 +367,10 @@ func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := s.stats
-	st.Memories, st.Agents, st.VecVersion = len(s.x.mems), len(s.x.names), s.emb.Version()
+	st.Memories, st.Agents, st.VecVersion = s.x.mems.len(), len(s.x.names), s.emb.Version()
 	st.ByKind, st.ByStatus = map[Kind]int{}, map[Status]int{}
-	for i := range s.x.mems {
-		m := &s.x.mems[i]
+	for i := range s.x.mems.len() {
+		m := s.x.mems.at(i)
 		if _, ok := s.x.byID[m.ID]; !ok {
 			continue
 		}

@@ -143,7 +143,7 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Result, error) {
 	}
 	list := make([]*cand, 0, len(cands))
 	for _, cd := range cands {
-		m := &s.x.mems[cd.pos]
+		m := s.x.mems.at(cd.pos)
 		if hasVec {
 			cd.why.Cosine = round4(float64(wordvec.Dot(qv, s.x.vec(cd.pos))))
 		}
@@ -178,7 +178,7 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Result, error) {
 	for _, cd := range list {
 		cd.why.RRF = round6(cd.why.RRF)
 		score := w.Relevance*cd.why.Relevance + w.Recency*cd.why.Recency + w.Importance*cd.why.Importance
-		out = append(out, Result{Memory: s.x.mems[cd.pos], Score: round4(score), Why: cd.why})
+		out = append(out, Result{Memory: *s.x.mems.at(cd.pos), Score: round4(score), Why: cd.why})
 	}
 	slices.SortFunc(out, func(a, b Result) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(b.Why.RRF, a.Why.RRF), cmp.Compare(a.Memory.ID, b.Memory.ID))

@@ -227,8 +227,8 @@ func (s *Store) MaxLinkRef(source, kind string) int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var last int64
-	for i := range s.x.mems {
-		m := &s.x.mems[i]
+	for i := range s.x.mems.len() {
+		m := s.x.mems.at(i)
 		if m.Source != source {
 			continue
 		}

@@ -41,6 +41,14 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The batching writer's transactions run to tens of MB (a 256-memory
+		// batch with its FTS rows is ~1 MB); with the default 2 MB page
+		// cache SQLite spilled dirty pages mid-transaction (pagerStress,
+		// a sixth of a memory insert's CPU). 32 MiB, for the one connection.
+		// Statement journals (a multi-row INSERT whose triggers write the
+		// FTS index keeps one) go to memory rather than a temp file.
+		q.Add("_pragma", "cache_size(-32768)")
+		q.Add("_pragma", "temp_store(MEMORY)")
 	}
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
