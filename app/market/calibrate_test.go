@@ -2,6 +2,8 @@ package market
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -55,5 +57,91 @@ func TestFitRealFixtureAndCalibratedPath(t *testing.T) {
 	}
 	if _, err := FitGARCH(make([]float64, 100), true); err == nil {
 		t.Error("a fit on 100 returns should fail")
+	}
+}
+
+// TestFitMemoryRecoversKnownParameters fits data simulated from the index's
+// own components. Three components on 8,000 days are not separately well
+// identified, so the test holds what matters: the likelihood reaches at
+// least the truth's, the summed leverage (the response of the volatility
+// to a fall, all horizons) within ±0.04, the summed reaction within ±0.04
+// and nu within ±3.
+func TestFitMemoryRecoversKnownParameters(t *testing.T) {
+	in := presetInstruments["SPX"]
+	truth := MemoryFit{Vol: 0.012, Nu: in.GARCH.Nu, Components: in.Memory}
+	hl := []float64{3, 20, 60}
+	sums := func(cs []VolComponent) (react, lev float64) {
+		for _, c := range cs {
+			react, lev = react+c.React, lev+c.Leverage
+		}
+		return react, lev
+	}
+	wantReact, wantLev := sums(truth.Components)
+	for seed := uint64(1); seed <= 2; seed++ {
+		r := truth.Simulate(8000, seed)
+		f, err := FitMemory(r, hl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("seed %d: %+v", seed, f)
+		tr := truth
+		tr.Mu, tr.Vol = f.Mu, f.Vol // the fit targets the sample's mean and variance
+		if lt := tr.logLik(r); f.LogLik < lt-1 {
+			t.Errorf("seed %d: fitted log-likelihood %.1f below the truth's %.1f", seed, f.LogLik, lt)
+		}
+		react, lev := sums(f.Components)
+		if math.Abs(react-wantReact) > 0.04 || math.Abs(lev-wantLev) > 0.04 {
+			t.Errorf("seed %d: summed react %.3f leverage %.3f, want %.3f and %.3f ± 0.04", seed, react, lev, wantReact, wantLev)
+		}
+		if math.Abs(f.Nu-truth.Nu) > 3 {
+			t.Errorf("seed %d: nu %.2f, want %.2f ± 3", seed, f.Nu, truth.Nu)
+		}
+	}
+	if _, err := FitMemory(make([]float64, 100), hl); err == nil {
+		t.Error("a fit on 100 returns should fail")
+	}
+	if _, err := FitMemory(make([]float64, 1000), []float64{1, 2, 3, 4}); err == nil {
+		t.Error("a fit with four half-lives should fail")
+	}
+}
+
+// TestFitMemoryRealFiles fits the memory model (half-lives 3, 20, 60) to
+// the real equity files and prints each fit and the stylized facts of
+// 50,000 days simulated from it, next to the file's own. Opt-in
+// (METASTATION_LONG=1): the files live outside the repository, in
+// METASTATION_MARKET_DATA (default ../../../shared/data/market).
+func TestFitMemoryRealFiles(t *testing.T) {
+	if os.Getenv("METASTATION_LONG") != "1" {
+		t.Skip("set METASTATION_LONG=1 (and METASTATION_MARKET_DATA) to fit the real files")
+	}
+	dir := os.Getenv("METASTATION_MARKET_DATA")
+	if dir == "" {
+		dir = "../../../shared/data/market"
+	}
+	for _, name := range []string{"SPY", "SP500", "JPM", "KO", "AAPL"} {
+		path := filepath.Join(dir, name+".csv")
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("no real file %s", path)
+		}
+		s, _ := parseFile(t, path)
+		r := s.Returns()
+		f, err := FitMemory(r, []float64{3, 20, 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Instrument(name, ClassEquity, 100, 0.01, 1).Validate(); err != nil {
+			t.Errorf("%s: the fitted instrument is invalid: %v", name, err)
+		}
+		g, err := FitGARCH(r, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		real, _ := ComputeFacts(r, 252)
+		sim, _ := ComputeFacts(f.Simulate(50000, 1), 252)
+		gsim, _ := ComputeFacts(g.Simulate(50000, 1), 252)
+		t.Logf("%s: nu %.1f, components %+v; log-likelihood %.1f (GJR-GARCH-t %.1f)", name, f.Nu, f.Components, f.LogLik, g.LogLik)
+		t.Logf("  real          %s", factsRow(real))
+		t.Logf("  memory fit    %s", factsRow(sim))
+		t.Logf("  GJR-GARCH fit %s", factsRow(gsim))
 	}
 }
