@@ -9,26 +9,41 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// TestMemoryKeepsTheMeanVariance drives the index's components with
-// independent unit-variance t innovations and checks that the factor's mean
-// square is one (the long-run volatility is the instrument's), within 3 %:
-// the quadrature ignores the cap, which trims the largest factors.
+// TestMemoryKeepsTheMeanVariance drives memory components with independent
+// unit-variance t innovations and checks that the factor's mean square is
+// one, so the long-run volatility is the instrument's. With components the
+// cap never reaches, the quadrature is exact and the tolerance ±0.02 (the
+// sampling error of 400,000 persistent days); for the index's components,
+// whose sum the cap trims on its largest days, the trim is in the normal
+// approximation and the tolerance ±0.05.
 func TestMemoryKeepsTheMeanVariance(t *testing.T) {
 	in := presetInstruments["SPX"]
-	m := newMemory(in.Memory, in.GARCH.Nu)
-	rng := rand.New(rand.NewPCG(1, 2))
-	tt := distuv.StudentsT{Mu: 0, Sigma: math.Sqrt((in.GARCH.Nu - 2) / in.GARCH.Nu), Nu: in.GARCH.Nu, Src: rng}
-	const days = 400_000
-	var sum2 float64
-	for range days {
-		m.update(tt.Rand())
-		sum2 += m.mult * m.mult
+	cases := []struct {
+		name string
+		cs   []VolComponent
+		nu   float64
+		tol  float64
+	}{
+		{"uncapped", []VolComponent{{HalfLife: 3, React: 0.02, Leverage: 0.03}, {HalfLife: 30, React: 0.01, Leverage: 0.01}}, 6, 0.02},
+		{"index", in.Memory, in.GARCH.Nu, 0.05},
 	}
-	if ms := sum2 / days; math.Abs(ms-1) > 0.03 {
-		t.Errorf("mean square of the memory factor = %.3f, want 1 ± 0.03", ms)
-	}
-	if testing.Verbose() {
-		t.Logf("mean square %.4f over %d days", sum2/days, days)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMemory(tc.cs, tc.nu)
+			rng := rand.New(rand.NewPCG(1, 2))
+			tt := distuv.StudentsT{Mu: 0, Sigma: math.Sqrt((tc.nu - 2) / tc.nu), Nu: tc.nu, Src: rng}
+			const days = 400_000
+			var sum2 float64
+			for range days {
+				m.update(tt.Rand())
+				sum2 += m.mult * m.mult
+			}
+			ms := sum2 / days
+			t.Logf("mean square %.4f over %d days", ms, days)
+			if math.Abs(ms-1) > tc.tol {
+				t.Errorf("mean square of the memory factor = %.3f, want 1 ± %g", ms, tc.tol)
+			}
+		})
 	}
 }
 
