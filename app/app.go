@@ -77,7 +77,9 @@ type App struct {
 	Research  *research.Service // the research agents and their memos
 	Cluster   *cluster.Node     // this node of the raft cluster; nil when running alone
 
-	clusterVotes chan cluster.Vote // applied votes for the local tournament
+	clusterVotes   chan cluster.Vote // applied votes for the local tournament
+	clusterAliased chan struct{}     // an alias move was applied to the replicated state
+	clusterAliases *aliasSync        // applies them to this node's model registry
 
 	sup         *supervisor.Supervisor
 	recorderSub *bus.Subscription // what runRecorder persists
@@ -185,7 +187,8 @@ func (a *App) coreServices() []supervisor.Service {
 		svcs = append(svcs, supervisor.Service{Name: "showcase", Run: a.Showcase.Run})
 	}
 	if a.Cluster != nil {
-		svcs = append(svcs, supervisor.Service{Name: "cluster", Run: a.runCluster})
+		svcs = append(svcs, supervisor.Service{Name: "cluster", Run: a.runCluster},
+			supervisor.Service{Name: "cluster-aliases", Run: a.clusterAliases.run})
 	}
 	return svcs
 }

@@ -37,6 +37,7 @@ func (a *App) newCluster() error {
 		cfg.FastTimeouts()
 	}
 	a.clusterVotes = make(chan cluster.Vote, 1024)
+	a.clusterAliased = make(chan struct{}, 1)
 	n, err := cluster.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
@@ -134,6 +135,7 @@ func (a *App) CastVote(ctx context.Context, round int64, voter, strategy string)
 // another round keeps the vote in the replicated state only. It runs on
 // the state machine's goroutine, so it only queues.
 func (a *App) clusterApplied(done []cluster.Applied) {
+	wakeOnAlias(done, a.clusterAliased)
 	for _, d := range done {
 		if e := d.Command.Envelope; e != nil {
 			// Every node's web socket clients see the replicated envelope.

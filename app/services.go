@@ -70,6 +70,12 @@ func (a *App) newMLOps() error {
 	}
 	log := a.Log.With("service", "mlops")
 	a.MLOps = mlops.NewService(reg, mlops.Config{}, a.Bus, log)
+	if a.Cluster != nil {
+		// Alias moves are replicated commands; every node's registry
+		// applies them in log order (cluster_aliases.go).
+		a.clusterAliases = newAliasSync(a.Cluster, a.MLOps, a.DB.W, a.clusterAliased, a.Log.With("service", "cluster-aliases"))
+		reg.SetReplicator(a.clusterAliases)
+	}
 	a.ModelAuto = mlops.NewAutoRegister(a.MLOps, filepath.Join(a.Config.DataDir, "synth"), log)
 	a.Champion = mlops.NewChampionEntrant(a.MLOps, appRoster{a}, mlops.TradingModel, log)
 	return nil

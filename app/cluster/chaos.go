@@ -90,6 +90,14 @@ var registerModel = porcupine.Model{
 			return out.Val == s, s
 		case "put":
 			return true, in.Val
+		case "del": // an alias removal: refused (not found) when there is none
+			if !out.Known {
+				return true, 0
+			}
+			if out.OK {
+				return s != 0, 0
+			}
+			return s == 0, s
 		case "cas":
 			if !out.Known { // it took effect or it did not: either is legal
 				if s == in.Want {
@@ -111,6 +119,8 @@ var registerModel = porcupine.Model{
 			return fmt.Sprintf("get(%s) -> %d", in.Key, out.Val)
 		case "put":
 			return fmt.Sprintf("put(%s, %d) known=%v", in.Key, in.Val, out.Known)
+		case "del":
+			return fmt.Sprintf("del(%s) -> ok=%v known=%v", in.Key, out.OK, out.Known)
 		}
 		return fmt.Sprintf("cas(%s, %d, %d) -> ok=%v known=%v", in.Key, in.Want, in.Val, out.OK, out.Known)
 	},
@@ -216,7 +226,7 @@ func (h *History) Check(rep *ChaosReport) {
 		if in.Op != "get" && !out.Known {
 			rep.Unknown++
 		}
-		if in.Op == "cas" && out.Known && !out.OK {
+		if (in.Op == "cas" || in.Op == "del") && out.Known && !out.OK {
 			rep.Rejected++
 		}
 	}
@@ -318,13 +328,15 @@ func (h *History) clientOp(ctx context.Context, t Target, rng *rand.Rand, ci, se
 		key = "vote/" + strconv.Itoa(k)
 	}
 	in := regInput{Key: key, Val: rng.IntN(8) + 1}
-	switch r := rng.IntN(10); {
-	case r < 4:
+	switch r := rng.IntN(20); {
+	case r < 8:
 		in.Op = "get"
-	case r < 7 || vote:
+	case r < 14 || vote:
 		in.Op = "put"
-	default:
+	case r < 18:
 		in.Op, in.Want = "cas", rng.IntN(9)
+	default:
+		in.Op = "del" // the model registry's DeleteAlias
 	}
 	id := fmt.Sprintf("c%d-%d-%d", ci, seq, h.start.UnixNano())
 	op := porcupine.Operation{ClientId: ci, Input: in, Call: h.now()}
@@ -348,8 +360,11 @@ func (h *History) clientOp(ctx context.Context, t Target, rng *rand.Rand, ci, se
 	c := Command{ID: id, Kind: KindVote, Vote: &Vote{Round: 1, Voter: strconv.Itoa(k), Strategy: "s" + strconv.Itoa(in.Val)}}
 	if !vote {
 		m := AliasMove{Model: "chaos", Alias: strconv.Itoa(k), Version: in.Val}
-		if in.Op == "cas" {
+		switch in.Op {
+		case "cas":
 			m.HasIf, m.IfVersion = true, in.Want
+		case "del":
+			m.Version, m.Remove = 0, true
 		}
 		c = Command{ID: id, Kind: KindAlias, Alias: &m}
 	}
@@ -359,7 +374,7 @@ func (h *History) clientOp(ctx context.Context, t Target, rng *rand.Rand, ci, se
 		op.Return = h.now()
 		op.Output = regOutput{Known: true, OK: true}
 		return op, &acked{id: id, index: res.Index}, true
-	case errs.Is(err, errs.Conflict) && res.Outcome == OutcomeRejected:
+	case (errs.Is(err, errs.Conflict) || in.Op == "del" && errs.Is(err, errs.NotFound)) && res.Outcome == OutcomeRejected:
 		op.Return = h.now()
 		op.Output = regOutput{Known: true, OK: false}
 		return op, &acked{id: id, index: res.Index}, true

@@ -77,6 +77,15 @@ func TestCheckerCatchesAStaleRead(t *testing.T) {
 			{ClientId: 0, Input: regInput{Op: "put", Key: "k", Val: 3}, Output: ok, Call: 0, Return: 10},
 			{ClientId: 1, Input: regInput{Op: "cas", Key: "k", Want: 1, Val: 4}, Output: ok, Call: 20, Return: 30},
 		}, false},
+		{"removal of an alias that exists reported as not found", []porcupine.Operation{
+			{ClientId: 0, Input: regInput{Op: "put", Key: "k", Val: 3}, Output: ok, Call: 0, Return: 10},
+			{ClientId: 1, Input: regInput{Op: "del", Key: "k"}, Output: regOutput{Known: true}, Call: 20, Return: 30},
+		}, false},
+		{"removal then a read of nothing", []porcupine.Operation{
+			{ClientId: 0, Input: regInput{Op: "put", Key: "k", Val: 3}, Output: ok, Call: 0, Return: 10},
+			{ClientId: 1, Input: regInput{Op: "del", Key: "k"}, Output: ok, Call: 20, Return: 30},
+			{ClientId: 0, Input: regInput{Op: "get", Key: "k"}, Output: regOutput{Known: true, Val: 0}, Call: 40, Return: 50},
+		}, true},
 		{"unknown write seen later", []porcupine.Operation{
 			{ClientId: 0, Input: regInput{Op: "put", Key: "k", Val: 5}, Output: regOutput{}, Call: 0, Return: 1 << 60},
 			{ClientId: 1, Input: regInput{Op: "get", Key: "k"}, Output: regOutput{Known: true, Val: 5}, Call: 20, Return: 30},

@@ -56,18 +56,22 @@ type Vote struct {
 	Strategy string `json:"strategy"`
 }
 
-// AliasMove points a model's alias at a version. When IfVersion is set
-// (>= 0 with HasIf) the move happens only if the alias currently points at
-// IfVersion (0: the alias does not exist yet): a compare-and-set that lets
-// two operators race safely.
+// AliasMove points a model's alias at a version (Remove: takes the alias
+// away; Version is then 0). When IfVersion is set (>= 0 with HasIf) the
+// move happens only if the alias currently points at IfVersion (0: the
+// alias does not exist yet): a compare-and-set that lets two operators
+// race safely. Rollback marks a move that undoes an earlier one (the model
+// registry's history keeps it).
 type AliasMove struct {
 	Model     string `json:"model"`
 	Alias     string `json:"alias"`
 	Version   int    `json:"version"`
+	Remove    bool   `json:"remove,omitempty"`
 	HasIf     bool   `json:"has_if,omitempty"`
 	IfVersion int    `json:"if_version,omitempty"`
 	Actor     string `json:"actor,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	Rollback  bool   `json:"rollback,omitempty"`
 }
 
 // Envelope is an agent-protocol message of a replicated kind, the same
@@ -148,7 +152,10 @@ func (c *Command) Validate() error {
 		if !validName(a.Model, MaxNameLen) || !validName(a.Alias, MaxNameLen) {
 			return errs.Errorf(errs.Invalid, "an alias move needs a model and an alias name")
 		}
-		if a.Version < 1 {
+		if a.Remove && a.Version != 0 {
+			return errs.Errorf(errs.Invalid, "an alias removal names no version (got %d)", a.Version)
+		}
+		if !a.Remove && a.Version < 1 {
 			return errs.Errorf(errs.Invalid, "an alias points at a version from 1 up, not %d", a.Version)
 		}
 		if a.HasIf && a.IfVersion < 0 {

@@ -114,9 +114,14 @@ func (f *fsm) writeEffects(done []Applied) error {
 				ON CONFLICT(round, voter) DO UPDATE SET strategy=excluded.strategy`, c.Vote.Round, c.Vote.Voter, c.Vote.Strategy)
 		case KindAlias:
 			m := c.Alias
-			if _, err = tx.Exec(`INSERT INTO cluster_aliases(model, alias, version, raft_index) VALUES(?,?,?,?)
+			if m.Remove {
+				_, err = tx.Exec(`DELETE FROM cluster_aliases WHERE model = ? AND alias = ?`, m.Model, m.Alias)
+			} else {
+				_, err = tx.Exec(`INSERT INTO cluster_aliases(model, alias, version, raft_index) VALUES(?,?,?,?)
 				ON CONFLICT(model, alias) DO UPDATE SET version=excluded.version, raft_index=excluded.raft_index`,
-				m.Model, m.Alias, m.Version, idx); err == nil {
+					m.Model, m.Alias, m.Version, idx)
+			}
+			if err == nil {
 				_, err = tx.Exec(`INSERT OR REPLACE INTO cluster_alias_moves(raft_index, model, alias, from_version, to_version, actor, reason, at, node)
 					VALUES(?,?,?,?,?,?,?,?,?)`, idx, m.Model, m.Alias, a.Result.Previous, m.Version, m.Actor, m.Reason, tstr(c.At), c.Node)
 			}

@@ -52,15 +52,16 @@ type AliasState struct {
 
 // AliasRecord is one applied alias move.
 type AliasRecord struct {
-	Index uint64    `json:"index"`
-	Model string    `json:"model"`
-	Alias string    `json:"alias"`
-	From  int       `json:"from"`
-	To    int       `json:"to"`
-	Actor string    `json:"actor,omitempty"`
-	Why   string    `json:"reason,omitempty"`
-	At    time.Time `json:"at"`
-	Node  string    `json:"node"`
+	Index    uint64    `json:"index"`
+	Model    string    `json:"model"`
+	Alias    string    `json:"alias"`
+	From     int       `json:"from"`
+	To       int       `json:"to"`
+	Actor    string    `json:"actor,omitempty"`
+	Why      string    `json:"reason,omitempty"`
+	Rollback bool      `json:"rollback,omitempty"`
+	At       time.Time `json:"at"`
+	Node     string    `json:"node"`
 }
 
 // EnvelopeRecord is an applied envelope with where it sits in the log.
@@ -172,9 +173,16 @@ func (s *State) apply(index uint64, c *Command) Result {
 			r.Version = cur.Version
 			return r
 		}
-		s.Aliases[k] = AliasState{Version: a.Version, Index: index}
+		if a.Remove {
+			if cur.Version == 0 {
+				return reject(index, c.ID, errs.NotFound, fmt.Sprintf("Model %s has no alias %s to remove.", a.Model, a.Alias))
+			}
+			delete(s.Aliases, k)
+		} else {
+			s.Aliases[k] = AliasState{Version: a.Version, Index: index}
+		}
 		s.Moves = append(s.Moves, AliasRecord{Index: index, Model: a.Model, Alias: a.Alias, From: cur.Version, To: a.Version,
-			Actor: a.Actor, Why: a.Reason, At: c.At, Node: c.Node})
+			Actor: a.Actor, Why: a.Reason, Rollback: a.Rollback, At: c.At, Node: c.Node})
 		ok.Version, ok.Previous = a.Version, cur.Version
 	case KindEnvelope:
 		s.Envelopes = append(s.Envelopes, EnvelopeRecord{Index: index, At: c.At, Node: c.Node, Envelope: *c.Envelope})

@@ -62,6 +62,16 @@ func TestStateApply(t *testing.T) {
 					t.Errorf("alias %d, moves %+v", s.Alias("m", "champion"), s.Moves)
 				}
 			}},
+		{"alias removal", []Command{
+			{Kind: KindAlias, Alias: &AliasMove{Model: "m", Alias: "champion", Remove: true}}, alias(3, 0, true),
+			{Kind: KindAlias, Alias: &AliasMove{Model: "m", Alias: "champion", Remove: true, HasIf: true, IfVersion: 2}},
+			{Kind: KindAlias, Alias: &AliasMove{Model: "m", Alias: "champion", Remove: true, Rollback: true}}},
+			[]string{"not_found", "applied", "conflict", "applied"},
+			func(t *testing.T, s *State) {
+				if s.Alias("m", "champion") != 0 || len(s.Moves) != 2 || s.Moves[1].From != 3 || s.Moves[1].To != 0 || !s.Moves[1].Rollback {
+					t.Errorf("alias %d, moves %+v", s.Alias("m", "champion"), s.Moves)
+				}
+			}},
 		{"round lifecycle", []Command{round(1, RoundProgress, 3), round(1, RoundStarted, 0), round(1, RoundStarted, 0),
 			round(1, RoundProgress, 5), round(1, RoundProgress, 4), round(1, RoundFinished, 9), round(1, RoundProgress, 10)},
 			[]string{"conflict", "applied", "conflict", "applied", "conflict", "applied", "conflict"},
@@ -158,6 +168,7 @@ func TestCommandValidate(t *testing.T) {
 		{"round 0 vote", Command{ID: "1", Kind: KindVote, Vote: &Vote{Voter: "a", Strategy: "b"}}, "from 1"},
 		{"long strategy", Command{ID: "1", Kind: KindVote, Vote: &Vote{Round: 1, Voter: "a", Strategy: long}}, "voter id and a strategy"},
 		{"alias version 0", Command{ID: "1", Kind: KindAlias, Alias: &AliasMove{Model: "m", Alias: "a"}}, "version from 1"},
+		{"removal with a version", Command{ID: "1", Kind: KindAlias, Alias: &AliasMove{Model: "m", Alias: "a", Version: 2, Remove: true}}, "names no version"},
 		{"local topic", Command{ID: "1", Kind: KindEnvelope, Envelope: &Envelope{Topic: "market.ticks"}}, "not replicated"},
 		{"progress topic", Command{ID: "1", Kind: KindEnvelope, Envelope: &Envelope{Topic: "agent.progress"}}, "not replicated"},
 		{"bad payload", Command{ID: "1", Kind: KindEnvelope, Envelope: &Envelope{Topic: "agent.x", Payload: []byte("{")}}, "not valid JSON"},

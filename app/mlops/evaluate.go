@@ -207,7 +207,7 @@ func (s *Service) Evaluate(ctx context.Context, model string, promote bool, acto
 		kind, decision = "promote", "promoted: "+what
 		s.forget(model)
 		s.settle(ctx, model)
-		if s.bus != nil {
+		if s.bus != nil && s.reg.rep == nil { // replicated: ApplyReplicated publishes, on every node
 			TopicAliases.Publish(s.bus, "mlops", "", "promote", m)
 		}
 	} else if t.Passed {

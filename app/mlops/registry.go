@@ -20,6 +20,7 @@ type Registry struct {
 	art     *Artifacts
 	loaders map[string]Loader
 	now     func() time.Time
+	rep     Replicator // cluster mode: alias moves go through the cluster (replicate.go)
 }
 
 // NewRegistry returns a registry on db and art; loaders (Loaders() in the

@@ -2,6 +2,7 @@ package mlops
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"math"
@@ -330,9 +331,28 @@ func (s *Service) moved(ctx context.Context, m AliasMove, kind, decision string,
 		decision += ": " + m.Reason
 	}
 	s.audit(ctx, Event{Model: m.Model, Kind: kind, Actor: m.Actor, Decision: decision, Stats: stats})
+	if s.bus != nil && s.reg.rep == nil { // replicated: ApplyReplicated publishes, on every node
+		TopicAliases.Publish(s.bus, "mlops", "", kind, m)
+	}
+}
+
+// ApplyReplicated applies an alias move the cluster committed (cluster
+// mode: every node, the one that asked included, in log order), then
+// publishes it like a local move: the champion entrant follows it.
+func (s *Service) ApplyReplicated(ctx context.Context, m AliasMove, also func(*sql.Tx) error) (AliasMove, error) {
+	m, err := s.reg.ApplyMove(ctx, m, also)
+	if err != nil {
+		return m, err
+	}
+	s.forget(m.Model)
+	kind := "alias"
+	if m.Rollback {
+		kind = "rollback"
+	}
 	if s.bus != nil {
 		TopicAliases.Publish(s.bus, "mlops", "", kind, m)
 	}
+	return m, nil
 }
 
 // audit appends e to the log and publishes it. A failure to log is logged:

@@ -230,6 +230,9 @@ func (r *Registry) Version(ctx context.Context, model string, version int) (Vers
 // caller expects the alias to point at now (0: unset); a different one is a
 // Conflict, so that a decision taken on stale state is not applied.
 func (r *Registry) moveAlias(ctx context.Context, model, alias string, version int, want *int, actor, reason string, rollback bool) (AliasMove, error) {
+	if r.rep != nil {
+		return r.rep.MoveAlias(ctx, AliasMove{Model: model, Alias: alias, Version: version, Actor: actor, Reason: reason, Rollback: rollback}, want)
+	}
 	tx, err := r.db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return AliasMove{}, fmt.Errorf("move alias %s of %s: %w", alias, model, err)
