@@ -33,6 +33,7 @@ func (a *App) newCluster() error {
 		Secret: a.Config.ClusterSecret, Bootstrap: a.Config.ClusterJoin == "",
 		DB: a.DB.W, Logger: a.Log.With("service", "cluster"), OnApply: a.clusterApplied,
 	}
+	cfg.Timeouts(a.Config.RaftTimeout)
 	if a.Config.ClusterFast {
 		cfg.FastTimeouts()
 	}

@@ -52,6 +52,8 @@ type Config struct {
 	ClusterJoin   string
 	ClusterSecret string
 	// ClusterFast uses 100 ms raft timeouts (loopback clusters) instead of
-	// raft's 1 s defaults.
+	// the 300 ms defaults (cluster.DefaultHeartbeatTimeout); RaftTimeout,
+	// when set, replaces the defaults (heartbeat and election; lease half).
 	ClusterFast bool
+	RaftTimeout time.Duration
 }

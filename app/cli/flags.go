@@ -34,7 +34,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "127.0.0.1:7400", "`host:port` this cluster node listens on for its peers")
 	fs.StringVar(&cfg.ClusterJoin, "join", "", "raft `host:port` of a cluster member to join (empty starts a new cluster)")
 	fs.StringVar(&cfg.ClusterSecret, "cluster-secret", "", "shared `secret` (16+ characters) that authenticates node-to-node traffic; prefer METASTATION_CLUSTER_SECRET")
-	fs.BoolVar(&cfg.ClusterFast, "cluster-fast", false, "100 ms raft timeouts (failover in a few hundred ms on loopback) instead of raft's 1 s defaults")
+	fs.BoolVar(&cfg.ClusterFast, "cluster-fast", false, "100 ms raft timeouts (failover in a few hundred ms on loopback) instead of the 300 ms defaults")
+	fs.DurationVar(&cfg.RaftTimeout, "raft-timeout", 0, "raft heartbeat and election `timeout` (the lease is half of it); 0 keeps the 300 ms default; raise it on slow or distant machines")
 	fs.DurationVar(&cfg.SupplyTick, "supply-tick", 500*time.Millisecond, "wall `time` of one period (a week) of the supply-chain crisis room")
 	listenAny := fs.Bool("listen-any", false, "allow a non-loopback --addr (such as 0.0.0.0:8080); every request then needs the access token printed in the URL")
 	fs.StringVar(&cfg.Token, "token", "", "access `token` to require (default with --listen-any: a random one, printed in the URL)")
@@ -95,6 +96,9 @@ func checkCluster(cfg app.Config) error {
 	}
 	if _, _, err := net.SplitHostPort(cfg.RaftAddr); err != nil {
 		return command.Usagef("--raft-addr %q is not host:port", cfg.RaftAddr)
+	}
+	if cfg.RaftTimeout != 0 && (cfg.RaftTimeout < 20*time.Millisecond || cfg.RaftTimeout > time.Minute) {
+		return command.Usagef("--raft-timeout must be between 20ms and 1m, not %s", cfg.RaftTimeout)
 	}
 	if cfg.ClusterJoin != "" {
 		if _, _, err := net.SplitHostPort(cfg.ClusterJoin); err != nil {

@@ -17,8 +17,9 @@ type BenchOptions struct {
 	Commits       int           // sequential writes timed for the latency figures
 	Clients       int           // concurrent writers for the throughput figure
 	Throughput    time.Duration // how long they write
-	Kills         int           // leader kills for the failover figures (100 ms timeouts)
-	DefaultKills  int           // leader kills with raft's default 1 s timeouts
+	Kills         int           // leader kills for the failover figures (the default 300 ms timeouts)
+	FastKills     int           // leader kills with 100 ms timeouts (FastTimeouts)
+	RaftKills     int           // leader kills with hashicorp/raft's own 1 s timeouts (0 skips)
 	SnapshotWrite int           // writes a stopped follower misses before it installs a snapshot
 	Chaos         time.Duration // length of the linearizability fault run
 	Seed          uint64
@@ -26,7 +27,7 @@ type BenchOptions struct {
 
 // DefaultBenchOptions are the figures' defaults (about a minute here).
 func DefaultBenchOptions() BenchOptions {
-	return BenchOptions{Commits: 500, Clients: 64, Throughput: 3 * time.Second, Kills: 10, DefaultKills: 3,
+	return BenchOptions{Commits: 500, Clients: 64, Throughput: 3 * time.Second, Kills: 10, FastKills: 10, RaftKills: 3,
 		SnapshotWrite: 2000, Chaos: 6 * time.Second, Seed: 1}
 }
 
@@ -40,12 +41,17 @@ type BenchReport struct {
 	Clients                int     `json:"clients"`
 	WritesPerS             float64 `json:"writes_per_s"` // committed writes/s, concurrent clients, raft batching
 	Kills                  int     `json:"kills"`
-	FailoverP50ms          float64 `json:"failover_p50_ms"` // leader killed -> a write committed again (100 ms timeouts)
+	HeartbeatTimeoutms     float64 `json:"heartbeat_timeout_ms"` // the defaults the failover figures ran with
+	FailoverP50ms          float64 `json:"failover_p50_ms"`      // leader killed -> a write committed again (default timeouts)
 	FailoverMaxms          float64 `json:"failover_max_ms"`
-	ElectionP50ms          float64 `json:"election_p50_ms"` // leader killed -> a new leader known (100 ms timeouts)
-	DefaultKills           int     `json:"default_kills"`
-	DefaultFailoverP50ms   float64 `json:"default_failover_p50_ms"` // with raft's default 1 s timeouts
-	DefaultFailoverMaxms   float64 `json:"default_failover_max_ms"`
+	ElectionP50ms          float64 `json:"election_p50_ms"` // leader killed -> a new leader known (default timeouts)
+	FastKills              int     `json:"fast_kills"`
+	FastFailoverP50ms      float64 `json:"fast_failover_p50_ms"` // with 100 ms timeouts (--cluster-fast)
+	FastFailoverMaxms      float64 `json:"fast_failover_max_ms"`
+	FastElectionP50ms      float64 `json:"fast_election_p50_ms"`
+	RaftKills              int     `json:"raft_default_kills"`
+	RaftFailoverP50ms      float64 `json:"raft_default_failover_p50_ms"` // with hashicorp/raft's own 1 s timeouts
+	RaftFailoverMaxms      float64 `json:"raft_default_failover_max_ms"`
 	SnapshotInstallms      float64 `json:"snapshot_install_ms"` // a restarted follower behind the leader's log: start -> same state hash
 	SnapshotEntries        int     `json:"snapshot_entries"`
 	ChaosOps               int     `json:"chaos_ops"`
@@ -89,19 +95,28 @@ func Bench(ctx context.Context, o BenchOptions, progress func(stage string)) (Be
 		return rep, err
 	}
 
-	progress("failover, 100 ms timeouts")
-	f, p50, max, el, err := benchFailover(ctx, sub("failover"), secret, o.Kills, true, o.Seed)
+	progress("failover, default timeouts")
+	rep.HeartbeatTimeoutms = ms(DefaultHeartbeatTimeout)
+	f, p50, max, el, err := benchFailover(ctx, sub("failover"), secret, o.Kills, nil, o.Seed)
 	if err != nil {
 		return rep, err
 	}
 	rep.Kills, rep.FailoverP50ms, rep.FailoverMaxms, rep.ElectionP50ms = f, p50, max, el
-	if o.DefaultKills > 0 {
-		progress("failover, default timeouts")
-		f, p50, max, _, err = benchFailover(ctx, sub("failover-default"), secret, o.DefaultKills, false, o.Seed)
+	if o.FastKills > 0 {
+		progress("failover, 100 ms timeouts")
+		f, p50, max, el, err = benchFailover(ctx, sub("failover-fast"), secret, o.FastKills, (*Config).FastTimeouts, o.Seed)
 		if err != nil {
 			return rep, err
 		}
-		rep.DefaultKills, rep.DefaultFailoverP50ms, rep.DefaultFailoverMaxms = f, p50, max
+		rep.FastKills, rep.FastFailoverP50ms, rep.FastFailoverMaxms, rep.FastElectionP50ms = f, p50, max, el
+	}
+	if o.RaftKills > 0 {
+		progress("failover, raft's 1 s timeouts")
+		f, p50, max, _, err = benchFailover(ctx, sub("failover-raft"), secret, o.RaftKills, (*Config).RaftDefaultTimeouts, o.Seed)
+		if err != nil {
+			return rep, err
+		}
+		rep.RaftKills, rep.RaftFailoverP50ms, rep.RaftFailoverMaxms = f, p50, max
 	}
 
 	progress("snapshot install")
@@ -204,11 +219,12 @@ func benchThroughput(ctx context.Context, c *LocalCluster, o BenchOptions, rep *
 	return nil
 }
 
-// benchFailover kills the leader kills times; each time it measures until
+// benchFailover kills the leader kills times (timing, when set, changes
+// the raft timeouts); each time it measures until
 // a new leader is known and until a write commits again through a
 // survivor, then restarts the killed node.
-func benchFailover(ctx context.Context, dir, secret string, kills int, fast bool, seed uint64) (int, float64, float64, float64, error) {
-	c, err := StartLocal(ctx, LocalOptions{Nodes: 3, Dir: dir, Secret: secret, Fast: fast, Seed: seed, ApplyTO: 30 * time.Second})
+func benchFailover(ctx context.Context, dir, secret string, kills int, timing func(*Config), seed uint64) (int, float64, float64, float64, error) {
+	c, err := StartLocal(ctx, LocalOptions{Nodes: 3, Dir: dir, Secret: secret, Timing: timing, Seed: seed, ApplyTO: 30 * time.Second})
 	if err != nil {
 		return 0, 0, 0, 0, err
 	}

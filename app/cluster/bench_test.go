@@ -8,7 +8,7 @@ import (
 // TestBenchSmall runs every stage of the bench on a small budget: the
 // figures exist and the checks hold.
 func TestBenchSmall(t *testing.T) {
-	o := BenchOptions{Dir: t.TempDir(), Commits: 30, Clients: 8, Throughput: 300 * time.Millisecond, Kills: 2,
+	o := BenchOptions{Dir: t.TempDir(), Commits: 30, Clients: 8, Throughput: 300 * time.Millisecond, Kills: 2, FastKills: 1,
 		SnapshotWrite: 200, Chaos: 1500 * time.Millisecond, Seed: 3}
 	var stages []string
 	rep, err := Bench(t.Context(), o, func(s string) { stages = append(stages, s) })
@@ -16,11 +16,11 @@ func TestBenchSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", rep)
-	if len(stages) != 5 {
+	if len(stages) != 6 {
 		t.Errorf("stages %v", stages)
 	}
 	if rep.CommitP50ms <= 0 || rep.CommitP99ms < rep.CommitP50ms || rep.WritesPerS <= 0 || rep.FailoverP50ms <= 0 ||
-		rep.FailoverMaxms < rep.FailoverP50ms || rep.SnapshotInstallms <= 0 {
+		rep.FailoverMaxms < rep.FailoverP50ms || rep.FastFailoverP50ms <= 0 || rep.SnapshotInstallms <= 0 {
 		t.Errorf("implausible figures %+v", rep)
 	}
 	if !rep.Linearizable || rep.LostAcknowledgedWrites != 0 || !rep.SameStateHash {

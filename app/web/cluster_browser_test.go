@@ -42,7 +42,8 @@ func startClusterServers(t *testing.T, n int) ([]*app.App, []string) {
 		cfg.ClusterNode = []string{"n1", "n2", "n3", "n4"}[i]
 		cfg.RaftAddr = freeRaftAddr(t)
 		cfg.ClusterSecret = testClusterSecret
-		cfg.ClusterFast = false // raft's 1 s timeouts: three full servers on two busy cores must not flap
+		cfg.ClusterFast = false
+		cfg.RaftTimeout = time.Second // raft's own timing: three full servers on two busy cores must not flap
 		cfg.ClusterJoin = first
 		if i == 0 {
 			first = cfg.RaftAddr
