@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, assets Assets) (*App
 	a := &App{Config: cfg, Log: log, Assets: assets, DB: db, Bus: bus.New(), Started: time.Now(), quit: make(chan struct{})}
 	a.Writer = store.NewWriter(db, store.WriterOptions{}, log)
 	a.recorderSub = a.Bus.Subscribe(1024, topicSystemState.Name, topicSystemEvents.Name)
-	a.Hub = hub.New(a.Bus, log, hub.Options{})
+	a.Hub = hub.New(a.Bus, log, hub.Options{Subsystems: topicSubsystems()})
 	if err := a.buildServices(ctx); err != nil {
 		if a.Cluster != nil {
 			a.Cluster.Close()
@@ -228,4 +228,12 @@ func (a *App) shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// topicSubsystems are the first elements of every topic the app publishes;
+// the hub refuses subscriptions outside them ("bench" is the benchmarks'
+// own feed).
+func topicSubsystems() []string {
+	return []string{"agent", "analytics", "bench", "cluster", "market", "marl", "media", "memory",
+		"mlops", "research", "rl", "showcase", "supply", "synth", "system", "tournament"}
 }

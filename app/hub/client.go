@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +176,9 @@ func (h *Hub) handle(c *client, typ websocket.MessageType, data []byte) ([][]byt
 			if err := validPattern(t); err != nil {
 				return nil, err
 			}
+			if err := h.knownTopic(t); err != nil {
+				return nil, err
+			}
 		}
 		topics := dedupe(m.Topics)
 		snapshot := h.setSubscriptions(c, topics)
@@ -190,6 +194,19 @@ func (h *Hub) handle(c *client, typ websocket.MessageType, data []byte) ([][]byt
 	default:
 		return nil, fmt.Errorf("unknown message type %q (expected subscribe or ping)", m.Type)
 	}
+}
+
+// knownTopic refuses a pattern whose subsystem this server does not have,
+// when the hub was told its subsystems. "*" is always known.
+func (h *Hub) knownTopic(p string) error {
+	if len(h.opts.Subsystems) == 0 || p == "*" {
+		return nil
+	}
+	first, _, _ := strings.Cut(strings.TrimSuffix(p, ".*"), ".")
+	if slices.Contains(h.opts.Subsystems, first) {
+		return nil
+	}
+	return fmt.Errorf("unknown topic %q: topics begin with one of %s", p, strings.Join(h.opts.Subsystems, ", "))
 }
 
 // validPattern accepts "*", dotted names of [a-z0-9_-], and such a name

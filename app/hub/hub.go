@@ -34,6 +34,11 @@ type Options struct {
 	// OriginPatterns are extra allowed origins besides the request's own host
 	// (coder/websocket's OriginPatterns). Origin checking always stays on.
 	OriginPatterns []string
+	// Subsystems, when set, are the first elements of every topic this
+	// server publishes ("market", "tournament", …). A subscription to a
+	// topic outside them is refused with an error frame that lists them:
+	// a misspelt topic used to be acknowledged and then stay silent forever.
+	Subsystems []string
 }
 
 func (o *Options) defaults() {

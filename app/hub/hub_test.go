@@ -244,3 +244,39 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownTopicsAreRefused: with its subsystems given, the hub answers a
+// subscription outside them with an error frame naming the topic (it used to
+// acknowledge it and stay silent); known topics, their wildcards and "*" are
+// acknowledged.
+func TestUnknownTopicsAreRefused(t *testing.T) {
+	_, _, url := start(t, Options{Subsystems: []string{"market", "tournament"}})
+	c := dial(t, url)
+	tests := []struct {
+		name   string
+		topics []string
+		want   string // "" means subscribed
+	}{
+		{"exact", []string{"market.state"}, ""},
+		{"wildcard", []string{"tournament.*"}, ""},
+		{"everything", []string{"*"}, ""},
+		{"misspelt", []string{"markte.state"}, `unknown topic "markte.state"`},
+		{"one bad of two", []string{"market.state", "weather.state"}, `unknown topic "weather.state"`},
+		{"bare unknown wildcard", []string{"weather.*"}, "topics begin with one of market, tournament"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			send(t, c, map[string]any{"type": "subscribe", "topics": tt.topics})
+			f := read(t, c)
+			for f.Type == "snapshot" || f.Type == "batch" { // a subscription's snapshots may follow its ack
+				f = read(t, c)
+			}
+			switch {
+			case tt.want == "" && f.Type != "subscribed":
+				t.Fatalf("subscribe %v: %+v, want subscribed", tt.topics, f)
+			case tt.want != "" && (f.Type != "error" || !strings.Contains(f.Error, tt.want)):
+				t.Fatalf("subscribe %v: %+v, want an error containing %q", tt.topics, f, tt.want)
+			}
+		})
+	}
+}
