@@ -54,6 +54,8 @@ type SynthBenchResult struct {
 	PRAUC         float64  `json:"pr_auc"`
 	GBTROCAUC     float64  `json:"gbt_roc_auc"` // gradient-boosted trees on the same split: a stronger model
 	GBTPRAUC      float64  `json:"gbt_pr_auc"`
+	GBTTrainS     float64  `json:"gbt_train_s"` // wall seconds of fitting the GBT (one goroutine), features excluded
+	GBTTrees      int      `json:"gbt_trees"`   // trees kept after early stopping
 	Quality       float64  `json:"quality"`
 	DetectorRows  int      `json:"detector_rows"`
 	DetectSeconds float64  `json:"detector_s"`
@@ -194,15 +196,15 @@ func runBenchSynth(ctx context.Context, env command.Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("bench synth: %w", err)
 	}
-	res.GBTROCAUC, res.GBTPRAUC = gbt.ROCAUC, gbt.PRAUC
+	res.GBTROCAUC, res.GBTPRAUC, res.GBTTrainS, res.GBTTrees = gbt.ROCAUC, gbt.PRAUC, gbt.TrainSeconds, len(gbt.Fitted.GBT.Trees)
 	q, err := quality.Transactions(dcfg, txs)
 	if err != nil {
 		return fmt.Errorf("bench synth: %w", err)
 	}
 	res.DetectorRows, res.ROCAUC, res.PRAUC, res.Quality = len(txs), rep.ROCAUC, rep.PRAUC, q.Score
 	res.DetectSeconds = time.Since(start).Seconds()
-	say("detector on %d rows (%.2f%% fraud): logistic ROC-AUC %.3f, PR-AUC %.3f; GBT ROC-AUC %.3f, PR-AUC %.3f; quality %.3f (%.1fs)",
-		len(txs), res.FraudRate*100, res.ROCAUC, res.PRAUC, res.GBTROCAUC, res.GBTPRAUC, res.Quality, res.DetectSeconds)
+	say("detector on %d rows (%.2f%% fraud): logistic ROC-AUC %.3f, PR-AUC %.3f; GBT ROC-AUC %.3f, PR-AUC %.3f (%d trees, trained in %.2fs); quality %.3f (%.1fs)",
+		len(txs), res.FraudRate*100, res.ROCAUC, res.PRAUC, res.GBTROCAUC, res.GBTPRAUC, res.GBTTrees, res.GBTTrainS, res.Quality, res.DetectSeconds)
 	say("peak heap during generation %.0f MB, peak RSS %.0f MB", res.PeakHeapMB, res.PeakRSSMB)
 	switch perS, err := fakerJSPerS(ctx, min(*rows, 200_000)); {
 	case err != nil:

@@ -5,6 +5,7 @@ package detect
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/metastation/metastation/app/synth"
 	"gonum.org/v1/gonum/mat"
@@ -27,6 +28,7 @@ type Report struct {
 	TrainFraudRate float64            `json:"train_fraud_rate"`
 	TestFraudRate  float64            `json:"test_fraud_rate"`
 	SplitUnix      int64              `json:"split_unix"` // test rows happen at or after this time
+	TrainSeconds   float64            `json:"train_s"`    // wall time of fitting the model (not of the features)
 	ROCAUC         float64            `json:"roc_auc"`
 	PRAUC          float64            `json:"pr_auc"`
 	AlertFPR       float64            `json:"alert_fpr"`
@@ -71,28 +73,12 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 	if len(txs) == 0 {
 		return nil, fmt.Errorf("evaluate detector: no transactions")
 	}
-	names := FeatureNames()
-	d := len(names)
-	feats := Features(txs)
-	split := SplitTime(txs, opt.TrainShare)
-
-	var train, test []int
-	for i := range txs {
-		if txs[i].Unix < split {
-			train = append(train, i)
-		} else {
-			test = append(test, i)
-		}
-	}
-	x := mat.NewDense(len(train), d, nil)
-	y := make([]float64, len(train))
-	rep := &Report{TrainRows: len(train), TestRows: len(test), SplitUnix: split, AlertFPR: opt.AlertFPR}
-	for r, i := range train {
-		x.SetRow(r, feats[i*d:(i+1)*d])
-		if txs[i].IsFraud() {
-			y[r] = 1
-			rep.TrainFraudRate++
-		}
+	sp := NewSplit(txs, opt.TrainShare)
+	names, d, feats, train, test := sp.Names, len(sp.Names), sp.Features, sp.Train, sp.Test
+	rep := &Report{TrainRows: len(train), TestRows: len(test), SplitUnix: sp.SplitUnix, AlertFPR: opt.AlertFPR}
+	x, y := sp.TrainMatrix()
+	for _, v := range y {
+		rep.TrainFraudRate += v
 	}
 	if rep.TrainFraudRate == 0 || len(test) == 0 {
 		return nil, fmt.Errorf("evaluate detector: %d training frauds and %d test rows; generate more rows", int(rep.TrainFraudRate), len(test))
@@ -102,7 +88,9 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 	switch opt.Model {
 	case "", "logistic":
 		rep.Model = "logistic"
-		model, err := TrainLogistic(x, y, opt.Lambda)
+		start := time.Now()
+		model, err := TrainLogistic(mat.NewDense(len(y), d, x), y, opt.Lambda)
+		rep.TrainSeconds = time.Since(start).Seconds()
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +102,9 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 		rep.Fitted = &Detector{Model: "logistic", Features: names, Logistic: model}
 	case "gbt":
 		rep.Model = "gbt"
-		model := TrainGBT(x.RawMatrix().Data, d, y, opt.GBT)
+		start := time.Now()
+		model := TrainGBT(x, d, y, opt.GBT)
+		rep.TrainSeconds = time.Since(start).Seconds()
 		score = model.Score
 		rep.Fitted = &Detector{Model: "gbt", Features: names, GBT: model}
 	default:
@@ -147,6 +137,47 @@ func Evaluate(txs []synth.Transaction, opt Options) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// Split is the detector's data: the features of every transaction and the
+// time split into training rows (the first days) and test rows (the rest).
+type Split struct {
+	Names     []string
+	Features  []float64 // row-major, len(Names) per transaction, in the order of the transactions
+	Train     []int     // indexes of the training transactions, in order
+	Test      []int     // indexes of the test transactions, in order
+	SplitUnix int64     // test rows happen at or after this time
+	Labels    []bool    // fraud, per transaction
+}
+
+// NewSplit computes the features of txs and splits them in time: the first
+// share of the days trains.
+func NewSplit(txs []synth.Transaction, share float64) *Split {
+	sp := &Split{Names: FeatureNames(), Features: Features(txs), SplitUnix: SplitTime(txs, share), Labels: make([]bool, len(txs))}
+	for i := range txs {
+		sp.Labels[i] = txs[i].IsFraud()
+		if txs[i].Unix < sp.SplitUnix {
+			sp.Train = append(sp.Train, i)
+		} else {
+			sp.Test = append(sp.Test, i)
+		}
+	}
+	return sp
+}
+
+// TrainMatrix returns the training rows' features (row-major) and labels
+// (1 for fraud).
+func (sp *Split) TrainMatrix() (x, y []float64) {
+	d := len(sp.Names)
+	x = make([]float64, 0, len(sp.Train)*d)
+	y = make([]float64, len(sp.Train))
+	for r, i := range sp.Train {
+		x = append(x, sp.Features[i*d:(i+1)*d]...)
+		if sp.Labels[i] {
+			y[r] = 1
+		}
+	}
+	return x, y
 }
 
 // SplitTime returns the time that splits txs into the first share of the

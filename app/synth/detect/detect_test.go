@@ -2,6 +2,9 @@ package detect
 
 import (
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"sort"
 	"testing"
 
@@ -24,8 +27,7 @@ func transactions(t *testing.T, rows int, rate float64) []synth.Transaction {
 func TestDetectorTargets(t *testing.T) {
 	txs := transactions(t, 200_000, 0.015)
 	for _, model := range []string{"logistic", "gbt"} {
-		// Fewer, faster-learning trees than the default keep the test short.
-		rep, err := Evaluate(txs, Options{Model: model, GBT: GBTOptions{Trees: 60, Rate: 0.2}})
+		rep, err := Evaluate(txs, Options{Model: model})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +98,7 @@ func TestGBTLearnsInteractions(t *testing.T) {
 			y[i] = 1
 		}
 	}
-	m := TrainGBT(x, 2, y, GBTOptions{Trees: 30, Depth: 2})
+	m := TrainGBT(x, 2, y, GBTOptions{Trees: 30, Depth: 2, Rate: 0.2})
 	scores := make([]float64, n)
 	labels := make([]bool, n)
 	for i := range n {
@@ -106,4 +108,137 @@ func TestGBTLearnsInteractions(t *testing.T) {
 	if a := ROCAUC(scores, labels); a < 0.99 {
 		t.Fatalf("XOR: ROC-AUC %.3f", a)
 	}
+}
+
+// Bin edges: midpoints between the distinct values when there are few
+// (a one-hot column gets one edge at 0.5), else at most Bins-1 increasing
+// quantile edges, with every bin holding rows.
+func TestBinEdges(t *testing.T) {
+	cases := []struct {
+		name string
+		v    []float64
+		bins int
+		want []float64
+	}{
+		{"one-hot", []float64{0, 1, 1, 0, 0}, 255, []float64{0.5}},
+		{"constant", []float64{3, 3, 3}, 255, nil},
+		{"few distinct", []float64{4, 1, 2, 2, 1}, 255, []float64{1.5, 3}},
+		{"quantiles", []float64{0, 1, 2, 3, 4, 5, 6, 7}, 4, []float64{1.5, 3.5, 5.5}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := binEdges(slices.Clone(c.v), c.bins)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("edges %v, want %v", got, c.want)
+			}
+		})
+	}
+	t.Run("many values", func(t *testing.T) {
+		v := make([]float64, 100_000)
+		for i := range v {
+			v[i] = math.Exp(float64(i%9973) / 1000)
+		}
+		edges := binEdges(slices.Clone(v), 255)
+		if len(edges) != 254 || !slices.IsSorted(edges) {
+			t.Fatalf("%d edges (sorted %v), want 254 increasing", len(edges), slices.IsSorted(edges))
+		}
+		var count [255]int
+		for _, x := range v {
+			count[binOf(edges, x)]++
+		}
+		for k, c := range count {
+			if c < len(v)/255/2 || c > len(v)/255*2 {
+				t.Fatalf("bin %d holds %d of %d rows", k, c, len(v))
+			}
+		}
+	})
+}
+
+// noisyData is a learnable but noisy problem: the label's log-odds are a
+// non-linear function of the first two of d features plus noise.
+func noisyData(n, d int, seed uint64) (x, y []float64) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	x = make([]float64, n*d)
+	y = make([]float64, n)
+	for i := range n {
+		for j := range d {
+			x[i*d+j] = r.NormFloat64()
+		}
+		a, b := x[i*d], x[i*d+1]
+		if r.Float64() < sigmoid(2*a*b-1+math.Sin(3*a)) {
+			y[i] = 1
+		}
+	}
+	return x, y
+}
+
+// The trainer is deterministic, respects the least rows per leaf and the
+// leaf budget, and early stopping keeps only the trees up to the best
+// validation loss (pure-noise labels stop it almost at once).
+func TestGBTTraining(t *testing.T) {
+	const n, d = 20_000, 5
+	x, y := noisyData(n, d, 1)
+	opt := GBTOptions{Trees: 80, Rate: 0.1, MinLeaf: 50, MaxLeaves: 15}
+	a, b := TrainGBT(x, d, y, opt), TrainGBT(x, d, y, opt)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two fits of the same data differ")
+	}
+	if c := TrainGBT(x, d, y, GBTOptions{Trees: 80, Rate: 0.1, MinLeaf: 50, MaxLeaves: 15, Seed: 7}); reflect.DeepEqual(a, c) {
+		t.Error("another validation seed gave the same model")
+	}
+	bins := make([]uint8, n*d)
+	for i := range bins {
+		bins[i] = binOf(a.Edges[i%d], x[i])
+	}
+	for k, tr := range a.Trees {
+		leaves := map[int]int{}
+		for i := range n {
+			leaves[leafIn(tr, bins[i*d:(i+1)*d])]++
+		}
+		if len(leaves) > 15 {
+			t.Fatalf("tree %d has %d leaves, want at most 15", k, len(leaves))
+		}
+		for leaf, c := range leaves {
+			// c counts the validation rows too, so it can only be higher.
+			if c < 50 {
+				t.Fatalf("tree %d leaf %d holds %d rows, want at least 50 training rows", k, leaf, c)
+			}
+		}
+	}
+	scores := make([]float64, n)
+	labels := make([]bool, n)
+	for i := range n {
+		scores[i] = a.Score(x[i*d : (i+1)*d])
+		labels[i] = y[i] == 1
+	}
+	if auc := ROCAUC(scores, labels); auc < 0.75 {
+		t.Errorf("ROC-AUC %.3f on its own training data, want at least 0.75", auc)
+	}
+
+	noise := make([]float64, n)
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range noise {
+		if r.Float64() < 0.3 {
+			noise[i] = 1
+		}
+	}
+	m := TrainGBT(x, d, noise, GBTOptions{Trees: 200, Rate: 0.1})
+	if len(m.Trees) > 20 {
+		t.Errorf("pure noise kept %d trees, want early stopping within 20", len(m.Trees))
+	}
+	if all := TrainGBT(x, d, noise, GBTOptions{Trees: 50, Rate: 0.1, Validation: -1}); len(all.Trees) != 50 {
+		t.Errorf("without validation %d trees, want all 50", len(all.Trees))
+	}
+}
+
+func leafIn(t tree, bins []uint8) int {
+	k := 0
+	for t[k].Feature >= 0 {
+		if bins[t[k].Feature] <= t[k].Bin {
+			k = t[k].Left
+		} else {
+			k = t[k].Right
+		}
+	}
+	return k
 }
