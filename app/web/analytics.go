@@ -106,11 +106,20 @@ func knownAnalyticsParam(param string) bool {
 
 func parseAnalyticsTime(v string) (time.Time, error) {
 	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.UnixMilli(ms), nil
+		return checkYear(time.UnixMilli(ms), v)
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-01-02T15:04:05Z) nor Unix milliseconds", v)
+	}
+	return t, nil
+}
+
+// checkYear refuses a time JSON cannot carry: encoding/json fails on years
+// outside 0-9999, after the 200 was already written (an empty body).
+func checkYear(t time.Time, raw string) (time.Time, error) {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, fmt.Errorf("%q is not a time between the years 1 and 9999", raw)
 	}
 	return t, nil
 }

@@ -232,7 +232,7 @@ func marketDefault(s, def string) string {
 // marketParseTime reads an RFC 3339 time or Unix seconds.
 func marketParseTime(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
+		return checkYear(time.Unix(n, 0).UTC(), s)
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {

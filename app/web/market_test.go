@@ -61,6 +61,7 @@ func TestMarketRoutes(t *testing.T) {
 		{"GET", "/api/market/bars/SPX?interval=1m", "", 200, `[]`},
 		{"GET", "/api/market/bars/SPX?interval=5m", "", 400, `Unknown interval \"5m\"`},
 		{"GET", "/api/market/bars/SPX?from=yesterday", "", 400, "The start of the range (from):"},
+		{"GET", "/api/market/bars/SPX?to=999999999999", "", 400, "between the years 1 and 9999"},
 		{"POST", "/api/market/speed", `{"speed": 10}`, 200, `"speed": 10`},
 		{"POST", "/api/market/speed", `{"speed": -1}`, 400, "Speed must be between 0"},
 		{"POST", "/api/market/speed", `{}`, 400, "The request needs a speed"},
