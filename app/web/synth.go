@@ -162,11 +162,7 @@ func synthCancel(j *jobs.Service) http.HandlerFunc {
 			writeError(w, r, http.StatusConflict, fmt.Sprintf("Job %s is already %s; there is nothing to cancel.", id, st.State))
 			return
 		}
-		if err := j.Cancel(id); err != nil {
-			writeAppError(w, r, err)
-			return
-		}
-		st, err = j.Job(id)
+		st, err = j.Cancel(id)
 		if err != nil {
 			writeAppError(w, r, err)
 			return

@@ -265,3 +265,33 @@ func TestSynthFraudJobKeepsItsName(t *testing.T) {
 		})
 	}
 }
+
+// TestSynthCancelQueuedJobAtThePruneLimit: cancelling a queued job answers
+// with the cancelled job even when that cancel pushes it past the kept
+// finished jobs and the prune forgets it at once (it answered 404: the
+// handler read the job again after the prune had deleted it).
+func TestSynthCancelQueuedJobAtThePruneLimit(t *testing.T) {
+	srv, _ := synthTestServer(t, false) // no worker: every job stays queued
+	var ids []string
+	for i := range jobs.MaxKept + 1 {
+		status, body := synthDo(t, srv, "POST", "/api/synth/jobs", fmt.Sprintf(`{"kind":"employees","rows":10,"seed":%d}`, i+1))
+		if status != http.StatusAccepted && status != http.StatusCreated && status != http.StatusOK {
+			t.Fatalf("start job %d: %d %s", i+1, status, body)
+		}
+		var st jobs.Status
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.ID)
+	}
+	// Newest first, so the oldest is cancelled last, with MaxKept newer
+	// finished jobs ahead of it.
+	for i := len(ids) - 1; i >= 0; i-- {
+		status, body := synthDo(t, srv, "DELETE", "/api/synth/jobs/"+ids[i], "")
+		var st jobs.Status
+		json.Unmarshal([]byte(body), &st)
+		if status != http.StatusAccepted || st.ID != ids[i] || st.State != jobs.Cancelled {
+			t.Fatalf("cancel of queued job %s (%d of %d): %d %s, want 202 and the cancelled job", ids[i], len(ids)-i, len(ids), status, body)
+		}
+	}
+}

@@ -219,29 +219,32 @@ func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 	return st, nil
 }
 
-// Cancel stops a queued or running job.
-func (s *Service) Cancel(id string) error {
+// Cancel stops a queued or running job and returns its status as the
+// cancel left it: cancelled for a queued job, still running for a running
+// one (it stops at its next chunk). The status is returned rather than read
+// again because the prune that follows may already have forgotten the job.
+func (s *Service) Cancel(id string) (Status, error) {
 	s.mu.Lock()
 	j, ok := s.jobs[id]
 	if !ok {
 		s.mu.Unlock()
-		return errs.Errorf(errs.NotFound, "no job %s", id)
+		return Status{}, errs.Errorf(errs.NotFound, "no job %s", id)
 	}
-	var st Status
+	queued := j.st.State == Queued
 	switch j.st.State {
 	case Queued:
 		j.st.State, j.st.Finished = Cancelled, time.Now()
-		st = j.st
 	case Running:
 		j.cancel(errCancelled)
 	}
+	st := j.st
 	s.mu.Unlock()
-	if st.ID != "" {
+	if queued {
 		s.saveLogged(id)
 		s.publish(st)
 		s.prune()
 	}
-	return nil
+	return st, nil
 }
 
 // Job returns the status of one job.

@@ -95,7 +95,7 @@ func TestJobCancel(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := s.Cancel(st.ID); err != nil {
+	if _, err := s.Cancel(st.ID); err != nil {
 		t.Fatal(err)
 	}
 	if st = wait(t, s, st.ID); st.State != Cancelled {
@@ -162,7 +162,7 @@ func TestJobCancelledBeforeItRuns(t *testing.T) {
 	if !ok || id != st.ID {
 		t.Fatalf("next queued %q %v, want %q", id, ok, st.ID)
 	}
-	if err := s.Cancel(id); err != nil {
+	if _, err := s.Cancel(id); err != nil {
 		t.Fatal(err)
 	}
 	s.run(t.Context(), id) // the worker goes on with what it picked

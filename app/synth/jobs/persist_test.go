@@ -81,7 +81,7 @@ func TestJobsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Cancel(queued.ID); err != nil { // most likely still queued behind the others
+	if _, err := a.Cancel(queued.ID); err != nil { // most likely still queued behind the others
 		t.Fatal(err)
 	}
 	fraud, emp = wait(t, a, fraud.ID), wait(t, a, emp.ID)
@@ -186,7 +186,7 @@ func TestJobInterruptedByStop(t *testing.T) {
 	if _, err := b.Preview(big.ID, 5); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("preview of the interrupted job: %v", err)
 	}
-	if err := b.Cancel(big.ID); err != nil {
+	if _, err := b.Cancel(big.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := b.Job(big.ID); got.State != Interrupted {

@@ -161,7 +161,7 @@ func TestRerunRefuses(t *testing.T) {
 			}
 		})
 	}
-	if err := s.Cancel(running.ID); err != nil {
+	if _, err := s.Cancel(running.ID); err != nil {
 		t.Fatal(err)
 	}
 	if st := wait(t, s, running.ID); st.State != Cancelled {
