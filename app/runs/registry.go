@@ -315,7 +315,18 @@ func (r *Registry[I, P]) train(ctx context.Context, id int64, resume bool) error
 		r.mu.Unlock()
 		return nil
 	}
-	save := func() error { return l.Save(path) }
+	// The row follows each checkpoint: after a SIGKILL it says how far the
+	// checkpoint got (a killed multi-agent run came back "episodes 0 of
+	// 20000" while its curve had reached 1,122).
+	save := func() error {
+		if err := l.Save(path); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.persist(p)
+		r.mu.Unlock()
+		return nil
+	}
 	stopped, err := r.q.Train(ctx, id, l.Done, step, save)
 	if err != nil {
 		return fail(err)

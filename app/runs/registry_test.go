@@ -371,3 +371,40 @@ func TestRegistryRestore(t *testing.T) {
 		t.Errorf("the next run got id %d, want 7", next.ID)
 	}
 }
+
+// TestRegistryRowFollowsCheckpoints: while a run trains, its database row
+// is brought up to each checkpoint, so a server killed mid-run comes back
+// with the episodes its checkpoint holds instead of the 0 written at the
+// start.
+func TestRegistryRowFollowsCheckpoints(t *testing.T) {
+	st := openToyStore(t)
+	cfg := Config{Name: "toy", Dir: t.TempDir(), CheckpointEvery: time.Millisecond, PublishEvery: time.Hour,
+		Bus: bus.New(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), DB: st.db, Writer: st.w}
+	r, err := New(cfg, toyProgress, &toyTrainer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runToy(t, r)
+	info, err := r.Start(t.Context(), toyInfo{Total: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := st.w.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var steps int
+		var status Status
+		if err := st.db.R.QueryRowContext(t.Context(), `SELECT status, steps FROM toy_runs WHERE id = ?`, info.ID).Scan(&status, &steps); err != nil {
+			t.Fatal(err)
+		}
+		if status == Running && steps > 0 {
+			break // the row of a running run has its checkpoint's steps
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("row of the running run: %s with %d steps after 20 s of checkpoints every millisecond", status, steps)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
