@@ -62,8 +62,8 @@ func runBenchMarket(ctx context.Context, env command.Env, args []string) error {
 	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
 		return err
 	}
-	if *agents < 0 || *agents > market.MaxAgents || *seconds <= 0 || *seconds > 600 || *events < 1000 || *days < 200 {
-		return command.Usagef("bench market: --agents in [0, %d], --seconds in (0, 600], --book-events >= 1000, --days >= 200", market.MaxAgents)
+	if *agents < 0 || *agents > market.MaxAgents || *seconds <= 0 || *seconds > 600 || *events < 1000 || *days < 2000 {
+		return command.Usagef("bench market: --agents in [0, %d], --seconds in (0, 600], --book-events >= 1000, --days >= 2000 (fewer days leave the 63-day facts without enough windows)", market.MaxAgents)
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
 	res := MarketBenchResult{Real: map[string]any{}}
