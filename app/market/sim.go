@@ -94,6 +94,48 @@ type instState struct {
 	top       book.Quote  // top of the book after the last step
 	moved     bool        // top changed since the last ChangedQuotes
 	makers    [3]barMaker // one per Intervals entry
+
+	// What market makers watch (see makeMarket): the squared change of the
+	// reference price per second, averaged over about 20 seconds and over
+	// about 30 minutes, and the aggressors' signed and total lots over
+	// about a minute.
+	prevRef          int64
+	rvFast, rvSlow   float64
+	flowNet, flowAll float64
+	maxStop          int64 // the highest armed stop-loss, ticks
+}
+
+// volRatio is the recent volatility of the reference price against the
+// usual one: about 1 in a quiet market.
+func (st *instState) volRatio() float64 {
+	if st.rvSlow <= 0 {
+		return 1
+	}
+	return math.Sqrt(st.rvFast / st.rvSlow)
+}
+
+// toxicity is how one-sided the recent order flow is: 0 when buyers and
+// sellers take liquidity alike, 1 when one side does all of it.
+func (st *instState) toxicity() float64 {
+	if st.flowAll < 20 { // too few lots to tell
+		return 0
+	}
+	return math.Abs(st.flowNet) / st.flowAll
+}
+
+// track updates what market makers watch after a step of dt seconds.
+func (st *instState) track(dt float64) {
+	d := float64(st.ref - st.prevRef)
+	st.prevRef = st.ref
+	v := d * d / dt
+	if st.rvSlow == 0 {
+		st.rvSlow, st.rvFast = max(v, 1e-9), max(v, 1e-9)
+	}
+	ff, fs, fl := -math.Expm1(-dt/20), -math.Expm1(-dt/1800), math.Exp(-dt/60)
+	st.rvFast += ff * (v - st.rvFast)
+	st.rvSlow += fs * (v - st.rvSlow)
+	st.flowNet *= fl
+	st.flowAll *= fl
 }
 
 // NewSim builds a simulated market from cfg.
@@ -139,6 +181,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 		s.books = append(s.books, book.New())
 		lat := proc.Price(i) / in.TickSize
 		st := instState{in: in, latent: lat, ref: int64(math.Round(lat)), fast: lat, slow: lat}
+		st.prevRef = st.ref
 		st.minuteVol = math.Sqrt(in.dailyVariance() / 1440)
 		for k, iv := range Intervals {
 			st.makers[k].cur = Bar{Symbol: in.Symbol, Interval: iv}
@@ -193,6 +236,7 @@ func (s *Sim) Step() {
 		st.ref = s.reference(i)
 		st.fast += af * (float64(st.ref) - st.fast)
 		st.slow += as * (float64(st.ref) - st.slow)
+		st.track(dt)
 		for k := range st.makers {
 			if s.keep {
 				s.bars = st.makers[k].roll(s.now, s.bars)
@@ -200,6 +244,7 @@ func (s *Sim) Step() {
 				st.makers[k].roll(s.now, nil)
 			}
 		}
+		s.triggerStops(i)
 		s.wake(i, dt)
 		if top := s.books[i].Top(); top != st.top {
 			st.top, st.moved = top, true
@@ -274,6 +319,8 @@ func (s *Sim) record(i int, trades []book.Trade) {
 			s.ag.inv[t.TakerOwner] += int32(t.TakerSide) * q
 		}
 		st.last = t.Price
+		st.flowNet += float64(int64(t.TakerSide) * t.Qty)
+		st.flowAll += float64(t.Qty)
 		px := st.in.PriceOf(t.Price)
 		qty := float64(t.Qty) * st.in.LotSize
 		for k := range st.makers {
