@@ -99,6 +99,7 @@ func TrainGBT(x []float64, d int, y []float64, opt GBTOptions) *GBT {
 		dst := b.binned[j*n : (j+1)*n]
 		for i := range n {
 			dst[i] = binOf(m.Edges[j], x[i*d+j])
+			b.rowBins[i*d+j] = dst[i]
 		}
 	}
 	b.hists = make([]hist, 0, opt.MaxLeaves)
@@ -266,25 +267,24 @@ type growing struct {
 
 // builder grows trees over the binned rows, reusing its buffers.
 type builder struct {
-	n, d   int
-	opt    GBTOptions
-	binned []uint8 // column-major bins of every row
-	offset []int   // feature j's buckets are hist[offset[j]:offset[j+1]]
-	g, h   []float64
-	rows   []int32 // the rows of the tree, each node's rows contiguous
-	tmp    []int32
-	og, oh []float64 // the gradients and Hessians of a node's rows, in its order
-	hists  []hist    // free histograms
-	leaves []growing // the finished leaves of the last tree
+	n, d    int
+	opt     GBTOptions
+	binned  []uint8 // column-major bins of every row (partitions, validation rows)
+	rowBins []uint8 // the same, row-major (histograms)
+	offset  []int   // feature j's buckets are hist[offset[j]:offset[j+1]]
+	g, h    []float64
+	rows    []int32 // the rows of the tree, each node's rows contiguous
+	tmp     []int32
+	hists   []hist    // free histograms
+	leaves  []growing // the finished leaves of the last tree
 }
 
 func newBuilder(n, d, trainRows int, opt GBTOptions) *builder {
 	return &builder{
 		n: n, d: d, opt: opt,
-		binned: make([]uint8, n*d), offset: make([]int, d+1),
+		binned: make([]uint8, n*d), rowBins: make([]uint8, n*d), offset: make([]int, d+1),
 		g: make([]float64, n), h: make([]float64, n),
 		rows: make([]int32, trainRows), tmp: make([]int32, trainRows),
-		og: make([]float64, trainRows), oh: make([]float64, trainRows),
 	}
 }
 
@@ -411,21 +411,20 @@ func (b *builder) findSplit(c *growing) {
 	}
 }
 
-// fill sets h to the histogram of rows. The gradients are gathered once
-// into the rows' order so each feature's pass reads them sequentially.
+// fill sets h to the histogram of rows. It reads the bins row by row
+// (LightGBM's row-wise histograms): a row's bins share a cache line, and
+// the updates of one row go to different features, so they do not wait on
+// each other as a column's runs of equal bins (one-hot columns) would.
 func (b *builder) fill(h hist, rows []int32) {
-	og, oh := b.og[:len(rows)], b.oh[:len(rows)]
-	for k, i := range rows {
-		og[k], oh[k] = b.g[i], b.h[i]
-	}
 	clear(h)
-	for j := range b.d {
-		bins := b.binned[j*b.n : (j+1)*b.n]
-		buckets := h[b.offset[j]:b.offset[j+1]]
-		for k, i := range rows {
-			c := &buckets[bins[i]]
-			c.G += og[k]
-			c.H += oh[k]
+	d, off := b.d, b.offset[:b.d]
+	for _, i := range rows {
+		g, hs := b.g[i], b.h[i]
+		bins := b.rowBins[int(i)*d : int(i)*d+d]
+		for j, o := range off {
+			c := &h[o+int(bins[j])]
+			c.G += g
+			c.H += hs
 			c.N++
 		}
 	}
