@@ -25,16 +25,19 @@ func TestParseAlphaVantage(t *testing.T) {
 		t.Errorf("bad CSV: %v, want the error on line 3 of the file", err)
 	}
 	errs := []struct {
+		name string
 		body string
 		want error
 	}{
-		{`{"Error Message":"Invalid API call."}`, ErrAVInvalidCall},
-		{`{"Note":"Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute."}`, ErrAVRateLimit},
-		{`{"Information":"The **demo** API key is for demo purposes only."}`, ErrAVInformation},
+		{"invalid call", `{"Error Message":"Invalid API call."}`, ErrAVInvalidCall},
+		{"rate limit", `{"Note":"Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute."}`, ErrAVRateLimit},
+		{"information", `{"Information":"The **demo** API key is for demo purposes only."}`, ErrAVInformation},
 	}
 	for _, e := range errs {
-		if _, _, err := ParseAlphaVantage(strings.NewReader(e.body)); !errors.Is(err, e.want) {
-			t.Errorf("%s: got %v, want %v", e.body, err, e.want)
-		}
+		t.Run(e.name, func(t *testing.T) {
+			if _, _, err := ParseAlphaVantage(strings.NewReader(e.body)); !errors.Is(err, e.want) {
+				t.Errorf("%s: got %v, want %v", e.body, err, e.want)
+			}
+		})
 	}
 }

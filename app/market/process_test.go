@@ -61,10 +61,12 @@ func TestLoadUniverse(t *testing.T) {
 			"correlation":[[1,0.5],[0.4,1]]}`, "not symmetric"},
 	}
 	for _, tc := range bad {
-		_, err := LoadUniverse(strings.NewReader(tc.json))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: got error %v, want one containing %q", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadUniverse(strings.NewReader(tc.json))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: got error %v, want one containing %q", tc.name, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -266,9 +268,11 @@ func TestFlashCrashScript(t *testing.T) {
 	}
 	bad := []string{"", "10:30", "9:00 calm", "calm; +1h storm", "calm shock=-99", "11:00 calm; 10:00 crisis"}
 	for _, b := range bad {
-		if _, err := ParseScript(b, start); err == nil {
-			t.Errorf("script %q: want an error", b)
-		}
+		t.Run("bad script "+b, func(t *testing.T) {
+			if _, err := ParseScript(b, start); err == nil {
+				t.Errorf("script %q: want an error", b)
+			}
+		})
 	}
 }
 
