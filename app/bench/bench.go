@@ -21,6 +21,7 @@ func List() map[string]Bench {
 	return map[string]Bench{
 		"cluster":    {Summary: "cluster: 3 raft nodes on loopback, commit latency p50/p99, writes/s, failover over leader kills, snapshot install, porcupine fault run", Run: runBenchCluster},
 		"data":       {Summary: "the same as bench synth: synthetic data generation", Run: runBenchSynth},
+		"hostile":    {Summary: "hostile web socket and vote clients (slow/never readers, reconnect storm, oversized and garbage frames, vote flood) against 5,000 normal clients: their p99 quiet and under attack, kicks", Run: runBenchHostile},
 		"hub":        {Summary: "web socket fan-out to many clients", Run: runBenchHub},
 		"market":     {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
 		"media":      {Summary: "media ingestion: text MB/s, images/s, audio MB/s, CSV MB/s and its peak heap, a PNG bomb refused", Run: runBenchMedia},

@@ -1,0 +1,584 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/command"
+	"github.com/metastation/metastation/app/web"
+)
+
+// HostileBenchResult is what `metastation bench hostile --json` prints last.
+// The first four keys are the ones issue 21 names.
+type HostileBenchResult struct {
+	NormalP99Quiet     float64 `json:"normal_p99_ms_quiet"`
+	NormalP99Attack    float64 `json:"normal_p99_ms_under_attack"`
+	Kicked             int64   `json:"kicked"`
+	NormalDisconnected int64   `json:"normal_disconnected"`
+
+	Normal          int           `json:"normal_clients"`
+	NormalConnected int64         `json:"normal_connected"`
+	P99Ratio        float64       `json:"p99_ratio"`
+	P50Quiet        float64       `json:"normal_p50_ms_quiet"`
+	P50Attack       float64       `json:"normal_p50_ms_under_attack"`
+	DeliveredQuiet  uint64        `json:"delivered_quiet"`
+	ExpectedQuiet   uint64        `json:"expected_quiet"`
+	DeliveredAttack uint64        `json:"delivered_under_attack"`
+	ExpectedAttack  uint64        `json:"expected_under_attack"`
+	SlowReaders     int           `json:"slow_readers"`
+	SlowKicked      int64         `json:"slow_readers_kicked"`
+	NeverReaders    int           `json:"never_readers"`
+	NeverKicked     int64         `json:"never_readers_kicked"`
+	Oversized       int64         `json:"oversized_sent"`
+	OversizedKicked int64         `json:"oversized_kicked"`
+	Garbage         int64         `json:"garbage_sent"`
+	GarbageKicked   int64         `json:"garbage_kicked"`
+	StormAttempts   int64         `json:"storm_attempts"`
+	StormSubscribed int64         `json:"storm_subscribed"`
+	StormFailed     int64         `json:"storm_failed"`
+	StormPerS       float64       `json:"storm_connects_per_s"`
+	ForeignTried    int64         `json:"foreign_origin_tried"`
+	ForeignLetIn    int64         `json:"foreign_origin_let_in"`
+	Votes           int64         `json:"votes_sent"`
+	VoteStatus      map[int]int64 `json:"vote_status"`
+	WronglyLetIn    int64         `json:"wrongly_let_in"`
+	HubSlowKicked   uint64        `json:"hub_slow_kicked"`
+	HubBadMessages  uint64        `json:"hub_bad_messages"`
+	Seconds         float64       `json:"seconds_per_phase"`
+	RateHz          float64       `json:"rate_hz"`
+	OpenFilesLimit  uint64        `json:"open_files_limit"`
+}
+
+// hostileOptions size the attack. The defaults are the issue's numbers.
+type hostileOptions struct {
+	Normal       int
+	Seconds      float64 // each phase publishes this long
+	Rate         float64 // bench messages per second to every normal client
+	SlowReaders  int     // read one frame a second
+	NeverReaders int     // subscribe to everything, then never read
+	Oversized    int     // goroutines sending oversized frames in a loop
+	Garbage      int     // goroutines sending malformed frames in a loop
+	StormRate    float64 // connects per second
+	StormSeconds float64
+	VoteWorkers  int // goroutines posting votes as fast as they can
+	DrainWait    time.Duration
+}
+
+func runBenchHostile(ctx context.Context, env command.Env, args []string) error {
+	fs := command.NewFlagSet("bench hostile", env.Stderr)
+	o := hostileOptions{}
+	fs.IntVar(&o.Normal, "clients", 5000, "normal web socket `clients`")
+	fs.Float64Var(&o.Seconds, "seconds", 10, "length of each phase (quiet, under attack) in `seconds`")
+	fs.Float64Var(&o.Rate, "rate", 4, "messages per second each normal client receives")
+	fs.IntVar(&o.SlowReaders, "slow", 200, "slow readers (one frame a second, subscribed to everything)")
+	fs.IntVar(&o.NeverReaders, "never", 200, "never-readers (subscribed to everything, read nothing)")
+	fs.IntVar(&o.Oversized, "oversized", 20, "goroutines sending 64 KiB frames over and over (one connection each time)")
+	fs.IntVar(&o.Garbage, "garbage", 20, "goroutines sending malformed frames over and over (one connection each time)")
+	fs.Float64Var(&o.StormRate, "storm-rate", 1000, "reconnect storm: connects per second")
+	fs.Float64Var(&o.StormSeconds, "storm-seconds", 10, "reconnect storm: how long, in seconds")
+	fs.IntVar(&o.VoteWorkers, "vote-workers", 16, "goroutines flooding the vote endpoint")
+	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
+	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
+		return err
+	}
+	if o.Normal < 1 || o.Normal > 50_000 || o.Seconds <= 0 || o.Seconds > 600 || o.Rate <= 0 || o.Rate > 100 {
+		return command.Usagef("--clients must be in [1, 50000], --seconds in (0, 600], --rate in (0, 100]")
+	}
+	if o.StormRate < 0 || o.StormRate > 10_000 || o.StormSeconds < 0 || o.StormSeconds > 600 {
+		return command.Usagef("--storm-rate must be in [0, 10000] and --storm-seconds in [0, 600]")
+	}
+	o.DrainWait = 5 * time.Second
+	res, err := benchHostile(ctx, env, o)
+	if err != nil {
+		return err
+	}
+	printHostile(env.Stdout, res)
+	if *asJSON {
+		return command.PrintJSONLine(env.Stdout, res)
+	}
+	return nil
+}
+
+func printHostile(w io.Writer, r HostileBenchResult) {
+	fmt.Fprintf(w, "normal clients      %d connected of %d, %d disconnected during the run\n", r.NormalConnected, r.Normal, r.NormalDisconnected)
+	fmt.Fprintf(w, "quiet               p50 %.1f ms, p99 %.1f ms (%d of %d delivered)\n", r.P50Quiet, r.NormalP99Quiet, r.DeliveredQuiet, r.ExpectedQuiet)
+	fmt.Fprintf(w, "under attack        p50 %.1f ms, p99 %.1f ms (%d of %d delivered), p99 ratio %.2f\n", r.P50Attack, r.NormalP99Attack, r.DeliveredAttack, r.ExpectedAttack, r.P99Ratio)
+	fmt.Fprintf(w, "kicked              %d: slow readers %d of %d, never-readers %d of %d, oversized %d of %d, garbage %d of %d\n",
+		r.Kicked, r.SlowKicked, r.SlowReaders, r.NeverKicked, r.NeverReaders, r.OversizedKicked, r.Oversized, r.GarbageKicked, r.Garbage)
+	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s)\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS)
+	fmt.Fprintf(w, "wrongly let in      %d (foreign-origin sockets %d of %d; vote statuses %v)\n", r.WronglyLetIn, r.ForeignLetIn, r.ForeignTried, r.VoteStatus)
+}
+
+// normalPool is the normal clients: each records the latency of every bench
+// message into the histogram of the current phase.
+type normalPool struct {
+	hist         atomic.Pointer[latencyHist]
+	received     atomic.Uint64
+	connected    atomic.Int64
+	disconnected atomic.Int64
+	stopping     chan struct{}
+	wg           sync.WaitGroup
+}
+
+func (p *normalPool) connect(ctx context.Context, wsURL string, n int) {
+	sub := []byte(`{"type":"subscribe","topics":["` + benchTopic + `"]}`)
+	jobs := make(chan struct{})
+	var dialers sync.WaitGroup
+	for range 64 {
+		dialers.Add(1)
+		go func() {
+			defer dialers.Done()
+			for range jobs {
+				c, err := dialSubscribed(ctx, wsURL, nil, sub)
+				if err != nil {
+					continue
+				}
+				p.connected.Add(1)
+				p.wg.Add(1)
+				go func() {
+					defer p.wg.Done()
+					p.read(ctx, c)
+				}()
+			}
+		}()
+	}
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	dialers.Wait()
+}
+
+func (p *normalPool) read(ctx context.Context, c *websocket.Conn) {
+	defer c.CloseNow()
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			select {
+			case <-p.stopping:
+			default:
+				p.disconnected.Add(1) // the server dropped a normal client
+			}
+			return
+		}
+		now := time.Now().UnixNano()
+		if i := bytes.Index(data, sentKey); i >= 0 {
+			var sent int64
+			fmt.Sscan(string(data[i+len(sentKey):]), &sent)
+			if sent > 0 {
+				p.received.Add(1)
+				p.hist.Load().Record(uint64(max(now-sent, 0) / 1000))
+			}
+		}
+	}
+}
+
+// dialSubscribed opens a socket, subscribes and waits for the ack.
+func dialSubscribed(ctx context.Context, wsURL string, hdr http.Header, sub []byte) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadLimit(64 << 20) // "*" subscribers get large frames
+	if err := c.Write(dctx, websocket.MessageText, sub); err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	if err := awaitSubscribed(dctx, c); err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	return c, nil
+}
+
+func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (HostileBenchResult, error) {
+	res := HostileBenchResult{Normal: o.Normal, SlowReaders: o.SlowReaders, NeverReaders: o.NeverReaders,
+		Seconds: o.Seconds, RateHz: o.Rate, VoteStatus: map[int]int64{}}
+	// Every client and its server side live in this process: two descriptors each.
+	limit, err := raiseOpenFiles(uint64(2*(o.Normal+o.SlowReaders+o.NeverReaders)) + 8192)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "warning:", err)
+	}
+	res.OpenFilesLimit = limit
+	if need := uint64(2*(o.Normal+o.SlowReaders+o.NeverReaders)) + 512; limit < need {
+		return res, fmt.Errorf("this process may open only %d files, %d are needed; lower --clients (the hard limit cannot be raised here)", limit, need)
+	}
+	dir, err := os.MkdirTemp("", "metastation-bench-hostile-")
+	if err != nil {
+		return res, fmt.Errorf("temporary data dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, Seed: 1, NoBrowser: true}, log, env.Assets)
+	if err != nil {
+		return res, err
+	}
+	base, err := web.Start(ctx, srv)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return res, err
+	}
+	defer srv.Shutdown(context.Background())
+	base = strings.TrimSuffix(base, "/")
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pool := &normalPool{stopping: make(chan struct{})}
+	pool.hist.Store(&latencyHist{})
+	fmt.Fprintf(env.Stderr, "connecting %d normal clients\n", o.Normal)
+	pool.connect(ctx, wsURL, o.Normal)
+	res.NormalConnected = pool.connected.Load()
+	defer func() {
+		close(pool.stopping)
+		cancel()
+		pool.wg.Wait()
+	}()
+
+	// Quiet phase.
+	quiet := &latencyHist{}
+	pool.hist.Store(quiet)
+	before := pool.received.Load()
+	fmt.Fprintf(env.Stderr, "quiet phase, %.0f s\n", o.Seconds)
+	if err := publishFor(ctx, srv.Bus, o.Seconds, o.Rate); err != nil {
+		return res, err
+	}
+	res.DeliveredQuiet = pool.received.Load() - before
+	res.ExpectedQuiet = uint64(o.Seconds*o.Rate) * uint64(res.NormalConnected)
+
+	// Attack phase: the hostile clients start, and the normal clients'
+	// latencies go into a second histogram once the slow and never-readers
+	// are in.
+	hub0 := srv.Hub.Stats()
+	atk := newAttack(ctx, base, wsURL, o)
+	fmt.Fprintf(env.Stderr, "attack phase, %.0f s\n", o.Seconds)
+	atk.start()
+	underAttack := &latencyHist{}
+	pool.hist.Store(underAttack)
+	before = pool.received.Load()
+	if err := publishFor(ctx, srv.Bus, o.Seconds, o.Rate); err != nil {
+		return res, err
+	}
+	res.DeliveredAttack = pool.received.Load() - before
+	res.ExpectedAttack = uint64(o.Seconds*o.Rate) * uint64(res.NormalConnected)
+	atk.stop()
+	hub1 := srv.Hub.Stats()
+
+	res.NormalDisconnected = pool.disconnected.Load()
+	res.P50Quiet = float64(quiet.Quantile(0.50)) / 1000
+	res.NormalP99Quiet = float64(quiet.Quantile(0.99)) / 1000
+	res.P50Attack = float64(underAttack.Quantile(0.50)) / 1000
+	res.NormalP99Attack = float64(underAttack.Quantile(0.99)) / 1000
+	if res.NormalP99Quiet > 0 {
+		res.P99Ratio = res.NormalP99Attack / res.NormalP99Quiet
+	}
+	atk.fill(&res)
+	res.HubSlowKicked = hub1.SlowKicked - hub0.SlowKicked
+	res.HubBadMessages = hub1.BadMessages - hub0.BadMessages
+	return res, nil
+}
+
+// publishFor publishes bench ticks at rate for seconds.
+func publishFor(ctx context.Context, b *bus.Bus, seconds, rate float64) error {
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	for range int(seconds * rate) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		b.Publish(bus.Envelope{Topic: benchTopic, From: "bench", Kind: "tick", Payload: benchTick{SentNs: time.Now().UnixNano()}})
+	}
+	time.Sleep(time.Second) // the last frames in flight
+	return nil
+}
+
+// attack runs every kind of hostile client until stop.
+type attack struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	base, ws  string
+	o         hostileOptions
+	wg        sync.WaitGroup
+	readersWG sync.WaitGroup
+
+	slowKicked, neverKicked          atomic.Int64
+	oversized, oversizedKicked       atomic.Int64
+	garbage, garbageKicked           atomic.Int64
+	stormTried, stormOK, stormFailed atomic.Int64
+	foreignTried, foreignLetIn       atomic.Int64
+	votes                            atomic.Int64
+	voteMu                           sync.Mutex
+	voteStatus                       map[int]int64
+	wronglyCounted                   atomic.Int64
+	stormStart, stormEnd             time.Time
+	readersMu                        sync.Mutex
+	neverConns                       []*websocket.Conn
+	hostileStop                      chan struct{}
+	stormDone                        chan struct{}
+	everything                       []byte
+}
+
+func newAttack(parent context.Context, base, wsURL string, o hostileOptions) *attack {
+	ctx, cancel := context.WithCancel(parent)
+	return &attack{ctx: ctx, cancel: cancel, base: base, ws: wsURL, o: o, voteStatus: map[int]int64{},
+		hostileStop: make(chan struct{}), stormDone: make(chan struct{}),
+		everything: []byte(`{"type":"subscribe","topics":["*"]}`)}
+}
+
+func (a *attack) start() {
+	var ready sync.WaitGroup
+	for range a.o.SlowReaders {
+		ready.Add(1)
+		a.readersWG.Add(1)
+		go a.slowReader(&ready)
+	}
+	for range a.o.NeverReaders {
+		ready.Add(1)
+		go a.neverReader(&ready)
+	}
+	ready.Wait()
+	for range a.o.Oversized {
+		a.loop(a.oversize)
+	}
+	for range a.o.Garbage {
+		a.loop(a.garbageOnce)
+	}
+	for range a.o.VoteWorkers {
+		a.loop(a.voteOnce)
+	}
+	a.wg.Add(1)
+	go a.storm()
+}
+
+// loop runs one attack over and over until stop.
+func (a *attack) loop(once func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for {
+			select {
+			case <-a.hostileStop:
+				return
+			default:
+			}
+			once()
+		}
+	}()
+}
+
+func (a *attack) stop() {
+	close(a.hostileStop)
+	a.wg.Wait()
+	// Never-readers now read: one the server dropped ends after its
+	// buffered frames; one it kept goes on receiving until the deadline.
+	var wg sync.WaitGroup
+	for _, c := range a.neverConns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if kickedWithin(a.ctx, c, a.o.DrainWait) {
+				a.neverKicked.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	a.readersWG.Wait()
+	a.cancel()
+}
+
+// kickedWithin drains c and reports whether the server ended the connection
+// within wait.
+func kickedWithin(ctx context.Context, c *websocket.Conn, wait time.Duration) bool {
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			return ctx.Err() == nil
+		}
+	}
+}
+
+func (a *attack) slowReader(ready *sync.WaitGroup) {
+	defer a.readersWG.Done()
+	c, err := dialSubscribed(a.ctx, a.ws, nil, a.everything)
+	ready.Done()
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	for {
+		if _, _, err := c.Read(a.ctx); err != nil {
+			select {
+			case <-a.hostileStop:
+			default:
+				a.slowKicked.Add(1)
+			}
+			return
+		}
+		select {
+		case <-a.hostileStop:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (a *attack) neverReader(ready *sync.WaitGroup) {
+	defer ready.Done()
+	c, err := dialSubscribed(a.ctx, a.ws, nil, a.everything)
+	if err != nil {
+		return
+	}
+	a.readersMu.Lock()
+	a.neverConns = append(a.neverConns, c)
+	a.readersMu.Unlock()
+}
+
+// oversize sends one frame past the hub's read limit and waits to be closed.
+func (a *attack) oversize() {
+	c, _, err := websocket.Dial(a.ctx, a.ws, nil)
+	if err != nil {
+		return
+	}
+	a.oversized.Add(1)
+	c.Write(a.ctx, websocket.MessageText, bytes.Repeat([]byte("x"), 64<<10))
+	if kickedWithin(a.ctx, c, 10*time.Second) {
+		a.oversizedKicked.Add(1)
+	}
+}
+
+// garbageOnce sends malformed frames until the server closes on it.
+func (a *attack) garbageOnce() {
+	c, _, err := websocket.Dial(a.ctx, a.ws, nil)
+	if err != nil {
+		return
+	}
+	a.garbage.Add(1)
+	go func() {
+		junk := [][]byte{{0xff, 0x00, 0x13}, []byte(`{"type":`), []byte(`{"type":"subscribe","topics":["../../etc"]}`), []byte(`[]`)}
+		for i := 0; i < 20; i++ {
+			typ := websocket.MessageText
+			if i%4 == 0 {
+				typ = websocket.MessageBinary
+			}
+			if c.Write(a.ctx, typ, junk[i%len(junk)]) != nil {
+				return
+			}
+		}
+	}()
+	if kickedWithin(a.ctx, c, 10*time.Second) {
+		a.garbageKicked.Add(1)
+	}
+}
+
+// storm connects at StormRate for StormSeconds: each connection subscribes,
+// waits for the ack and leaves. Every tenth comes from a foreign Origin and
+// must be refused.
+func (a *attack) storm() {
+	defer a.wg.Done()
+	n := int(a.o.StormRate * a.o.StormSeconds)
+	if n == 0 {
+		return
+	}
+	sub := []byte(`{"type":"subscribe","topics":["` + benchTopic + `"]}`)
+	foreign := http.Header{"Origin": {"http://evil.example"}}
+	interval := time.Duration(float64(time.Second) / a.o.StormRate)
+	a.stormStart = time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		if d := time.Until(a.stormStart.Add(time.Duration(i) * interval)); d > 0 {
+			select {
+			case <-a.ctx.Done():
+				return
+			case <-time.After(d):
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%10 == 9 {
+				a.foreignTried.Add(1)
+				if c, err := dialSubscribed(a.ctx, a.ws, foreign, sub); err == nil {
+					a.foreignLetIn.Add(1)
+					c.CloseNow()
+				}
+				return
+			}
+			a.stormTried.Add(1)
+			c, err := dialSubscribed(a.ctx, a.ws, nil, sub)
+			if err != nil {
+				a.stormFailed.Add(1)
+				return
+			}
+			a.stormOK.Add(1)
+			c.Close(websocket.StatusNormalClosure, "")
+		}()
+	}
+	a.stormEnd = time.Now()
+	wg.Wait()
+}
+
+var voteClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+// voteOnce posts a vote without a cookie, or with a forged one. Neither may
+// count: a vote that is answered 200 was let in.
+func (a *attack) voteOnce() {
+	body := `{"round": 1, "strategy": "momentum"}`
+	req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, a.base+"/api/tournament/votes", strings.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if a.votes.Add(1)%2 == 0 {
+		req.AddCookie(&http.Cookie{Name: "ms_voter", Value: "forged.c2lnbmF0dXJl"})
+	}
+	resp, err := voteClient.Do(req)
+	if err != nil {
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	a.voteMu.Lock()
+	a.voteStatus[resp.StatusCode]++
+	a.voteMu.Unlock()
+	if resp.StatusCode/100 == 2 {
+		a.wronglyCounted.Add(1)
+	}
+}
+
+func (a *attack) fill(r *HostileBenchResult) {
+	r.SlowKicked, r.NeverKicked = a.slowKicked.Load(), a.neverKicked.Load()
+	r.Oversized, r.OversizedKicked = a.oversized.Load(), a.oversizedKicked.Load()
+	r.Garbage, r.GarbageKicked = a.garbage.Load(), a.garbageKicked.Load()
+	r.Kicked = r.SlowKicked + r.NeverKicked + r.OversizedKicked + r.GarbageKicked
+	r.StormAttempts, r.StormSubscribed, r.StormFailed = a.stormTried.Load(), a.stormOK.Load(), a.stormFailed.Load()
+	if d := a.stormEnd.Sub(a.stormStart).Seconds(); d > 0 {
+		r.StormPerS = float64(r.StormAttempts+a.foreignTried.Load()) / d
+	}
+	r.ForeignTried, r.ForeignLetIn = a.foreignTried.Load(), a.foreignLetIn.Load()
+	r.Votes = a.votes.Load()
+	a.voteMu.Lock()
+	for k, v := range a.voteStatus {
+		r.VoteStatus[k] = v
+	}
+	a.voteMu.Unlock()
+	r.WronglyLetIn = r.ForeignLetIn + a.wronglyCounted.Load()
+}
