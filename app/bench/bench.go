@@ -23,6 +23,7 @@ func List() map[string]Bench {
 		"data":       {Summary: "the same as bench synth: synthetic data generation", Run: runBenchSynth},
 		"hostile":    {Summary: "hostile web socket and vote clients (slow/never readers, reconnect storm, oversized and garbage frames, vote flood) against 5,000 normal clients: their p99 quiet and under attack, kicks", Run: runBenchHostile},
 		"hub":        {Summary: "web socket fan-out to many clients", Run: runBenchHub},
+		"learners":   {Summary: "trading learners against buy-and-hold, cash, random and a volatility rule: held-out Sharpe, Sortino, return after costs over seeds with paired CIs", Run: runBenchLearners},
 		"market":     {Summary: "market: order-book events/s, agent decisions/s at 1k-100k agents, stylized facts vs real files", Run: runBenchMarket},
 		"media":      {Summary: "media ingestion: text MB/s, images/s, audio MB/s, CSV MB/s and its peak heap, a PNG bomb refused", Run: runBenchMedia},
 		"memory":     {Summary: "agent memory: inserts/s with embeddings, hybrid search p50/p99 at 100k memories, recall vs exact, planted-fact recall of hybrid/lexical/vector", Run: runBenchMemory},
