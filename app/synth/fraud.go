@@ -123,30 +123,86 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		g.rows = append(g.rows, tx)
 	}
 	local := func(reg uint8, cat int) int32 { return w.local[reg][cat].pick(r) }
+	// spend adds a purchase in category cat through channel ch at a
+	// merchant that fits both: an online shop for online payments and
+	// transfers, a terminal in reg otherwise.
+	spend := func(t int64, cat int, ch Channel, reg uint8, amount float64) {
+		if ch == ATM {
+			cat = catCash
+		}
+		mid := int32(0)
+		if ch == Online || ch == Transfer {
+			mid = w.online[cat].pick(r)
+		} else {
+			mid = local(reg, cat)
+		}
+		add(t, cat, ch, reg, mid, amount)
+	}
+	catAmount := func(cat int, up float64) float64 {
+		return math.Exp(categories[cat].Mu + up + 0.8*r.NormFloat64())
+	}
 	shift := c.SpendShift
 	switch in.kind {
 	case AccountTakeover:
-		// A new device from somewhere else, then transfers that drain the account.
+		// A new device from somewhere else, then what the intruder can do
+		// from online banking: transfers that drain the account (some to a
+		// payee filed as a landlord or a biller), purchases with the stored
+		// card, and cash from a replacement card sent to a new address.
 		for range in.size {
 			t += int64(60 + r.ExpFloat64()*2400)
-			add(t, catTransfer, Transfer, far, w.online[catTransfer].pick(r),
-				math.Exp(math.Log(700)+shift+0.8*r.NormFloat64()))
+			switch u := r.Float64(); {
+			case u < 0.50:
+				add(t, catTransfer, Transfer, far, w.online[catTransfer].pick(r),
+					math.Exp(math.Log(700)+shift+0.8*r.NormFloat64()))
+			case u < 0.56:
+				spend(t, catRent, Transfer, far, math.Exp(math.Log(1100)+0.5*r.NormFloat64()))
+			case u < 0.62:
+				spend(t, catBills, Online, far, catAmount(catBills, 0.8))
+			case u < 0.88:
+				cat := []int{catElectronics, catDigital, catRetail, catTravel, catEntertainment}[r.IntN(5)]
+				spend(t, cat, Online, far, catAmount(cat, 0.6))
+			default:
+				spend(t, catCash, ATM, far, catAmount(catCash, 0.9))
+			}
 		}
 	case CardTesting:
-		// Tiny amounts across many small merchants, then the real spending.
+		// Small amounts to see whether the card works, mostly online at
+		// small merchants, some at unattended terminals (fuel pumps, transit
+		// kiosks, vending); then the real spending, online, with a cloned
+		// card in shops, or as cash.
 		tests := in.size - 1 - b2i(in.size%2 == 0)
 		for range tests {
 			t += int64(20 + r.ExpFloat64()*240)
-			amount := 0.5 + 2.5*r.Float64()
-			if r.Float64() < 0.3 {
-				amount = 1
+			amount := smallAmount(r)
+			if r.Float64() < 0.8 {
+				cat := catDigital
+				if u := r.Float64(); u < 0.15 {
+					cat = catEntertainment
+				} else if u < 0.25 {
+					cat = catRetail
+				}
+				mid := w.testOnline.pick(r)
+				if cat != catDigital {
+					mid = w.online[cat].pick(r)
+				}
+				add(t, cat, Online, far, mid, amount)
+			} else {
+				cat := []int{catFuel, catTransport, catRestaurant}[r.IntN(3)]
+				spend(t, cat, POS, far, amount)
 			}
-			add(t, catDigital, Online, far, w.testOnline.pick(r), amount)
 		}
 		for range in.size - tests {
 			t += int64(1800 + r.ExpFloat64()*7200)
-			m := w.fraudOnline.pick(r)
-			add(t, int(w.Merchant(m).Category), Online, far, m, math.Exp(math.Log(220)+0.7*r.NormFloat64()))
+			switch u := r.Float64(); {
+			case u < 0.6:
+				m := w.fraudOnline.pick(r)
+				add(t, int(w.Merchant(m).Category), Online, far, m, math.Exp(math.Log(220)+0.7*r.NormFloat64()))
+			case u < 0.88:
+				cat := []int{catElectronics, catRetail, catGrocery, catHealth}[r.IntN(4)]
+				spend(t, cat, POS, far, catAmount(cat, 0.7))
+			default:
+				spend(t, catCash, ATM, far, catAmount(catCash, 0.7))
+			}
 		}
 	case CompromisedMerchant:
 		// An honest visit to a skimming terminal; days later the cloned card
@@ -162,11 +218,11 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		t += int64(86400 * (1 + 9*r.Float64()))
 		for range in.size - 1 {
 			t += int64(r.ExpFloat64() * 6 * 3600)
-			if r.Float64() < 0.6 {
+			if r.Float64() < 0.5 {
 				mid := w.fraudOnline.pick(r)
 				add(t, int(w.Merchant(mid).Category), Online, far, mid, math.Exp(math.Log(180)+0.8*r.NormFloat64()))
 			} else {
-				cat := []int{catElectronics, catRetail, catJewelry, catCash}[r.IntN(4)]
+				cat := []int{catElectronics, catRetail, catJewelry, catCash, catRestaurant, catFuel}[r.IntN(6)]
 				ch := POS
 				if cat == catCash {
 					ch = ATM
@@ -175,12 +231,24 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 			}
 		}
 	case VelocityBurst:
-		// A cloned card spent fast at shops near home.
+		// A stolen card spent fast: in shops near home, online, at an ATM.
 		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(w.hours[catRetail].pick(r))*3600
 		for range in.size {
 			t += int64(30 + r.ExpFloat64()*420)
-			cat := []int{catRetail, catElectronics, catFuel, catGrocery, catRetail}[r.IntN(5)]
-			add(t, cat, POS, c.Region, local(c.Region, cat), math.Exp(categories[cat].Mu+shift+0.3+0.7*r.NormFloat64()))
+			cat := []int{catRetail, catElectronics, catFuel, catGrocery, catRetail, catRestaurant,
+				catHealth, catEntertainment, catTransport}[r.IntN(9)]
+			amount := math.Exp(categories[cat].Mu + shift + 0.3 + 0.7*r.NormFloat64())
+			switch u := r.Float64(); {
+			case u < 0.6:
+				spend(t, cat, POS, c.Region, amount)
+			case u < 0.9:
+				if cat == catFuel {
+					cat = catDigital
+				}
+				spend(t, cat, Online, c.Region, amount)
+			default:
+				spend(t, catCash, ATM, c.Region, catAmount(catCash, 0.3))
+			}
 		}
 	case GeoImpossible:
 		// The card is used far away soon after an honest purchase at home.
@@ -193,22 +261,28 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		}
 		t += int64(600 + r.Float64()*5400)
 		for range in.size {
-			cat := []int{catElectronics, catRetail, catJewelry, catCash, catFuel}[r.IntN(5)]
+			cat := []int{catElectronics, catRetail, catJewelry, catCash, catFuel, catRestaurant, catTravel}[r.IntN(7)]
 			ch := POS
-			if cat == catCash {
+			switch {
+			case cat == catCash:
 				ch = ATM
+			case cat != catFuel && r.Float64() < 0.2: // from an address in the far city
+				ch = Online
 			}
-			add(t, cat, ch, far, local(far, cat), math.Exp(categories[cat].Mu+0.3+0.8*r.NormFloat64()))
+			spend(t, cat, ch, far, math.Exp(categories[cat].Mu+0.3+0.8*r.NormFloat64()))
 			t += int64(r.ExpFloat64() * 1800)
 		}
 	case AmountAnomaly:
 		// One or two purchases far above what the customer spends.
 		t = w.StartUnix + int64(r.IntN(w.Days))*86400 + int64(w.hours[catElectronics].pick(r))*3600
 		for range in.size {
-			cat := []int{catElectronics, catJewelry, catTravel}[r.IntN(3)]
+			cat := []int{catElectronics, catJewelry, catTravel, catHealth, catEntertainment, catCash}[r.IntN(6)]
 			ch := POS
 			reg := c.Region
-			if r.Float64() < categories[cat].Online {
+			switch {
+			case cat == catCash:
+				ch = ATM
+			case r.Float64() < categories[cat].Online:
 				ch = Online
 			}
 			mid := local(reg, cat)
@@ -242,6 +316,21 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 		if h.CardID == card || (in.kind == AccountTakeover && h.AccountID == accountOf(card)) {
 			h.Fraud = in.kind
 		}
+	}
+}
+
+// smallAmount draws the amount of a small charge: a card test or an
+// honest verification or pre-authorisation. Both use the same law, so a
+// small amount alone says little: mostly odd cents under $5, some round
+// dollars, a few up to $20.
+func smallAmount(r *rand.Rand) float64 {
+	switch u := r.Float64(); {
+	case u < 0.55:
+		return 0.5 + 4.5*r.Float64()*r.Float64()
+	case u < 0.75:
+		return []float64{1, 1, 1, 2, 5, 10}[r.IntN(6)]
+	default:
+		return math.Exp(math.Log(1) + r.Float64()*math.Log(20))
 	}
 }
 

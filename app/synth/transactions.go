@@ -12,8 +12,10 @@ import (
 // is part of the output's definition: changing it changes the data.
 const ChunkRows = 8192
 
-// txPerCustomerDay is the mean number of transactions per customer per day.
-const txPerCustomerDay = 0.7
+// txPerCustomerDay is the mean number of transactions per customer per day:
+// about 25 card and account payments a month. The customer population grows
+// with the rows (10M rows over 90 days: about 400,000 customers).
+const txPerCustomerDay = 0.28
 
 // Transaction is one card or account transaction.
 type Transaction struct {
@@ -367,6 +369,24 @@ func (g *txGen) purchase(l *life, t int64, cat int, scale float64) {
 		}
 		m := w.Merchant(tx.MerchantID)
 		tx.Lat, tx.Lon = m.Lat, m.Lon
+	}
+	// Honest small charges: a fuel pump's pre-authorisation hold (mostly
+	// $1.00) and the verification charge of a shop or service that sees
+	// the card for the first time. Card testers use the same amounts.
+	if tx.Channel == POS && cat == catFuel && r.Float64() < 0.06 {
+		hold := tx
+		hold.Unix = max(w.StartUnix, t-30)
+		hold.Amount = 100
+		if r.Float64() < 0.3 {
+			hold.Amount = cents(smallAmount(r))
+		}
+		g.rows = append(g.rows, hold)
+	}
+	if tx.Channel == Online && r.Float64() < 0.025 {
+		check := tx
+		check.Unix = max(w.StartUnix, t-int64(30+r.IntN(600)))
+		check.Amount = cents(smallAmount(r))
+		g.rows = append(g.rows, check)
 	}
 	tx.Amount = cents(math.Exp(c.Mu+l.c.SpendShift+c.Sigma*r.NormFloat64()) * scale)
 	g.rows = append(g.rows, tx)

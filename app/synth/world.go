@@ -64,7 +64,7 @@ type World struct {
 // merchantsFor returns how many merchants a world of the given number of
 // customers holds.
 func merchantsFor(customers int) int {
-	return min(max(customers/12, 1500), 200_000)
+	return min(max(customers/4, 1500), 200_000)
 }
 
 // NewWorld builds the shared world of a job with the given number of customers.
