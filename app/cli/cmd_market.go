@@ -21,11 +21,11 @@ import (
 // runMarket is `metastation market simulate|import|fetch|fit`.
 func runMarket(ctx context.Context, env command.Env, args []string) error {
 	if len(args) > 0 && command.IsHelpFlag(args[0]) {
-		fmt.Fprintln(env.Stdout, "Usage: metastation market simulate|import|fetch|fit [flags]; 'metastation market <sub> --help' for each one's flags.")
+		fmt.Fprintln(env.Stdout, "Usage: metastation market simulate|import|fetch|fit|crash-study [flags]; 'metastation market <sub> --help' for each one's flags.")
 		return nil
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return command.Usagef("market needs a subcommand: simulate, import, fetch or fit")
+		return command.Usagef("market needs a subcommand: simulate, import, fetch, fit or crash-study")
 	}
 	switch args[0] {
 	case "simulate":
@@ -36,8 +36,10 @@ func runMarket(ctx context.Context, env command.Env, args []string) error {
 		return runMarketFetch(ctx, env, args[1:])
 	case "fit":
 		return runMarketFit(env, args[1:])
+	case "crash-study":
+		return runMarketCrashStudy(ctx, env, args[1:])
 	}
-	return command.Usagef("unknown market subcommand %q (simulate, import, fetch or fit)", args[0])
+	return command.Usagef("unknown market subcommand %q (simulate, import, fetch, fit or crash-study)", args[0])
 }
 
 // runMarketSimulate writes simulated bars per instrument in the Yahoo CSV
@@ -341,5 +343,41 @@ func runMarketFetch(ctx context.Context, env command.Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "imported %s into %s\n", s.Symbol, db.Path)
+	return nil
+}
+
+// runMarketCrashStudy is `metastation market crash-study`: the scripted
+// flash crash against a calm twin on the same seeds, as a table.
+func runMarketCrashStudy(ctx context.Context, env command.Env, args []string) error {
+	fs := command.NewFlagSet("market crash-study", env.Stderr)
+	synopsis(fs, "market crash-study [flags]", "Runs the scripted flash crash ("+market.CrashScript+")\nand a calm twin on the same seeds and prints the spread, the depth of the book and the\ntraded price, each as a mean with its 95% interval over the seeds.")
+	preset := fs.String("preset", "equity", "preset universe: "+strings.Join(market.PresetNames(), ", "))
+	symbol := fs.String("symbol", "", "the instrument measured (default: the preset's first)")
+	agents := fs.Int("agents", 2000, "background agents")
+	seeds := fs.Int("seeds", 5, "seeds 1..N")
+	asJSON := fs.Bool("json", false, "print the study as one JSON object")
+	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
+		return err
+	}
+	if *seeds < 2 || *seeds > 100 || *agents < 10 || *agents > market.MaxAgents {
+		return command.Usagef("market crash-study: --seeds in [2, 100], --agents in [10, %d]", market.MaxAgents)
+	}
+	cfg := market.CrashStudyConfig{Preset: *preset, Symbol: *symbol, Agents: *agents}
+	for k := 1; k <= *seeds; k++ {
+		cfg.Seeds = append(cfg.Seeds, uint64(k))
+	}
+	st, err := market.RunCrashStudy(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, string(b))
+		return nil
+	}
+	fmt.Fprint(env.Stdout, market.CrashTable(st))
 	return nil
 }

@@ -26,7 +26,7 @@ func commands() []command.Command {
 		{Name: "bench", Summary: "measure one subsystem on this machine: bench <name> [--json]", Run: bench.Run},
 		{Name: "generate", Summary: "generate synthetic data: generate --kind transactions --rows N --out FILE", Run: runGenerate},
 		{Name: "ingest", Summary: "read files into memory as the Media page does: ingest [--data DIR] [--json] FILE...", Run: runIngest},
-		{Name: "market", Summary: "the market: market simulate --preset equity --days N --out FILE.csv | market import FILE --symbol S | market fetch SYMBOL --out FILE.csv | market fit FILE", Run: runMarket},
+		{Name: "market", Summary: "the market: market simulate --preset equity --days N --out FILE.csv | market import FILE --symbol S | market fetch SYMBOL --out FILE.csv | market fit FILE | market crash-study", Run: runMarket},
 		{Name: "research", Summary: "research agents: research ingest DIR [--seed S] [--out DIR] | research run [--seed S] [--out DIR]", Run: runResearch},
 		{Name: "train", Summary: "train an agent: train --algo ppo|sac|qmix|vdn|maddpg --env cartpole|pendulum|trading|spread|matrix2|trading-ma|supply|allocation [--steps N|--episodes N] [--seed S] [--resume FILE]", Run: runTrain},
 		{Name: "supply", Summary: "the supply-chain crisis room: supply compare --scenario NAME --seeds 30 [--json] | supply play --scenario NAME --seed S | supply scenarios", Run: runSupply},

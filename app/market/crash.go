@@ -146,21 +146,21 @@ func measureCrash(s *Sim, i int) CrashRun {
 		s.Step()
 		at := time.Duration(k) * s.StepSize()
 		q := s.Quote(i)
-		if at == crashAt {
+		if at == crashAt-s.StepSize() { // the last step before the script's crash step
 			p0, low = q.Last, q.Last
 		}
 		if at >= preFrom && at%time.Minute == 0 {
 			r.Path = append(r.Path, q.Last) // made relative to p0 below
 		}
-		if at > preFrom && at <= crashUntil {
+		if at >= preFrom && at < crashUntil {
 			spread, touch, depth := bookShape(s, i)
-			if at <= crashAt {
+			if at < crashAt {
 				spreadPre, touchPre, depthPre = append(spreadPre, spread), append(touchPre, touch), append(depthPre, depth)
 			} else {
 				spreadCrash, touchCrash, depthCrash = append(spreadCrash, spread), append(touchCrash, touch), append(depthCrash, depth)
 			}
 		}
-		if at > crashAt && q.Last < low {
+		if at >= crashAt && q.Last < low {
 			low, lowAt = q.Last, at-crashAt
 		}
 		if at == crashAt+5*time.Minute {
