@@ -57,6 +57,7 @@ type HostileBenchResult struct {
 	WronglyLetIn    int64         `json:"wrongly_let_in"`
 	HubSlowKicked   uint64        `json:"hub_slow_kicked"`
 	HubBadMessages  uint64        `json:"hub_bad_messages"`
+	HubRefused      uint64        `json:"hub_refused"`
 	Seconds         float64       `json:"seconds_per_phase"`
 	RateHz          float64       `json:"rate_hz"`
 	OpenFilesLimit  uint64        `json:"open_files_limit"`
@@ -118,7 +119,7 @@ func printHostile(w io.Writer, r HostileBenchResult) {
 	fmt.Fprintf(w, "under attack        p50 %.1f ms, p99 %.1f ms (%d of %d delivered), p99 ratio %.2f\n", r.P50Attack, r.NormalP99Attack, r.DeliveredAttack, r.ExpectedAttack, r.P99Ratio)
 	fmt.Fprintf(w, "kicked              %d: slow readers %d of %d, never-readers %d of %d, oversized %d of %d, garbage %d of %d\n",
 		r.Kicked, r.SlowKicked, r.SlowReaders, r.NeverKicked, r.NeverReaders, r.OversizedKicked, r.Oversized, r.GarbageKicked, r.Garbage)
-	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s)\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS)
+	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s); hub refused %d upgrades for its accept rate\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS, r.HubRefused)
 	fmt.Fprintf(w, "wrongly let in      %d (foreign-origin sockets %d of %d; vote statuses %v)\n", r.WronglyLetIn, r.ForeignLetIn, r.ForeignTried, r.VoteStatus)
 }
 
@@ -142,7 +143,7 @@ func (p *normalPool) connect(ctx context.Context, wsURL string, n int) {
 		go func() {
 			defer dialers.Done()
 			for range jobs {
-				c, err := dialSubscribed(ctx, wsURL, nil, sub)
+				c, err := subscribeOn(ctx, wsURL, nil, sub, true)
 				if err != nil {
 					continue
 				}
@@ -188,12 +189,26 @@ func (p *normalPool) read(ctx context.Context, c *websocket.Conn) {
 
 // dialSubscribed opens a socket, subscribes and waits for the ack.
 func dialSubscribed(ctx context.Context, wsURL string, hdr http.Header, sub []byte) (*websocket.Conn, error) {
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+	return subscribeOn(ctx, wsURL, hdr, sub, false)
+}
+
+// subscribeOn dials (waiting out accept-rate refusals when retry), subscribes
+// and waits for the ack.
+func subscribeOn(ctx context.Context, wsURL string, hdr http.Header, sub []byte, retry bool) (*websocket.Conn, error) {
+	var c *websocket.Conn
+	var err error
+	if retry {
+		c, err = dialAdmitted(ctx, wsURL, hdr)
+	} else {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		c, _, err = websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+		cancel()
+	}
 	if err != nil {
 		return nil, err
 	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	c.SetReadLimit(64 << 20) // "*" subscribers get large frames
 	if err := c.Write(dctx, websocket.MessageText, sub); err != nil {
 		c.CloseNow()
@@ -290,6 +305,7 @@ func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (Hosti
 	atk.fill(&res)
 	res.HubSlowKicked = hub1.SlowKicked - hub0.SlowKicked
 	res.HubBadMessages = hub1.BadMessages - hub0.BadMessages
+	res.HubRefused = hub1.Refused - hub0.Refused
 	return res, nil
 }
 
@@ -418,7 +434,7 @@ func kickedWithin(ctx context.Context, c *websocket.Conn, wait time.Duration) bo
 
 func (a *attack) slowReader(ready *sync.WaitGroup) {
 	defer a.readersWG.Done()
-	c, err := dialSubscribed(a.ctx, a.ws, nil, a.everything)
+	c, err := subscribeOn(a.ctx, a.ws, nil, a.everything, true)
 	ready.Done()
 	if err != nil {
 		return
@@ -443,7 +459,7 @@ func (a *attack) slowReader(ready *sync.WaitGroup) {
 
 func (a *attack) neverReader(ready *sync.WaitGroup) {
 	defer ready.Done()
-	c, err := dialSubscribed(a.ctx, a.ws, nil, a.everything)
+	c, err := subscribeOn(a.ctx, a.ws, nil, a.everything, true)
 	if err != nil {
 		return
 	}
@@ -454,7 +470,7 @@ func (a *attack) neverReader(ready *sync.WaitGroup) {
 
 // oversize sends one frame past the hub's read limit and waits to be closed.
 func (a *attack) oversize() {
-	c, _, err := websocket.Dial(a.ctx, a.ws, nil)
+	c, err := dialAdmitted(a.ctx, a.ws, nil)
 	if err != nil {
 		return
 	}
@@ -467,7 +483,7 @@ func (a *attack) oversize() {
 
 // garbageOnce sends malformed frames until the server closes on it.
 func (a *attack) garbageOnce() {
-	c, _, err := websocket.Dial(a.ctx, a.ws, nil)
+	c, err := dialAdmitted(a.ctx, a.ws, nil)
 	if err != nil {
 		return
 	}
@@ -525,7 +541,7 @@ func (a *attack) storm() {
 			a.stormTried.Add(1)
 			c, err := dialSubscribed(a.ctx, a.ws, nil, sub)
 			if err != nil {
-				a.stormFailed.Add(1)
+				a.stormFailed.Add(1) // refused by the accept rate (503) or timed out
 				return
 			}
 			a.stormOK.Add(1)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -374,9 +375,7 @@ func hubLoad(ctx context.Context, wsURL string, n int, in io.Reader, out io.Writ
 		go func() {
 			defer dialers.Done()
 			for range jobs {
-				dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-				c, _, err := websocket.Dial(dctx, wsURL, nil)
-				dcancel()
+				c, err := dialAdmitted(ctx, wsURL, nil)
 				if err == nil {
 					err = c.Write(ctx, websocket.MessageText, sub)
 				}
@@ -468,6 +467,24 @@ func readBench(ctx context.Context, c *websocket.Conn, hist *latencyHist, receiv
 			} else {
 				hist.Record(0)
 			}
+		}
+	}
+}
+
+// dialAdmitted dials like a page does: when the hub refuses a new socket
+// for its accept rate (503), it waits a second and tries again.
+func dialAdmitted(ctx context.Context, wsURL string, hdr http.Header) (*websocket.Conn, error) {
+	for {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		c, resp, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+		cancel()
+		if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
 		}
 	}
 }

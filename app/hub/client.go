@@ -55,6 +55,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
+	if !h.admit.allow(time.Now()) {
+		h.stats.refused.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, fmt.Sprintf("Too many new live connections (more than %.0f a second); try again in a second.", h.opts.AcceptRate), http.StatusServiceUnavailable)
+		return
+	}
 	// Origin checking stays on: only the page's own origin (and configured
 	// patterns) may open a socket, so another site cannot read the feed.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})

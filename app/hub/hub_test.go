@@ -280,3 +280,28 @@ func TestUnknownTopicsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptRateRefusesAStorm: past the burst, a new socket is refused with
+// 503 and Retry-After before any web socket work, and the sockets already
+// in keep working.
+func TestAcceptRateRefusesAStorm(t *testing.T) {
+	h, b, url := start(t, Options{AcceptRate: 0.001, AcceptBurst: 2})
+	first := dial(t, url, "t.x")
+	dial(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil {
+		t.Fatal("third socket let in past a burst of 2")
+	}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("refusal: %v, response %+v", err, resp)
+	}
+	if got := h.Stats().Refused; got != 1 {
+		t.Fatalf("refused counter %d, want 1", got)
+	}
+	b.Publish(bus.Envelope{Topic: "t.x", Kind: "k", Payload: 1})
+	if f := read(t, first); f.Type != "batch" || len(f.Msgs) != 1 {
+		t.Fatalf("connected client after the refusal got %+v", f)
+	}
+}
