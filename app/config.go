@@ -34,6 +34,10 @@ type Config struct {
 	// SupplyTick is the wall time of one period of the crisis room; 0 is
 	// the room's default (500 ms). Tests run faster rooms.
 	SupplyTick time.Duration
+	// CheckpointEvery is the wall time between a training run's
+	// checkpoints (rl and marl); 0 keeps their 30 s default. The crash
+	// torture test checkpoints often so that its kills land mid-write.
+	CheckpointEvery time.Duration
 	// MarketDataDir holds real daily prices (Yahoo CSV files) that research
 	// experiments check their rules against; a missing folder means
 	// simulated data only.

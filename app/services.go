@@ -151,7 +151,7 @@ func (r appRuns) Get(id int64) (marl.RunInfo, error) { return r.a.MARL.Get(id) }
 // newRL builds the trainer with its checkpoints under DataDir/rl and loads
 // the runs of earlier sessions with their curves.
 func (a *App) newRL(ctx context.Context) (*rl.Service, error) {
-	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl")}, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
+	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl"), CheckpointEvery: a.Config.CheckpointEvery}, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
@@ -164,7 +164,7 @@ func (a *App) newRL(ctx context.Context) (*rl.Service, error) {
 // newMARL builds the multi-agent trainer with its checkpoints under
 // DataDir/marl and loads the runs of earlier sessions.
 func (a *App) newMARL(ctx context.Context) (*marl.Service, error) {
-	svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "marl")}, a.Bus, a.Writer, a.DB, a.Log.With("service", "marl"))
+	svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "marl"), CheckpointEvery: a.Config.CheckpointEvery}, a.Bus, a.Writer, a.DB, a.Log.With("service", "marl"))
 	if err != nil {
 		return nil, fmt.Errorf("multi-agent trainer: %w", err)
 	}

@@ -37,10 +37,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.ClusterFast, "cluster-fast", false, "100 ms raft timeouts (failover in a few hundred ms on loopback) instead of the 300 ms defaults")
 	fs.DurationVar(&cfg.RaftTimeout, "raft-timeout", 0, "raft heartbeat and election `timeout` (the lease is half of it); 0 keeps the 300 ms default; raise it on slow or distant machines")
 	fs.DurationVar(&cfg.SupplyTick, "supply-tick", 500*time.Millisecond, "wall `time` of one period (a week) of the supply-chain crisis room")
+	fs.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", 0, "wall `time` between a training run's checkpoints; 0 keeps the 30s default")
 	listenAny := fs.Bool("listen-any", false, "allow a non-loopback --addr (such as 0.0.0.0:8080); every request then needs the access token printed in the URL")
 	fs.StringVar(&cfg.Token, "token", "", "access `token` to require (default with --listen-any: a random one, printed in the URL)")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
 		return app.Config{}, err
+	}
+	if cfg.CheckpointEvery < 0 || cfg.CheckpointEvery > 0 && cfg.CheckpointEvery < 100*time.Millisecond {
+		return app.Config{}, command.Usagef("--checkpoint-every must be 0 (the default) or at least 100ms, not %v", cfg.CheckpointEvery)
 	}
 	if err := checkCluster(cfg); err != nil {
 		return app.Config{}, err
