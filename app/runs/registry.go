@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,6 +128,7 @@ func (r *Registry[I, P]) Resume(id int64) (I, error) {
 	r.persist(p)
 	out := *p
 	r.mu.Unlock()
+	r.flush()
 	r.publish()
 	return out, nil
 }
@@ -163,6 +165,7 @@ func (r *Registry[I, P]) Stop(id int64) (I, error) {
 	out := *p
 	r.mu.Unlock()
 	if dequeued {
+		r.flush()
 		r.publish()
 	}
 	return out, err
@@ -417,21 +420,46 @@ func (r *Registry[I, P]) insert(ctx context.Context, p P) (int64, error) {
 	if r.cfg.DB == nil {
 		return 0, nil
 	}
+	// The caller acknowledges the new run: synchronous=FULL for it.
 	query, args := r.t.Insert((*I)(p))
-	res, err := r.cfg.DB.W.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	var id int64
+	err := store.DurableTx(ctx, r.cfg.DB, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	return id, err
 }
 
-// persist records p's state; r.mu is held, so it only queues the row.
+// persist records p's state; r.mu is held, so it only queues the row. It
+// is a state change, so its batch commits with synchronous=FULL
+// (TryEnqueueDurable); Stop and Resume wait for it (flush) before they
+// answer.
 func (r *Registry[I, P]) persist(p P) {
 	if r.cfg.Writer == nil {
 		return
 	}
 	query, args := r.t.Update((*I)(p))
-	r.Enqueue(query, args...)
+	if !r.cfg.Writer.TryEnqueueDurable(query, args...) {
+		r.log.Warn(r.cfg.Name+": the writer's queue is full; a run's state was not persisted", "run", p.RunRecord().ID)
+	}
+}
+
+// flush waits until the state changes persist queued are on disk, so that
+// an answer acknowledges a durable change; a failure is logged (the state
+// is live, and the next change records it again).
+func (r *Registry[I, P]) flush() {
+	if r.cfg.Writer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.cfg.Writer.Flush(ctx); err != nil {
+		r.log.Warn(r.cfg.Name+": a run's state change is not on disk yet", "err", err)
+	}
 }
 
 // publish sends the snapshot of every run.

@@ -17,7 +17,7 @@ var testMigrations = fstest.MapFS{
 	"README.txt":     {Data: []byte(`not a migration`)},
 }
 
-func openAt(t *testing.T, path string, fsys fstest.MapFS) *DB {
+func openAt(t testing.TB, path string, fsys fstest.MapFS) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), path, fsys)
 	if err != nil {

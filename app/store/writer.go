@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,10 @@ type item struct {
 	query string
 	args  []any
 	flush chan error // set on a flush request instead of a row
+	// durable: the batch holding this row commits with synchronous=FULL
+	// (its WAL frames fsynced before the commit returns), so a state
+	// change that was acknowledged survives a power cut.
+	durable bool
 }
 
 // NewWriter starts a batching writer on db's writer connection.
@@ -118,6 +123,27 @@ func (w *Writer) TryEnqueue(query string, args ...any) bool {
 	}
 	select {
 	case w.ch <- item{query: query, args: args}:
+		w.enqueued.Add(1)
+		return true
+	default:
+		w.rejected.Add(1)
+		return false
+	}
+}
+
+// TryEnqueueDurable is TryEnqueue for a row whose batch must commit with
+// synchronous=FULL: a job's or a run's state change. The other rows keep
+// NORMAL, which survives a crash of the process but may lose the last
+// transactions on power loss. Flush after it waits until it is on disk.
+func (w *Writer) TryEnqueueDurable(query string, args ...any) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.rejected.Add(1)
+		return false
+	}
+	select {
+	case w.ch <- item{query: query, args: args, durable: true}:
 		w.enqueued.Add(1)
 		return true
 	default:
@@ -249,7 +275,29 @@ func (w *Writer) commit(batch []item) error {
 // and returns the busy error with nothing counted.
 func (w *Writer) commitOnce(batch []item) error {
 	ctx := context.Background()
-	tx, err := w.db.BeginTx(ctx, nil)
+	durable := slices.ContainsFunc(batch, func(it item) bool { return it.durable })
+	if durable {
+		// One connection for the pragma and the transaction, so FULL
+		// applies to this batch only; NORMAL again whatever happens.
+		conn, err := w.db.Conn(ctx)
+		if err != nil {
+			w.failed.Add(uint64(len(batch)))
+			return fmt.Errorf("durable batch: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
+			w.failed.Add(uint64(len(batch)))
+			return fmt.Errorf("durable batch: %w", err)
+		}
+		defer conn.ExecContext(ctx, "PRAGMA synchronous=NORMAL")
+		return w.commitTx(ctx, batch, func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) })
+	}
+	return w.commitTx(ctx, batch, func() (*sql.Tx, error) { return w.db.BeginTx(ctx, nil) })
+}
+
+// commitTx writes batch in the transaction begin opens.
+func (w *Writer) commitTx(ctx context.Context, batch []item, begin func() (*sql.Tx, error)) error {
+	tx, err := begin()
 	if err != nil {
 		if isBusy(err) {
 			return err
