@@ -25,6 +25,10 @@ type Config struct {
 	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
 	CheckpointEvery time.Duration // wall time between checkpoints; default 30s
 	PublishEvery    time.Duration // least time between progress snapshots; default 250ms
+	// MaxQueued is how many runs may wait their turn (runs train one at a
+	// time, so an unbounded queue only piles up records and promises);
+	// default 100. Start and Resume past it are refused with a sentence.
+	MaxQueued int
 
 	Bus    *bus.Bus      // required: progress snapshots go there
 	DB     *store.DB     // may be nil: nothing is stored, run ids are counted in memory
@@ -69,6 +73,9 @@ func New[I any, P Info[I]](cfg Config, progress bus.Topic[[]I], t Trainer[I]) (*
 	if cfg.PublishEvery <= 0 {
 		cfg.PublishEvery = 250 * time.Millisecond
 	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = 100
+	}
 	r := &Registry[I, P]{cfg: cfg, progress: progress, t: t, log: log, runs: map[int64]P{}}
 	r.q = newQueue(&r.mu, queueConfig{CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, Publish: r.publish})
 	return r, nil
@@ -81,6 +88,13 @@ func (r *Registry[I, P]) Start(ctx context.Context, info I) (I, error) {
 	p := P(&info)
 	rec := p.RunRecord()
 	rec.Status, rec.Error, rec.Resumable, rec.Started = Queued, "", false, time.Now().UTC()
+	r.mu.Lock()
+	full := r.queueFull()
+	r.mu.Unlock()
+	if full != nil {
+		var zero I
+		return zero, full
+	}
 	id, err := r.insert(ctx, p)
 	if err != nil {
 		var zero I
@@ -98,6 +112,15 @@ func (r *Registry[I, P]) Start(ctx context.Context, info I) (I, error) {
 	r.mu.Unlock()
 	r.publish()
 	return out, nil
+}
+
+// queueFull refuses one more waiting run when MaxQueued already wait. Call
+// it with the lock held.
+func (r *Registry[I, P]) queueFull() error {
+	if n := len(r.q.jobs); n >= r.cfg.MaxQueued {
+		return errs.Errorf(errs.Unavailable, "%d %s runs are already waiting their turn, the most the queue holds (runs train one at a time); stop a waiting run or wait for one to finish, then start this one again", n, r.cfg.Name)
+	}
+	return nil
 }
 
 // Resume queues a stopped or failed run to continue from its checkpoint; a
@@ -122,6 +145,11 @@ func (r *Registry[I, P]) Resume(id int64) (I, error) {
 		out := *p
 		r.mu.Unlock()
 		return out, errs.Errorf(errs.Conflict, "run %d has no checkpoint to resume from", id)
+	}
+	if err := r.queueFull(); err != nil {
+		out := *p
+		r.mu.Unlock()
+		return out, err
 	}
 	rec.Status, rec.Error, rec.Resumable = Queued, "", false
 	r.q.Push(id, hasCkpt)

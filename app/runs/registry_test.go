@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -406,5 +407,43 @@ func TestRegistryRowFollowsCheckpoints(t *testing.T) {
 			t.Fatalf("row of the running run: %s with %d steps after 20 s of checkpoints every millisecond", status, steps)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRegistryQueueCap: past MaxQueued waiting runs, Start and Resume are
+// refused with a sentence that gives the limit, and nothing is recorded.
+func TestRegistryQueueCap(t *testing.T) {
+	st := openToyStore(t)
+	dir := t.TempDir()
+	cfg := Config{Name: "toy", Dir: dir, CheckpointEvery: time.Hour, PublishEvery: time.Hour, Bus: bus.New(),
+		DB: st.db, Writer: st.w, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxQueued: 2}
+	r, err := New(cfg, toyProgress, &toyTrainer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run is not running, so every started run stays queued.
+	a, err := r.Start(t.Context(), toyInfo{Total: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(t.Context(), toyInfo{Total: 5}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Start(t.Context(), toyInfo{Total: 5})
+	if !errs.Is(err, errs.Unavailable) || !strings.Contains(err.Error(), "2 toy runs are already waiting") {
+		t.Fatalf("third start: %v, want a refusal naming the limit", err)
+	}
+	if n := len(r.List()); n != 2 {
+		t.Fatalf("%d runs recorded after the refusal, want 2", n)
+	}
+	// A stopped run may not jump back into a full queue either.
+	if _, err := r.Stop(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(t.Context(), toyInfo{Total: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resume(a.ID); !errs.Is(err, errs.Unavailable) {
+		t.Fatalf("resume into a full queue: %v", err)
 	}
 }
