@@ -18,6 +18,7 @@ import (
 	"github.com/metastation/metastation/app/supply"
 	"github.com/metastation/metastation/app/synth/jobs"
 	"github.com/metastation/metastation/app/tournament"
+	"time"
 )
 
 // buildServices builds every domain service with its dependencies, in the
@@ -103,8 +104,21 @@ func (a *App) newMarket() (*market.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("market preset: %w", err)
 	}
+	var start time.Time
+	if a.DB != nil {
+		// Carry on from the last persisted bar: after a restart the clock
+		// and prices continue, as the tournament does.
+		resumed, at, ok, err := market.ResumePoint(context.Background(), a.DB, u)
+		if err != nil {
+			return nil, fmt.Errorf("market resume: %w", err)
+		}
+		if ok {
+			u, start = resumed, at
+			a.Log.Info("market resumes after its last bar", "at", at)
+		}
+	}
 	m, err := market.NewService(market.ServiceConfig{
-		Sim:   market.SimConfig{Universe: u, Seed: uint64(a.Config.Seed), Agents: serverMarketAgents},
+		Sim:   market.SimConfig{Universe: u, Seed: uint64(a.Config.Seed), Agents: serverMarketAgents, Start: start},
 		Speed: serverMarketSpeed,
 	}, a.Bus, a.Writer, a.DB, a.Log.With("service", "market"))
 	if err != nil {
