@@ -154,18 +154,41 @@ type scratch struct {
 
 // sortByTime appends rows to dst ordered by time, ties in generation order,
 // and numbered from base+1. It sorts packed (time, index) keys rather than
-// the rows themselves, which is several times faster.
+// the rows themselves, by a stable radix sort on the time bits: about twice
+// as fast as a comparison sort of the keys.
 func sortByTime(dst, rows []Transaction, start, base int64, sc *scratch) []Transaction {
-	keys := slices.Grow(sc.keys[:0], len(rows))[:len(rows)]
+	keys := slices.Grow(sc.keys[:0], 2*len(rows))[:2*len(rows)]
 	sc.keys = keys
+	a, b := keys[:len(rows)], keys[len(rows):]
+	lo := int64(math.MaxInt64)
 	for j := range rows {
-		keys[j] = uint64(rows[j].Unix-start+1<<30)<<20 | uint64(j)
+		lo = min(lo, rows[j].Unix)
 	}
-	slices.Sort(keys)
+	var span uint64
+	for j := range rows {
+		d := uint64(rows[j].Unix - lo)
+		span |= d
+		a[j] = d<<20 | uint64(j)
+	}
+	for shift := uint(20); span>>(shift-20) != 0; shift += 8 {
+		var count [257]int
+		for _, k := range a {
+			count[(k>>shift)&0xff+1]++
+		}
+		for d := 1; d < len(count); d++ {
+			count[d] += count[d-1]
+		}
+		for _, k := range a {
+			d := (k >> shift) & 0xff
+			b[count[d]] = k
+			count[d]++
+		}
+		a, b = b, a
+	}
 	n := len(dst)
 	dst = slices.Grow(dst, len(rows))[:n+len(rows)]
 	out := dst[n:]
-	for j, k := range keys {
+	for j, k := range a {
 		out[j] = rows[k&(1<<20-1)]
 		out[j].ID = base + int64(j) + 1
 	}

@@ -1,7 +1,9 @@
 package synth
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -120,5 +122,34 @@ func TestInsidePeriod(t *testing.T) {
 				t.Fatalf("seed %d: row %d at local %d outside [%d, %d)", seed, tx.ID, l, lo, hi)
 			}
 		}
+	}
+}
+
+// The radix sort of a chunk's rows matches a stable comparison sort by time
+// (ties in generation order), including times before the period's start.
+func TestSortByTimeMatchesStableSort(t *testing.T) {
+	cfg := Config{Seed: 5, Rows: 3 * ChunkRows}.Normalize()
+	w := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
+	for _, c := range []struct {
+		name  string
+		shift int64
+	}{{"period", 0}, {"before start", -40_000}} {
+		t.Run(c.name, func(t *testing.T) {
+			rows := TransactionChunk(w, cfg, 1)
+			r := newRand(9, 0, 0)
+			for j := range rows {
+				rows[j].Unix += c.shift + int64(r.IntN(3)) // ties and reordering
+				rows[j].MerchantID = int32(j)              // generation order
+			}
+			want := slices.Clone(rows)
+			slices.SortStableFunc(want, func(a, b Transaction) int { return cmp.Compare(a.Unix, b.Unix) })
+			got := sortByTime(nil, rows, w.StartUnix, 100, &scratch{})
+			for j := range want {
+				want[j].ID = 100 + int64(j) + 1
+			}
+			if !slices.Equal(got, want) {
+				t.Fatal("radix sort differs from the stable sort")
+			}
+		})
 	}
 }
