@@ -1,6 +1,9 @@
 package synth
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // Customer is a bank customer. Its attributes derive from (seed, ID) alone,
 // so every table that mentions a customer agrees on who it is.
@@ -46,7 +49,14 @@ func fraudDeviceID(seed uint64, n uint64) int64 {
 
 // NewCustomer derives customer id from the seed.
 func NewCustomer(seed uint64, id int64, startUnix int64) Customer {
-	r := newRand(seed, streamCustomer, uint64(id))
+	var src rand.PCG
+	return newCustomer(&src, rand.New(&src), seed, id, startUnix)
+}
+
+// newCustomer is NewCustomer drawing from r, whose source src it reseeds:
+// a chunk derives hundreds of customers and reuses one generator for all.
+func newCustomer(src *rand.PCG, r *rand.Rand, seed uint64, id int64, startUnix int64) Customer {
+	reseed(src, seed, streamCustomer, uint64(id))
 	reg := pick(r, regionCDFs)
 	c := Customer{
 		ID:     id,

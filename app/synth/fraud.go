@@ -100,7 +100,7 @@ func incidentSize(r *rand.Rand, k FraudType) int {
 // the compromise window. n numbers the incident within the job.
 func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 	r, w := g.fr, g.w
-	l := life{c: c, cards: cards(c)}
+	l := life{c: c, cards: cards(c, &g.cardBuf)}
 	card := l.card(r)
 	dev := fraudDeviceID(w.Seed, n)
 	far := farRegion(r, c.Region, 0.3)

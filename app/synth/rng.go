@@ -33,6 +33,11 @@ func newRand(seed, stream, index uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(mix(seed, stream, index), mix(seed, stream+0x51ed, index)))
 }
 
+// reseed sets src to the state newRand(seed, stream, index) starts from.
+func reseed(src *rand.PCG, seed, stream, index uint64) {
+	src.Seed(mix(seed, stream, index), mix(seed, stream+0x51ed, index))
+}
+
 // pick returns an index drawn from the cumulative weights cdf, whose last
 // element is the total.
 func pick(r *rand.Rand, cdf []float64) int {

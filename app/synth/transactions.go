@@ -87,13 +87,15 @@ func appendTransactionChunk(dst []Transaction, w *World, cfg Config, i int) []Tr
 	sc, _ := w.scratch.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
+		sc.rnd = rand.New(&sc.src)
 	}
 	defer w.scratch.Put(sc)
 	g := &txGen{
-		w:    w,
-		r:    newRand(cfg.Seed, streamTransactions, uint64(i)),
-		fr:   newRand(cfg.Seed, streamFraud, uint64(i)),
-		rows: sc.rows[:0],
+		w:     w,
+		r:     newRand(cfg.Seed, streamTransactions, uint64(i)),
+		fr:    newRand(cfg.Seed, streamFraud, uint64(i)),
+		rows:  sc.rows[:0],
+		trips: sc.trips[:0],
 	}
 	incidents := g.planIncidents(cfg.FraudRate*float64(rows), rows)
 	injected := 0
@@ -102,14 +104,16 @@ func appendTransactionChunk(dst []Transaction, w *World, cfg Config, i int) []Tr
 	}
 	nc := customersIn(rows, cfg.Days)
 	first := int64(i*customersIn(ChunkRows, cfg.Days)) + 1
-	custs := make([]Customer, nc)
-	weights := make([]float64, nc)
+	custs := slices.Grow(sc.custs[:0], nc)[:nc]
+	weights := slices.Grow(sc.weights[:0], nc)[:nc]
 	for k := range custs {
-		custs[k] = NewCustomer(cfg.Seed, first+int64(k), w.StartUnix)
+		custs[k] = newCustomer(&sc.src, sc.rnd, cfg.Seed, first+int64(k), w.StartUnix)
 		weights[k] = custs[k].Activity
 	}
-	counts := apportion(rows-injected, weights)
-	spans := make([][2]int, nc)
+	sc.custs, sc.weights = custs, weights
+	counts := apportion(rows-injected, weights, sc)
+	spans := slices.Grow(sc.spans[:0], nc)[:nc]
+	sc.spans = spans
 	for k := range custs {
 		lo := len(g.rows)
 		g.timeline(&custs[k], counts[k])
@@ -121,7 +125,7 @@ func appendTransactionChunk(dst []Transaction, w *World, cfg Config, i int) []Tr
 	}
 	w.toUTC(g.rows)
 	out := sortByTime(dst, g.rows, w.StartUnix, int64(i)*ChunkRows, sc)
-	sc.rows = g.rows
+	sc.rows, sc.trips = g.rows, g.trips
 	return out
 }
 
@@ -148,8 +152,16 @@ func (w *World) toUTC(rows []Transaction) {
 // garbage collector that has less to do leaves more of the cores to the
 // generators.
 type scratch struct {
-	rows []Transaction
-	keys []uint64
+	rows    []Transaction
+	keys    []uint64
+	custs   []Customer
+	weights []float64
+	counts  []int
+	frac    []int
+	spans   [][2]int
+	trips   []trip
+	src     rand.PCG   // of rnd, reseeded for each customer
+	rnd     *rand.Rand // draws the chunk's customers
 }
 
 // sortByTime appends rows to dst ordered by time, ties in generation order,
@@ -197,13 +209,14 @@ func sortByTime(dst, rows []Transaction, start, base int64, sc *scratch) []Trans
 
 // apportion splits n into len(w) whole parts proportional to w, handing the
 // remainder to the largest fractional parts (ties to the lower index).
-func apportion(n int, w []float64) []int {
+func apportion(n int, w []float64, sc *scratch) []int {
 	total := 0.0
 	for _, x := range w {
 		total += x
 	}
-	out := make([]int, len(w))
-	frac := make([]int, len(w))
+	out := slices.Grow(sc.counts[:0], len(w))[:len(w)]
+	frac := slices.Grow(sc.frac[:0], len(w))[:len(w)]
+	sc.counts, sc.frac = out, frac
 	given := 0
 	for k, x := range w {
 		q := float64(n) * x / total
@@ -222,10 +235,12 @@ func apportion(n int, w []float64) []int {
 
 // txGen generates the rows of one chunk.
 type txGen struct {
-	w    *World
-	r    *rand.Rand // normal behaviour
-	fr   *rand.Rand // fraud
-	rows []Transaction
+	w       *World
+	r       *rand.Rand // normal behaviour
+	fr      *rand.Rand // fraud
+	rows    []Transaction
+	trips   []trip // reused from customer to customer
+	cardBuf [4]int64
 }
 
 // trip is a stay away from home.
@@ -265,8 +280,10 @@ func (l *life) regionAt(t int64) uint8 {
 	return l.c.Region
 }
 
-func cards(c *Customer) []int64 {
-	var out []int64
+// cards returns the customer's cards (at most 2 accounts of 2 cards) in buf,
+// so that drawing a timeline allocates nothing.
+func cards(c *Customer, buf *[4]int64) []int64 {
+	out := buf[:0]
 	for a := range c.Accounts {
 		for j := range c.Cards {
 			out = append(out, CardID(AccountID(c.ID, a), j))
@@ -281,7 +298,8 @@ func accountOf(card int64) int64 { return card / 10 }
 // timeline appends n ordinary transactions of customer c.
 func (g *txGen) timeline(c *Customer, n int) {
 	r, w := g.r, g.w
-	l := life{c: c, cards: cards(c)}
+	l := life{c: c, cards: cards(c, &g.cardBuf), trips: g.trips[:0]}
+	defer func() { g.trips = l.trips[:0] }()
 	period := int64(w.Days) * 86400
 	if r.Float64() < 0.12 {
 		l.newDevice = w.StartUnix + r.Int64N(period)
