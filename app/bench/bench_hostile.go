@@ -37,6 +37,7 @@ type HostileBenchResult struct {
 	DeliveredQuiet  uint64        `json:"delivered_quiet"`
 	ExpectedQuiet   uint64        `json:"expected_quiet"`
 	DeliveredAttack uint64        `json:"delivered_under_attack"`
+	DeliveredTotal  uint64        `json:"delivered_total"` // both phases, waited for up to 30 s after the last publish
 	ExpectedAttack  uint64        `json:"expected_under_attack"`
 	SlowReaders     int           `json:"slow_readers"`
 	SlowKicked      int64         `json:"slow_readers_kicked"`
@@ -293,6 +294,12 @@ func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (Hosti
 	res.ExpectedAttack = uint64(o.Seconds*o.Rate) * uint64(res.NormalConnected)
 	atk.stop()
 	hub1 := srv.Hub.Stats()
+	// Late frames are still frames: wait for them (the per-phase counts stop
+	// 1 s after each phase's last publish).
+	for deadline := time.Now().Add(30 * time.Second); pool.received.Load() < res.ExpectedQuiet+res.ExpectedAttack && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.DeliveredTotal = pool.received.Load()
 
 	res.NormalDisconnected = pool.disconnected.Load()
 	res.P50Quiet = float64(quiet.Quantile(0.50)) / 1000
