@@ -61,6 +61,7 @@ func run() error {
 	flag.IntVar(&opt.MinLeaf, "min-leaf", 0, "GBT least rows per leaf (0: default)")
 	flag.Float64Var(&opt.Lambda, "lambda", 0, "GBT L2 penalty (0: default)")
 	flag.Float64Var(&opt.Validation, "validation", 0, "GBT early-stopping share (0: default, negative: none)")
+	flag.IntVar(&opt.Patience, "patience", 0, "GBT early-stopping patience (0: default)")
 	flag.Parse()
 	if *out == "" || *rows < 20_000 || *repeat < 1 {
 		return fmt.Errorf("want --out DIR, --rows >= 20000 and --repeat >= 1")
