@@ -193,7 +193,7 @@ func TestGBTTraining(t *testing.T) {
 	for k, tr := range a.Trees {
 		leaves := map[int]int{}
 		for i := range n {
-			leaves[leafIn(tr, bins[i*d:(i+1)*d])]++
+			leaves[tr.leaf(bins[i*d:(i+1)*d])]++
 		}
 		if len(leaves) > 15 {
 			t.Fatalf("tree %d has %d leaves, want at most 15", k, len(leaves))
@@ -229,16 +229,4 @@ func TestGBTTraining(t *testing.T) {
 	if all := TrainGBT(x, d, noise, GBTOptions{Trees: 50, Rate: 0.1, Validation: -1}); len(all.Trees) != 50 {
 		t.Errorf("without validation %d trees, want all 50", len(all.Trees))
 	}
-}
-
-func leafIn(t tree, bins []uint8) int {
-	k := 0
-	for t[k].Feature >= 0 {
-		if bins[t[k].Feature] <= t[k].Bin {
-			k = t[k].Left
-		} else {
-			k = t[k].Right
-		}
-	}
-	return k
 }

@@ -461,15 +461,20 @@ func (m *GBT) Score(row []float64) float64 {
 		bins[j] = binOf(m.Edges[j], v)
 	}
 	for _, t := range m.Trees {
-		k := 0
-		for t[k].Feature >= 0 {
-			if bins[t[k].Feature] <= t[k].Bin {
-				k = t[k].Left
-			} else {
-				k = t[k].Right
-			}
-		}
-		f += m.Rate * t[k].Value
+		f += m.Rate * t[t.leaf(bins[:])].Value
 	}
 	return sigmoid(f)
+}
+
+// leaf returns the index of the leaf of t that a row with these bins falls in.
+func (t tree) leaf(bins []uint8) int {
+	k := 0
+	for t[k].Feature >= 0 {
+		if bins[t[k].Feature] <= t[k].Bin {
+			k = t[k].Left
+		} else {
+			k = t[k].Right
+		}
+	}
+	return k
 }
