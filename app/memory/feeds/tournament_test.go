@@ -31,7 +31,9 @@ func TestServiceRemembersTheTournament(t *testing.T) {
 	defer db.Close()
 	defer w.Close()
 	b := bus.New()
-	tour, err := tournament.NewService(tournament.Config{Seed: 3, Speed: -1, Round: tournament.RoundConfig{Length: 40 * time.Minute},
+	// Two-hour rounds: in 40 minutes of the market's new long-memory paths
+	// (5b77344) the arbitrageur found no spread worth trading on seed 3.
+	tour, err := tournament.NewService(tournament.Config{Seed: 3, Speed: -1, Round: tournament.RoundConfig{Length: 2 * time.Hour},
 		VoteWindow: 300 * time.Millisecond, FirstWait: 10 * time.Millisecond, PublishEvery: 20 * time.Millisecond}, b, db, w, log)
 	if err != nil {
 		t.Fatal(err)
