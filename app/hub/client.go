@@ -55,7 +55,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
-	if !h.admit.allow(time.Now()) {
+	if !h.admit.Allow() {
 		h.stats.refused.Add(1)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, fmt.Sprintf("Too many new live connections (more than %.0f a second); try again in a second.", h.opts.AcceptRate), http.StatusServiceUnavailable)

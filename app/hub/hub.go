@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/metastation/metastation/app/bus"
 )
 
@@ -91,7 +93,7 @@ type Hub struct {
 	latest  map[string][]byte // last encoded message of each snapshot topic
 
 	closing atomic.Bool
-	admit   tokenBucket
+	admit   *rate.Limiter // new sockets across all clients
 
 	stats counters
 }
@@ -128,29 +130,8 @@ func New(b *bus.Bus, log *slog.Logger, opts Options) *Hub {
 		groups:  map[string]*group{},
 		clients: map[*client]struct{}{},
 		latest:  map[string][]byte{},
-		admit:   tokenBucket{rate: opts.AcceptRate, burst: opts.AcceptBurst, tokens: opts.AcceptBurst},
+		admit:   rate.NewLimiter(rate.Limit(opts.AcceptRate), int(opts.AcceptBurst)),
 	}
-}
-
-// tokenBucket admits rate events a second, up to burst at once.
-type tokenBucket struct {
-	mu                  sync.Mutex
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func (b *tokenBucket) allow(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 // Stats are the hub's counters.

@@ -115,20 +115,7 @@ func (w *Writer) Enqueue(ctx context.Context, query string, args ...any) error {
 // TryEnqueue adds one row if the queue has room and reports whether it did.
 // Producers that must never wait (the simulation) use it and count the loss.
 func (w *Writer) TryEnqueue(query string, args ...any) bool {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		w.rejected.Add(1)
-		return false
-	}
-	select {
-	case w.ch <- item{query: query, args: args}:
-		w.enqueued.Add(1)
-		return true
-	default:
-		w.rejected.Add(1)
-		return false
-	}
+	return w.tryEnqueue(item{query: query, args: args})
 }
 
 // TryEnqueueDurable is TryEnqueue for a row whose batch must commit with
@@ -136,6 +123,11 @@ func (w *Writer) TryEnqueue(query string, args ...any) bool {
 // NORMAL, which survives a crash of the process but may lose the last
 // transactions on power loss. Flush after it waits until it is on disk.
 func (w *Writer) TryEnqueueDurable(query string, args ...any) bool {
+	return w.tryEnqueue(item{query: query, args: args, durable: true})
+}
+
+// tryEnqueue queues it if the queue has room.
+func (w *Writer) tryEnqueue(it item) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
@@ -143,7 +135,7 @@ func (w *Writer) TryEnqueueDurable(query string, args ...any) bool {
 		return false
 	}
 	select {
-	case w.ch <- item{query: query, args: args, durable: true}:
+	case w.ch <- it:
 		w.enqueued.Add(1)
 		return true
 	default:
