@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,6 @@ import (
 	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/command"
-	"github.com/metastation/metastation/app/web"
 )
 
 // HostileBenchResult is what `metastation bench hostile --json` prints last.
@@ -59,8 +57,13 @@ type HostileBenchResult struct {
 	HubSlowKicked   uint64        `json:"hub_slow_kicked"`
 	HubBadMessages  uint64        `json:"hub_bad_messages"`
 	HubRefused      uint64        `json:"hub_refused"`
+	ReadersKickedS  float64       `json:"readers_kicked_after_s"` // attack start to the hub's last kick of a slow or never-reader; -1 when not all were kicked
+	P99Within       bool          `json:"p99_within_1_5x"`
+	BulkBytes       int           `json:"bulk_bytes"`
+	BulkHz          float64       `json:"bulk_hz"`
 	Seconds         float64       `json:"seconds_per_phase"`
 	RateHz          float64       `json:"rate_hz"`
+	LoadProcesses   int           `json:"load_processes"`
 	OpenFilesLimit  uint64        `json:"open_files_limit"`
 }
 
@@ -75,9 +78,18 @@ type hostileOptions struct {
 	Garbage      int     // goroutines sending malformed frames in a loop
 	StormRate    float64 // connects per second
 	StormSeconds float64
-	VoteWorkers  int // goroutines posting votes as fast as they can
+	VoteWorkers  int     // goroutines posting votes as fast as they can
+	BulkBytes    int     // payload of each message on bulkTopic, which only the hostile readers get
+	BulkHz       float64 // bulk messages per second
+	Procs        int     // load-generator processes for the normal clients, as bench hub: 0 picks, -1 runs them in this process
 	DrainWait    time.Duration
+	LateWait     time.Duration // how long a phase waits for its late frames
 }
+
+// bulkTopic carries big payloads that only the hostile readers subscribe to
+// (through "*"), so that one which does not read fills its socket buffers
+// within the attack, as on a busy server; the normal clients never get it.
+const bulkTopic = "bench.bulk"
 
 func runBenchHostile(ctx context.Context, env command.Env, args []string) error {
 	fs := command.NewFlagSet("bench hostile", env.Stderr)
@@ -92,6 +104,9 @@ func runBenchHostile(ctx context.Context, env command.Env, args []string) error 
 	fs.Float64Var(&o.StormRate, "storm-rate", 1000, "reconnect storm: connects per second")
 	fs.Float64Var(&o.StormSeconds, "storm-seconds", 10, "reconnect storm: how long, in seconds")
 	fs.IntVar(&o.VoteWorkers, "vote-workers", 16, "goroutines flooding the vote endpoint")
+	fs.IntVar(&o.BulkBytes, "bulk-bytes", 64<<10, "size of each bulk message the hostile readers get, in `bytes`")
+	fs.Float64Var(&o.BulkHz, "bulk-hz", 20, "bulk messages per second during the attack")
+	fs.IntVar(&o.Procs, "procs", 0, "load-generator processes for the normal clients: 0 picks one per 15,000; -1 runs them in this process")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
 		return err
@@ -102,7 +117,10 @@ func runBenchHostile(ctx context.Context, env command.Env, args []string) error 
 	if o.StormRate < 0 || o.StormRate > 10_000 || o.StormSeconds < 0 || o.StormSeconds > 600 {
 		return command.Usagef("--storm-rate must be in [0, 10000] and --storm-seconds in [0, 600]")
 	}
-	o.DrainWait = 5 * time.Second
+	if o.BulkBytes < 0 || o.BulkBytes > 16<<20 || o.BulkHz < 0 || o.BulkHz > 1000 {
+		return command.Usagef("--bulk-bytes must be in [0, 16 MiB] and --bulk-hz in [0, 1000]")
+	}
+	o.DrainWait, o.LateWait = 5*time.Second, 30*time.Second
 	res, err := benchHostile(ctx, env, o)
 	if err != nil {
 		return err
@@ -120,72 +138,9 @@ func printHostile(w io.Writer, r HostileBenchResult) {
 	fmt.Fprintf(w, "under attack        p50 %.1f ms, p99 %.1f ms (%d of %d delivered), p99 ratio %.2f\n", r.P50Attack, r.NormalP99Attack, r.DeliveredAttack, r.ExpectedAttack, r.P99Ratio)
 	fmt.Fprintf(w, "kicked              %d: slow readers %d of %d, never-readers %d of %d, oversized %d of %d, garbage %d of %d\n",
 		r.Kicked, r.SlowKicked, r.SlowReaders, r.NeverKicked, r.NeverReaders, r.OversizedKicked, r.Oversized, r.GarbageKicked, r.Garbage)
+	fmt.Fprintf(w, "readers kicked by   %.1f s into the attack (-1: not all of them)\n", r.ReadersKickedS)
 	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s); hub refused %d upgrades for its accept rate\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS, r.HubRefused)
 	fmt.Fprintf(w, "wrongly let in      %d (foreign-origin sockets %d of %d; vote statuses %v)\n", r.WronglyLetIn, r.ForeignLetIn, r.ForeignTried, r.VoteStatus)
-}
-
-// normalPool is the normal clients: each records the latency of every bench
-// message into the histogram of the current phase.
-type normalPool struct {
-	hist         atomic.Pointer[latencyHist]
-	received     atomic.Uint64
-	connected    atomic.Int64
-	disconnected atomic.Int64
-	stopping     chan struct{}
-	wg           sync.WaitGroup
-}
-
-func (p *normalPool) connect(ctx context.Context, wsURL string, n int) {
-	sub := []byte(`{"type":"subscribe","topics":["` + benchTopic + `"]}`)
-	jobs := make(chan struct{})
-	var dialers sync.WaitGroup
-	for range 64 {
-		dialers.Add(1)
-		go func() {
-			defer dialers.Done()
-			for range jobs {
-				c, err := subscribeOn(ctx, wsURL, nil, sub, true)
-				if err != nil {
-					continue
-				}
-				p.connected.Add(1)
-				p.wg.Add(1)
-				go func() {
-					defer p.wg.Done()
-					p.read(ctx, c)
-				}()
-			}
-		}()
-	}
-	for range n {
-		jobs <- struct{}{}
-	}
-	close(jobs)
-	dialers.Wait()
-}
-
-func (p *normalPool) read(ctx context.Context, c *websocket.Conn) {
-	defer c.CloseNow()
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			select {
-			case <-p.stopping:
-			default:
-				p.disconnected.Add(1) // the server dropped a normal client
-			}
-			return
-		}
-		now := time.Now().UnixNano()
-		if i := bytes.Index(data, sentKey); i >= 0 {
-			var sent int64
-			fmt.Sscan(string(data[i+len(sentKey):]), &sent)
-			if sent > 0 {
-				p.received.Add(1)
-				p.hist.Load().Record(uint64(max(now-sent, 0) / 1000))
-			}
-		}
-	}
 }
 
 // dialSubscribed opens a socket, subscribes and waits for the ack.
@@ -224,112 +179,195 @@ func subscribeOn(ctx context.Context, wsURL string, hdr http.Header, sub []byte,
 
 func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (HostileBenchResult, error) {
 	res := HostileBenchResult{Normal: o.Normal, SlowReaders: o.SlowReaders, NeverReaders: o.NeverReaders,
-		Seconds: o.Seconds, RateHz: o.Rate, VoteStatus: map[int]int64{}}
-	// Every client and its server side live in this process: two descriptors each.
-	limit, err := raiseOpenFiles(uint64(2*(o.Normal+o.SlowReaders+o.NeverReaders)) + 8192)
+		Seconds: o.Seconds, RateHz: o.Rate, BulkBytes: o.BulkBytes, BulkHz: o.BulkHz, VoteStatus: map[int]int64{}}
+	// The normal clients live in load-generator processes (or, with Procs
+	// -1, here); the hostile ones and every server side live here.
+	procs, inProc := o.Procs, o.Procs < 0
+	if procs == 0 {
+		procs = (o.Normal + 14_999) / 15_000
+	}
+	if inProc {
+		procs = 1
+	}
+	res.LoadProcesses = procs
+	here := o.Normal + 2*(o.SlowReaders+o.NeverReaders)
+	if inProc {
+		here += o.Normal
+	}
+	limit, err := raiseOpenFiles(uint64(here) + 8192)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "warning:", err)
 	}
 	res.OpenFilesLimit = limit
-	if need := uint64(2*(o.Normal+o.SlowReaders+o.NeverReaders)) + 512; limit < need {
+	if need := uint64(here) + 512; limit < need {
 		return res, fmt.Errorf("this process may open only %d files, %d are needed; lower --clients (the hard limit cannot be raised here)", limit, need)
 	}
-	dir, err := os.MkdirTemp("", "metastation-bench-hostile-")
-	if err != nil {
-		return res, fmt.Errorf("temporary data dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	srv, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, Seed: 1, NoBrowser: true}, log, env.Assets)
+	srv, wsURL, stopServer, err := startBenchServer(ctx, env, "hostile", slog.LevelError)
 	if err != nil {
 		return res, err
 	}
-	base, err := web.Start(ctx, srv)
-	if err != nil {
-		srv.Shutdown(context.Background())
-		return res, err
-	}
-	defer srv.Shutdown(context.Background())
-	base = strings.TrimSuffix(base, "/")
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	defer stopServer()
+	base := "http" + strings.TrimSuffix(strings.TrimPrefix(wsURL, "ws"), "/ws")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	pool := &normalPool{stopping: make(chan struct{})}
-	pool.hist.Store(&latencyHist{})
-	fmt.Fprintf(env.Stderr, "connecting %d normal clients\n", o.Normal)
-	pool.connect(ctx, wsURL, o.Normal)
-	res.NormalConnected = pool.connected.Load()
+	gens := make([]*loadGen, procs)
+	for i := range gens {
+		n := o.Normal / procs
+		if i < o.Normal%procs {
+			n++
+		}
+		if gens[i], err = startLoadGen(ctx, wsURL, n, inProc); err != nil {
+			return res, err
+		}
+	}
 	defer func() {
-		close(pool.stopping)
-		cancel()
-		pool.wg.Wait()
+		for _, g := range gens {
+			g.stdin.Close()
+			g.wait()
+		}
 	}()
+	fmt.Fprintf(env.Stderr, "connecting %d normal clients in %d load generator(s)\n", o.Normal, procs)
+	for _, g := range gens {
+		line, err := readUntil(g, func(l loadLine) bool { return l.Ready })
+		if err != nil {
+			return res, err
+		}
+		res.NormalConnected += int64(line.Connected)
+	}
 
 	// Quiet phase.
-	quiet := &latencyHist{}
-	pool.hist.Store(quiet)
-	before := pool.received.Load()
 	fmt.Fprintf(env.Stderr, "quiet phase, %.0f s\n", o.Seconds)
-	if err := publishFor(ctx, srv.Bus, o.Seconds, o.Rate); err != nil {
+	n, err := publishTicks(ctx, env.Stderr, srv, o.Seconds, o.Rate, nil)
+	if err != nil {
 		return res, err
 	}
-	res.DeliveredQuiet = pool.received.Load() - before
-	res.ExpectedQuiet = uint64(o.Seconds*o.Rate) * uint64(res.NormalConnected)
+	res.ExpectedQuiet = uint64(n) * uint64(res.NormalConnected)
+	quiet, err := collectPhase(gens, res.ExpectedQuiet, o.LateWait)
+	if err != nil {
+		return res, err
+	}
+	res.DeliveredQuiet = quiet.received
 
-	// Attack phase: the hostile clients start, and the normal clients'
-	// latencies go into a second histogram once the slow and never-readers
-	// are in.
+	// Attack phase: the hostile clients start, and once the slow and
+	// never-readers are in, the normal clients' latencies of a second run of
+	// ticks are measured.
 	hub0 := srv.Hub.Stats()
 	atk := newAttack(ctx, base, wsURL, o)
 	fmt.Fprintf(env.Stderr, "attack phase, %.0f s\n", o.Seconds)
 	atk.start()
-	underAttack := &latencyHist{}
-	pool.hist.Store(underAttack)
-	before = pool.received.Load()
-	if err := publishFor(ctx, srv.Bus, o.Seconds, o.Rate); err != nil {
+	kicks := watchReaderKicks(atk.ctx, srv, hub0.SlowKicked, uint64(o.SlowReaders+o.NeverReaders))
+	bulkDone := make(chan struct{})
+	go func() { defer close(bulkDone); publishBulk(atk.ctx, srv, o.BulkBytes, o.BulkHz) }()
+	n, err = publishTicks(ctx, env.Stderr, srv, o.Seconds, o.Rate, nil)
+	if err != nil {
 		return res, err
 	}
-	res.DeliveredAttack = pool.received.Load() - before
-	res.ExpectedAttack = uint64(o.Seconds*o.Rate) * uint64(res.NormalConnected)
+	res.ExpectedAttack = uint64(n) * uint64(res.NormalConnected)
 	atk.stop()
+	<-bulkDone
+	res.ReadersKickedS = <-kicks
 	hub1 := srv.Hub.Stats()
-	// Late frames are still frames: wait for them (the per-phase counts stop
-	// 1 s after each phase's last publish).
-	for deadline := time.Now().Add(30 * time.Second); pool.received.Load() < res.ExpectedQuiet+res.ExpectedAttack && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
+	under, err := collectPhase(gens, res.ExpectedAttack, o.LateWait)
+	if err != nil {
+		return res, err
 	}
-	res.DeliveredTotal = pool.received.Load()
+	res.DeliveredAttack = under.received
+	res.DeliveredTotal = res.DeliveredQuiet + res.DeliveredAttack
 
-	res.NormalDisconnected = pool.disconnected.Load()
-	res.P50Quiet = float64(quiet.Quantile(0.50)) / 1000
-	res.NormalP99Quiet = float64(quiet.Quantile(0.99)) / 1000
-	res.P50Attack = float64(underAttack.Quantile(0.50)) / 1000
-	res.NormalP99Attack = float64(underAttack.Quantile(0.99)) / 1000
+	res.NormalDisconnected = int64(under.dropped)
+	res.P50Quiet = float64(quiet.hist.Quantile(0.50)) / 1000
+	res.NormalP99Quiet = float64(quiet.hist.Quantile(0.99)) / 1000
+	res.P50Attack = float64(under.hist.Quantile(0.50)) / 1000
+	res.NormalP99Attack = float64(under.hist.Quantile(0.99)) / 1000
 	if res.NormalP99Quiet > 0 {
 		res.P99Ratio = res.NormalP99Attack / res.NormalP99Quiet
 	}
+	res.P99Within = res.NormalP99Attack <= 1.5*res.NormalP99Quiet
 	atk.fill(&res)
 	res.HubSlowKicked = hub1.SlowKicked - hub0.SlowKicked
 	res.HubBadMessages = hub1.BadMessages - hub0.BadMessages
 	res.HubRefused = hub1.Refused - hub0.Refused
+	for _, g := range gens {
+		fmt.Fprintln(g.stdin, "stop")
+		if _, err := readUntil(g, func(l loadLine) bool { return l.Done }); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
-// publishFor publishes bench ticks at rate for seconds.
-func publishFor(ctx context.Context, b *bus.Bus, seconds, rate float64) error {
-	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+// phase is what the normal clients received in one phase.
+type phase struct {
+	hist     *latencyHist
+	received uint64
+	dropped  int // normal clients the server has closed so far
+}
+
+// collectPhase marks the load generators until the phase's expected frames
+// are in or wait has passed, so that the late frames, the slowest ones,
+// count in their own phase's histogram.
+func collectPhase(gens []*loadGen, expected uint64, wait time.Duration) (phase, error) {
+	p := phase{hist: &latencyHist{}}
+	for deadline := time.Now().Add(wait); ; {
+		p.dropped = 0
+		for _, g := range gens {
+			fmt.Fprintln(g.stdin, "mark")
+			line, err := readUntil(g, func(l loadLine) bool { return l.Mark })
+			if err != nil {
+				return p, err
+			}
+			p.hist.AddSparse(line.Hist, line.MaxUS)
+			p.received += line.Received
+			p.dropped += line.Dropped
+		}
+		if p.received >= expected || time.Now().After(deadline) {
+			return p, nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// watchReaderKicks reports, once ctx ends, how many seconds after its start
+// the hub's slow-client kicks reached want more than from, or -1.
+func watchReaderKicks(ctx context.Context, srv *app.App, from, want uint64) <-chan float64 {
+	out := make(chan float64, 1)
+	start := time.Now()
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if srv.Hub.Stats().SlowKicked-from >= want {
+				out <- time.Since(start).Seconds()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				out <- -1
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
+}
+
+// publishBulk publishes size-byte messages on bulkTopic at hz until ctx ends.
+func publishBulk(ctx context.Context, srv *app.App, size int, hz float64) {
+	if size == 0 || hz == 0 {
+		return
+	}
+	payload := strings.Repeat("x", size)
+	tick := time.NewTicker(time.Duration(float64(time.Second) / hz))
 	defer tick.Stop()
-	for range int(seconds * rate) {
+	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case <-tick.C:
 		}
-		b.Publish(bus.Envelope{Topic: benchTopic, From: "bench", Kind: "tick", Payload: benchTick{SentNs: time.Now().UnixNano()}})
+		srv.Bus.Publish(bus.Envelope{Topic: bulkTopic, From: "bench", Kind: "bulk", Payload: payload})
 	}
-	time.Sleep(time.Second) // the last frames in flight
-	return nil
 }
 
 // attack runs every kind of hostile client until stop.

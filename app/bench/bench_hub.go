@@ -123,6 +123,7 @@ type loadLine struct {
 	Connected int            `json:"connected,omitempty"`
 	Failed    int            `json:"failed,omitempty"`
 	Done      bool           `json:"done,omitempty"`
+	Mark      bool           `json:"mark,omitempty"`
 	Received  uint64         `json:"received,omitempty"`
 	Dropped   int            `json:"disconnected,omitempty"`
 	Hist      map[int]uint64 `json:"hist,omitempty"`
@@ -156,23 +157,11 @@ func benchHub(ctx context.Context, env command.Env, clients int, seconds, rate f
 		return res, fmt.Errorf("this process may open only %d files, too few for %d clients (the hard limit cannot be raised here)", limit, clients)
 	}
 
-	dir, err := os.MkdirTemp("", "metastation-bench-hub-")
-	if err != nil {
-		return res, fmt.Errorf("temporary data dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, Seed: 1, NoBrowser: true}, log, env.Assets)
+	srv, wsURL, stop, err := startBenchServer(ctx, env, "hub", slog.LevelWarn)
 	if err != nil {
 		return res, err
 	}
-	url, err := web.Start(ctx, srv)
-	if err != nil {
-		srv.Shutdown(context.Background())
-		return res, err
-	}
-	defer srv.Shutdown(context.Background())
-	wsURL := "ws" + strings.TrimSuffix(strings.TrimPrefix(url, "http"), "/") + "/ws"
+	defer stop()
 
 	time.Sleep(1500 * time.Millisecond) // let the services settle before the baseline
 	heap0, stack0, gor0 := liveMemory()
@@ -215,27 +204,12 @@ func benchHub(ctx context.Context, env command.Env, clients int, seconds, rate f
 
 	// Publish at the fixed rate; take the memory reading half-way, with every
 	// connection live and its queue in use.
-	total := int(seconds * rate)
-	interval := time.Duration(float64(time.Second) / rate)
-	pbar := progressbar.NewOptions(total, progressbar.OptionSetWriter(env.Stderr),
-		progressbar.OptionSetDescription("publishing"), progressbar.OptionClearOnFinish())
-	tick := time.NewTicker(interval)
 	var heap1, stack1 uint64
 	var gor1 int
-	for i := 0; i < total; i++ {
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-tick.C:
-		}
-		srv.Bus.Publish(bus.Envelope{Topic: benchTopic, From: "bench", Kind: "tick", Payload: benchTick{SentNs: time.Now().UnixNano()}})
-		pbar.Add(1)
-		if i == total/2 {
-			heap1, stack1, gor1 = liveMemory()
-		}
+	total, err := publishTicks(ctx, env.Stderr, srv, seconds, rate, func() { heap1, stack1, gor1 = liveMemory() })
+	if err != nil {
+		return res, err
 	}
-	tick.Stop()
-	pbar.Finish()
 	time.Sleep(time.Second) // the last frames in flight
 	res.Expected = uint64(total) * uint64(res.Clients)
 
@@ -262,6 +236,58 @@ func benchHub(ctx context.Context, env command.Env, clients int, seconds, rate f
 		res.GoroutinesPerCon = float64(gor1-gor0) / n
 	}
 	return res, nil
+}
+
+// startBenchServer starts a real server (temporary data directory, real
+// HTTP listener) logging at level and above, and returns it, its web socket
+// URL and how to stop it.
+func startBenchServer(ctx context.Context, env command.Env, name string, level slog.Level) (*app.App, string, func(), error) {
+	dir, err := os.MkdirTemp("", "metastation-bench-"+name+"-")
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("temporary data dir: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, Seed: 1, NoBrowser: true}, log, env.Assets)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	url, err := web.Start(ctx, srv)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	stop := func() {
+		srv.Shutdown(context.Background())
+		os.RemoveAll(dir)
+	}
+	return srv, "ws" + strings.TrimSuffix(strings.TrimPrefix(url, "http"), "/") + "/ws", stop, nil
+}
+
+// publishTicks publishes bench ticks at rate for seconds with a progress bar
+// and returns how many it published; half-way it calls midway (if not nil).
+func publishTicks(ctx context.Context, stderr io.Writer, srv *app.App, seconds, rate float64, midway func()) (int, error) {
+	total := int(seconds * rate)
+	interval := time.Duration(float64(time.Second) / rate)
+	pbar := progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("publishing"), progressbar.OptionClearOnFinish())
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for i := 0; i < total; i++ {
+		select {
+		case <-ctx.Done():
+			return i, ctx.Err()
+		case <-tick.C:
+		}
+		srv.Bus.Publish(bus.Envelope{Topic: benchTopic, From: "bench", Kind: "tick", Payload: benchTick{SentNs: time.Now().UnixNano()}})
+		pbar.Add(1)
+		if i == total/2 && midway != nil {
+			midway()
+		}
+	}
+	pbar.Finish()
+	return total, nil
 }
 
 // liveMemory forces a collection and returns the live heap, the goroutine
@@ -404,9 +430,19 @@ func hubLoad(ctx context.Context, wsURL string, n int, in io.Reader, out io.Writ
 	enc.Encode(loadLine{Progress: sinceLast, Ready: true, Connected: int(connected.Load()), Failed: int(failed.Load())})
 	progressMu.Unlock()
 
-	// Wait for "stop" (or the end of input), then report.
+	// Until "stop" (or the end of input): "mark" reports what arrived since
+	// the last mark and starts afresh, so one set of clients can measure
+	// several phases.
 	sc := bufio.NewScanner(in)
-	for sc.Scan() && strings.TrimSpace(sc.Text()) != "stop" {
+	for sc.Scan() {
+		cmd := strings.TrimSpace(sc.Text())
+		if cmd == "stop" {
+			break
+		}
+		if cmd == "mark" {
+			hs, maxUS := hist.Take()
+			enc.Encode(loadLine{Mark: true, Received: received.Swap(0), Dropped: int(dropped.Load()), Hist: hs, MaxUS: maxUS})
+		}
 	}
 	close(stopping)
 	cancel()

@@ -72,6 +72,18 @@ func (h *latencyHist) AddSparse(s map[int]uint64, maxUS uint64) {
 	}
 }
 
+// Take returns the non-empty buckets and the maximum, as Sparse does, and
+// empties the histogram (records racing with it land in one side or the other).
+func (h *latencyHist) Take() (map[int]uint64, uint64) {
+	out := map[int]uint64{}
+	for i := range h.Counts {
+		if c := h.Counts[i].Swap(0); c > 0 {
+			out[i] = c
+		}
+	}
+	return out, h.MaxUS.Swap(0)
+}
+
 func (h *latencyHist) Total() uint64 {
 	var n uint64
 	for i := range h.Counts {
