@@ -57,6 +57,7 @@ func (a *App) buildServices(ctx context.Context) error {
 	if a.Synth, err = jobs.New(filepath.Join(a.Config.DataDir, "synth"), a.Bus, a.Log.With("service", "synth"), 0); err != nil {
 		return err
 	}
+	a.Synth.SetLimits(jobs.Limits{MaxRows: a.Config.MaxRows, MaxQueued: a.Config.MaxSynthJobs})
 	return a.newMLOps()
 }
 
@@ -165,7 +166,7 @@ func (r appRuns) Get(id int64) (marl.RunInfo, error) { return r.a.MARL.Get(id) }
 // newRL builds the trainer with its checkpoints under DataDir/rl and loads
 // the runs of earlier sessions with their curves.
 func (a *App) newRL(ctx context.Context) (*rl.Service, error) {
-	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl"), CheckpointEvery: a.Config.CheckpointEvery}, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
+	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl"), CheckpointEvery: a.Config.CheckpointEvery, MaxQueued: a.Config.MaxQueuedRuns}, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
@@ -178,7 +179,7 @@ func (a *App) newRL(ctx context.Context) (*rl.Service, error) {
 // newMARL builds the multi-agent trainer with its checkpoints under
 // DataDir/marl and loads the runs of earlier sessions.
 func (a *App) newMARL(ctx context.Context) (*marl.Service, error) {
-	svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "marl"), CheckpointEvery: a.Config.CheckpointEvery}, a.Bus, a.Writer, a.DB, a.Log.With("service", "marl"))
+	svc, err := marl.NewService(marl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "marl"), CheckpointEvery: a.Config.CheckpointEvery, MaxQueued: a.Config.MaxQueuedRuns}, a.Bus, a.Writer, a.DB, a.Log.With("service", "marl"))
 	if err != nil {
 		return nil, fmt.Errorf("multi-agent trainer: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/cluster"
 	"github.com/metastation/metastation/app/command"
+	"github.com/metastation/metastation/app/synth"
+	"github.com/metastation/metastation/app/synth/jobs"
 )
 
 // parseServeConfig reads serve's flags and their environment twins.
@@ -38,6 +40,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.DurationVar(&cfg.RaftTimeout, "raft-timeout", 0, "raft heartbeat and election `timeout` (the lease is half of it); 0 keeps the 300 ms default; raise it on slow or distant machines")
 	fs.DurationVar(&cfg.SupplyTick, "supply-tick", 500*time.Millisecond, "wall `time` of one period (a week) of the supply-chain crisis room")
 	fs.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", 0, "wall `time` between a training run's checkpoints; 0 keeps the 30s default")
+	fs.IntVar(&cfg.MaxRows, "max-rows", jobs.MaxRows, fmt.Sprintf("most `rows` of one data job (at most %d)", synth.MaxRows))
+	fs.IntVar(&cfg.MaxSynthJobs, "max-synth-jobs", jobs.MaxQueued, "most data `jobs` queued or running at once (they run one at a time)")
+	fs.IntVar(&cfg.MaxQueuedRuns, "max-queued-runs", 100, "most training `runs` of each kind (rl, marl) waiting their turn")
 	listenAny := fs.Bool("listen-any", false, "allow a non-loopback --addr (such as 0.0.0.0:8080); every request then needs the access token printed in the URL")
 	fs.StringVar(&cfg.Token, "token", "", "access `token` to require (default with --listen-any: a random one, printed in the URL)")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
@@ -45,6 +50,12 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	if cfg.CheckpointEvery < 0 || cfg.CheckpointEvery > 0 && cfg.CheckpointEvery < 100*time.Millisecond {
 		return app.Config{}, command.Usagef("--checkpoint-every must be 0 (the default) or at least 100ms, not %v", cfg.CheckpointEvery)
+	}
+	if cfg.MaxRows < 1 || cfg.MaxRows > synth.MaxRows {
+		return app.Config{}, command.Usagef("--max-rows must be 1 to %d, not %d", synth.MaxRows, cfg.MaxRows)
+	}
+	if cfg.MaxSynthJobs < 1 || cfg.MaxQueuedRuns < 1 {
+		return app.Config{}, command.Usagef("--max-synth-jobs and --max-queued-runs must be at least 1")
 	}
 	if err := checkCluster(cfg); err != nil {
 		return app.Config{}, err

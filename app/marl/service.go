@@ -100,6 +100,7 @@ var (
 type ServiceConfig struct {
 	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
 	CheckpointEvery time.Duration // wall time between checkpoints; default 30s
+	MaxQueued       int           // runs waiting their turn; default 100 (runs.Config.MaxQueued)
 	PublishEvery    time.Duration // least time between marl.progress snapshots; default 250ms
 	EvalEpisodes    int           // held-out episodes of the final evaluation; default 100
 	MaxPoints       int           // learning-curve points kept per run; default 600
@@ -125,7 +126,7 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 		cfg.MaxPoints = 600
 	}
 	s := &Service{cfg: cfg, bus: b, hist: newHistories(cfg.MaxPoints)}
-	reg, err := runs.New(runs.Config{Name: "marl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery,
+	reg, err := runs.New(runs.Config{Name: "marl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, MaxQueued: cfg.MaxQueued,
 		Bus: b, DB: db, Writer: w, Log: log}, TopicProgress, trainer{s})
 	if err != nil {
 		return nil, fmt.Errorf("the multi-agent trainer: %w", err)

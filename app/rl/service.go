@@ -43,6 +43,7 @@ type RunMetric struct {
 type ServiceConfig struct {
 	Dir             string        // checkpoints go to Dir/run-<id>/checkpoint.ckpt
 	CheckpointEvery time.Duration // wall time between checkpoints; default 30s
+	MaxQueued       int           // runs waiting their turn; default 100 (runs.Config.MaxQueued)
 	PublishEvery    time.Duration // least time between rl.progress snapshots; default 250ms
 	CurvePoints     int           // points of a run's curve kept in memory; default DefaultCurvePoints
 	CurveEpisodes   int           // episode returns of a run kept in memory and stored; default DefaultCurveEpisodes
@@ -61,7 +62,7 @@ type Service struct {
 func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*Service, error) {
 	s := &Service{bus: b, curves: newCurves(cfg.CurvePoints, cfg.CurveEpisodes)}
 	var err error
-	if s.reg, err = runs.New(runs.Config{Name: "rl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery,
+	if s.reg, err = runs.New(runs.Config{Name: "rl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, MaxQueued: cfg.MaxQueued,
 		Bus: b, DB: db, Writer: w, Log: log}, TopicProgress, trainer{s}); err != nil {
 		return nil, fmt.Errorf("the trainer: %w", err)
 	}

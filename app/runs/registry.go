@@ -118,7 +118,7 @@ func (r *Registry[I, P]) Start(ctx context.Context, info I) (I, error) {
 // it with the lock held.
 func (r *Registry[I, P]) queueFull() error {
 	if n := len(r.q.jobs); n >= r.cfg.MaxQueued {
-		return errs.Errorf(errs.Unavailable, "%d %s runs are already waiting their turn, the most the queue holds (runs train one at a time); stop a waiting run or wait for one to finish, then start this one again", n, r.cfg.Name)
+		return errs.Errorf(errs.Unavailable, "%d %s runs are already waiting their turn, the most the queue holds (runs train one at a time); stop a waiting run or wait for one to finish, then start this one again (serve --max-queued-runs sets the cap)", n, r.cfg.Name)
 	}
 	return nil
 }

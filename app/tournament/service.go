@@ -49,6 +49,11 @@ type Config struct {
 	// finishes rounds, every node runs them on the replicated clock.
 	Ledger          Ledger
 	CheckpointEvery time.Duration // the leader's checkpoint interval; default 1s
+	// MaxBallots is how many ballots one voter may cast in one round
+	// (a change of mind is a ballot); default 20. Each is kept in the
+	// audit log (tournament_vote_log), so the cap bounds its growth at
+	// MaxBallots rows per voter and round.
+	MaxBallots int
 }
 
 func (c Config) withDefaults() Config {
@@ -72,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckpointEvery <= 0 {
 		c.CheckpointEvery = time.Second
+	}
+	if c.MaxBallots <= 0 {
+		c.MaxBallots = 20
 	}
 	c.Round = c.Round.withDefaults()
 	return c

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -184,12 +185,24 @@ func (t *tables) picks(ctx context.Context, query string, round int64) (map[stri
 }
 
 // saveVote records voter's ballot for strategy in round: it becomes the
-// voter's current vote, and the audit log gets it.
-func (t *tables) saveVote(ctx context.Context, round int64, voter, strategy string, at time.Time) error {
+// voter's current vote, and the audit log gets it. A voter who has cast
+// maxBallots ballots in round already is refused (errs.Conflict) and the
+// current vote stands: every ballot is a row of the audit log, which would
+// otherwise grow with every change of mind.
+func (t *tables) saveVote(ctx context.Context, round int64, voter, strategy string, at time.Time, maxBallots int) error {
 	// An acknowledged vote must survive a power cut: synchronous=FULL for
 	// this transaction (store.DurableTx).
 	ms := at.UnixMilli()
+	var refused error
 	err := store.DurableTx(ctx, t.db, func(tx *sql.Tx) error {
+		var cast int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tournament_vote_log WHERE round = ? AND client = ?`, round, voter).Scan(&cast); err != nil {
+			return err
+		}
+		if cast >= maxBallots {
+			refused = errs.Errorf(errs.Conflict, "you have cast %d ballots in round %d, the most one voter may (a change of mind is a ballot); your current vote stands, and the next round takes new ones", cast, round)
+			return nil
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_votes (round, client, strategy, at_ms) VALUES (?, ?, ?, ?)
 		ON CONFLICT (round, client) DO UPDATE SET strategy = excluded.strategy, at_ms = excluded.at_ms`, round, voter, strategy, ms); err != nil {
 			return err
@@ -201,7 +214,7 @@ func (t *tables) saveVote(ctx context.Context, round int64, voter, strategy stri
 	if err != nil {
 		return fmt.Errorf("tournament: record vote: %w", err)
 	}
-	return nil
+	return refused
 }
 
 // dropVotes deletes the current votes for strategy in rounds from on (the

@@ -168,7 +168,7 @@ func (s *Service) Vote(ctx context.Context, round int64, voter, strategy string)
 		t := s.votes.snapshot()
 		return VoteResult{Round: round, Strategy: strategy, Replaced: true, Unchanged: true, Votes: t.Votes, Total: t.Total, Seq: t.Seq}, nil
 	}
-	if err := s.tables.saveVote(ctx, round, voter, strategy, time.Now()); err != nil {
+	if err := s.tables.saveVote(ctx, round, voter, strategy, time.Now(), s.cfg.MaxBallots); err != nil {
 		return VoteResult{}, err
 	}
 	replaced, newLeader := s.votes.cast(voter, strategy)

@@ -29,7 +29,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) b
 			// up front; past the cap it is as too large as a declared one.
 			status = http.StatusRequestEntityTooLarge
 		}
-		writeError(w, r, status, decodeSentence(err, example))
+		msg := decodeSentence(err, example)
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			msg = tooLargeSentence(r, tooBig.Limit)
+		}
+		writeError(w, r, status, msg)
 		return false
 	}
 	// Only an object: null would leave v as it is, the zero request (a null

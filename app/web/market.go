@@ -189,6 +189,12 @@ func marketImport(m *market.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
 		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			// A chunked body has no Content-Length for limitBody to refuse
+			// up front: past the cap it is 413 as a declared one is.
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+				writeError(w, r, http.StatusRequestEntityTooLarge, tooLargeSentence(r, maxImportBytes))
+				return
+			}
 			writeError(w, r, http.StatusBadRequest, "The upload must be a multipart form with a file of at most 32 MB.")
 			return
 		}

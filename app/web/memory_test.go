@@ -133,7 +133,7 @@ func TestMemoryRoutesErrors(t *testing.T) {
 		{"note unknown field", "POST", "/api/memory", `{"agent":"momentum","text":"x","mood":"good"}`, 400, `unknown field "mood"`},
 		{"note without text", "POST", "/api/memory", `{"agent":"momentum","text":"   "}`, 400, "A memory needs some text."},
 		{"note text too long", "POST", "/api/memory", `{"agent":"momentum","text":"` + strings.Repeat("b", memory.MaxText+1) + `"}`, 400, "A memory's text is at most 8192 bytes of UTF-8."},
-		{"note body too large", "POST", "/api/memory", `{"agent":"momentum","text":"` + strings.Repeat("b", 40_000) + `"}`, 413, "The request body is too large."},
+		{"note body too large", "POST", "/api/memory", `{"agent":"momentum","text":"` + strings.Repeat("b", 40_000) + `"}`, 413, "The request body is larger than the 16384 bytes (16 KB) POST /api/memory accepts; a note's text holds at most 8 KB; shorten it."},
 		{"note for nobody", "POST", "/api/memory", `{"agent":"nobody","text":"hello"}`, 400, `There is no agent "nobody"`},
 		{"note as a reflection", "POST", "/api/memory", `{"agent":"momentum","text":"hello","kind":"reflection"}`, 400, "Reflections are written by consolidation"},
 		{"note of a bad kind", "POST", "/api/memory", `{"agent":"momentum","text":"hello","kind":"dream"}`, 400, `Kind "dream" is not one of`},

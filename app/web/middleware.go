@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/metastation/metastation/app"
+	"github.com/metastation/metastation/app/memory"
 )
 
 // loopbackHostOnly refuses requests whose Host header is not a loopback name.
@@ -49,13 +51,35 @@ func limitBody(n int64, larger map[string]int64) func(http.Handler) http.Handler
 				n = l
 			}
 			if r.ContentLength > n {
-				writeError(w, r, http.StatusRequestEntityTooLarge, "The request body is too large.")
+				writeError(w, r, http.StatusRequestEntityTooLarge, tooLargeSentence(r, n))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// tooLargeSentence says that r's body is past the cap of limit bytes, what
+// the cap is, and what to do instead: the caps are fixed, so the way round
+// one is a smaller request.
+func tooLargeSentence(r *http.Request, limit int64) string {
+	hint := "send a smaller body"
+	switch r.URL.Path {
+	case "/api/market/import":
+		hint = "split the price file by years and import each part"
+	case "/api/media":
+		hint = "send the files in several uploads"
+	case "/api/memory":
+		hint = fmt.Sprintf("a note's text holds at most %d KB; shorten it", memory.MaxText>>10)
+	}
+	size := fmt.Sprintf("%d bytes", limit)
+	if limit >= 1<<20 {
+		size = fmt.Sprintf("%d bytes (%d MB)", limit, limit>>20)
+	} else if limit >= 1<<10 {
+		size = fmt.Sprintf("%d bytes (%d KB)", limit, limit>>10)
+	}
+	return fmt.Sprintf("The request body is larger than the %s %s %s accepts; %s.", size, r.Method, r.URL.Path, hint)
 }
 
 // logRequests logs each request at debug level (warn for server errors) and

@@ -78,7 +78,7 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Post("/api/market/import", marketImport(a.Market))
 
 	// Data: synthetic data jobs.
-	r.Get("/data", dataPage(p))
+	r.Get("/data", dataPage(p, a.Synth))
 	r.Get("/api/synth/jobs", synthList(a.Synth))
 	r.Post("/api/synth/jobs", synthStart(a.Synth, a.MLOps.Registry()))
 	r.Get("/api/synth/jobs/{id}", synthJob(a.Synth))

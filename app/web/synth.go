@@ -45,11 +45,11 @@ func synthKinds() []string { return append([]string{"fraud"}, synth.Kinds...) }
 const synthDefaultPreview = 20
 
 // dataPage draws the Data page with its form's limits.
-func dataPage(p *pages) http.HandlerFunc {
+func dataPage(p *pages, j *jobs.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, ui.Data(p.page("Data", "/data"), ui.DataForm{
 			Kinds:            synthKinds(),
-			MaxRows:          jobs.MaxRows,
+			MaxRows:          j.Limits().MaxRows,
 			DefaultRows:      50_000,
 			DefaultFraudRate: synth.DefaultFraudRate * 100,
 			MinFraudRate:     synth.MinFraudRate * 100,
@@ -95,8 +95,8 @@ func synthStart(j *jobs.Service, o optOuts) http.HandlerFunc {
 			writeError(w, r, http.StatusBadRequest, "The request needs a number of rows, for example {\"rows\": 50000}.")
 			return
 		}
-		if spec.Rows = *req.Rows; spec.Rows < 1 || spec.Rows > jobs.MaxRows {
-			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("Rows must be between 1 and %s, not %s.", synthThousands(jobs.MaxRows), synthThousands(spec.Rows)))
+		if spec.Rows = *req.Rows; jobs.CheckRows(spec.Rows, j.Limits().MaxRows) != nil {
+			writeAppError(w, r, jobs.CheckRows(spec.Rows, j.Limits().MaxRows))
 			return
 		}
 		if req.Seed != nil {

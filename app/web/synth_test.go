@@ -87,7 +87,7 @@ func TestSynthRoutesErrors(t *testing.T) {
 		{"rows fractional", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":1.5}`, 400, `The field \"rows\" must be a whole number.`},
 		{"zero rows", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":0}`, 400, "Rows must be between 1 and 20,000,000, not 0."},
 		{"negative rows", "POST", "/api/synth/jobs", `{"kind":"shipments","rows":-5}`, 400, "Rows must be between 1 and 20,000,000, not -5."},
-		{"too many rows", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":30000000}`, 400, "Rows must be between 1 and 20,000,000, not 30,000,000."},
+		{"too many rows", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":30000000}`, 400, "Rows must be between 1 and 20,000,000, not 30,000,000; serve --max-rows raises the cap (up to 100,000,000)."},
 		{"negative seed", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":10,"seed":-1}`, 400, `The field \"seed\" must be a whole number from 0 up.`},
 		{"fraud rate too high", "POST", "/api/synth/jobs", `{"kind":"fraud","rows":10,"fraud_rate":0.5}`, 400, "The fraud rate must be between 0.001 and 0.1 (0.1 % to 10 %), not 0.5."},
 		{"fraud rate too low", "POST", "/api/synth/jobs", `{"kind":"transactions","rows":10,"fraud_rate":0.0001}`, 400, "The fraud rate must be between"},
@@ -213,7 +213,7 @@ func TestSynthRoutesRerun(t *testing.T) {
 		{"a job cut off by a crash", rerun("4"), 202, []string{`"id": "14"`, `"rerun_of": "4"`, `"rows": 20000000`}},
 		{"the rerun, still queued", rerun("10"), 409, []string{`"error": "Job 10 is still queued; it needs no second run."`}},
 		{"an unknown kind", rerun("5"), 400, []string{`"error": "Job 5 cannot run again: unknown kind \"unicorns\"."`}},
-		{"too many rows", rerun("6"), 400, []string{`"error": "Job 6 cannot run again: rows must be between 1 and 20,000,000, not 30,000,000."`}},
+		{"too many rows", rerun("6"), 400, []string{`"error": "Job 6 cannot run again: rows must be between 1 and 20,000,000, not 30,000,000; serve --max-rows raises the cap (up to 100,000,000)."`}},
 		{"parquet for shipments", rerun("7"), 400, []string{`"error": "Job 7 cannot run again: parquet is written for transactions only."`}},
 		{"GET is not a rerun", rerun("3"), 405, nil},
 	}

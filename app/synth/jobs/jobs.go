@@ -33,7 +33,8 @@ var TopicProgress = bus.NewTopic[Status]("synth.progress")
 
 // Limits on jobs started from the web app.
 const (
-	MaxRows       = 20_000_000      // rows of one job
+	MaxRows       = 20_000_000      // rows of one job, by default (Limits.MaxRows)
+	MaxQueued     = 20              // jobs queued or running at once, by default (Limits.MaxQueued)
 	MaxKept       = 20              // finished jobs kept; older ones and their files are removed
 	reportMaxRows = 500_000         // the detector and quality report use at most this many rows
 	saveEvery     = 5 * time.Second // a running job's manifest is brought up to date this often
@@ -42,7 +43,7 @@ const (
 // Spec is what a job generates.
 type Spec struct {
 	Kind      string  `json:"kind"`       // transactions, customers, merchants, shipments, employees
-	Rows      int     `json:"rows"`       // 1..MaxRows
+	Rows      int     `json:"rows"`       // 1..Limits.MaxRows
 	Seed      uint64  `json:"seed"`       // the same seed gives the same data
 	FraudRate float64 `json:"fraud_rate"` // transactions only; 0 takes the default 1.5 %
 	Format    string  `json:"format"`     // csv (default), jsonl or parquet
@@ -94,6 +95,38 @@ type Status struct {
 type job struct {
 	st     Status
 	cancel context.CancelCauseFunc // set while running
+	need   int64                   // bytes its file is expected to take (Start's estimate)
+	wrote  int                     // rows written so far, at every chunk (st.Rows lags by up to 250 ms)
+}
+
+// Limits bound what Start accepts. Each refusal says which limit it met and
+// how to change it: serve's flags set the first two.
+type Limits struct {
+	// MaxRows is the most rows one job may have (serve --max-rows); at
+	// most synth.MaxRows, the generator's own cap.
+	MaxRows int
+	// MaxQueued is the most jobs queued or running at once (serve
+	// --max-synth-jobs). Jobs run one at a time; the cap bounds the queue.
+	MaxQueued int
+	// FreeBytes reports the space free to the server on the disk holding
+	// the jobs directory, and whether it could tell; nil is
+	// synth.FreeBytes. A test gives the service a small disk with it.
+	FreeBytes func(dir string) (uint64, bool)
+}
+
+// withDefaults fills the zero fields.
+func (l Limits) withDefaults() Limits {
+	if l.MaxRows <= 0 {
+		l.MaxRows = MaxRows
+	}
+	l.MaxRows = min(l.MaxRows, synth.MaxRows)
+	if l.MaxQueued <= 0 {
+		l.MaxQueued = MaxQueued
+	}
+	if l.FreeBytes == nil {
+		l.FreeBytes = synth.FreeBytes
+	}
+	return l
 }
 
 // Service queues and runs jobs. Its methods are safe to call while Run runs.
@@ -107,6 +140,7 @@ type Service struct {
 
 	saveMu sync.Mutex // serialises manifest writes and removals; taken before mu
 	mu     sync.Mutex
+	limits Limits
 	jobs   map[string]*job
 	order  []string // ids, oldest first
 	next   int
@@ -121,13 +155,28 @@ func New(dir string, b *bus.Bus, log *slog.Logger, workers int) (*Service, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create jobs directory: %w", err)
 	}
-	s := &Service{dir: dir, bus: b, log: log, workers: workers, kept: MaxKept, saveEvery: saveEvery, jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
+	s := &Service{dir: dir, bus: b, log: log, workers: workers, kept: MaxKept, saveEvery: saveEvery, limits: Limits{}.withDefaults(), jobs: map[string]*job{}, wake: make(chan struct{}, 1)}
 	// New jobs are numbered after every manifest and file earlier services
 	// left, so that no new file takes an old one's name.
 	if err := s.load(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// SetLimits replaces the limits (zero fields take the defaults). Jobs
+// already queued stay queued.
+func (s *Service) SetLimits(l Limits) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits = l.withDefaults()
+}
+
+// Limits returns the limits Start applies.
+func (s *Service) Limits() Limits {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limits
 }
 
 // Start validates spec and queues a job for it.
@@ -172,8 +221,9 @@ func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 	if !slices.Contains(synth.Kinds, spec.Kind) {
 		return Status{}, errs.Errorf(errs.Invalid, "unknown kind %q", spec.Kind)
 	}
-	if spec.Rows < 1 || spec.Rows > MaxRows {
-		return Status{}, errs.Errorf(errs.Invalid, "rows must be between 1 and %s, not %s", thousands(MaxRows), thousands(spec.Rows))
+	lim := s.Limits()
+	if err := CheckRows(spec.Rows, lim.MaxRows); err != nil {
+		return Status{}, err
 	}
 	if format == synth.Parquet && spec.Kind != "transactions" {
 		return Status{}, errs.Errorf(errs.Invalid, "parquet is written for transactions only")
@@ -184,19 +234,20 @@ func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 	if err := s.config(spec).Validate(); err != nil {
 		return Status{}, errs.Errorf(errs.Invalid, "%v", err)
 	}
-	if free, ok := synth.FreeBytes(s.dir); ok {
-		need, err := synth.EstimateBytes(s.config(spec), spec.Kind, format)
-		if err != nil {
-			return Status{}, errs.Errorf(errs.Invalid, "%v", err)
-		}
-		if float64(need)*1.05 > float64(free) {
-			return Status{}, errs.Errorf(errs.Invalid, "the disk has %d MB free and this job needs about %d MB", free>>20, need>>20)
-		}
+	need, err := synth.EstimateBytes(s.config(spec), spec.Kind, format)
+	if err != nil {
+		return Status{}, errs.Errorf(errs.Invalid, "%v", err)
 	}
 	// The job is recorded before it is queued: a job that could not be
 	// would vanish at the next restart, so it is refused instead. Starts
 	// take saveMu so that ids join the order in turn.
+	// The queue and the disk are checked under saveMu, so that two starts
+	// at once cannot both take the last place or the last free bytes.
 	s.saveMu.Lock()
+	if err := s.admit(lim, need); err != nil {
+		s.saveMu.Unlock()
+		return Status{}, err
+	}
 	s.mu.Lock()
 	s.next++
 	st := Status{ID: strconv.Itoa(s.next), Spec: spec, State: Queued, RerunOf: rerunOf}
@@ -207,7 +258,7 @@ func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 		return Status{}, err
 	}
 	s.mu.Lock()
-	s.jobs[st.ID] = &job{st: st}
+	s.jobs[st.ID] = &job{st: st, need: need}
 	s.order = append(s.order, st.ID)
 	s.mu.Unlock()
 	s.saveMu.Unlock()
@@ -217,6 +268,67 @@ func (s *Service) start(spec Spec, rerunOf string) (Status, error) {
 	default:
 	}
 	return st, nil
+}
+
+// CheckRows refuses a job of rows outside 1..max, naming the flag that
+// raises the cap when the job is too large for it.
+func CheckRows(rows, max int) error {
+	switch {
+	case rows >= 1 && rows <= max:
+		return nil
+	case rows > max && max < synth.MaxRows:
+		return errs.Errorf(errs.Invalid, "rows must be between 1 and %s, not %s; serve --max-rows raises the cap (up to %s)", thousands(max), thousands(rows), thousands(synth.MaxRows))
+	case rows > max:
+		return errs.Errorf(errs.Invalid, "rows must be between 1 and %s, not %s; %s rows is the most one job can generate, so split the data into jobs with different seeds", thousands(max), thousands(rows), thousands(max))
+	}
+	return errs.Errorf(errs.Invalid, "rows must be between 1 and %s, not %s", thousands(max), thousands(rows))
+}
+
+// admit refuses a job of need bytes when the queue is full, or when the
+// disk cannot hold it as well as what the jobs already queued or running
+// still have to write: the free space alone would admit three jobs on room
+// for one, and two of them would fail. Call it with saveMu held.
+func (s *Service) admit(lim Limits, need int64) error {
+	s.mu.Lock()
+	waiting, pending := 0, int64(0)
+	for _, id := range s.order {
+		j := s.jobs[id]
+		switch j.st.State {
+		case Queued:
+			waiting++
+			pending += j.need
+		case Running:
+			waiting++
+			// What it wrote is already off the free space; count the rest.
+			if j.st.Spec.Rows > 0 {
+				pending += j.need - j.need*int64(j.wrote)/int64(j.st.Spec.Rows)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if waiting >= lim.MaxQueued {
+		return errs.Errorf(errs.Unavailable, "%d data jobs are already queued or running, the most the queue holds (serve --max-synth-jobs sets it); wait for one to finish or cancel a queued one, then start this one again", waiting)
+	}
+	free, ok := lim.FreeBytes(s.dir)
+	if !ok {
+		return nil
+	}
+	// A margin of 5 %: the estimate is taken from a sample of the rows.
+	if want := float64(pending+need) * 1.05; want > float64(free) {
+		if pending == 0 {
+			return errs.Errorf(errs.NoSpace, "the disk holding %s has %s free and this job needs about %s; free some space or start a smaller job", s.dir, mb(int64(free)), mb(need))
+		}
+		return errs.Errorf(errs.NoSpace, "the disk holding %s has %s free, the %d jobs queued or running will still write about %s of it, and this job needs about %s; free some space, cancel a queued job, or wait for the queue to empty", s.dir, mb(int64(free)), waiting, mb(pending), mb(need))
+	}
+	return nil
+}
+
+// mb is n bytes in whole MB (at least 1 for a nonzero n), for a sentence.
+func mb(n int64) string {
+	if n > 0 && n < 1<<20 {
+		return "1 MB"
+	}
+	return thousands(int(n>>20)) + " MB"
 }
 
 // Cancel stops a queued or running job and returns its status as the
@@ -346,6 +458,9 @@ func (s *Service) run(ctx context.Context, id string) {
 	// comes back saying how far it got.
 	last, saved := time.Time{}, time.Now()
 	err := synth.GenerateFile(ctx, cfg, spec.Kind, format, path, func(rows int) {
+		s.mu.Lock()
+		j.wrote = rows
+		s.mu.Unlock()
 		if now := time.Now(); now.Sub(last) >= 250*time.Millisecond || rows == spec.Rows {
 			last = now
 			s.update(id, func(st *Status) {

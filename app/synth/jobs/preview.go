@@ -26,6 +26,33 @@ type Preview struct {
 // MaxPreview is the most rows Preview returns.
 const MaxPreview = 1000
 
+// MaxPreviewBytes is the most of a job's file a preview reads: its rows are
+// a few hundred bytes, so 1,000 of them fit many times over, and a file
+// that was changed on disk (one endless line, say) cannot make a preview
+// hold it all in memory.
+const MaxPreviewBytes = 4 << 20
+
+// errPreviewCap is what the capped reader returns past MaxPreviewBytes.
+var errPreviewCap = errors.New("preview read cap reached")
+
+// cappedReader reads at most n bytes of r, then fails with errPreviewCap.
+type cappedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, errPreviewCap
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	k, err := c.r.Read(p)
+	c.n -= int64(k)
+	return k, err
+}
+
 // Preview reads the first n rows of a finished job's file.
 func (s *Service) Preview(id string, n int) (*Preview, error) {
 	if n < 1 || n > MaxPreview {
@@ -45,10 +72,22 @@ func (s *Service) Preview(id string, n int) (*Preview, error) {
 		return nil, fmt.Errorf("open job file: %w", err)
 	}
 	defer f.Close()
+	p, err := readPreview(f, st.Spec.Format, cols, n)
+	if errors.Is(err, errPreviewCap) {
+		return nil, errs.Errorf(errs.TooLarge, "the first %d rows of job %s take more than the %d MB a preview reads, so the file is not as the job wrote it; download it to look at it", n, id, MaxPreviewBytes>>20)
+	}
+	return p, err
+}
+
+// readPreview reads the first n rows of a job's file f in format. Text
+// formats are read through a cap of MaxPreviewBytes; a Parquet file is
+// read by row group, whose size the writer bounds.
+func readPreview(f *os.File, format string, cols []string, n int) (*Preview, error) {
 	p := &Preview{Columns: cols}
-	switch st.Spec.Format {
+	text := &cappedReader{r: f, n: MaxPreviewBytes}
+	switch format {
 	case "jsonl":
-		dec := json.NewDecoder(bufio.NewReader(f))
+		dec := json.NewDecoder(bufio.NewReader(text))
 		dec.UseNumber()
 		for len(p.Rows) < n {
 			var m map[string]any
@@ -88,7 +127,7 @@ func (s *Service) Preview(id string, n int) (*Preview, error) {
 			})
 		}
 	default:
-		r := csv.NewReader(bufio.NewReader(f))
+		r := csv.NewReader(bufio.NewReader(text))
 		if _, err := r.Read(); err != nil { // the header
 			return nil, fmt.Errorf("read job file: %w", err)
 		}
