@@ -110,6 +110,7 @@ func TestServiceReplaysRound(t *testing.T) {
 func TestVotes(t *testing.T) {
 	cfg := fastConfig()
 	cfg.FirstWait = time.Hour // round 1 never starts: its vote stays open
+	cfg.MaxBallots = 1000     // the ballot cap is TestBallotCap's (app/web); here every ballot is taken
 	s, _, _ := testService(t, cfg)
 	ctx := context.Background()
 	if err := s.recover(ctx); err != nil {

@@ -271,7 +271,8 @@ func TestSynthFraudJobKeepsItsName(t *testing.T) {
 // finished jobs and the prune forgets it at once (it answered 404: the
 // handler read the job again after the prune had deleted it).
 func TestSynthCancelQueuedJobAtThePruneLimit(t *testing.T) {
-	srv, _ := synthTestServer(t, false) // no worker: every job stays queued
+	srv, j := synthTestServer(t, false) // no worker: every job stays queued
+	j.SetLimits(jobs.Limits{MaxQueued: jobs.MaxKept + 1})
 	var ids []string
 	for i := range jobs.MaxKept + 1 {
 		status, body := synthDo(t, srv, "POST", "/api/synth/jobs", fmt.Sprintf(`{"kind":"employees","rows":10,"seed":%d}`, i+1))
