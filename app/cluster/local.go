@@ -227,7 +227,9 @@ func (c *LocalCluster) WaitConverged(ctx context.Context, timeout time.Duration)
 		last = ""
 		for _, n := range nodes {
 			h, ch, a := n.StateHash()
-			last += fmt.Sprintf(" %s:applied=%d,last=%d", n.ID(), a, n.raft.LastIndex())
+			// Enough to tell a stalled commit from a diverged state.
+			last += fmt.Sprintf(" %s:%s,term=%d,state_applied=%d,raft_applied=%d,commit=%d,last=%d,hash=%.8s,chain=%.8s", n.ID(), n.raft.State(),
+				n.raft.CurrentTerm(), a, n.raft.AppliedIndex(), n.raft.CommitIndex(), n.raft.LastIndex(), h, ch)
 			same = same && h == h0 && ch == ch0 && a == a0 && n.raft.LastIndex() == li && n.raft.AppliedIndex() >= li
 		}
 		if same {
