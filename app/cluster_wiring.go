@@ -33,6 +33,11 @@ func (a *App) newCluster() error {
 		Secret: a.Config.ClusterSecret, Bootstrap: a.Config.ClusterJoin == "",
 		DB: a.DB.W, Logger: a.Log.With("service", "cluster"), OnApply: a.clusterApplied,
 	}
+	// Before raft touches the data directory: a database with rounds
+	// played alone is refused with nothing changed.
+	if err := tournament.RefuseSoloRounds(context.Background(), a.DB); err != nil {
+		return err
+	}
 	cfg.Timeouts(a.Config.RaftTimeout)
 	if a.Config.ClusterFast {
 		cfg.FastTimeouts()

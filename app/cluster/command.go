@@ -95,6 +95,9 @@ const (
 // it appends "started", then "progress" checkpoints (Step and the opaque
 // State a new leader resumes from), then "finished" with the Results.
 // Starting round N closes the votes for N and opens them for N+1.
+// Roster, on the "started" record, is the leader's roster of the round
+// (opaque here; the tournament's entrant ids and digests): every node
+// plays the round with it, and it is kept across the round's records.
 type Round struct {
 	Round   int64           `json:"round"`
 	Status  string          `json:"status"`
@@ -102,6 +105,7 @@ type Round struct {
 	Step    int             `json:"step,omitempty"`
 	State   json.RawMessage `json:"state,omitempty"`
 	Results json.RawMessage `json:"results,omitempty"`
+	Roster  json.RawMessage `json:"roster,omitempty"`
 }
 
 // validName reports whether s is a non-empty printable name of at most n bytes.
@@ -197,12 +201,15 @@ func (c *Command) Validate() error {
 		default:
 			return errs.Errorf(errs.Invalid, "a round's status is started, progress or finished, not %q", r.Status)
 		}
-		if len(r.State)+len(r.Results) > MaxPayloadSize {
-			return errs.Errorf(errs.Invalid, "a round's state and results exceed %d bytes", MaxPayloadSize)
+		if len(r.State)+len(r.Results)+len(r.Roster) > MaxPayloadSize {
+			return errs.Errorf(errs.Invalid, "a round's state, results and roster exceed %d bytes", MaxPayloadSize)
 		}
-		for _, raw := range []json.RawMessage{r.State, r.Results} {
+		if len(r.Roster) > 0 && r.Status != RoundStarted {
+			return errs.Errorf(errs.Invalid, "a round's roster is given when it starts, not in a %q record", r.Status)
+		}
+		for _, raw := range []json.RawMessage{r.State, r.Results, r.Roster} {
 			if len(raw) > 0 && !json.Valid(raw) {
-				return errs.Errorf(errs.Invalid, "a round's state or results are not valid JSON")
+				return errs.Errorf(errs.Invalid, "a round's state, results or roster are not valid JSON")
 			}
 		}
 	default:

@@ -150,8 +150,8 @@ func insertEnvelope(tx *sql.Tx, e EnvelopeRecord) error {
 }
 
 func upsertRound(tx *sql.Tx, r RoundRecord) error {
-	_, err := tx.Exec(`INSERT OR REPLACE INTO cluster_rounds(round, status, seed, step, state, results, raft_index, node, at, started)
-		VALUES(?,?,?,?,?,?,?,?,?,?)`, r.Round.Round, r.Status, r.Seed, r.Step, string(r.State), string(r.Results), r.Index, r.Node, tstr(r.At), tstr(r.Started))
+	_, err := tx.Exec(`INSERT OR REPLACE INTO cluster_rounds(round, status, seed, step, state, results, raft_index, node, at, started, roster)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?)`, r.Round.Round, r.Status, r.Seed, r.Step, string(r.State), string(r.Results), r.Index, r.Node, tstr(r.At), tstr(r.Started), string(r.Roster))
 	return err
 }
 

@@ -204,7 +204,8 @@ func (s *State) apply(index uint64, c *Command) Result {
 		}
 		rec := RoundRecord{Round: *r, Index: index, Node: c.Node, At: c.At, Started: c.At}
 		if seen {
-			rec.Started = prev.Started // the start time and the seed are the round's, kept across checkpoints
+			rec.Started = prev.Started // the start time, the seed and the roster are the round's, kept across checkpoints
+			rec.Roster = prev.Roster
 			if rec.Seed == 0 {
 				rec.Seed = prev.Seed
 			}

@@ -5,6 +5,9 @@
 package entrant
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -103,6 +106,7 @@ type TradingAgent struct {
 	weights []nn.Tensor
 	n       int // agents of the training world (width of the one-hot id)
 	window  int
+	digest  string
 }
 
 // LoadTradingAgent reads a QMIX/VDN checkpoint (marl.SaveQMIX) of the
@@ -145,7 +149,30 @@ func NewTradingAgent(q *marl.QMIX, cur *marl.Curriculum, cfg TradingAgentConfig)
 	if _, err := a.network(); err != nil {
 		return nil, err
 	}
+	a.digest = a.computeDigest()
 	return a, nil
+}
+
+// computeDigest is the SHA-256 of what decides the agent's play: its
+// network (sizes and every weight, bit for bit), its world's shape and
+// its settings. Two nodes of a cluster play a round together only when
+// their entrants of the same id have the same digest.
+func (a *TradingAgent) computeDigest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d|%d|%v|%d|%d|%+v|", a.Algo, a.n, a.window, a.Curriculum, a.Seed, a.Episodes, a.Config)
+	var b [8]byte
+	for _, s := range a.sizes {
+		binary.LittleEndian.PutUint64(b[:], uint64(s))
+		h.Write(b[:])
+	}
+	for _, w := range a.weights {
+		fmt.Fprintf(h, "%s|%d|%d|", w.Name, w.Rows, w.Cols)
+		for _, x := range w.Data {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+			h.Write(b[:])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // checkSymbol makes sure the tournament trades symbol.
@@ -202,6 +229,7 @@ func (a *TradingAgent) Profile() tournament.Profile {
 		Risk:    "medium",
 		Holding: fmt.Sprintf("one or more %v bars", a.Config.Bar),
 		Phrases: []string{"The network has spoken.", "I have seen black swans before.", "Greedy, by design."},
+		Digest:  a.digest,
 	}
 }
 

@@ -36,15 +36,23 @@ func (l ClusterLedger) Latest() (LedgerRound, bool) {
 		if r, ok = s.Rounds[s.VotesOpen-1]; ok {
 			out = LedgerRound{Round: r.Round.Round, Status: r.Status, Seed: uint64(r.Seed), Step: r.Step, State: r.State,
 				Started: r.Started, At: r.At, Node: r.Node}
+			if len(r.Roster) > 0 && json.Unmarshal(r.Roster, &out.Roster) != nil {
+				// Not a roster this binary wrote: play no round with it.
+				out.Roster = []RosterEntry{{ID: "(unreadable roster)"}}
+			}
 		}
 	})
 	return out, ok
 }
 
-// Start records round's start.
-func (l ClusterLedger) Start(ctx context.Context, round int64, seed uint64) error {
-	_, err := l.Node.RecordRound(ctx, fmt.Sprintf("round-%d-started", round),
-		cluster.Round{Round: round, Status: cluster.RoundStarted, Seed: int64(seed)})
+// Start records round's start with the leader's roster.
+func (l ClusterLedger) Start(ctx context.Context, round int64, seed uint64, roster []RosterEntry) error {
+	b, err := json.Marshal(roster)
+	if err != nil {
+		return fmt.Errorf("tournament: roster of round %d: %w", round, err)
+	}
+	_, err = l.Node.RecordRound(ctx, fmt.Sprintf("round-%d-started", round),
+		cluster.Round{Round: round, Status: cluster.RoundStarted, Seed: int64(seed), Roster: b})
 	return err
 }
 

@@ -110,21 +110,46 @@ func (s *Service) recover(ctx context.Context) error {
 // it started, which its clock runs from. Alone that is now; in cluster mode
 // it is the replicated start, so a node that joins the round late (a new
 // leader after a failover, a restarted node) catches up to the same step.
+//
+// In cluster mode (ledger) roster is the leader's roster of the round:
+// this node plays the round with it, or sits the round out when it cannot.
 type roundPlan struct {
-	id    int64
-	seed  uint64
-	start time.Time
+	id     int64
+	seed   uint64
+	start  time.Time
+	roster []RosterEntry
+	ledger bool
+}
+
+// sitOut is what a cluster node does with a round of the leader's roster
+// that it cannot play (an entrant it lacks): it does not run a round of
+// its own under that id (it would differ from every other node's), it
+// says why on its page and in its log, and it waits for the next round.
+func (s *Service) sitOut(id int64, why error) {
+	s.mu.Lock()
+	s.roundID, s.rostered = max(s.roundID, id), max(s.rostered, id)
+	s.live, s.phase = nil, "sitting-out"
+	s.notice = fmt.Sprintf("Round %d is not played on this node: %v.", id, why)
+	s.mu.Unlock()
+	s.log.Error("tournament: this node sits a round out", "round", id, "err", why)
+	s.publish()
 }
 
 // runRound runs round p to its end on the clock.
 func (s *Service) runRound(ctx context.Context, p roundPlan) error {
 	id, seed := p.id, p.seed
+	makers, err := s.rosterFor(p.roster)
+	if err != nil {
+		s.sitOut(id, err)
+		return nil
+	}
 	s.mu.Lock()
 	rc := s.cfg.Round
 	s.rostered = max(s.rostered, id)
+	s.notice = ""
 	s.mu.Unlock()
 	_, sc := s.RoundPlan(id)
-	rc.Seed, rc.Script = seed, sc.Script
+	rc.Seed, rc.Script, rc.Roster = seed, sc.Script, makers
 	r, err := NewRound(rc)
 	if err != nil {
 		return fmt.Errorf("tournament: round %d: %w", id, err)
@@ -132,7 +157,7 @@ func (s *Service) runRound(ctx context.Context, p roundPlan) error {
 	r.TimeDecisions(true) // for the live decision-latency figures; results do not depend on it
 	season := s.seasonOf(id)
 	if err := s.tables.startRound(ctx, roundRow{ID: id, Season: season, Seed: seed, Scenario: sc, FeeBps: r.cfg.FeeBps,
-		ScoreBy: s.cfg.ScoreBy, Started: p.start}); err != nil {
+		ScoreBy: s.cfg.ScoreBy, Started: p.start, Cluster: p.ledger}); err != nil {
 		return err
 	}
 	live := &liveRound{round: r, scenario: sc, det: newDetector(len(r.profiles), s.cfg.ScoreBy),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,9 +33,10 @@ type Ledger interface {
 	// Latest is the highest-numbered round's record; ok is false before
 	// the first round.
 	Latest() (rec LedgerRound, ok bool)
-	// Start records that round starts now with seed. A round already
-	// started (by another leader) is an errs.Conflict.
-	Start(ctx context.Context, round int64, seed uint64) error
+	// Start records that round starts now with seed and the leader's
+	// roster. A round already started (by another leader) is an
+	// errs.Conflict.
+	Start(ctx context.Context, round int64, seed uint64, roster []RosterEntry) error
 	// Checkpoint records the leader's progress of round at step.
 	Checkpoint(ctx context.Context, round int64, step int, state json.RawMessage) error
 	// Finish records round's result.
@@ -54,11 +57,65 @@ type LedgerRound struct {
 	Round   int64           `json:"round"`
 	Status  string          `json:"status"`
 	Seed    uint64          `json:"seed"`
-	Step    int             `json:"step"`            // of the latest checkpoint
-	State   json.RawMessage `json:"state,omitempty"` // a Checkpoint
-	Started time.Time       `json:"started"`         // when the round started: its clock
-	At      time.Time       `json:"at"`              // when the latest record was written
-	Node    string          `json:"node"`            // who wrote it
+	Step    int             `json:"step"`             // of the latest checkpoint
+	State   json.RawMessage `json:"state,omitempty"`  // a Checkpoint
+	Started time.Time       `json:"started"`          // when the round started: its clock
+	Roster  []RosterEntry   `json:"roster,omitempty"` // the leader's roster, in order (nil: recorded before rosters were)
+	At      time.Time       `json:"at"`               // when the latest record was written
+	Node    string          `json:"node"`             // who wrote it
+}
+
+// RosterEntry is one strategy of a round's roster: its id and digest
+// (Profile.Digest).
+type RosterEntry struct {
+	ID     string `json:"id"`
+	Digest string `json:"digest,omitempty"`
+}
+
+// rosterOf is the roster of profiles, in order.
+func rosterOf(profiles []Profile) []RosterEntry {
+	out := make([]RosterEntry, len(profiles))
+	for k, p := range profiles {
+		out[k] = RosterEntry{ID: p.ID, Digest: p.Digest}
+	}
+	return out
+}
+
+// rosterFor returns this node's strategies for a round of the leader's
+// roster, in its order: a node with an extra entrant leaves it out of the
+// round, one that lacks an entrant of the roster (or holds another
+// network under its id) cannot play the round and says which. A nil
+// roster (a round recorded before rosters were) is this node's own.
+func (s *Service) rosterFor(roster []RosterEntry) ([]Maker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if roster == nil {
+		return s.cfg.Round.Roster, nil
+	}
+	makers := make([]Maker, 0, len(roster))
+	var missing, differ []string
+	for _, e := range roster {
+		k := slices.IndexFunc(s.profiles, func(p Profile) bool { return p.ID == e.ID })
+		switch {
+		case k < 0:
+			missing = append(missing, e.ID)
+		case s.profiles[k].Digest != e.Digest:
+			differ = append(differ, e.ID)
+		default:
+			makers = append(makers, s.cfg.Round.Roster[k])
+		}
+	}
+	if len(missing) == 0 && len(differ) == 0 {
+		return makers, nil
+	}
+	msg := "this node cannot play the leader's roster:"
+	if len(missing) > 0 {
+		msg += " it lacks " + strings.Join(missing, ", ") + ";"
+	}
+	if len(differ) > 0 {
+		msg += " it holds other networks under " + strings.Join(differ, ", ") + ";"
+	}
+	return nil, errs.Errorf(errs.Conflict, "%s enter the same agents on every node (the same --tournament-agent files)", msg)
 }
 
 // Checkpoint is the leader's record of a running round at a step: each
@@ -234,7 +291,7 @@ func (s *Service) runLedger(ctx context.Context) error {
 				return err
 			}
 			if !fin {
-				if err := s.runRound(ctx, roundPlan{id: rec.Round, seed: rec.Seed, start: rec.Started}); err != nil {
+				if err := s.runRound(ctx, roundPlan{id: rec.Round, seed: rec.Seed, start: rec.Started, roster: rec.Roster, ledger: true}); err != nil {
 					if ctx.Err() != nil {
 						return nil
 					}
@@ -302,7 +359,10 @@ func (s *Service) startNext(ctx context.Context, next int64) {
 		return
 	}
 	seed, _ := s.RoundPlan(next)
-	if err := l.Start(sctx, next, seed); err != nil && !errs.Is(err, errs.Conflict) && ctx.Err() == nil {
+	s.mu.Lock()
+	roster := rosterOf(s.profiles)
+	s.mu.Unlock()
+	if err := l.Start(sctx, next, seed, roster); err != nil && !errs.Is(err, errs.Conflict) && ctx.Err() == nil {
 		s.log.Warn("tournament: round start not recorded", "round", next, "err", err)
 	}
 }
@@ -335,9 +395,15 @@ func (s *Service) recordFinish(ctx context.Context, rec LedgerRound) {
 // replaySummary runs round rec from its seed to the end, off the clock,
 // and scores it with its replicated votes.
 func (s *Service) replaySummary(rec LedgerRound) (*RoundSummary, error) {
+	makers, err := s.rosterFor(rec.Roster)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
 	rc := s.cfg.Round
+	s.mu.Unlock()
 	_, sc := s.RoundPlan(rec.Round)
-	rc.Seed, rc.Script = rec.Seed, sc.Script
+	rc.Seed, rc.Script, rc.Roster = rec.Seed, sc.Script, makers
 	r, err := NewRound(rc)
 	if err != nil {
 		return nil, err

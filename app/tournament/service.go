@@ -3,11 +3,13 @@ package tournament
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/store"
 )
 
@@ -103,7 +105,8 @@ type Service struct {
 	mu         sync.Mutex // guards the fields below; taken after vmu, never before
 	profiles   []Profile  // the roster's profiles, in roster order (cfg.Round.Roster)
 	rostered   int64      // the last round whose roster is fixed; entrants play from the one after
-	phase      string     // "starting", "running", "voting"
+	phase      string     // "starting", "running", "voting", "sitting-out" (cluster mode: see sitOut)
+	notice     string     // cluster mode: why this node sits the round out; "" when it plays
 	roundID    int64      // the current (or last) round
 	lockAt     time.Time  // when the upcoming round starts
 	live       *liveRound // the round in progress (or the last one), nil before the first
@@ -128,11 +131,36 @@ func NewService(cfg Config, b *bus.Bus, db *store.DB, w *store.Writer, log *slog
 	for k, mk := range cfg.Round.Roster {
 		s.profiles = append(s.profiles, mk(uint64(k)).Profile())
 	}
+	if cfg.Ledger != nil {
+		if err := RefuseSoloRounds(context.Background(), db); err != nil {
+			return nil, err
+		}
+	}
 	// Votes for the next round are open from now, before Run starts.
 	if err := s.recover(context.Background()); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// RefuseSoloRounds refuses cluster mode on a database that holds rounds
+// played alone (an errs.Conflict): the cluster numbers its rounds from 1
+// too, so its round N would meet this node's own round N (a finished one
+// is never played again, and its result would stand for the cluster's on
+// this node's pages). It changes nothing: the app asks before it opens
+// raft, so the node needs only a new data directory.
+func RefuseSoloRounds(ctx context.Context, db *store.DB) error {
+	n, first, last, err := (&tables{db: db}).soloRounds(ctx)
+	if err != nil || n == 0 {
+		return err
+	}
+	which := fmt.Sprintf("round %d", first)
+	if n > 1 {
+		which = fmt.Sprintf("%d rounds, %d to %d,", n, first, last)
+	}
+	return errs.Errorf(errs.Conflict, "this database holds %s of a tournament played without --cluster; "+
+		"in a cluster the rounds are the cluster's and would collide with them, so this node does not join with it. "+
+		"Start the node with a new --data directory (nothing in this one was changed)", which)
 }
 
 // Profiles are the strategies' profiles, in roster order.

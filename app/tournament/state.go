@@ -57,7 +57,8 @@ type Price struct {
 type State struct {
 	Season      int64          `json:"season"`
 	Round       int64          `json:"round"`
-	Phase       string         `json:"phase"` // starting, running, voting
+	Phase       string         `json:"phase"`            // starting, running, voting, sitting-out
+	Notice      string         `json:"notice,omitempty"` // cluster mode: why this node sits the round out
 	Scenario    string         `json:"scenario"`
 	Clock       string         `json:"clock"`
 	Progress    float64        `json:"progress"` // 0..1 of the round
@@ -99,7 +100,7 @@ func (s *Service) State() State {
 
 func (s *Service) stateLocked() State {
 	votes := s.votes.snapshot()
-	st := State{Season: s.season.id, Round: s.roundID, Phase: s.phase, Speed: s.cfg.Speed,
+	st := State{Season: s.season.id, Round: s.roundID, Phase: s.phase, Notice: s.notice, Speed: s.cfg.Speed,
 		ScoreBy: s.cfg.ScoreBy, MinReturns: MinReturns, VoteRound: votes.Round, Votes: votes.Votes, VoteTotal: votes.Total, VoteSeq: votes.Seq,
 		Crowd: s.season.crowd, Standings: s.season.standings, LastResult: s.lastResult, Profiles: s.profiles,
 		Recent: s.feed.recentCopy()}

@@ -45,6 +45,16 @@ func (t *tables) finished(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
+// soloRounds are the rounds this node played alone (not as a cluster
+// node): their count and their lowest and highest ids.
+func (t *tables) soloRounds(ctx context.Context) (n int, first, last int64, err error) {
+	var lo, hi sql.NullInt64
+	if err := t.db.W.QueryRowContext(ctx, `SELECT count(*), min(id), max(id) FROM tournament_rounds WHERE cluster = 0`).Scan(&n, &lo, &hi); err != nil {
+		return 0, 0, 0, fmt.Errorf("tournament: rounds played alone: %w", err)
+	}
+	return n, lo.Int64, hi.Int64, nil
+}
+
 // roundRow is what the database keeps of a round when it starts.
 type roundRow struct {
 	ID       int64
@@ -54,16 +64,17 @@ type roundRow struct {
 	FeeBps   float64
 	ScoreBy  ScoreBy
 	Started  time.Time
+	Cluster  bool // played as a cluster node (the cluster's round), not alone
 }
 
 func (t *tables) startRound(ctx context.Context, r roundRow) error {
 	// A round this node started before a restart (abandoned since) runs
 	// again under the same id in cluster mode; a finished one never does.
-	if _, err := t.db.W.ExecContext(ctx, `INSERT INTO tournament_rounds (id, season, seed, scenario, script, fee_bps, score_by, state, started_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)
+	if _, err := t.db.W.ExecContext(ctx, `INSERT INTO tournament_rounds (id, season, seed, scenario, script, fee_bps, score_by, state, started_ms, cluster)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)
 		ON CONFLICT (id) DO UPDATE SET state = 'running', seed = excluded.seed, started_ms = excluded.started_ms
 		WHERE tournament_rounds.state = 'abandoned'`, r.ID, r.Season, int64(r.Seed), r.Scenario.Name, r.Scenario.Script, r.FeeBps,
-		string(r.ScoreBy), r.Started.UnixMilli()); err != nil {
+		string(r.ScoreBy), r.Started.UnixMilli(), r.Cluster); err != nil {
 		return fmt.Errorf("tournament: start round %d: %w", r.ID, err)
 	}
 	return nil

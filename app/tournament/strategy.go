@@ -76,6 +76,12 @@ type Profile struct {
 	// Profiles): the strategy was entered, it is not of the house roster,
 	// and it can be withdrawn.
 	Entrant bool `json:"entrant,omitempty"`
+	// Digest identifies what plays under ID when the same id can play
+	// differently (a learned entrant: the hash of its network and
+	// settings); "" for the house strategies, which are this binary's
+	// code. Nodes of a cluster play a round only with the same roster:
+	// the same ids with the same digests.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Instrument is one tradable instrument of a round.

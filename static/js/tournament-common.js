@@ -174,7 +174,8 @@ function renderLock() {
       : `Round ${s.vote_round} is starting; votes for it are closed.`;
   }
   set("vote-lock", text);
-  set("t-phase", s.phase === "voting"
+  set("t-phase", s.notice ? `· ${s.notice}` // cluster mode: why this node sits the round out
+    : s.phase === "voting"
     ? (view.lockLeft > 0 ? `· round over, round ${s.vote_round} starts in ${view.lockLeft} s` : "· round over, the next one is starting")
     : s.phase === "running" ? "· live" : "");
 }
