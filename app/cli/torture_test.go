@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,30 +25,43 @@ import (
 
 	_ "modernc.org/sqlite" // the test reads the killed server's database itself
 
+	"github.com/metastation/metastation/app/marl"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/runs"
 	"github.com/metastation/metastation/app/synth/jobs"
 )
 
 // TestCrashTorture builds the real binary and kills its server with SIGKILL
-// at seeded random points while, at the same time, a synthetic data job
-// writes, voters cast votes over HTTP and a PPO run trains (issue 21 item
-// 3). After every kill it checks the database the dead server left
-// (PRAGMA integrity_check), restarts the server on the same data
-// directory and checks that every vote the client got a 200 for is in the
-// database, every job the server acknowledged is listed and is done or
-// cleanly interrupted (never left running), every acknowledged run is
-// listed and stopped/resumable or cleanly failed, and every checkpoint on
-// disk loads.
+// at seeded random points (issue 21 item 3). There are three scenarios, each
+// in its own life of the server:
 //
-// Two kills by default, with a 200,000-row job; METASTATION_LONG=1 runs 20
-// kills with a 10,000,000-row job (some GB of disk: checked first).
+//   - data: a synthetic transactions job writes (10,000,000 rows with
+//     METASTATION_LONG=1); from the second data life on, the job the last
+//     kill interrupted is run again (rerun), which is how a person resumes it;
+//   - votes: 8 voters on 8 loopback addresses cast votes over HTTP in the
+//     open round;
+//   - training: a PPO run and a multi-agent (VDN, spread) run train; every
+//     other training life resumes the newest resumable ones instead, so the
+//     server loads the checkpoints the last kill may have cut.
+//
+// After every kill it checks the database the dead server left (PRAGMA
+// integrity_check), restarts the server on the same data directory and
+// checks that every vote the client got a 200 for is in the database, every
+// job the server acknowledged is listed and is done with its whole file or
+// cleanly interrupted (never left running), every acknowledged run is
+// listed and stopped/resumable or cleanly failed, every checkpoint on disk
+// loads, and a killed multi-agent run's episodes are those of a checkpoint
+// (it once came back "episodes 0 of 20000" with its curve at 1,122).
+//
+// One kill per scenario by default, with a 200,000-row job; METASTATION_LONG=1
+// runs 20 per scenario (60 lives) with a 10,000,000-row job (some GB of disk:
+// checked first). METASTATION_TORTURE_KILLS sets the kills per scenario and
 // METASTATION_TORTURE_SEED replays a failing run's kill points.
 func TestCrashTorture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and restarts the server; not in -short")
 	}
-	kills, rows, maxDelay := 2, 200_000, 4*time.Second
+	kills, rows, maxDelay := 1, 200_000, 4*time.Second
 	if os.Getenv("METASTATION_LONG") == "1" {
 		kills, rows, maxDelay = 20, 10_000_000, 20*time.Second
 	}
@@ -64,7 +80,7 @@ func TestCrashTorture(t *testing.T) {
 		}
 		seed = s
 	}
-	t.Logf("crash torture: seed %d (METASTATION_TORTURE_SEED=%d replays the kill points), %d kills, %d-row jobs", seed, seed, kills, rows)
+	t.Logf("crash torture: seed %d (METASTATION_TORTURE_SEED=%d replays the kill points), %d kills per scenario, %d-row jobs", seed, seed, kills, rows)
 	rng := rand.New(rand.NewPCG(seed, 0x7047))
 
 	dir := t.TempDir()
@@ -74,52 +90,100 @@ func TestCrashTorture(t *testing.T) {
 	}
 	bin := buildBinary(t, dir)
 	began := time.Now()
-	var acked ackedState
-	var totalVotes, totalJobs, totalRuns int
-	for kill := 1; kill <= kills; kill++ {
-		srv := startServer(t, bin, data)
-		// Every restart checks all that was acknowledged before.
-		acked.check(t, srv, data, kill)
-		delay := time.Duration(rng.Int64N(int64(maxDelay-200*time.Millisecond))) + 200*time.Millisecond
-		jobSeed, runSeed := rng.Uint64N(1_000_000)+1, rng.Uint64N(1_000_000)+1
-		ctx, stop := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			if id := srv.startJob(t, rows, jobSeed); id != "" {
+	acked := &ackedState{}
+	var totalVotes, totalJobs, totalRuns, trainLives int
+	scenarios := []struct {
+		name string
+		// run does the life's work until ctx ends; it closes ready when
+		// the random delay to the kill may start.
+		run func(ctx context.Context, srv *server, life int, ready chan<- struct{})
+	}{
+		{"data", func(ctx context.Context, srv *server, life int, ready chan<- struct{}) {
+			close(ready)
+			if id := acked.dataJob(t, srv, rows, rng.Uint64N(1_000_000)+1); id != "" {
 				acked.addJob(id)
 				totalJobs++
 			}
-		})
-		wg.Go(func() {
-			if id := srv.startRun(t, runSeed); id != 0 {
-				acked.addRun(id)
-				totalRuns++
+		}},
+		{"votes", func(ctx context.Context, srv *server, life int, ready chan<- struct{}) {
+			close(ready)
+			votes := srv.castVotes(ctx, 8)
+			acked.addVotes(votes)
+			totalVotes += len(votes)
+		}},
+		{"training", func(ctx context.Context, srv *server, life int, ready chan<- struct{}) {
+			trainLives++
+			// Every fourth training life (the first among them) is killed
+			// only after a multi-agent checkpoint has been on disk for
+			// floorMargin, so that the "episodes 0 of 20000" check has a
+			// floor to hold even in the short default; the others are
+			// killed at any point, before the first checkpoint too.
+			if trainLives%4 == 1 {
+				go func() { acked.waitMARLCheckpoint(ctx); time.Sleep(floorMargin); close(ready) }()
+			} else {
+				close(ready)
 			}
-		})
-		if id := acked.resumable; id != 0 {
-			wg.Go(func() {
-				var info rl.RunInfo
-				if code := srv.do(http.DefaultClient, "POST", fmt.Sprintf("/api/rl/runs/%d/resume", id), nil, &info); code != http.StatusAccepted && code != 0 { // 0: killed before it answered
-					t.Errorf("kill %d: resuming run %d answered %d", kill, id, code)
+			var wg sync.WaitGroup
+			if trainLives%2 == 0 && (acked.resumable != 0 || acked.marlResumable != 0) {
+				for _, kind := range []struct {
+					path string
+					id   int64
+				}{{"rl", acked.resumable}, {"marl", acked.marlResumable}} {
+					if kind.id == 0 {
+						continue
+					}
+					wg.Go(func() {
+						var info rl.RunInfo
+						if code := srv.do(http.DefaultClient, "POST", fmt.Sprintf("/api/%s/runs/%d/resume", kind.path, kind.id), nil, &info); code != http.StatusAccepted && code != 0 { // 0: killed before it answered
+							t.Errorf("life %d: resuming %s run %d answered %d", life, kind.path, kind.id, code)
+						}
+					})
 				}
-			})
+			} else {
+				runSeed := rng.Uint64N(1_000_000) + 1
+				wg.Go(func() {
+					if id := srv.startRun(t, runSeed); id != 0 {
+						acked.addRun(id)
+						totalRuns++
+					}
+				})
+				wg.Go(func() {
+					if id := srv.startMARLRun(runSeed); id != 0 {
+						acked.addMARLRun(id)
+						totalRuns++
+					}
+				})
+			}
+			wg.Go(func() { acked.sampleMARLCheckpoints(ctx, data) })
+			wg.Wait()
+		}},
+	}
+	life := 0
+	for kill := 1; kill <= kills; kill++ {
+		for _, sc := range scenarios {
+			life++
+			srv := startServer(t, bin, data)
+			// Every restart checks all that was acknowledged before.
+			acked.check(t, srv, data, life)
+			delay := time.Duration(rng.Int64N(int64(maxDelay-200*time.Millisecond))) + 200*time.Millisecond
+			ctx, stop := context.WithCancel(context.Background())
+			done, ready := make(chan struct{}), make(chan struct{})
+			go func() { sc.run(ctx, srv, life, ready); close(done) }()
+			<-ready
+			time.Sleep(delay)
+			acked.killedAt(time.Now())
+			srv.kill(t)
+			stop()
+			<-done
+			t.Logf("life %d (%s, kill %d of %d): killed after %v", life, sc.name, kill, kills, delay.Round(time.Millisecond))
+			integrity(t, data, life)
 		}
-		var votes []vote
-		wg.Go(func() { votes = srv.castVotes(ctx, 8) })
-		time.Sleep(delay)
-		srv.kill(t)
-		stop()
-		wg.Wait()
-		acked.addVotes(votes)
-		totalVotes += len(votes)
-		t.Logf("kill %d of %d after %v: %d votes acknowledged in this life", kill, kills, delay.Round(time.Millisecond), len(votes))
-		integrity(t, data, kill)
 	}
 	srv := startServer(t, bin, data)
-	acked.check(t, srv, data, kills+1)
+	acked.check(t, srv, data, life+1)
 	srv.kill(t)
-	t.Logf("crash torture: %d kills in %v, %d acknowledged votes, %d jobs, %d runs, lost 0, integrity ok every time",
-		kills, time.Since(began).Round(time.Second), totalVotes, totalJobs, totalRuns)
+	t.Logf("crash torture: %d lives (%d kills × 3 scenarios) in %v, %d acknowledged votes, %d jobs, %d runs (rl and marl), %d multi-agent episode floors checked, lost 0, integrity ok every time",
+		life, kills, time.Since(began).Round(time.Second), totalVotes, totalJobs, totalRuns, acked.floorsChecked)
 }
 
 // freeBytes is the free space of the disk holding dir.
@@ -249,6 +313,19 @@ func (s *server) startRun(t *testing.T, seed uint64) int64 {
 	return 0
 }
 
+// startMARLRun asks for a VDN run on the spread world, as the Learning
+// page does (20,000 episodes, the run of the "episodes 0 of 20000" report);
+// its id once the server answered 201.
+func (s *server) startMARLRun(seed uint64) int64 {
+	var info marl.RunInfo
+	code := s.do(http.DefaultClient, "POST", "/api/marl/runs",
+		map[string]any{"env": "spread", "algo": "vdn", "episodes": 20_000, "seed": seed, "register": false}, &info)
+	if code == http.StatusCreated {
+		return info.ID
+	}
+	return 0
+}
+
 // vote is one acknowledged ballot.
 type vote struct {
 	round    int64
@@ -330,17 +407,120 @@ type ackedState struct {
 	votes []vote
 	jobs  []string
 	runs  []int64
-	// resumable is the newest run that trained, stopped and can resume:
-	// each life resumes it, so its checkpoint is loaded by the server too.
-	resumable int64
+	marl  []int64
+	// resumable and marlResumable are the newest runs that trained,
+	// stopped and can resume: every other training life resumes them, so
+	// their checkpoints are loaded by the server too.
+	resumable, marlResumable int64
+	// rerunnable is the newest interrupted data job: the next data life
+	// runs it again.
+	rerunnable string
+	// samples are the multi-agent checkpoints read while the last life
+	// ran (run id, episodes, when), and killed when it was killed. A
+	// checkpoint read at least floorMargin before the kill had time to
+	// have its run's row follow it into the database, so the restarted
+	// server must show at least its episodes.
+	samples       []marlSample
+	killed        time.Time
+	floorsChecked int
 }
 
-func (a *ackedState) addJob(id string) { a.mu.Lock(); a.jobs = append(a.jobs, id); a.mu.Unlock() }
-func (a *ackedState) addRun(id int64)  { a.mu.Lock(); a.runs = append(a.runs, id); a.mu.Unlock() }
+// floorMargin is how long before a kill a multi-agent checkpoint must have
+// been on disk for its episodes to be the least the restarted server may
+// show: the row follows each checkpoint through the batching writer.
+const floorMargin = 2 * time.Second
+
+type marlSample struct {
+	id       int64
+	episodes int
+	at       time.Time
+}
+
+func (a *ackedState) addJob(id string)     { a.mu.Lock(); a.jobs = append(a.jobs, id); a.mu.Unlock() }
+func (a *ackedState) addRun(id int64)      { a.mu.Lock(); a.runs = append(a.runs, id); a.mu.Unlock() }
+func (a *ackedState) addMARLRun(id int64)  { a.mu.Lock(); a.marl = append(a.marl, id); a.mu.Unlock() }
+func (a *ackedState) killedAt(t time.Time) { a.mu.Lock(); a.killed = t; a.mu.Unlock() }
 func (a *ackedState) addVotes(v []vote) {
 	a.mu.Lock()
 	a.votes = append(a.votes, v...)
 	a.mu.Unlock()
+}
+
+// dataJob starts the data life's job: the last interrupted job run again
+// (its rerun must be accepted: that is what resumable means for a data
+// job), or a fresh one. It returns the new job's id once acknowledged.
+func (a *ackedState) dataJob(t *testing.T, srv *server, rows int, seed uint64) string {
+	a.mu.Lock()
+	again := a.rerunnable
+	a.mu.Unlock()
+	if again != "" {
+		var st jobs.Status
+		switch code := srv.do(http.DefaultClient, "POST", "/api/synth/jobs/"+again+"/rerun", nil, &st); code {
+		case http.StatusAccepted:
+			return st.ID
+		case 0: // killed before it answered
+			return ""
+		default:
+			t.Errorf("the rerun of interrupted job %s answered %d", again, code)
+		}
+	}
+	return srv.startJob(t, rows, seed)
+}
+
+// sampleMARLCheckpoints reads the acknowledged multi-agent runs'
+// checkpoints every 200 ms until ctx ends.
+func (a *ackedState) sampleMARLCheckpoints(ctx context.Context, data string) {
+	for ctx.Err() == nil {
+		a.mu.Lock()
+		ids := slices.Clone(a.marl)
+		a.mu.Unlock()
+		for _, id := range ids {
+			at := time.Now()
+			if n, err := marlEpisodes(marlCheckpoint(data, id)); err == nil {
+				a.mu.Lock()
+				a.samples = append(a.samples, marlSample{id: id, episodes: n, at: at})
+				a.mu.Unlock()
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitMARLCheckpoint waits until a multi-agent checkpoint with episodes in
+// it has been read, or 3 minutes (a busy machine) have passed.
+func (a *ackedState) waitMARLCheckpoint(ctx context.Context) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		a.mu.Lock()
+		n := len(a.samples)
+		ok := n > 0 && a.samples[n-1].episodes > 0
+		a.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func marlCheckpoint(data string, id int64) string {
+	return filepath.Join(data, "marl", fmt.Sprintf("run-%d", id), "checkpoint.ckpt")
+}
+
+// marlEpisodes loads a multi-agent checkpoint and returns its episodes.
+func marlEpisodes(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	run, err := marl.LoadRun(f)
+	if err != nil {
+		return 0, err
+	}
+	return run.Episodes(), nil
 }
 
 // check looks for every acknowledged vote in the database, every
@@ -384,10 +564,18 @@ func (a *ackedState) check(t *testing.T, s *server, data string, life int) {
 			t.Errorf("life %d: acknowledged job %s is not listed after the restart", life, id)
 		case j.State == jobs.Done && j.File == "":
 			t.Errorf("life %d: job %s is done without a file", life, id)
+		case j.State == jobs.Done && fileSize(filepath.Join(data, "synth", j.File)) != j.Bytes:
+			t.Errorf("life %d: job %s is done but its file has %d bytes, not the %d it finished with", life, id, fileSize(filepath.Join(data, "synth", j.File)), j.Bytes)
 		case j.State == jobs.Interrupted && j.Error == "":
 			t.Errorf("life %d: job %s is interrupted without a sentence", life, id)
 		case j.State != jobs.Done && j.State != jobs.Interrupted:
 			t.Errorf("life %d: job %s is %s after a restart (want done or interrupted)", life, id, j.State)
+		}
+	}
+	a.rerunnable = ""
+	for _, id := range a.jobs {
+		if j, ok := byID[id]; ok && j.State == jobs.Interrupted {
+			a.rerunnable = id
 		}
 	}
 	var infos []rl.RunInfo
@@ -417,6 +605,7 @@ func (a *ackedState) check(t *testing.T, s *server, data string, life int) {
 			t.Errorf("life %d: run %d failed without a sentence", life, id)
 		}
 	}
+	lost += a.checkMARL(t, s, data, life, states)
 	checkpoints := 0
 	filepath.WalkDir(filepath.Join(data, "rl"), func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".ckpt" {
@@ -436,6 +625,78 @@ func (a *ackedState) check(t *testing.T, s *server, data string, life int) {
 	if lost > 0 {
 		t.Fatalf("life %d: %d acknowledged votes, jobs or runs lost", life, lost)
 	}
-	t.Logf("life %d: %d votes, %d jobs, %d runs found; %d checkpoints load; %v", life, len(a.votes), len(a.jobs), len(a.runs), checkpoints, states)
+	t.Logf("life %d: %d votes, %d jobs, %d rl and %d marl runs found; %d rl checkpoints load; %d multi-agent episode floors held; %v",
+		life, len(a.votes), len(a.jobs), len(a.runs), len(a.marl), checkpoints, a.floorsChecked, states)
+}
 
+// checkMARL checks the acknowledged multi-agent runs after a restart, as
+// check does the rl ones, and their episodes: never more than their
+// checkpoint holds, and at least what a checkpoint read floorMargin before
+// the kill held. It returns how many runs are lost. a.mu is held.
+func (a *ackedState) checkMARL(t *testing.T, s *server, data string, life int, states map[string]int) int {
+	t.Helper()
+	var infos []marl.RunInfo
+	if code := s.do(http.DefaultClient, "GET", "/api/marl/runs", nil, &infos); code != http.StatusOK {
+		t.Fatalf("life %d: GET /api/marl/runs: %d", life, code)
+	}
+	byID := map[int64]marl.RunInfo{}
+	for _, r := range infos {
+		byID[r.ID] = r
+	}
+	floor := map[int64]int{}
+	for _, sm := range a.samples {
+		if !sm.at.After(a.killed.Add(-floorMargin)) {
+			floor[sm.id] = max(floor[sm.id], sm.episodes)
+		}
+	}
+	a.samples = nil
+	lost := 0
+	a.marlResumable = 0
+	for _, id := range a.marl {
+		r, ok := byID[id]
+		states["marl "+string(r.Status)]++
+		if !ok {
+			lost++
+			t.Errorf("life %d: acknowledged multi-agent run %d is not listed after the restart", life, id)
+			continue
+		}
+		switch {
+		case r.Status.Active():
+			t.Errorf("life %d: multi-agent run %d is %s after a restart (want stopped or failed)", life, id, r.Status)
+		case r.Status == runs.Stopped && !r.Resumable:
+			t.Errorf("life %d: multi-agent run %d is stopped but not resumable", life, id)
+		case r.Status == runs.Failed && r.Error == "":
+			t.Errorf("life %d: multi-agent run %d failed without a sentence", life, id)
+		}
+		if r.Status == runs.Stopped && r.Resumable && r.Episodes > 0 {
+			a.marlResumable = id
+		}
+		ckpt, err := marlEpisodes(marlCheckpoint(data, id))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			ckpt = -1
+		case err != nil:
+			t.Errorf("life %d: multi-agent checkpoint of run %d does not load: %v", life, id, err)
+		}
+		if ckpt >= 0 && r.Episodes > ckpt {
+			t.Errorf("life %d: multi-agent run %d shows %d episodes, more than its checkpoint's %d", life, id, r.Episodes, ckpt)
+		}
+		if f, ok := floor[id]; ok {
+			a.floorsChecked++
+			if r.Episodes < f {
+				t.Errorf("life %d: multi-agent run %d came back with %d of %d episodes, though its checkpoint had %d at least %v before the kill",
+					life, id, r.Episodes, r.Total, f, floorMargin)
+			}
+		}
+	}
+	return lost
+}
+
+// fileSize is the size of path, -1 when it cannot be read.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
 }
