@@ -36,6 +36,10 @@ type State struct {
 	Counters Counters  `json:"counters"`
 	Lagging  bool      `json:"lagging"` // the machine cannot keep up with the speed
 	Running  bool      `json:"running"`
+	// Forming are the bars in progress, one per instrument and interval
+	// (1m, 1h, 1d) once it has traded: a chart's last candle and its
+	// volume, as of Time.
+	Forming []Bar `json:"forming"`
 }
 
 // ServiceConfig sets up the market service.
@@ -65,6 +69,7 @@ type Service struct {
 	running     bool
 	reanchor    bool
 	lostBars    uint64 // bars the writer had no room for
+	acc         *accounts
 }
 
 type barKey struct {
@@ -96,7 +101,7 @@ func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, lo
 	if err != nil {
 		return nil, fmt.Errorf("market: %w", err)
 	}
-	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, sim: sim, speed: cfg.Speed, rings: map[barKey]*barRing{}}
+	s := &Service{cfg: cfg, bus: b, w: w, db: db, log: log, sim: sim, speed: cfg.Speed, rings: map[barKey]*barRing{}, acc: newAccounts()}
 	for _, in := range sim.Universe().Instruments {
 		for _, iv := range Intervals {
 			s.rings[barKey{in.Symbol, iv}] = &barRing{bars: make([]Bar, 0, cfg.KeepBars)}
@@ -151,6 +156,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			s.sim.Step()
 			s.collectBars()
+			s.bookOutside()
 			if n%64 == 63 && time.Now().After(batchEnd) {
 				break
 			}
@@ -232,6 +238,7 @@ func (s *Service) stateLocked() State {
 	}
 	for i := range s.sim.Universe().Instruments {
 		st.Quotes = append(st.Quotes, s.sim.Quote(i))
+		st.Forming = s.sim.Forming(i, st.Forming)
 	}
 	return st
 }
@@ -370,27 +377,35 @@ type Fill struct {
 func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qty float64, owner int32) (Fill, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	f, _, err := s.submitLocked(symbol, side, typ, price, qty, owner)
+	s.bookOutside()
+	return f, err
+}
+
+// submitLocked is Submit with mu held; it also returns the instrument's
+// index.
+func (s *Service) submitLocked(symbol string, side book.Side, typ book.Type, price, qty float64, owner int32) (Fill, int, error) {
 	i, err := s.index(symbol)
 	if err != nil {
-		return Fill{}, err
+		return Fill{}, 0, err
 	}
 	in := s.sim.Universe().Instruments[i]
 	lotsF := math.Round(qty / in.LotSize)
 	maxLots := s.maxOrderLots(i)
 	switch {
 	case owner >= 0:
-		return Fill{}, errs.Errorf(errs.Invalid, "outside owners must be negative")
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "outside owners must be negative")
 	case side != book.Buy && side != book.Sell:
-		return Fill{}, errs.Errorf(errs.Invalid, "side must be buy or sell")
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "side must be buy or sell")
 	case math.IsNaN(qty) || math.IsInf(qty, 0):
-		return Fill{}, errs.Errorf(errs.Invalid, "the quantity must be a number of units")
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "the quantity must be a number of units")
 	case lotsF < 1:
-		return Fill{}, errs.Errorf(errs.Invalid, "quantity %g is less than one lot of %g", qty, in.LotSize)
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "quantity %g is less than one lot of %g", qty, in.LotSize)
 	case lotsF > float64(maxLots):
-		return Fill{}, errs.Errorf(errs.Invalid, "quantity %g is more than the largest order %s accepts now, %g (%d lots: ten times the book's resting depth, at least %d)",
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "quantity %g is more than the largest order %s accepts now, %g (%d lots: ten times the book's resting depth, at least %d)",
 			qty, symbol, float64(maxLots)*in.LotSize, maxLots, minMaxOrderLots)
 	case typ != book.Market && !(price > 0 && price < math.MaxInt64*in.TickSize):
-		return Fill{}, errs.Errorf(errs.Invalid, "a limit price must be a positive number")
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "a limit price must be a positive number")
 	}
 	lots := int64(lotsF)
 	ticks := in.Ticks(price)
@@ -407,7 +422,7 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 				ticks = lo
 			}
 		case ticks < lo || ticks > hi:
-			return Fill{}, errs.Errorf(errs.Invalid, "a limit price of %g is more than %.0f%% from %s's last price %g; send one between %g and %g",
+			return Fill{}, 0, errs.Errorf(errs.Invalid, "a limit price of %g is more than %.0f%% from %s's last price %g; send one between %g and %g",
 				price, priceCollar*100, symbol, in.PriceOf(ref), in.PriceOf(lo), in.PriceOf(hi))
 		}
 	}
@@ -417,7 +432,7 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 	var res book.Result
 	s.sim.tradeBuf, res, err = s.sim.books[i].Submit(o, s.sim.tradeBuf[:0])
 	if err != nil {
-		return Fill{}, errs.Errorf(errs.Invalid, "%w", err)
+		return Fill{}, 0, errs.Errorf(errs.Invalid, "%w", err)
 	}
 	f := Fill{
 		Filled: float64(res.Filled) * in.LotSize, Rested: float64(res.Rested) * in.LotSize,
@@ -437,7 +452,7 @@ func (s *Service) Submit(symbol string, side book.Side, typ book.Type, price, qt
 	if f.Filled > 0 {
 		f.AvgPx = notional / f.Filled
 	}
-	return f, nil
+	return f, i, nil
 }
 
 // priceCollar is how far from the last price an order from outside may

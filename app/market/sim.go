@@ -75,6 +75,7 @@ type Sim struct {
 	trades    []Trade // since the last DrainTrades
 	bars      []Bar   // closed since the last DrainBars
 	keep      bool    // keep trades and bars for draining
+	outside   []OutsideFill // fills of outside owners since the last DrainOutside
 	decisions uint64
 	orders    uint64
 	cancels   uint64
@@ -318,6 +319,9 @@ func (s *Sim) record(i int, trades []book.Trade) {
 		if t.TakerOwner >= 0 {
 			s.ag.inv[t.TakerOwner] += int32(t.TakerSide) * q
 		}
+		if t.MakerOwner < 0 || t.TakerOwner < 0 {
+			s.noteOutside(i, t)
+		}
 		st.last = t.Price
 		st.flowNet += float64(int64(t.TakerSide) * t.Qty)
 		st.flowAll += float64(t.Qty)
@@ -333,6 +337,67 @@ func (s *Sim) record(i int, trades []book.Trade) {
 			s.trades = append(s.trades, Trade{Symbol: st.in.Symbol, Time: s.now, Price: px, Qty: qty, Side: t.TakerSide})
 		}
 	}
+}
+
+// OutsideFill is one fill of an order from outside the background
+// population (owner < 0): a person's order sent through the Service, say.
+// A trade between two outside orders is two fills, one per side.
+type OutsideFill struct {
+	Owner int32
+	Inst  int       // instrument index
+	Order uint64    // the owner's order id
+	Time  time.Time // simulated
+	Price int64     // ticks
+	Lots  int64
+	Side  book.Side // the owner's side
+	Maker bool      // the owner's order was resting
+}
+
+// maxOutsideFills bounds the outside fills kept when nobody drains them.
+const maxOutsideFills = 10000
+
+// noteOutside keeps trade t of instrument i for DrainOutside, once per side
+// that is an outside owner.
+func (s *Sim) noteOutside(i int, t book.Trade) {
+	if len(s.outside) >= 2*maxOutsideFills {
+		s.outside = s.outside[:copy(s.outside, s.outside[len(s.outside)-maxOutsideFills:])]
+	}
+	if t.MakerOwner < 0 {
+		s.outside = append(s.outside, OutsideFill{Owner: t.MakerOwner, Inst: i, Order: t.Maker, Time: s.now,
+			Price: t.Price, Lots: t.Qty, Side: -t.TakerSide, Maker: true})
+	}
+	if t.TakerOwner < 0 {
+		s.outside = append(s.outside, OutsideFill{Owner: t.TakerOwner, Inst: i, Order: t.Taker, Time: s.now,
+			Price: t.Price, Lots: t.Qty, Side: t.TakerSide})
+	}
+}
+
+// DrainOutside returns the fills of outside owners since the last call and
+// forgets them. The slice is reused by later trades: use it before the
+// next Step or Submit.
+func (s *Sim) DrainOutside() []OutsideFill {
+	f := s.outside
+	s.outside = s.outside[:0]
+	return f
+}
+
+// Forming returns the bars in progress of instrument i, one per Intervals
+// entry: what has traded since each bar began. A bar without trades yet is
+// flat at the last trade with zero volume; before any trade there is none.
+func (s *Sim) Forming(i int, out []Bar) []Bar {
+	st := &s.inst[i]
+	for k := range st.makers {
+		m := &st.makers[k]
+		if !m.open || (m.cur.Trades == 0 && !m.hasLast) {
+			continue
+		}
+		b := m.cur
+		if b.Trades == 0 {
+			b.Open, b.High, b.Low, b.Close = m.lastPx, m.lastPx, m.lastPx, m.lastPx
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // maxKeptTrades bounds the trades kept between two DrainTrades: between
