@@ -72,9 +72,9 @@ type Sim struct {
 
 	nextID    uint64
 	tradeBuf  []book.Trade
-	trades    []Trade // since the last DrainTrades
-	bars      []Bar   // closed since the last DrainBars
-	keep      bool    // keep trades and bars for draining
+	trades    []Trade       // since the last DrainTrades
+	bars      []Bar         // closed since the last DrainBars
+	keep      bool          // keep trades and bars for draining
 	outside   []OutsideFill // fills of outside owners since the last DrainOutside
 	decisions uint64
 	orders    uint64
