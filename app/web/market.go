@@ -133,10 +133,18 @@ func marketScript(m *market.Service) http.HandlerFunc {
 	}
 }
 
-// marketOrder sends an order from the browser (owner -1):
-// {"symbol":"SPX","side":"buy","type":"limit","price":5000,"qty":2}.
-func marketOrder(m *market.Service) http.HandlerFunc {
+// marketOrder sends an order from the browser:
+// {"symbol":"SPX","side":"buy","type":"limit","price":5000,"qty":2}. It is
+// the browser's own, booked to the account of its voter cookie (a client
+// without one gets one with the answer, and its order counts as that new
+// user's).
+func marketOrder(m *market.Service, users *voterCookies) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		user, _, err := users.client(w, r)
+		if err != nil {
+			writeError(w, r, http.StatusForbidden, "Your browser's cookie is not valid; clear the site's cookies and try again.")
+			return
+		}
 		var req struct {
 			Symbol string  `json:"symbol"`
 			Side   string  `json:"side"`
@@ -169,12 +177,51 @@ func marketOrder(m *market.Service) http.HandlerFunc {
 			writeError(w, r, http.StatusBadRequest, "The type must be \"limit\", \"market\" or \"ioc\".")
 			return
 		}
-		fill, err := m.Submit(req.Symbol, side, typ, req.Price, req.Qty, -1)
+		fill, err := m.SubmitAs(user, req.Symbol, side, typ, req.Price, req.Qty)
 		if err != nil {
 			writeAppError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, fill)
+	}
+}
+
+// marketCancel withdraws one of this browser's resting orders.
+func marketCancel(m *market.Service, users *voterCookies) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, _, err := users.client(w, r)
+		if err != nil {
+			writeError(w, r, http.StatusForbidden, "Your browser's cookie is not valid; clear the site's cookies and try again.")
+			return
+		}
+		id, err := strconv.ParseUint(chi.URLParam(r, "id"), 10, 64)
+		if err != nil || id == 0 {
+			writeError(w, r, http.StatusBadRequest, "An order id is a whole number from 1, as the order's answer gave it.")
+			return
+		}
+		if err := m.CancelAs(user, id); err != nil {
+			writeAppError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"cancelled": id})
+	}
+}
+
+// marketAccount answers this browser's orders, fills and positions with
+// their P&L in dollars, setting its cookie when it has none.
+func marketAccount(m *market.Service, users *voterCookies) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, _, err := users.client(w, r)
+		if err != nil {
+			writeError(w, r, http.StatusForbidden, "Your browser's cookie is not valid; clear the site's cookies and try again.")
+			return
+		}
+		acc, err := m.Account(user)
+		if err != nil {
+			writeAppError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, acc)
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,6 +33,7 @@ func marketTestServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	users := newVoterCookies(db)
 	r := chi.NewRouter()
 	r.Get("/api/market/instruments", marketInstruments(m))
 	r.Get("/api/market/state", marketState(m))
@@ -38,7 +41,9 @@ func marketTestServer(t *testing.T) *httptest.Server {
 	r.Get("/api/market/book/{symbol}", marketBook(m))
 	r.Post("/api/market/speed", marketSpeed(m))
 	r.Post("/api/market/script", marketScript(m))
-	r.Post("/api/market/orders", marketOrder(m))
+	r.Post("/api/market/orders", marketOrder(m, users))
+	r.Delete("/api/market/orders/{id}", marketCancel(m, users))
+	r.Get("/api/market/account", marketAccount(m, users))
 	r.Post("/api/market/import", marketImport(m))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
@@ -86,6 +91,75 @@ func TestMarketRoutes(t *testing.T) {
 				t.Errorf("%s %s: %d %s, want %d containing %s", tc.method, tc.path, resp.StatusCode, buf.String(), tc.status, tc.want)
 			}
 		})
+	}
+}
+
+// TestMarketAccountRoutes: a browser's orders are its own. With its cookie
+// it sees its resting order in its account and can cancel it; another
+// browser sees nothing and cannot cancel it; bad ids and forged cookies
+// are refused with a sentence.
+func TestMarketAccountRoutes(t *testing.T) {
+	srv := marketTestServer(t)
+	browser := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar}
+	}
+	do := func(c *http.Client, method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		return resp.StatusCode, buf.String()
+	}
+	me, other := browser(), browser()
+	if st, body := do(me, "GET", "/api/market/account", ""); st != 200 || !strings.Contains(body, `"orders": []`) {
+		t.Fatalf("a new browser's account: %d %s", st, body)
+	}
+	st, body := do(me, "POST", "/api/market/orders", `{"symbol":"KO","side":"buy","type":"limit","price":55,"qty":3}`)
+	var fill struct{ ID uint64 }
+	if json.Unmarshal([]byte(body), &fill); st != 200 || fill.ID == 0 {
+		t.Fatalf("the order: %d %s", st, body)
+	}
+	id := strconv.FormatUint(fill.ID, 10)
+	if st, body := do(me, "GET", "/api/market/account", ""); st != 200 || !strings.Contains(body, `"id": `+id) || !strings.Contains(body, `"open": 3`) {
+		t.Errorf("my account after the order: %d %s", st, body)
+	}
+	if st, body := do(other, "GET", "/api/market/account", ""); st != 200 || strings.Contains(body, `"id": `+id) {
+		t.Errorf("another browser's account: %d %s", st, body)
+	}
+	for _, tc := range []struct {
+		name   string
+		c      *http.Client
+		path   string
+		status int
+		want   string
+	}{
+		{"someone else's", other, id, 404, "You have no resting order " + id},
+		{"not a number", me, "x", 400, "An order id is a whole number"},
+		{"zero", me, "0", 400, "An order id is a whole number"},
+		{"mine", me, id, 200, `"cancelled": ` + id},
+		{"mine again", me, id, 404, "filled, cancelled, or someone else's"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if st, body := do(tc.c, "DELETE", "/api/market/orders/"+tc.path, ""); st != tc.status || !strings.Contains(body, tc.want) {
+				t.Errorf("DELETE %s: %d %s, want %d with %q", tc.path, st, body, tc.status, tc.want)
+			}
+		})
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/market/account", nil)
+	req.AddCookie(&http.Cookie{Name: voterCookieName, Value: "me.forged"})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("a forged cookie: %d, want 403", resp.StatusCode)
 	}
 }
 

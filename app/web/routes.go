@@ -68,13 +68,18 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/api/analytics/agents/{id}", analyticsAgent(a.Analytics))
 
 	// Market: instruments, bars, books, the clock, regime scripts, orders, imports.
+	// A browser's orders and account are those of its voter cookie, the one
+	// identity the app gives a browser (votes use it too).
+	voters := newVoterCookies(a.DB)
 	r.Get("/api/market/instruments", marketInstruments(a.Market))
 	r.Get("/api/market/state", marketState(a.Market))
 	r.Get("/api/market/bars/{symbol}", marketBars(a.Market))
 	r.Get("/api/market/book/{symbol}", marketBook(a.Market))
 	r.Post("/api/market/speed", marketSpeed(a.Market))
 	r.Post("/api/market/script", marketScript(a.Market))
-	r.Post("/api/market/orders", marketOrder(a.Market))
+	r.Post("/api/market/orders", marketOrder(a.Market, voters))
+	r.Delete("/api/market/orders/{id}", marketCancel(a.Market, voters))
+	r.Get("/api/market/account", marketAccount(a.Market, voters))
 	r.Post("/api/market/import", marketImport(a.Market))
 
 	// Data: synthetic data jobs.
@@ -104,7 +109,6 @@ func routes(a *app.App, static *staticFiles, p *pages) http.Handler {
 	r.Get("/api/marl/runs/{id}/metrics", marlMetrics(a.MARL))
 
 	// Tournament: its pages, state, commentary, votes and entrants.
-	voters := newVoterCookies(a.DB)
 	votes := newRateLimiter(5, 20)
 	r.Get("/tournament", p.handle("Tournament", "/tournament", ui.Tournament))
 	r.Get("/floor", p.handle("Trading floor", "/floor", ui.Floor))

@@ -6,7 +6,7 @@ import { $, api, get, count } from "./page.js";
 import { createChart, CandlestickSeries, HistogramSeries, ColorType, CrosshairMode } from "../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 
 const state = { symbol: null, interval: "1m", bars: [], quotes: new Map(), first: new Map(), decimals: new Map() };
-window.metastationMarket = { states: 0, bars: 0, state };
+window.metastationMarket = { states: 0, bars: 0, state, account: null };
 
 function fmtPrice(sym, v) {
   if (v == null || !isFinite(v) || v === 0) return "–";
@@ -32,7 +32,8 @@ async function loadInstruments() {
   const list = await get("/api/market/instruments");
   for (const ins of list) {
     const tick = ins.tick_size || 0.01;
-    state.decimals.set(ins.symbol, Math.min(6, Math.max(0, Math.ceil(-Math.log10(tick)))));
+    // As many decimals as the tick has: SPX's 0.25 needs two (one wrote 4,998.25 as 4,998.3).
+    state.decimals.set(ins.symbol, Math.min(6, (String(tick).split(".")[1] || "").length));
   }
   const body = $("mk-instruments").tBodies[0];
   body.replaceChildren(...list.map((ins) => {
@@ -98,10 +99,7 @@ function renderQuotes(quotes) {
     tr.querySelector(".spread").textContent = q.bid > 0 && q.ask > 0 ? (((q.ask - q.bid) / mid) * 1e4).toFixed(1) + " bp" : "–";
   }
   const q = state.quotes.get(state.symbol);
-  if (q) {
-    $("mk-latent").textContent = `fundamental ${fmtPrice(q.symbol, q.latent)}`;
-    updateForming(q);
-  }
+  if (q) $("mk-latent").textContent = `fundamental ${fmtPrice(q.symbol, q.latent)}`;
 }
 
 // --- chart ---------------------------------------------------------------
@@ -152,6 +150,9 @@ function seriesEnd() {
   return d.length ? d[d.length - 1].time : -Infinity;
 }
 
+// The chart's last candles and volume bars, for tests: what it draws.
+window.metastationMarket.chart = (n = 3) => ({ candles: candles.data().slice(-n), volumes: volume.data().slice(-n) });
+
 function noteChart() {
   window.metastationMarket.chartBars = candles.data().length;
   empty.hidden = window.metastationMarket.chartBars > 0;
@@ -164,6 +165,7 @@ function setChart() {
   const f = state.forming;
   if (f && (!closed.length || f.time > closed[closed.length - 1].time)) {
     closed.push({ time: f.time, open: f.open, high: f.high, low: f.low, close: f.close });
+    vols.push(volumeOf({ ...f, time: new Date(f.time * 1000).toISOString() }));
   }
   candles.setData(closed);
   volume.setData(vols);
@@ -198,25 +200,19 @@ async function loadBars() {
   window.metastationMarket.chartKey = state.chartKey;
 }
 
-// updateForming moves the forming candle with a quote: it starts at the
-// bar's period of the quote's simulated time and opens at the last close.
-function updateForming(q) {
+// updateForming draws the bar in progress that the server publishes in
+// market.state: the forming candle and its volume bar come from the same
+// bar (what traded since it began), so the volume follows the candle live.
+function updateForming(b) {
+  if (!b || state.chartKey !== `${state.symbol}/${state.interval}`) return;
+  const t = toSec(b.time);
   const last = state.bars[state.bars.length - 1];
-  if (!(q.last > 0) || !q.time || state.chartKey !== `${state.symbol}/${state.interval}`) return;
-  const step = intervalSeconds[state.interval];
-  const t = Math.floor(toSec(q.time) / step) * step;
   if (last && t <= toSec(last.time)) return; // the last closed bar already covers it
-  if (!state.forming || state.forming.time !== t) {
-    // Before the first bar of an interval closes, the forming candle opens at the first quote.
-    const open = state.forming ? state.forming.close : last ? last.close : q.last;
-    state.forming = { time: t, open, high: Math.max(open, q.last), low: Math.min(open, q.last), close: q.last };
-  }
-  const f = state.forming;
-  f.close = q.last;
-  f.high = Math.max(f.high, q.last);
-  f.low = Math.min(f.low, q.last);
-  if (t >= seriesEnd()) candles.update({ time: f.time, open: f.open, high: f.high, low: f.low, close: f.close });
-  else setChart();
+  state.forming = { time: t, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume };
+  if (t >= seriesEnd()) {
+    candles.update(candleOf(b));
+    volume.update(volumeOf(b));
+  } else setChart();
   noteChart();
 }
 
@@ -274,6 +270,92 @@ async function refreshBook() {
 }
 setInterval(refreshBook, 1000);
 
+// --- the browser's account ---------------------------------------------
+// Orders, fills and positions of this browser (its cookie), with the P&L in
+// US dollars as the server marks it to the last trades.
+
+// usd writes dollars and cents with a sign: +$1,234.50, −$0.07, $0.00.
+function usd(v, signed = true) {
+  if (v == null || !isFinite(v)) return "–";
+  const body = Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  if (body === "0.00") return "$0.00";
+  return (v < 0 ? "−$" : signed ? "+$" : "$") + body;
+}
+const units = (v) => (v == null || !isFinite(v) ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 6 }));
+const unitsOf = (v) => (v === 1 || v === -1 ? `${units(v)} unit` : `${units(v)} units`);
+const sign = (v) => (Math.abs(v) < 0.005 ? "" : v > 0 ? "up" : "down");
+
+function cell(text, cls, s) {
+  const td = document.createElement("td");
+  if (cls) td.className = cls;
+  if (s) td.dataset.sign = s;
+  td.textContent = text;
+  return td;
+}
+
+function rows(id, list, make) {
+  $(id).tBodies[0].replaceChildren(...list.map(make));
+  $(id + "-empty").hidden = list.length > 0;
+  $(id).hidden = list.length === 0;
+}
+
+function renderAccount(a) {
+  window.metastationMarket.account = a;
+  for (const [id, v] of [["mk-realised", a.realised_usd], ["mk-unrealised", a.unrealised_usd], ["mk-total", a.total_usd]]) {
+    $(id).textContent = usd(v);
+    $(id).dataset.sign = sign(v);
+  }
+  rows("mk-positions", a.positions, (p) => {
+    const tr = document.createElement("tr");
+    tr.dataset.symbol = p.symbol;
+    tr.append(cell(p.symbol), cell(unitsOf(p.qty), "num qty"), cell(p.qty ? fmtPrice(p.symbol, p.avg_price) : "–", "num"),
+      cell(fmtPrice(p.symbol, p.last), "num"), cell(usd(p.unrealised_usd), "num unrealised", sign(p.unrealised_usd)),
+      cell(usd(p.realised_usd), "num realised", sign(p.realised_usd)));
+    tr.title = `bought ${units(p.bought)}, sold ${units(p.sold)} units in all`;
+    return tr;
+  });
+  rows("mk-orders", a.orders, (o) => {
+    const tr = document.createElement("tr");
+    tr.dataset.id = o.id;
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "cancel";
+    btn.textContent = "Cancel";
+    btn.setAttribute("aria-label", `cancel order ${o.id}`);
+    btn.addEventListener("click", () => cancelOrder(o.id, btn));
+    const td = document.createElement("td");
+    td.append(btn);
+    tr.append(cell(`${o.symbol} #${o.id}`), cell(o.side), cell(fmtPrice(o.symbol, o.price), "num"),
+      cell(`${units(o.open)} of ${units(o.qty)}`, "num open"), td);
+    return tr;
+  });
+  rows("mk-fills", a.fills, (f) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(String(f.time).slice(11, 19)), cell(`${f.side} ${f.symbol}`), cell(units(f.qty), "num"),
+      cell(fmtPrice(f.symbol, f.price), "num"), cell(f.maker ? "maker" : "taker"));
+    tr.title = `order ${f.order}, ${String(f.time).slice(0, 19).replace("T", " ")} simulated`;
+    return tr;
+  });
+}
+
+async function refreshAccount() {
+  if (document.hidden) return;
+  const a = await get("/api/market/account").catch(() => null);
+  if (a) renderAccount(a);
+}
+setInterval(refreshAccount, 1000);
+
+async function cancelOrder(id, btn) {
+  btn.disabled = true;
+  try {
+    await api("DELETE", `/api/market/orders/${id}`);
+    showError("");
+  } catch (e) {
+    showError(e.message);
+  }
+  refreshAccount();
+}
+
 // --- controls ------------------------------------------------------------
 
 document.querySelectorAll("[data-speed]").forEach((btn) =>
@@ -297,11 +379,12 @@ $("mk-ticket").addEventListener("submit", async (ev) => {
   const order = { symbol: state.symbol, side: f.get("side"), type: f.get("type"), qty: Number(f.get("qty")), price: Number(f.get("price") || 0) };
   try {
     const fill = await post("/api/market/orders", order);
-    $("mk-fill").textContent = `${order.side} ${order.qty} ${state.symbol}: filled ${fill.filled}` +
-      (fill.avg_price ? ` at ${fmtPrice(state.symbol, fill.avg_price)}` : "") + (fill.rested ? `, ${fill.rested} resting (order ${fill.id})` : "") +
+    $("mk-fill").textContent = `${order.side} ${order.qty} ${state.symbol}: filled ${unitsOf(fill.filled)}` +
+      (fill.avg_price ? ` at ${fmtPrice(state.symbol, fill.avg_price)}` : "") + (fill.rested ? `, ${unitsOf(fill.rested)} resting (order ${fill.id})` : "") +
       (fill.dropped ? `, ${fill.dropped} not filled` : "");
     window.metastationMarket.lastFill = fill;
     refreshBook();
+    refreshAccount();
   } catch (e) {
     $("mk-fill").textContent = "";
     showError(e.message);
@@ -320,6 +403,7 @@ live.subscribe("market.state", (s) => {
   $("mk-lagging").hidden = !s.lagging;
   document.querySelectorAll("[data-speed]").forEach((b) => b.setAttribute("aria-pressed", Number(b.dataset.speed) === s.speed));
   renderQuotes(s.quotes || []);
+  updateForming((s.forming || []).find((b) => b.symbol === state.symbol && b.interval === state.interval));
 });
 
 live.subscribe("market.bars", (bars) => {
@@ -334,4 +418,4 @@ live.subscribe("market.bars", (bars) => {
   }
 });
 
-loadInstruments().catch((e) => showError("The instruments could not be loaded: " + e.message));
+loadInstruments().then(refreshAccount).catch((e) => showError("The instruments could not be loaded: " + e.message));
