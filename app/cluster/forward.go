@@ -21,6 +21,7 @@ const (
 	opRemove   = "remove"
 	opTransfer = "transfer"
 	opHealth   = "health" // answered by any node: its own Health
+	opCall     = "call"   // answered by any node: a service registered with Handle
 )
 
 // request is one forwarded operation.
@@ -32,6 +33,9 @@ type request struct {
 	Addr    string   `json:"addr,omitempty"`
 	Voter   bool     `json:"voter,omitempty"`
 	Local   bool     `json:"local,omitempty"` // a read answered by the receiver, leader or not
+	Service string   `json:"service,omitempty"`
+	Body    []byte   `json:"body,omitempty"`
+	Timeout int64    `json:"timeout_ms,omitempty"` // how long the caller waits for a call
 }
 
 // response is its answer. Code and Message carry an error; NotLeader says
@@ -45,6 +49,7 @@ type response struct {
 	NotLeader bool    `json:"not_leader,omitempty"`
 	Leader    string  `json:"leader,omitempty"`
 	Health    *Health `json:"health,omitempty"`
+	Body      []byte  `json:"body,omitempty"`
 }
 
 // maxRequest caps one forwarded request line.
@@ -98,6 +103,9 @@ func (n *Node) answer(req request) response {
 	if req.Op == opHealth {
 		h := n.Health()
 		return response{Health: &h}
+	}
+	if req.Op == opCall {
+		return n.answerCall(req)
 	}
 	if req.Op == opRead && req.Local && req.Query != nil {
 		a, err := n.Read(context.Background(), false, *req.Query)
@@ -193,6 +201,9 @@ func (f *forwarder) call(ctx context.Context, addr string, req request) (respons
 		deadline = time.Now().Add(DefaultApplyTimeout)
 	}
 	_ = fc.c.SetDeadline(deadline)
+	// A cancelled context ends the wait at once: the deadline moves to the
+	// past (and the connection, with a half-read answer, is not pooled).
+	stop := context.AfterFunc(ctx, func() { _ = fc.c.SetDeadline(time.Unix(1, 0)) })
 	var resp response
 	err = fc.enc.Encode(&req)
 	if err == nil {
@@ -200,6 +211,9 @@ func (f *forwarder) call(ctx context.Context, addr string, req request) (respons
 		if line, err = readLine(fc.r); err == nil {
 			err = json.Unmarshal(line, &resp)
 		}
+	}
+	if !stop() && err == nil {
+		err = ctx.Err()
 	}
 	if err != nil {
 		fc.c.Close()

@@ -41,6 +41,9 @@ type Node struct {
 	ready     atomic.Bool // Open has finished: forwarded requests may use raft
 	closeOnce sync.Once
 	closeErr  error
+
+	handlersMu sync.Mutex
+	handlers   map[string]Handler // services other nodes may Call
 }
 
 // Open starts a node: it opens (or creates) the raft stores under the data

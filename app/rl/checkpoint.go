@@ -220,7 +220,7 @@ func (c Checkpoint) Spec() RunSpec {
 	switch {
 	case c.PPO != nil:
 		cfg := c.PPO.Config
-		return RunSpec{Algo: "ppo", Env: cfg.Env, Steps: cfg.TotalSteps, Seed: cfg.Seed, Hidden: cfg.Hidden, Workers: cfg.Workers}
+		return RunSpec{Algo: "ppo", Env: cfg.Env, Steps: cfg.TotalSteps, Seed: cfg.Seed, Hidden: cfg.Hidden, Workers: cfg.Workers, Cluster: cfg.Shards > 0}
 	case c.SAC != nil:
 		cfg := c.SAC.Config
 		return RunSpec{Algo: "sac", Env: cfg.Env, Steps: cfg.TotalSteps, Seed: cfg.Seed, Hidden: cfg.Hidden}

@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"context"
 	"fmt"
 	"math"
 )
@@ -31,6 +32,7 @@ type Metric struct {
 	ValueLoss         float64 `json:"value_loss,omitempty"`
 	QLoss             float64 `json:"q_loss,omitempty"`
 	Alpha             float64 `json:"alpha,omitempty"`
+	Nodes             int     `json:"nodes,omitempty"` // sharded PPO: nodes that collected the rollout
 }
 
 // RunSpec says what to train.
@@ -41,6 +43,11 @@ type RunSpec struct {
 	Seed    uint64 `json:"seed"`
 	Hidden  []int  `json:"hidden,omitempty"`  // hidden layer sizes; nil keeps the default
 	Workers int    `json:"workers,omitempty"` // PPO environment goroutines; 0 keeps the default
+	// Cluster makes a PPO run sharded (one environment per shard, see
+	// sharded.go) so that its rollouts can be spread over a cluster's
+	// nodes by the service's Collector; the result does not depend on how
+	// many nodes collect, one included.
+	Cluster bool `json:"cluster,omitempty"`
 }
 
 // NewLearner validates spec and builds its learner with the default
@@ -61,9 +68,15 @@ func NewLearner(spec RunSpec) (Learner, error) {
 	if spec.Workers < 0 || spec.Workers > 256 {
 		return nil, fmt.Errorf("workers must be between 0 (the default) and 256, not %d", spec.Workers)
 	}
+	if spec.Cluster && spec.Algo != "ppo" {
+		return nil, fmt.Errorf("only PPO runs can spread their rollouts over the cluster, not %s", spec.Algo)
+	}
 	switch spec.Algo {
 	case "ppo":
 		cfg := DefaultPPOConfig(spec.Env)
+		if spec.Cluster {
+			cfg.Shards = cfg.NumEnvs
+		}
 		cfg.Seed = spec.Seed
 		if spec.Steps > 0 {
 			cfg.TotalSteps = spec.Steps
@@ -136,14 +149,29 @@ func (w *window) add(xs []float64) float64 {
 
 type ppoLearner struct {
 	*PPO
-	recent window
+	recent  window
+	collect Collector // a sharded run's shards; nil collects them here
 }
 
-func (l *ppoLearner) Advance() Metric {
-	st := l.Update()
+func (l *ppoLearner) Advance() Metric { return l.metric(l.Update()) }
+
+// AdvanceContext is Advance for a sharded run whose shards the collector
+// gathers (from other nodes, perhaps): it can wait, and fail.
+func (l *ppoLearner) AdvanceContext(ctx context.Context) (Metric, error) {
+	if l.Config.Shards == 0 || l.collect == nil {
+		return l.Advance(), nil
+	}
+	st, err := l.UpdateSharded(ctx, l.collect)
+	if err != nil {
+		return Metric{}, err
+	}
+	return l.metric(st), nil
+}
+
+func (l *ppoLearner) metric(st PPOStats) Metric {
 	m := Metric{
 		Steps: st.Steps, ApproxKL: st.ApproxKL, ClipFrac: st.ClipFrac, Entropy: st.Entropy,
-		PolicyLoss: st.PolicyLoss, ValueLoss: st.ValueLoss,
+		PolicyLoss: st.PolicyLoss, ValueLoss: st.ValueLoss, Nodes: st.Nodes,
 	}
 	if !math.IsNaN(st.ExplainedVariance) {
 		m.ExplainedVariance = st.ExplainedVariance

@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -33,6 +34,11 @@ type PPOConfig struct {
 	Hidden        []int
 	NormObs       bool
 	NormReward    bool
+	// Shards > 0 makes the run sharded (sharded.go): each rollout is split
+	// into Shards groups of NumEnvs/Shards environments that any node can
+	// collect on its own, so the result does not depend on where or in
+	// which order the shards are collected. 0 is the classic lock-step PPO.
+	Shards int
 }
 
 // DefaultPPOConfig returns CleanRL's settings for env: ppo.py for discrete
@@ -91,6 +97,7 @@ type PPOStats struct {
 	ExplainedVariance             float64
 	Episodes                      []Episode // episodes finished during the rollout
 	SamplesPerSecond, EnvStepRate float64
+	Nodes                         int // sharded runs: how many nodes collected the rollout's shards
 }
 
 // NewPPO builds the learner and its environments from cfg.
@@ -101,6 +108,9 @@ func NewPPO(cfg PPOConfig) (*PPO, error) {
 	if (cfg.NumEnvs*cfg.NumSteps)%cfg.Minibatches != 0 {
 		return nil, fmt.Errorf("ppo: batch of %d does not split into %d minibatches", cfg.NumEnvs*cfg.NumSteps, cfg.Minibatches)
 	}
+	if err := validShards(cfg); err != nil {
+		return nil, err
+	}
 	probe, err := NewEnv(cfg.Env)
 	if err != nil {
 		return nil, fmt.Errorf("ppo: %w", err)
@@ -108,17 +118,7 @@ func NewPPO(cfg PPOConfig) (*PPO, error) {
 	p := &PPO{Config: cfg, space: probe.ActionSpace(), obsDim: probe.ObsDim()}
 	p.src = rand.NewPCG(cfg.Seed, 0x70706f)
 	p.rng = rand.New(p.src)
-	initRNG := rand.New(rand.NewPCG(cfg.Seed, 0x696e6974))
-
-	out := p.space.Dim()
-	if p.space.Discrete() {
-		out = p.space.N
-	}
-	p.Actor = nn.NewMLP(initRNG, sizes(p.obsDim, cfg.Hidden, out), nn.ActTanh, math.Sqrt2, 0.01)
-	p.Critic = nn.NewMLP(initRNG, sizes(p.obsDim, cfg.Hidden, 1), nn.ActTanh, math.Sqrt2, 1)
-	if !p.space.Discrete() {
-		p.LogStd = nn.NewParam("log_std", 1, out)
-	}
+	p.Actor, p.Critic, p.LogStd = ppoNets(cfg, p.space, p.obsDim)
 	p.Opt = nn.NewAdam(p.params(), cfg.LR)
 	p.Opt.Eps = cfg.AdamEps
 
@@ -131,6 +131,22 @@ func NewPPO(cfg PPOConfig) (*PPO, error) {
 	}
 	p.obs = p.observe(p.Vec.Obs())
 	return p, nil
+}
+
+// ppoNets builds the actor, the critic and (continuous actions) log σ,
+// initialised from the run's seed.
+func ppoNets(cfg PPOConfig, space Space, obsDim int) (actor, critic *nn.MLP, logStd *nn.Param) {
+	initRNG := rand.New(rand.NewPCG(cfg.Seed, 0x696e6974))
+	out := space.Dim()
+	if space.Discrete() {
+		out = space.N
+	}
+	actor = nn.NewMLP(initRNG, sizes(obsDim, cfg.Hidden, out), nn.ActTanh, math.Sqrt2, 0.01)
+	critic = nn.NewMLP(initRNG, sizes(obsDim, cfg.Hidden, 1), nn.ActTanh, math.Sqrt2, 1)
+	if !space.Discrete() {
+		logStd = nn.NewParam("log_std", 1, out)
+	}
+	return actor, critic, logStd
 }
 
 func sizes(in int, hidden []int, out int) []int {
@@ -193,9 +209,19 @@ func (p *PPO) broadcastLogStd(n int) *mat.Dense {
 	return m
 }
 
-// Update collects one rollout and learns from it.
+// Update collects one rollout and learns from it. A sharded run collects
+// its shards here, one after another (LocalCollector).
 func (p *PPO) Update() PPOStats {
 	cfg := p.Config
+	if cfg.Shards > 0 {
+		st, err := p.UpdateSharded(context.Background(), LocalCollector{})
+		if err != nil {
+			// Our own shards, collected here from our own policy bytes:
+			// nothing in them can fail but a bug.
+			panic(fmt.Sprintf("rl: sharded ppo update: %v", err))
+		}
+		return st
+	}
 	start := time.Now()
 	n, t := cfg.NumEnvs, cfg.NumSteps
 	total := n * t
@@ -271,8 +297,28 @@ func (p *PPO) Update() PPOStats {
 		p.obs = p.observe(step.Obs)
 	}
 	lastValue := append([]float64(nil), p.Critic.Forward(rowsMat(p.obs)).RawMatrix().Data...)
-	adv, ret := gae(rewBuf, valBuf, doneBuf, lastValue, n, cfg.Gamma, cfg.Lambda)
-	rolloutTime := time.Since(start)
+	p.learn(&st, batch{obs: obsBuf, act: actBuf, logp: logpBuf, val: valBuf, rew: rewBuf, done: doneBuf, last: lastValue}, time.Since(start))
+	return st
+}
+
+// batch is one update's samples, time-major (index step·NumEnvs + env),
+// and V of every environment's observation after the last step.
+type batch struct {
+	obs, act  [][]float64
+	logp, val []float64
+	rew       []float64
+	done      []bool
+	last      []float64
+}
+
+// learn runs the shuffled minibatch epochs of one update on b and fills
+// st's losses and rates.
+func (p *PPO) learn(st *PPOStats, b batch, rolloutTime time.Duration) {
+	cfg := p.Config
+	n := cfg.NumEnvs
+	total := len(b.rew)
+	obsBuf, actBuf, logpBuf, valBuf := b.obs, b.act, b.logp, b.val
+	adv, ret := gae(b.rew, b.val, b.done, b.last, n, cfg.Gamma, cfg.Lambda)
 
 	// Learn: shuffled minibatch epochs.
 	learnStart := time.Now()
@@ -302,7 +348,6 @@ func (p *PPO) Update() PPOStats {
 	st.Update, st.Steps = p.Updates, p.Steps
 	st.SamplesPerSecond = float64(total*cfg.Epochs) / time.Since(learnStart).Seconds()
 	st.EnvStepRate = float64(total) / rolloutTime.Seconds()
-	return st
 }
 
 // learnMinibatch takes one gradient step on the samples idx.

@@ -47,20 +47,25 @@ type ServiceConfig struct {
 	PublishEvery    time.Duration // least time between rl.progress snapshots; default 250ms
 	CurvePoints     int           // points of a run's curve kept in memory; default DefaultCurvePoints
 	CurveEpisodes   int           // episode returns of a run kept in memory and stored; default DefaultCurveEpisodes
+	// Collector gathers the shards of runs spread over a cluster
+	// (RunSpec.Cluster): app/disttrain's over the cluster's nodes. Nil
+	// collects them here, with the same result.
+	Collector Collector
 }
 
 // Service trains runs one at a time (they are CPU-bound), publishes their
 // progress and metrics on the bus, persists them through the writer and
 // checkpoints them. Its methods are safe to call while Run runs.
 type Service struct {
-	bus    *bus.Bus
-	reg    *runs.Registry[RunInfo, *RunInfo]
-	curves *curves
+	bus     *bus.Bus
+	reg     *runs.Registry[RunInfo, *RunInfo]
+	curves  *curves
+	collect Collector
 }
 
 // NewService builds the trainer. b is required; w and db may be nil.
 func NewService(cfg ServiceConfig, b *bus.Bus, w *store.Writer, db *store.DB, log *slog.Logger) (*Service, error) {
-	s := &Service{bus: b, curves: newCurves(cfg.CurvePoints, cfg.CurveEpisodes)}
+	s := &Service{bus: b, curves: newCurves(cfg.CurvePoints, cfg.CurveEpisodes), collect: cfg.Collector}
 	var err error
 	if s.reg, err = runs.New(runs.Config{Name: "rl", Dir: cfg.Dir, CheckpointEvery: cfg.CheckpointEvery, PublishEvery: cfg.PublishEvery, MaxQueued: cfg.MaxQueued,
 		Bus: b, DB: db, Writer: w, Log: log}, TopicProgress, trainer{s}); err != nil {
@@ -138,6 +143,9 @@ func (t trainer) Open(info RunInfo, resume bool) (runs.Learner[RunInfo], error) 
 	if err != nil {
 		return nil, err
 	}
+	if pl, ok := l.(*ppoLearner); ok {
+		pl.collect = t.s.collect
+	}
 	return &run{s: t.s, id: info.ID, spec: info.Spec, l: l}, nil
 }
 
@@ -159,8 +167,16 @@ func (r *run) Begin(info *RunInfo) {
 	info.Steps, info.Total = from, total
 }
 
-func (r *run) Step(context.Context) (func(*RunInfo), error) {
-	m := r.l.Advance()
+func (r *run) Step(ctx context.Context) (func(*RunInfo), error) {
+	var m Metric
+	if pl, ok := r.l.(*ppoLearner); ok {
+		var err error
+		if m, err = pl.AdvanceContext(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		m = r.l.Advance()
+	}
 	lost := r.s.curves.add(RunMetric{Run: r.id, Metric: m})
 	TopicMetrics.Publish(r.s.bus, "rl", "", "metric", RunMetric{Run: r.id, Metric: m})
 	r.s.persistMetric(r.id, m)
