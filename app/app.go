@@ -20,6 +20,7 @@ import (
 	"github.com/metastation/metastation/app/analytics"
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/cluster"
+	"github.com/metastation/metastation/app/disttrain"
 	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/hub"
 	"github.com/metastation/metastation/app/market"
@@ -74,8 +75,9 @@ type App struct {
 	// Champion keeps the trading policy aliased champion in the tournament.
 	ModelAuto *mlops.AutoRegister
 	Champion  *mlops.ChampionEntrant
-	Research  *research.Service // the research agents and their memos
-	Cluster   *cluster.Node     // this node of the raft cluster; nil when running alone
+	Research  *research.Service  // the research agents and their memos
+	Cluster   *cluster.Node      // this node of the raft cluster; nil when running alone
+	DistTrain *disttrain.Trainer // rollout worker and shard collector in cluster mode; nil alone
 
 	clusterVotes   chan cluster.Vote // applied votes for the local tournament
 	clusterAliased chan struct{}     // an alias move was applied to the replicated state

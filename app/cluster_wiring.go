@@ -7,6 +7,7 @@ import (
 
 	"github.com/metastation/metastation/app/bus"
 	"github.com/metastation/metastation/app/cluster"
+	"github.com/metastation/metastation/app/disttrain"
 	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/tournament"
 )
@@ -20,6 +21,9 @@ type ClusterState struct {
 	cluster.Health
 	VotesOpen int64          `json:"votes_open"`
 	Tally     map[string]int `json:"tally"`
+	// Train counts the shards of runs spread over the cluster: those
+	// this node's runs collected (where) and those it collected for others.
+	Train *disttrain.Stats `json:"train,omitempty"`
 }
 
 // newCluster opens this node's raft when the server runs in cluster mode.
@@ -95,6 +99,10 @@ func (a *App) runCluster(ctx context.Context) error {
 // ClusterState is this node's state for the page and the API.
 func (a *App) ClusterState() ClusterState {
 	cs := ClusterState{Health: a.Cluster.Health()}
+	if a.DistTrain != nil {
+		st := a.DistTrain.Stats()
+		cs.Train = &st
+	}
 	a.Cluster.View(func(s *cluster.State) {
 		cs.VotesOpen = s.VotesOpen
 		cs.Tally = s.Tally(s.VotesOpen)

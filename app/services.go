@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/metastation/metastation/app/analytics"
+	"github.com/metastation/metastation/app/disttrain"
 	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/llm"
 	"github.com/metastation/metastation/app/market"
@@ -165,8 +166,16 @@ func (r appRuns) Get(id int64) (marl.RunInfo, error) { return r.a.MARL.Get(id) }
 
 // newRL builds the trainer with its checkpoints under DataDir/rl and loads
 // the runs of earlier sessions with their curves.
+// In cluster mode every node is also a rollout worker for runs spread
+// over the cluster (app/disttrain), and those that train here collect
+// their shards through it.
 func (a *App) newRL(ctx context.Context) (*rl.Service, error) {
-	svc, err := rl.NewService(rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl"), CheckpointEvery: a.Config.CheckpointEvery, MaxQueued: a.Config.MaxQueuedRuns}, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
+	cfg := rl.ServiceConfig{Dir: filepath.Join(a.Config.DataDir, "rl"), CheckpointEvery: a.Config.CheckpointEvery, MaxQueued: a.Config.MaxQueuedRuns}
+	if a.Cluster != nil {
+		a.DistTrain = disttrain.New(disttrain.Config{Node: a.Cluster, Build: ReadBuildInfo().String(), Log: a.Log.With("service", "disttrain")})
+		cfg.Collector = a.DistTrain
+	}
+	svc, err := rl.NewService(cfg, a.Bus, a.Writer, a.DB, a.Log.With("service", "rl"))
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}

@@ -28,6 +28,7 @@ func rlStart(t *rl.Service, o optOuts) http.HandlerFunc {
 			Steps    int    `json:"steps"`
 			Seed     uint64 `json:"seed"`
 			Register *bool  `json:"register"`
+			Cluster  bool   `json:"cluster"` // spread the rollouts over the cluster's nodes (PPO)
 		}
 		if !decodeJSON(w, r, &req, `{"algo": "ppo", "env": "cartpole", "steps": 100000, "seed": 1}`) {
 			return
@@ -37,7 +38,7 @@ func rlStart(t *rl.Service, o optOuts) http.HandlerFunc {
 			writeError(w, r, http.StatusBadRequest, "A run needs an algorithm (ppo or sac) and an environment (cartpole, pendulum or trading).")
 			return
 		}
-		info, err := t.Start(r.Context(), rl.RunSpec{Algo: req.Algo, Env: req.Env, Steps: req.Steps, Seed: req.Seed})
+		info, err := t.Start(r.Context(), rl.RunSpec{Algo: req.Algo, Env: req.Env, Steps: req.Steps, Seed: req.Seed, Cluster: req.Cluster})
 		if err != nil {
 			writeAppError(w, r, err)
 			return
