@@ -184,13 +184,21 @@ func runTrain(ctx context.Context, env command.Env, args []string) error {
 	return nil
 }
 
+// maxHiddenLayers caps --hidden: deeper networks than this are a typo, and
+// a long list of 4096-wide layers would exhaust memory before training.
+const maxHiddenLayers = 8
+
 // parseHidden reads layer sizes such as "64,64"; "" means the default.
 func parseHidden(s string) ([]int, error) {
 	if s == "" {
 		return nil, nil
 	}
+	fields := strings.Split(s, ",")
+	if len(fields) > maxHiddenLayers {
+		return nil, fmt.Errorf("%d hidden layers: at most %d", len(fields), maxHiddenLayers)
+	}
 	var out []int
-	for _, f := range strings.Split(s, ",") {
+	for _, f := range fields {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 4096 {
 			return nil, fmt.Errorf("%q is not a layer size in [1, 4096]", f)

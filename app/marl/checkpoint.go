@@ -101,9 +101,11 @@ func LoadQMIX(r io.Reader) (*QMIX, *Curriculum, error) {
 
 // Caps on what a checkpoint's configuration may ask to allocate.
 const (
+	maxAgents     = 64
 	maxLayers     = 16
 	maxWidth      = 4096
-	maxBufferEps  = 1_000_000
+	maxBufferEps  = 1_000_000  // QMIX/VDN replay, in episodes
+	maxBufferTr   = 10_000_000 // MADDPG replay, in transitions
 	maxEmbedWidth = 4096
 )
 
@@ -121,22 +123,37 @@ func checkAllocation(cfg QMIXConfig, env Env, agent []nn.Tensor) error {
 	if cfg.BufferSize < 0 || cfg.BufferSize > maxBufferEps {
 		return fmt.Errorf("the checkpoint asks for a replay of %d episodes; at most %d", cfg.BufferSize, maxBufferEps)
 	}
-	sizes := append(append([]int{env.ObsDim() + env.NumAgents()}, cfg.Hidden...), env.NumActions())
-	want := 0
-	for i, n := range sizes {
-		if n <= 0 || n > maxWidth {
-			return fmt.Errorf("the checkpoint asks for a layer %d wide; widths go from 1 to %d", n, maxWidth)
-		}
-		if i > 0 {
-			want += sizes[i-1]*n + n // weights and biases
-		}
+	want, err := mlpWeights(append(append([]int{env.ObsDim() + env.NumAgents()}, cfg.Hidden...), env.NumActions()))
+	if err != nil {
+		return err
 	}
-	have := 0
-	for _, t := range agent {
-		have += len(t.Data)
-	}
+	have := tensorsLen(agent)
 	if have != want {
 		return fmt.Errorf("the checkpoint's configuration makes an agent network of %d weights, but it holds %d", want, have)
 	}
 	return nil
+}
+
+// mlpWeights counts the weights and biases of an MLP with these layer
+// sizes, refusing a width outside 1..maxWidth before anything is built.
+func mlpWeights(sizes []int) (int, error) {
+	n := 0
+	for i, w := range sizes {
+		if w <= 0 || w > maxWidth {
+			return 0, fmt.Errorf("the checkpoint asks for a layer %d wide; widths go from 1 to %d", w, maxWidth)
+		}
+		if i > 0 {
+			n += sizes[i-1]*w + w
+		}
+	}
+	return n, nil
+}
+
+// tensorsLen is the number of values the tensors hold.
+func tensorsLen(ts []nn.Tensor) int {
+	n := 0
+	for _, t := range ts {
+		n += len(t.Data)
+	}
+	return n
 }

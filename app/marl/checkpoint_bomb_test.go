@@ -89,3 +89,81 @@ func FuzzLoadQMIX(f *testing.F) {
 		LoadQMIX(bytes.NewReader(data))
 	})
 }
+
+// maddpgCheckpoint is a freshly built MADDPG learner of the trading world,
+// saved, and its decoded checkpoint.
+func maddpgCheckpoint(t testing.TB) ([]byte, MADDPGCheckpoint) {
+	t.Helper()
+	cfg := DefaultMADDPGConfig("trading-ma")
+	cfg.Hidden, cfg.BufferSize = []int{16}, 64
+	m, err := NewMADDPG(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := SaveMADDPG(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	var ck MADDPGCheckpoint
+	if err := nn.Decode(bytes.NewReader(buf.Bytes()), maddpgCheckpointKind, MADDPGCheckpointVersion, &ck); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), ck
+}
+
+// TestMADDPGCheckpointBombIsRefusedBeforeAllocating: LoadMADDPG built every
+// agent's four networks from the file's configuration and world before
+// comparing them with the weights it holds, so a small file naming a
+// million agents or [3000, 3000] layers allocated gigabytes first.
+func TestMADDPGCheckpointBombIsRefusedBeforeAllocating(t *testing.T) {
+	honest, ck := maddpgCheckpoint(t)
+	if _, err := LoadMADDPG(bytes.NewReader(honest)); err != nil {
+		t.Fatalf("an honest checkpoint: %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(*MADDPGCheckpoint)
+		want string
+	}{
+		{"hidden [3000 3000]", func(c *MADDPGCheckpoint) { c.Config.Hidden = []int{3000, 3000} }, "makes an actor of"},
+		{"hidden 1e6 wide", func(c *MADDPGCheckpoint) { c.Config.Hidden = []int{1_000_000} }, "layer 1000000 wide"},
+		{"100 layers", func(c *MADDPGCheckpoint) { c.Config.Hidden = make([]int, 100) }, "100 hidden layers"},
+		{"a million agents", func(c *MADDPGCheckpoint) { w := *c.Env; w.N = 1_000_000; c.Env = &w }, "1000000 agents"},
+		{"replay 1e12", func(c *MADDPGCheckpoint) { c.Config.BufferSize = 1_000_000_000_000 }, "replay of 1000000000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bomb := ck
+			bomb.Config.Hidden = append([]int(nil), ck.Config.Hidden...)
+			tc.edit(&bomb)
+			var b bytes.Buffer
+			if err := nn.Encode(&b, maddpgCheckpointKind, MADDPGCheckpointVersion, bomb); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := LoadMADDPG(&b)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Fatalf("refused only after allocating %d MB", grew>>20)
+			}
+		})
+	}
+}
+
+// FuzzLoadRun: bytes offered as a multi-agent checkpoint (QMIX, VDN or
+// MADDPG) are loaded or refused, never a panic.
+func FuzzLoadRun(f *testing.F) {
+	honest, _ := maddpgCheckpoint(f)
+	f.Add(honest)
+	f.Add(honest[:len(honest)/3])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if r, err := LoadRun(bytes.NewReader(data)); err == nil && r.Q == nil && r.M == nil {
+			t.Fatal("loaded a run with no learner")
+		}
+	})
+}

@@ -69,6 +69,9 @@ func LoadMADDPG(r io.Reader) (*MADDPG, error) {
 		}
 		env = e
 	}
+	if err := checkMADDPGAllocation(&ck, env); err != nil {
+		return nil, fmt.Errorf("load maddpg: %w", err)
+	}
 	m := NewMADDPGEnv(ck.Config, env)
 	n := len(m.Actors)
 	if len(ck.Actors) != n || len(ck.ActorsT) != n || len(ck.Critics) != n || len(ck.CriticsT) != n ||
@@ -106,4 +109,40 @@ func LoadMADDPG(r io.Reader) (*MADDPG, error) {
 		m.Buffer = b
 	}
 	return m, nil
+}
+
+// checkMADDPGAllocation refuses a checkpoint whose configuration or world
+// asks for more networks or weights than the file holds, before the
+// learner is built from them (as checkAllocation does for QMIX): a small
+// file naming a million agents or [3000, 3000] layers would otherwise
+// allocate gigabytes first.
+func checkMADDPGAllocation(ck *MADDPGCheckpoint, env Env) error {
+	n, obs, acts := env.NumAgents(), env.ObsDim(), env.NumActions()
+	if n < 1 || n > maxAgents {
+		return fmt.Errorf("the checkpoint's world has %d agents; from 1 to %d", n, maxAgents)
+	}
+	if len(ck.Config.Hidden) > maxLayers {
+		return fmt.Errorf("the checkpoint asks for %d hidden layers, more than %d", len(ck.Config.Hidden), maxLayers)
+	}
+	if ck.Config.BufferSize < 0 || ck.Config.BufferSize > maxBufferTr {
+		return fmt.Errorf("the checkpoint asks for a replay of %d transitions; at most %d", ck.Config.BufferSize, maxBufferTr)
+	}
+	if len(ck.Actors) != n || len(ck.Critics) != n {
+		return fmt.Errorf("the file holds %d agents' networks, the %s world has %d", len(ck.Actors), ck.Config.Env, n)
+	}
+	actor, err := mlpWeights(append(append([]int{obs}, ck.Config.Hidden...), acts))
+	if err != nil {
+		return err
+	}
+	critic, err := mlpWeights(append(append([]int{n * (obs + acts)}, ck.Config.Hidden...), 1))
+	if err != nil {
+		return err
+	}
+	if have := tensorsLen(ck.Actors[0]); have != actor {
+		return fmt.Errorf("the checkpoint's configuration makes an actor of %d weights, but it holds %d", actor, have)
+	}
+	if have := tensorsLen(ck.Critics[0]); have != critic {
+		return fmt.Errorf("the checkpoint's configuration makes a critic of %d weights, but it holds %d", critic, have)
+	}
+	return nil
 }

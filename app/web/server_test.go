@@ -30,13 +30,13 @@ func testAssets() app.Assets {
 
 // testConfig is a server configuration for tests: any free loopback port, a
 // temporary data directory, a fixed seed.
-func testConfig(t *testing.T) app.Config {
+func testConfig(t testing.TB) app.Config {
 	return app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 7, NoBrowser: true, Showcase: true}
 }
 
 // startServer runs the real server on a free loopback port with a temporary
 // data directory, waits for /healthz, and returns it with its URL.
-func startServer(t *testing.T, extra ...supervisor.Service) (*app.App, string) {
+func startServer(t testing.TB, extra ...supervisor.Service) (*app.App, string) {
 	t.Helper()
 	return startServerWith(t, testConfig(t), nil, extra...)
 }
@@ -44,7 +44,7 @@ func startServer(t *testing.T, extra ...supervisor.Service) (*app.App, string) {
 // startServerWith is startServer with a given configuration and a setup
 // function that may replace parts of the server before it starts (a faster
 // tournament, say).
-func startServerWith(t *testing.T, cfg app.Config, setup func(*app.App) error, extra ...supervisor.Service) (*app.App, string) {
+func startServerWith(t testing.TB, cfg app.Config, setup func(*app.App) error, extra ...supervisor.Service) (*app.App, string) {
 	t.Helper()
 	srv, url, _ := startServerToStop(t, cfg, setup, extra...)
 	return srv, url
@@ -53,7 +53,7 @@ func startServerWith(t *testing.T, cfg app.Config, setup func(*app.App) error, e
 // startServerToStop is startServerWith for a test that stops the server
 // itself, to start another on the same data directory: stop shuts it down
 // (once; the test's cleanup calls it too).
-func startServerToStop(t *testing.T, cfg app.Config, setup func(*app.App) error, extra ...supervisor.Service) (*app.App, string, func()) {
+func startServerToStop(t testing.TB, cfg app.Config, setup func(*app.App) error, extra ...supervisor.Service) (*app.App, string, func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
