@@ -138,6 +138,9 @@ func FuzzAPI(f *testing.F) {
 		rt := pickRoute(routes, route)
 		target := base + strings.TrimPrefix(fillParams(rt.pattern, param), "/")
 		if query != "" {
+			if !requestLineSafe(query) {
+				t.Skip("a query no client can put on a request line")
+			}
 			target += "?" + query
 		}
 		req, err := http.NewRequest(rt.method, target, bytes.NewReader(body))
@@ -164,6 +167,18 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("after %s %s the server's health answers %d", rt.method, target, health)
 		}
 	})
+}
+
+// requestLineSafe reports whether s can stand in a request line as it is:
+// printable ASCII without spaces (net/http itself answers 400 in plain text
+// to anything else, before the router sees it).
+func requestLineSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func mustRequest(t *testing.T, method, target string) *http.Request {
