@@ -147,15 +147,28 @@ func Columns(kind string) ([]string, error) {
 }
 
 // StreamTransactions generates a transactions job on cfg.Workers goroutines
-// and hands each chunk, in order, to emit. The chunk's slice is emit's to
-// keep.
+// and hands each chunk, in order, to emit. The chunk's slice is valid only
+// until emit returns: its memory then holds a later chunk, so that a
+// streaming job allocates a few chunks in all rather than one per chunk.
+// Copy the rows to keep them (or use Transactions).
 func StreamTransactions(ctx context.Context, cfg Config, emit func(rows []Transaction) error) error {
 	cfg = cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	world := NewWorld(cfg, TransactionCustomers(cfg.Rows, cfg.Days))
+	var bufs sync.Pool // of *[]Transaction, handed back once emitted
 	return ordered(ctx, cfg.Workers, chunks(cfg.Rows),
-		func(i int) []Transaction { return TransactionChunk(world, cfg, i) },
-		func(_ int, rows []Transaction) error { return emit(rows) })
+		func(i int) *[]Transaction {
+			b, _ := bufs.Get().(*[]Transaction)
+			if b == nil {
+				b = new([]Transaction)
+			}
+			*b = appendTransactionChunk((*b)[:0], world, cfg, i)
+			return b
+		},
+		func(_ int, b *[]Transaction) error {
+			defer bufs.Put(b)
+			return emit(*b)
+		})
 }
