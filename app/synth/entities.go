@@ -1,9 +1,6 @@
 package synth
 
-import (
-	"math"
-	"math/rand/v2"
-)
+import "math"
 
 // Customer is a bank customer. Its attributes derive from (seed, ID) alone,
 // so every table that mentions a customer agrees on who it is.
@@ -49,15 +46,14 @@ func fraudDeviceID(seed uint64, n uint64) int64 {
 
 // NewCustomer derives customer id from the seed.
 func NewCustomer(seed uint64, id int64, startUnix int64) Customer {
-	var src rand.PCG
-	return newCustomer(&src, rand.New(&src), seed, id, startUnix)
+	return newCustomer(newRng(0, 0, 0), seed, id, startUnix)
 }
 
-// newCustomer is NewCustomer drawing from r, whose source src it reseeds:
-// a chunk derives hundreds of customers and reuses one generator for all.
-func newCustomer(src *rand.PCG, r *rand.Rand, seed uint64, id int64, startUnix int64) Customer {
-	reseed(src, seed, streamCustomer, uint64(id))
-	reg := pick(r, regionCDFs)
+// newCustomer is NewCustomer drawing from r, which it reseeds: a chunk
+// derives hundreds of customers and reuses one generator for all.
+func newCustomer(r *rng, seed uint64, id int64, startUnix int64) Customer {
+	r.seed(seed, streamCustomer, uint64(id))
+	reg := pickR(r, regionCDFs)
 	c := Customer{
 		ID:     id,
 		Region: uint8(reg),
@@ -76,7 +72,7 @@ func newCustomer(src *rand.PCG, r *rand.Rand, seed uint64, id int64, startUnix i
 		c.SpendShift = r.NormFloat64() * 0.15
 	}
 	c.SpendShift += r.NormFloat64() * 0.2
-	c.Activity = math.Exp(r.NormFloat64()*0.55 - 0.15)
+	c.Activity = fastExp(r.NormFloat64()*0.55 - 0.15)
 	c.Travel = 0.1 + 0.5*r.Float64()
 	if c.Segment == 1 {
 		c.Travel += 0.3
@@ -89,7 +85,7 @@ func newCustomer(src *rand.PCG, r *rand.Rand, seed uint64, id int64, startUnix i
 	c.Rent = r.Float64() < rentShare
 	s := 0.0
 	for i, cat := range categories {
-		s += cat.Weight * math.Exp(r.NormFloat64()*0.55)
+		s += cat.Weight * fastExp(r.NormFloat64()*0.55)
 		c.catCDF[i] = s
 	}
 	return c
@@ -107,8 +103,9 @@ func b2i(b bool) int {
 func CustomerChunk(cfg Config, i int) []Customer {
 	start := cfg.Start.Unix()
 	out := make([]Customer, rowsIn(cfg.Rows, i))
+	r := newRng(0, 0, 0)
 	for j := range out {
-		out[j] = NewCustomer(cfg.Seed, int64(i*ChunkRows+j+1), start)
+		out[j] = newCustomer(r, cfg.Seed, int64(i*ChunkRows+j+1), start)
 	}
 	return out
 }

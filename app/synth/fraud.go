@@ -3,7 +3,6 @@ package synth
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // FraudType names the pattern a fraudulent transaction belongs to.
@@ -61,7 +60,7 @@ func (g *txGen) planIncidents(want float64, rows int) []incident {
 	var out []incident
 	got, injected := 0.0, 0
 	for got < want {
-		k := FraudType(pick(g.fr, fraudCDF))
+		k := FraudType(pickR(g.fr, fraudCDF))
 		in := incident{kind: k, size: incidentSize(g.fr, k)}
 		e := fraudLabels[k]
 		if got+e > want && g.fr.Float64() > (want-got)/e {
@@ -78,7 +77,7 @@ func (g *txGen) planIncidents(want float64, rows int) []incident {
 }
 
 // incidentSize draws the number of rows an incident of kind k injects.
-func incidentSize(r *rand.Rand, k FraudType) int {
+func incidentSize(r *rng, k FraudType) int {
 	switch k {
 	case AccountTakeover:
 		return 2 + r.IntN(4)
@@ -323,7 +322,7 @@ func (g *txGen) inject(c *Customer, span [2]int, in incident, n uint64) {
 // honest verification or pre-authorisation. Both use the same law, so a
 // small amount alone says little: mostly odd cents under $5, some round
 // dollars, a few up to $20.
-func smallAmount(r *rand.Rand) float64 {
+func smallAmount(r *rng) float64 {
 	switch u := r.Float64(); {
 	case u < 0.55:
 		return 0.5 + 4.5*r.Float64()*r.Float64()
@@ -336,7 +335,7 @@ func smallAmount(r *rand.Rand) float64 {
 
 // farRegion returns a region other than home, or home itself with
 // probability pHome (a local fraudster).
-func farRegion(r *rand.Rand, home uint8, pHome float64) uint8 {
+func farRegion(r *rng, home uint8, pHome float64) uint8 {
 	if r.Float64() < pHome {
 		return home
 	}

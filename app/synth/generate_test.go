@@ -135,7 +135,7 @@ func TestGenerateFileAtomic(t *testing.T) {
 func TestAlias(t *testing.T) {
 	w := []float64{1, 0, 3, 6}
 	a := newAlias(w)
-	r := newRand(1, 1, 1)
+	r := newRng(1, 1, 1)
 	var got [4]float64
 	const n = 200_000
 	for range n {

@@ -12,7 +12,7 @@ import (
 // the yardstick the generated data is measured against.
 func TargetSample(cfg Config, n int) []Transaction {
 	cfg = cfg.Normalize()
-	r := newRand(cfg.Seed, streamWorld, 1<<40)
+	r := newRng(cfg.Seed, streamWorld, 1<<40)
 	w := NewWorld(cfg, 0)
 	// Recurring payments: a customer holds on average one bill and half a
 	// digital subscription, paid monthly.
@@ -20,7 +20,7 @@ func TargetSample(cfg Config, n int) []Transaction {
 	bills, digital, rent := 1/perMonth, 0.5/perMonth, rentShare/perMonth
 	out := make([]Transaction, n)
 	for i := range out {
-		c := NewCustomer(cfg.Seed, int64(r.Uint32()), w.StartUnix)
+		c := NewCustomer(cfg.Seed, int64(uint32(r.Uint64())), w.StartUnix)
 		var cat int
 		switch u := r.Float64(); {
 		case u < bills:
@@ -30,7 +30,7 @@ func TargetSample(cfg Config, n int) []Transaction {
 		case u < bills+digital+rent:
 			cat = catRent
 		default:
-			cat = pick(r, c.catCDF[:])
+			cat = pickR(r, c.catCDF[:])
 		}
 		g := &txGen{w: w, r: r}
 		t := g.dayTime(cat)

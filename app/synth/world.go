@@ -26,17 +26,17 @@ type compromise struct {
 // often, most rarely.
 type pool struct {
 	ids []int32
-	cdf []float64
+	pop alias // the law of the index into ids
 }
 
-func (p *pool) pick(r *rand.Rand) int32 { return p.ids[pick(r, p.cdf)] }
+func (p *pool) pick(r *rng) int32 { return p.ids[p.pop.pick(r)] }
 
 func (p *pool) finish() {
 	w := make([]float64, len(p.ids))
 	for i := range w {
 		w[i] = 1 / math.Pow(float64(i+1), 0.7)
 	}
-	p.cdf = cumulative(w)
+	p.pop = newAlias(w)
 }
 
 // World is what every chunk shares: merchants, the calendar and the
@@ -52,8 +52,9 @@ type World struct {
 	online      [numCategories]pool   // online merchants by category
 	fraudOnline pool                  // online shops where stolen cards are spent
 	testOnline  pool                  // small online merchants used to test cards
-	days        alias                 // the days of the period, weighted as dayCDF
+	catDays     [numCategories]alias  // the day of a purchase by category: dayWeights and the weekly pattern
 	dayOfMonth  []uint8
+	domDays     [32][]int32 // the days of the period that are the n-th of their month
 	dst         []bool               // daylight saving time on each day of the period
 	hours       [numCategories]alias // hour of day by category
 	regionCDF   []float64
@@ -119,13 +120,16 @@ func NewWorld(cfg Config, customers int) *World {
 	w.testOnline.ids = append(w.testOnline.ids, ids[:min(len(ids), 40)]...)
 	w.testOnline.finish()
 
-	w.days = newAlias(dayWeights(cfg))
+	days := dayWeights(cfg)
 	for d := range cfg.Days {
-		w.dayOfMonth = append(w.dayOfMonth, uint8(cfg.Start.AddDate(0, 0, d).Day()))
+		dom := cfg.Start.AddDate(0, 0, d).Day()
+		w.dayOfMonth = append(w.dayOfMonth, uint8(dom))
+		w.domDays[dom] = append(w.domDays[dom], int32(d))
 		w.dst = append(w.dst, isDST(cfg.Start.Unix()/86400+int64(d)))
 	}
 	for i, c := range categories {
 		w.hours[i] = newAlias(c.Hours[:])
+		w.catDays[i] = newAlias(purchaseDayLaw(days, w.StartUnix, &c.Week))
 	}
 	w.compromised = make([][]compromise, len(regions))
 	for reg := range regions {
@@ -210,6 +214,34 @@ func (w *World) addMerchant(r *rand.Rand, cat, reg int, online bool) int32 {
 
 // Merchant returns the merchant with the given id.
 func (w *World) Merchant(id int32) *Merchant { return &w.Merchants[id-1] }
+
+// purchaseDayLaw returns the law of the day of a purchase whose category
+// has the weekly pattern week: the day drawn from the day weights, kept with
+// probability min(1, week[day]/1.6), otherwise drawn again, and the fifth
+// draw kept whatever it is (a rejection sampler the generator once ran on
+// every row; its law, computed exactly, is now drawn from in one step).
+func purchaseDayLaw(days []float64, startUnix int64, week *[7]float64) []float64 {
+	total := 0.0
+	for _, x := range days {
+		total += x
+	}
+	keep := make([]float64, len(days))
+	accept := 0.0 // the chance that one draw is kept
+	for d, x := range days {
+		keep[d] = min(1, week[weekday(startUnix+int64(d)*86400)]/1.6)
+		accept += x / total * keep[d]
+	}
+	tries := 0.0 // sum over the first four draws of the chance of getting to them
+	for k := range 4 {
+		tries += math.Pow(1-accept, float64(k))
+	}
+	out := make([]float64, len(days))
+	for d, x := range days {
+		q := x / total
+		out[d] = q*keep[d]*tries + math.Pow(1-accept, 4)*q
+	}
+	return out
+}
 
 // dayWeights weights the days of the period: pay days (1st and 15th) and the
 // days after them spend more, spending grows slowly through the period, and
