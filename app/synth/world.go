@@ -54,7 +54,7 @@ type World struct {
 	testOnline  pool                  // small online merchants used to test cards
 	catDays     [numCategories]alias  // the day of a purchase by category: dayWeights and the weekly pattern
 	dayOfMonth  []uint8
-	domDays     [32][]int32 // the days of the period that are the n-th of their month
+	domDays     [32][]int32          // the days of the period that are the n-th of their month
 	dst         []bool               // daylight saving time on each day of the period
 	hours       [numCategories]alias // hour of day by category
 	regionCDF   []float64
