@@ -140,6 +140,14 @@ type alias struct {
 	n     uint64
 	thr   []uint32 // keep column i when the coin is below thr[i]
 	alias []int32
+	cols  []aliasCol
+}
+
+// aliasCol is column i of the table: thr[i] and alias[i] side by side, so
+// that a draw reads one place.
+type aliasCol struct {
+	thr   uint32
+	other int32
 }
 
 func newAlias(w []float64) alias {
@@ -173,8 +181,10 @@ func newAlias(w []float64) alias {
 	for _, i := range append(small, large...) {
 		prob[i], a.alias[i] = 1, int32(i)
 	}
+	a.cols = make([]aliasCol, n)
 	for i, p := range prob {
 		a.thr[i] = uint32(min(p*(1<<32), 1<<32-1))
+		a.cols[i] = aliasCol{a.thr[i], a.alias[i]}
 	}
 	return a
 }
@@ -184,8 +194,9 @@ func newAlias(w []float64) alias {
 func (a *alias) pick(r *rng) int {
 	u := r.Uint64()
 	i := (u >> 32) * a.n >> 32
-	if uint32(u) < a.thr[i] {
+	c := &a.cols[i]
+	if uint32(u) < c.thr {
 		return int(i)
 	}
-	return int(a.alias[i])
+	return int(c.other)
 }

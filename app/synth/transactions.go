@@ -408,11 +408,11 @@ func (g *txGen) purchase(l *life, t int64, cat int, scale float64) {
 			// A regular: one of the customer's usual places.
 			k := mix(w.Seed, uint64(l.c.ID), uint64(cat*4+r.IntN(3)))
 			tx.MerchantID = p.ids[k%uint64(min(len(p.ids), 25))]
+			m := w.Merchant(tx.MerchantID)
+			tx.Lat, tx.Lon = m.Lat, m.Lon
 		} else {
-			tx.MerchantID = p.pick(r)
+			tx.MerchantID, tx.Lat, tx.Lon = p.place(r)
 		}
-		m := w.Merchant(tx.MerchantID)
-		tx.Lat, tx.Lon = m.Lat, m.Lon
 	}
 	// Honest small charges: a fuel pump's pre-authorisation hold (mostly
 	// $1.00) and the verification charge of a shop or service that sees

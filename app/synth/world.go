@@ -25,18 +25,48 @@ type compromise struct {
 // pool is a list of merchants with a popularity law: a few are visited
 // often, most rarely.
 type pool struct {
-	ids []int32
-	pop alias // the law of the index into ids
+	ids   []int32    // by popularity
+	slots []poolSlot // the law over ids as an alias table
 }
 
-func (p *pool) pick(r *rng) int32 { return p.ids[p.pop.pick(r)] }
+// poolSlot is one column of a pool's alias table, with what a purchase
+// needs of its two merchants: a draw touches one slot rather than the
+// table, the id list and the merchant, which in a large world were three
+// cache misses a row.
+type poolSlot struct {
+	thr      uint32 // the first merchant when the coin is below thr
+	id       [2]int32
+	lat, lon [2]float32
+}
 
-func (p *pool) finish() {
+func (p *pool) pick(r *rng) int32 {
+	id, _, _ := p.place(r)
+	return id
+}
+
+// place draws a merchant and returns it with its coordinates.
+func (p *pool) place(r *rng) (int32, float32, float32) {
+	u := r.Uint64()
+	s := &p.slots[(u>>32)*uint64(len(p.slots))>>32]
+	k := b2i(uint32(u) >= s.thr)
+	return s.id[k], s.lat[k], s.lon[k]
+}
+
+func (p *pool) finish(ms []Merchant) {
 	w := make([]float64, len(p.ids))
 	for i := range w {
 		w[i] = 1 / math.Pow(float64(i+1), 0.7)
 	}
-	p.pop = newAlias(w)
+	a := newAlias(w)
+	p.slots = make([]poolSlot, len(p.ids))
+	for i := range p.slots {
+		s := &p.slots[i]
+		s.thr = a.thr[i]
+		for k, j := range [2]int32{int32(i), a.alias[i]} {
+			m := &ms[p.ids[j]-1]
+			s.id[k], s.lat[k], s.lon[k] = m.ID, m.Lat, m.Lon
+		}
+	}
 }
 
 // World is what every chunk shares: merchants, the calendar and the
@@ -99,7 +129,7 @@ func NewWorld(cfg Config, customers int) *World {
 			if len(p.ids) == 0 {
 				p.ids = append(p.ids, w.addMerchant(r, cat, reg, false))
 			}
-			p.finish()
+			p.finish(w.Merchants)
 		}
 	}
 	for cat := range w.online {
@@ -107,7 +137,7 @@ func NewWorld(cfg Config, customers int) *World {
 		if len(p.ids) == 0 {
 			p.ids = append(p.ids, w.addMerchant(r, cat, pick(r, w.regionCDF), true))
 		}
-		p.finish()
+		p.finish(w.Merchants)
 	}
 	// Stolen cards are spent at large online shops that honest customers use
 	// too; cards are tested at small digital merchants.
@@ -115,10 +145,10 @@ func NewWorld(cfg Config, customers int) *World {
 		ids := w.online[cat].ids
 		w.fraudOnline.ids = append(w.fraudOnline.ids, ids[:min(len(ids), 12)]...)
 	}
-	w.fraudOnline.finish()
+	w.fraudOnline.finish(w.Merchants)
 	ids := w.online[catDigital].ids
 	w.testOnline.ids = append(w.testOnline.ids, ids[:min(len(ids), 40)]...)
-	w.testOnline.finish()
+	w.testOnline.finish(w.Merchants)
 
 	days := dayWeights(cfg)
 	for d := range cfg.Days {

@@ -54,13 +54,15 @@ func TestDetectorTargets(t *testing.T) {
 	}
 }
 
-// Leakage guard: no raw column alone finds the fraud.
+// Leakage guard: no raw column alone finds the fraud. The bound is the
+// realism test's (synth's TestDataNotTooClean, issue 22 item 4): 0.3, twenty
+// times the fraud rate.
 func TestNoRawColumnLeaks(t *testing.T) {
 	txs := transactions(t, 200_000, 0.015)
 	for name, a := range RawColumnPRAUC(txs, 0.7) {
 		t.Logf("%-18s PR-AUC %.4f", name, a)
-		if a > 0.9 {
-			t.Errorf("column %s alone reaches PR-AUC %.3f > 0.9", name, a)
+		if a > 0.3 {
+			t.Errorf("column %s alone reaches PR-AUC %.3f > 0.3", name, a)
 		}
 	}
 }
