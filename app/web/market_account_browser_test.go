@@ -164,3 +164,23 @@ func TestBrowserMarketAccount(t *testing.T) {
 		t.Errorf("JavaScript errors: %v", e)
 	}
 }
+
+// TestBrowserTwoMarketsSaySo: the tournament and the Market page trade two
+// different markets, and each page says so where its prices are (the
+// tournament's lede said "the same simulated market").
+func TestBrowserTwoMarketsSaySo(t *testing.T) {
+	ctx := newBrowser(t)
+	_, url := startServer(t)
+	navigate(t, ctx, url+"tournament")
+	waitJS(t, ctx, "the tournament page", `document.getElementById("t-two-markets") != null`, 15*time.Second)
+	got := eval[map[string]string](t, ctx, `({text: document.getElementById("t-two-markets").textContent, lede: document.querySelector(".lede").textContent,
+		link: document.querySelector('#t-two-markets a[href="/market"]')?.textContent ?? ""})`)
+	if !strings.Contains(got["text"], "not the Market page") || got["link"] == "" || strings.Contains(got["lede"], "the same simulated market") || !strings.Contains(got["text"], "gap") {
+		t.Errorf("the tournament page does not say its market is another than /market's: %+v", got)
+	}
+	navigate(t, ctx, url+"market")
+	waitJS(t, ctx, "the market page", `document.getElementById("mk-two-markets") != null`, 15*time.Second)
+	if txt := eval[string](t, ctx, `document.getElementById("mk-two-markets").textContent`); !strings.Contains(txt, "not the tournament's") || !strings.Contains(txt, "slides") {
+		t.Errorf("the market page does not say the tournament's market is another: %q", txt)
+	}
+}
