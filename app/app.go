@@ -151,6 +151,7 @@ func (a *App) Start(ctx context.Context, handler http.Handler) (string, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       hub.ConnContext, // the hub sizes its web sockets' send buffers
 	}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

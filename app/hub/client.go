@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,6 +23,8 @@ type client struct {
 	queue chan []byte
 
 	group *group // guarded by Hub.mu
+
+	writing atomic.Bool // a write to the socket is under way
 
 	kickOnce sync.Once
 	kicked   chan struct{}
@@ -35,10 +39,22 @@ func (c *client) kick(reason string, grace time.Duration) bool {
 	c.kickOnce.Do(func() {
 		c.reason = reason
 		close(c.kicked)
+		// Never close here: CloseNow waits for the writer, and kick is
+		// called from the fan-out, which must not wait for anyone.
 		time.AfterFunc(grace, func() { c.conn.CloseNow() })
 		first = true
 	})
 	return first
+}
+
+// connKey holds the request's network connection in its context.
+type connKey struct{}
+
+// ConnContext is for http.Server.ConnContext: it hands each connection to
+// the hub, which sizes the send buffer of the ones that become web sockets
+// (Options.SendBuffer).
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
 }
 
 // clientMessage is what a browser may send.
@@ -66,6 +82,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
 	if err != nil {
 		return // Accept has already written the error response
+	}
+	if tc, ok := r.Context().Value(connKey{}).(interface{ SetWriteBuffer(int) error }); ok && h.opts.SendBuffer > 0 {
+		tc.SetWriteBuffer(h.opts.SendBuffer) // best effort: the default sizing only makes kicks slower
 	}
 	conn.SetReadLimit(h.opts.ReadLimit)
 	c := &client{conn: conn, queue: make(chan []byte, h.opts.ClientQueue), kicked: make(chan struct{})}
@@ -118,7 +137,10 @@ func closeCode(reason string) websocket.StatusCode {
 // second, and a client that stops reading is caught instead by its queue
 // filling up (kick) and the kick's watchdog.
 func (h *Hub) write(_ context.Context, c *client, frame []byte) error {
-	if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
+	c.writing.Store(true)
+	err := c.conn.Write(context.Background(), websocket.MessageText, frame)
+	c.writing.Store(false)
+	if err != nil {
 		return err
 	}
 	h.stats.bytes.Add(uint64(len(frame)))
@@ -152,7 +174,7 @@ func (h *Hub) readLoop(ctx context.Context, c *client) {
 			select {
 			case c.queue <- reply:
 			default:
-				c.kick("too slow: the client fell behind the live feed", h.opts.WriteTimeout)
+				h.kickSlow(c)
 				return
 			}
 		}

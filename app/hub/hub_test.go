@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,9 @@ func start(t *testing.T, opts Options) (*Hub, *bus.Bus, string) {
 	h := New(b, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	go h.Run(ctx)
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnContext = ConnContext // as app.Start does: the hub sizes send buffers
+	srv.Start()
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
@@ -213,6 +216,67 @@ func TestSlowClientIsDisconnectedAndOthersKeepUp(t *testing.T) {
 			t.Fatalf("slow client not disconnected: %+v", h.Stats())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNeverReaderIsDroppedReaderStays: with the default options, a client
+// that subscribes and then reads nothing is dropped once its (small) socket
+// buffers and its queue are full, well within the deadline, while a client
+// that reads gets every message and stays. At 160 KB/s the kernel's own
+// send buffer sizing (up to 4 MiB) took over 25 s to fill.
+func TestNeverReaderIsDroppedReaderStays(t *testing.T) {
+	h, b, url := start(t, Options{})
+	never := dial(t, url, "load.data")
+	reader := dial(t, url, "load.data")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got atomic.Int64
+	go func() {
+		for {
+			_, data, err := reader.Read(ctx)
+			if err != nil {
+				return
+			}
+			got.Add(int64(strings.Count(string(data), `"kind":"load"`)))
+		}
+	}()
+	payload := strings.Repeat("p", 8<<10)
+	published := int64(0)
+	start := time.Now()
+	deadline := start.Add(20 * time.Second)
+	for h.Stats().SlowKicked == 0 || h.Stats().Clients != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("never-reader not dropped within 20 s (%d messages of 8 KiB published): %+v", published, h.Stats())
+		}
+		b.Publish(bus.Envelope{Topic: "load.data", Kind: "load", Payload: payload})
+		published++
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("never-reader dropped after %v and %d messages of 8 KiB", time.Since(start).Round(time.Millisecond), published)
+
+	// The reader is still served: it gets every message, this one too.
+	b.Publish(bus.Envelope{Topic: "load.data", Kind: "load", Payload: payload})
+	published++
+	for deadline := time.Now().Add(20 * time.Second); got.Load() < published; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reader got %d of %d messages", got.Load(), published)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := h.Stats(); s.SlowKicked != 1 || s.Clients != 1 {
+		t.Fatalf("after the drop: %+v, want one slow kick and the reader still in", s)
+	}
+	// The never-reader's side sees its connection end once it drains.
+	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer rcancel()
+	for {
+		if _, _, err := never.Read(rctx); err != nil {
+			if rctx.Err() != nil {
+				t.Fatal("the dropped never-reader's connection is still open")
+			}
+			break
+		}
 	}
 }
 
