@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,6 +86,7 @@ type hostileOptions struct {
 	Procs        int     // load-generator processes for the normal clients, as bench hub: 0 picks, -1 runs them in this process
 	DrainWait    time.Duration
 	LateWait     time.Duration // how long a phase waits for its late frames
+	CPUProfile   io.Writer     // when set, this process's CPU profile of the attack phase
 }
 
 // bulkTopic carries big payloads that only the hostile readers subscribe to
@@ -108,8 +111,17 @@ func runBenchHostile(ctx context.Context, env command.Env, args []string) error 
 	fs.Float64Var(&o.BulkHz, "bulk-hz", 20, "bulk messages per second during the attack")
 	fs.IntVar(&o.Procs, "procs", 0, "load-generator processes for the normal clients: 0 picks one per 15,000; -1 runs them in this process")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile of the attack phase (server and hostile clients) to `file`")
 	if err := command.ParseFlags(fs, args, env.Getenv); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		o.CPUProfile = f
 	}
 	if o.Normal < 1 || o.Normal > 50_000 || o.Seconds <= 0 || o.Seconds > 600 || o.Rate <= 0 || o.Rate > 100 {
 		return command.Usagef("--clients must be in [1, 50000], --seconds in (0, 600], --rate in (0, 100]")
@@ -255,6 +267,11 @@ func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (Hosti
 	hub0 := srv.Hub.Stats()
 	atk := newAttack(ctx, base, wsURL, o)
 	fmt.Fprintf(env.Stderr, "attack phase, %.0f s\n", o.Seconds)
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return res, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
 	atk.start()
 	kicks := watchReaderKicks(atk.ctx, srv, hub0.SlowKicked, uint64(o.SlowReaders+o.NeverReaders))
 	bulkDone := make(chan struct{})
@@ -264,6 +281,9 @@ func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (Hosti
 		return res, err
 	}
 	res.ExpectedAttack = uint64(n) * uint64(res.NormalConnected)
+	if o.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
 	atk.stop()
 	<-bulkDone
 	res.ReadersKickedS = <-kicks
@@ -465,18 +485,31 @@ func (a *attack) stop() {
 }
 
 // kickedWithin drains c and reports whether the server ended the connection
-// within wait.
+// within wait. It discards what it reads unread: an attacker's CPU is its
+// own, and this process is the server's too.
 func kickedWithin(ctx context.Context, c *websocket.Conn, wait time.Duration) bool {
 	defer c.CloseNow()
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for {
-		if _, _, err := c.Read(ctx); err != nil {
+		if err := discardFrame(ctx, c); err != nil {
 			return ctx.Err() == nil
 		}
 	}
 }
 
+// discardFrame reads one frame into nothing.
+func discardFrame(ctx context.Context, c *websocket.Conn) error {
+	_, r, err := c.Reader(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, r)
+	return err
+}
+
+// slowReader reads one frame a second. The server should drop it; whether
+// it did shows once the attack ends and it drains what is buffered.
 func (a *attack) slowReader(ready *sync.WaitGroup) {
 	defer a.readersWG.Done()
 	c, err := subscribeOn(a.ctx, a.ws, nil, a.everything, true)
@@ -484,18 +517,17 @@ func (a *attack) slowReader(ready *sync.WaitGroup) {
 	if err != nil {
 		return
 	}
-	defer c.CloseNow()
 	for {
-		if _, _, err := c.Read(a.ctx); err != nil {
-			select {
-			case <-a.hostileStop:
-			default:
-				a.slowKicked.Add(1)
-			}
+		if err := discardFrame(a.ctx, c); err != nil {
+			c.CloseNow()
+			a.slowKicked.Add(1)
 			return
 		}
 		select {
 		case <-a.hostileStop:
+			if kickedWithin(a.ctx, c, a.o.DrainWait) {
+				a.slowKicked.Add(1)
+			}
 			return
 		case <-time.After(time.Second):
 		}
