@@ -40,8 +40,10 @@ type HostileBenchResult struct {
 	DeliveredTotal  uint64        `json:"delivered_total"` // both phases, waited for up to 30 s after the last publish
 	ExpectedAttack  uint64        `json:"expected_under_attack"`
 	SlowReaders     int           `json:"slow_readers"`
+	SlowIn          int64         `json:"slow_readers_subscribed"`
 	SlowKicked      int64         `json:"slow_readers_kicked"`
 	NeverReaders    int           `json:"never_readers"`
+	NeverIn         int64         `json:"never_readers_subscribed"`
 	NeverKicked     int64         `json:"never_readers_kicked"`
 	Oversized       int64         `json:"oversized_sent"`
 	OversizedKicked int64         `json:"oversized_kicked"`
@@ -149,7 +151,7 @@ func printHostile(w io.Writer, r HostileBenchResult) {
 	fmt.Fprintf(w, "quiet               p50 %.1f ms, p99 %.1f ms (%d of %d delivered)\n", r.P50Quiet, r.NormalP99Quiet, r.DeliveredQuiet, r.ExpectedQuiet)
 	fmt.Fprintf(w, "under attack        p50 %.1f ms, p99 %.1f ms (%d of %d delivered), p99 ratio %.2f\n", r.P50Attack, r.NormalP99Attack, r.DeliveredAttack, r.ExpectedAttack, r.P99Ratio)
 	fmt.Fprintf(w, "kicked              %d: slow readers %d of %d, never-readers %d of %d, oversized %d of %d, garbage %d of %d\n",
-		r.Kicked, r.SlowKicked, r.SlowReaders, r.NeverKicked, r.NeverReaders, r.OversizedKicked, r.Oversized, r.GarbageKicked, r.Garbage)
+		r.Kicked, r.SlowKicked, r.SlowIn, r.NeverKicked, r.NeverIn, r.OversizedKicked, r.Oversized, r.GarbageKicked, r.Garbage)
 	fmt.Fprintf(w, "readers kicked by   %.1f s into the attack (-1: not all of them)\n", r.ReadersKickedS)
 	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s); hub refused %d upgrades for its accept rate\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS, r.HubRefused)
 	fmt.Fprintf(w, "wrongly let in      %d (foreign-origin sockets %d of %d; vote statuses %v)\n", r.WronglyLetIn, r.ForeignLetIn, r.ForeignTried, r.VoteStatus)
@@ -400,6 +402,7 @@ type attack struct {
 	readersWG sync.WaitGroup
 
 	slowKicked, neverKicked          atomic.Int64
+	slowIn, neverIn                  atomic.Int64 // readers that subscribed
 	oversized, oversizedKicked       atomic.Int64
 	garbage, garbageKicked           atomic.Int64
 	stormTried, stormOK, stormFailed atomic.Int64
@@ -517,6 +520,7 @@ func (a *attack) slowReader(ready *sync.WaitGroup) {
 	if err != nil {
 		return
 	}
+	a.slowIn.Add(1)
 	for {
 		if err := discardFrame(a.ctx, c); err != nil {
 			c.CloseNow()
@@ -540,6 +544,7 @@ func (a *attack) neverReader(ready *sync.WaitGroup) {
 	if err != nil {
 		return
 	}
+	a.neverIn.Add(1)
 	a.readersMu.Lock()
 	a.neverConns = append(a.neverConns, c)
 	a.readersMu.Unlock()
@@ -659,6 +664,7 @@ func (a *attack) voteOnce() {
 
 func (a *attack) fill(r *HostileBenchResult) {
 	r.SlowKicked, r.NeverKicked = a.slowKicked.Load(), a.neverKicked.Load()
+	r.SlowIn, r.NeverIn = a.slowIn.Load(), a.neverIn.Load()
 	r.Oversized, r.OversizedKicked = a.oversized.Load(), a.oversizedKicked.Load()
 	r.Garbage, r.GarbageKicked = a.garbage.Load(), a.garbageKicked.Load()
 	r.Kicked = r.SlowKicked + r.NeverKicked + r.OversizedKicked + r.GarbageKicked
