@@ -52,8 +52,9 @@ type Options struct {
 	AcceptBurst float64
 	// SendBuffer is the kernel send buffer (SO_SNDBUF) of each web socket's
 	// TCP connection, set when the server hands the connection over through
-	// ConnContext; negative leaves the kernel's own sizing. Default 64 KiB:
-	// plenty for a live feed, while the kernel's autotuning grows it to
+	// ConnContext; negative leaves the kernel's own sizing. Default 256 KiB
+	// (the kernel doubles it): plenty for a live feed and its bursts, while
+	// the kernel's autotuning grows it to
 	// 4 MiB, which a client that never reads fills only after many seconds
 	// (bench hostile: none of 200 never-readers was dropped within 10 s),
 	// and which the server holds in memory for it meanwhile.
@@ -86,7 +87,7 @@ func (o *Options) defaults() {
 		o.AcceptBurst = 1000
 	}
 	if o.SendBuffer == 0 {
-		o.SendBuffer = 64 << 10
+		o.SendBuffer = 256 << 10
 	}
 }
 

@@ -181,7 +181,9 @@ func TestMalformedMessagesGetErrorFrames(t *testing.T) {
 }
 
 func TestSlowClientIsDisconnectedAndOthersKeepUp(t *testing.T) {
-	h, b, url := start(t, Options{Tick: 10 * time.Millisecond, ClientQueue: 4, WriteTimeout: 200 * time.Millisecond})
+	// 25 MB in 0.4 s: the fast reader keeps up with that only with the
+	// kernel's own (autotuned, MBs) send buffer, not the small default.
+	h, b, url := start(t, Options{Tick: 10 * time.Millisecond, ClientQueue: 4, WriteTimeout: 200 * time.Millisecond, SendBuffer: -1})
 	dial(t, url, "load.data") // the slow client: subscribed, it never reads again
 	fast := dial(t, url, "load.data")
 	// From here on, slow reads nothing.
