@@ -2,10 +2,10 @@
 //
 // A figure is one merged geometry of capsule and box limbs hung on a small
 // skeleton (hips, spine, head, upper and lower arms, legs). Every vertex
-// carries the bone it belongs to; the vertex shader poses the skeleton from
-// a few per-instance numbers (two animation states, when the blend between
-// them started, a phase and an intensity), so a thousand figures animate in
-// one draw call per InstancedMesh with no per-frame work in JavaScript.
+// carries the bone it belongs to. A trader's skeleton is posed in
+// JavaScript once a frame (nine matrices, uniforms of its material); the
+// near crowd's in the vertex shader from a few per-instance numbers, one
+// draw call for all of it; the far crowd is billboards from a sprite sheet.
 //
 // Animations: 0 idle, 1 typing, 2 celebrating, 3 despairing, 4 walking,
 // 5 agitated. Looks differ per archetype (the profile's shape): the
@@ -132,8 +132,10 @@ function finish(THREE, out) {
   return g;
 }
 
-// The poses, in GLSL. pose() fills the joint angles of one animation state
-// at time t; the shader blends two states and bends the skeleton.
+// The crowd's pose, in GLSL: the vertex shader poses each near supporter
+// from a few per-instance numbers (two animation states, when the blend
+// between them started, a phase and an intensity), so the near crowd
+// animates in one draw call with no per-frame work in JavaScript.
 const POSE_GLSL = /* glsl */ `
 attribute float aBone;
 attribute float aTint;
@@ -142,49 +144,10 @@ attribute vec2 aMood;  // intensity 0..1, tempo
 uniform float uTime;
 uniform float uAgitation; // the whole crowd's, in a crisis
 mat3 rotX(float a) { float c = cos(a), s = sin(a); return mat3(1., 0., 0., 0., c, s, 0., -s, c); }
-mat3 rotZ(float a) { float c = cos(a), s = sin(a); return mat3(c, s, 0., -s, c, 0., 0., 0., 1.); }
-mat3 rotY(float a) { float c = cos(a), s = sin(a); return mat3(c, 0., -s, 0., 1., 0., s, 0., c); }
-// a: spine lean, head nod, body bob, head turn; b: left arm forward, left arm out, left elbow, left leg;
-// c: the same on the right.
-void pose(float st, float t, float k, out vec4 a, out vec4 b, out vec4 c) {
-  a = vec4(0.); b = vec4(0., 0.08, -0.1, 0.); c = vec4(0., 0.08, -0.1, 0.);
-  if (st < 0.5) {            // idle: breathing, a glance around
-    a = vec4(0.02, 0.05 + 0.06 * sin(t * 0.7), 0.008 * sin(t * 1.8), 0.35 * sin(t * 0.37));
-    b.x = 0.06 * sin(t * 0.9); c.x = -0.06 * sin(t * 0.9);
-  } else if (st < 1.5) {     // typing at the desk
-    float f = sin(t * 15.0), g = sin(t * 15.0 + 1.7);
-    a = vec4(0.12, 0.32, 0., 0.08 * sin(t * 0.5));
-    b = vec4(-0.95 + 0.05 * f, 0.12, -0.75 + 0.18 * f, 0.);
-    c = vec4(-0.95 + 0.05 * g, 0.12, -0.75 + 0.18 * g, 0.);
-  } else if (st < 2.5) {     // celebrating: arms up, jumping
-    float j = abs(sin(t * 6.0));
-    a = vec4(-0.12, -0.3, (0.06 + 0.22 * k) * j, 0.);
-    b = vec4(-2.7 + 0.35 * sin(t * 12.0), 0.35, -0.25, -0.15 * j);
-    c = vec4(-2.7 + 0.35 * sin(t * 12.0 + 1.0), 0.35, -0.25, -0.15 * j);
-    if (k < 0.6) { b = vec4(-0.2, 0.1, -0.2, 0.); c = vec4(-2.5 + 0.4 * j, 0.15, -1.1 + 0.5 * j, 0.); } // a fist pump
-  } else if (st < 3.5) {     // despairing: slumped, head in the hands
-    a = vec4(0.3 + 0.15 * k, 0.55 + 0.2 * k, -0.03 * k, 0.15 * sin(t * 0.8) * (1.0 - k));
-    b = vec4(-1.55 - 0.3 * k, 0.25, -1.9, 0.);
-    c = vec4(-1.55 - 0.3 * k, 0.25, -1.9, 0.);
-    if (k < 0.6) { b = vec4(-0.1, 0.05, -0.1, 0.); c = vec4(-2.2, 0.2, -2.0, 0.); } // a hand to the forehead
-  } else if (st < 4.5) {     // walking
-    float w = sin(t * 7.0);
-    a = vec4(0.06, 0.05, 0.035 * abs(sin(t * 7.0)), 0.);
-    b = vec4(0.55 * w, 0.08, -0.35, -0.6 * w);
-    c = vec4(-0.55 * w, 0.08, -0.35, 0.6 * w);
-  } else {                   // agitated: waving, shouting, bouncing
-    float f = sin(t * 11.0), g = sin(t * 9.0 + 2.0);
-    a = vec4(-0.05 + 0.08 * f, -0.25 + 0.2 * g, 0.12 * abs(f) * k, 0.5 * sin(t * 3.0));
-    b = vec4(-2.4 + 0.7 * f, 0.4, -0.6 + 0.5 * g, 0.);
-    c = vec4(-2.0 + 0.8 * g, 0.4, -0.9 + 0.5 * f, 0.);
-  }
-}
 // bone returns the posed transform of bone id as a rotation R and offset P:
-// posed = R * rest + P.
-#ifdef CHEAP
-// The crowd's: one oscillator, no branches on the state, straight arms, a
-// tenth of the full pose's arithmetic (software renderers run the vertex
-// shader on the CPU, and the crowd is most of the vertices).
+// posed = R * rest + P. One oscillator, no branches on the state, straight
+// arms (software renderers run the vertex shader on the CPU, and the crowd
+// is most of the vertices).
 void bone(float id, out mat3 R, out vec3 P) {
   float st = aAnim.y, k = aMood.x;
   float t = uTime * aMood.y + aAnim.w * 6.2831;
@@ -211,61 +174,124 @@ void bone(float id, out mat3 R, out vec3 P) {
   mat3 Ra = rotX(up);
   R = Rs * Ra; P = Rs * (sh - Ra * sh) + Ps;
 }
-#else
-void bone(float id, out mat3 R, out vec3 P) {
-  float t = uTime * aMood.y + aAnim.w * 6.2831;
-  float blend = clamp((uTime - aAnim.z) / 0.35, 0.0, 1.0);
-  vec4 a, b, c;
-  pose(aAnim.y, t, aMood.x, a, b, c);
-  if (blend < 1.0) {                            // still blending from the last state
-    vec4 a0, b0, c0;
-    pose(aAnim.x, t, aMood.x, a0, b0, c0);
-    a = mix(a0, a, blend); b = mix(b0, b, blend); c = mix(c0, c, blend);
-  }
-  if (uAgitation > 0.001) {
-    vec4 a2, b2, c2;
-    pose(5.0, t, 1.0, a2, b2, c2);
-    float g = uAgitation * (0.55 + 0.45 * fract(aAnim.w * 7.0));
-    a = mix(a, a2, g); b = mix(b, b2, g); c = mix(c, c2, g);
-  }
-  vec3 hip = vec3(0., 0.93, 0.);
-  R = mat3(1.); P = vec3(0., a.z, 0.);
-  if (id > 6.5) {                              // legs swing at the hips
-    float s = id < 7.5 ? b.w : c.w;
-    vec3 p = vec3(id < 7.5 ? -0.1 : 0.1, 0.93, 0.);
-    R = rotX(s); P += p - R * p;
-    return;
-  }
-  if (id < 0.5) return;                         // the hips stay
-  mat3 Rs = rotY(a.w * 0.25) * rotX(a.x);       // the spine leans and twists
-  vec3 Ps = P + hip - Rs * hip;
-  if (id < 1.5) { R = Rs; P = Ps; return; }
-  if (id < 2.5) {                               // the head nods and turns
-    vec3 n = vec3(0., 1.53, 0.);
-    mat3 Rh = rotY(a.w) * rotX(a.y);
-    R = Rs * Rh; P = Rs * (n - Rh * n) + Ps;
-    return;
-  }
-  bool left = id < 4.5;
-  vec4 arm = left ? b : c;
-  float side = left ? -1. : 1.;
-  vec3 sh = vec3(side * 0.26, 1.45, 0.);
-  mat3 Ra = rotZ(side * arm.y) * rotX(arm.x);
-  mat3 R1 = Rs * Ra; vec3 P1 = Rs * (sh - Ra * sh) + Ps;
-  if (id < 3.5 || (id > 4.5 && id < 5.5)) { R = R1; P = P1; return; }
-  vec3 el = vec3(side * 0.26, 1.19, 0.);        // the elbow bends forward
-  mat3 Re = rotX(arm.z);
-  R = R1 * Re; P = R1 * (el - Re * el) + P1;
-}
-#endif
 `;
 
-// material returns a Lambert material whose vertex shader poses the figure.
-// Its uniforms (uTime, uAgitation) are shared through the returned object.
-// cheap picks the crowd's simpler pose.
-export function avatarMaterial(THREE, uniforms, cheap = false) {
+// The traders' poses, in JavaScript: pose() fills the joint angles of one
+// animation state at time t (a: spine lean, head nod, body bob, head turn;
+// b: left arm forward, left arm out, left elbow, left leg; c: the same on
+// the right). A trader's nine bone matrices are computed once a frame and
+// handed to its vertex shader as uniforms, so each vertex costs one matrix
+// lookup instead of the whole pose (SwiftShader runs vertex shaders on the
+// CPU; the full pose per vertex cost more than the rest of the traders).
+function pose(st, t, k, a, b, c) {
+  a.fill(0); b[0] = 0; b[1] = 0.08; b[2] = -0.1; b[3] = 0; c[0] = 0; c[1] = 0.08; c[2] = -0.1; c[3] = 0;
+  const set = (v, x, y, z, w) => { v[0] = x; v[1] = y; v[2] = z; v[3] = w; };
+  const sin = Math.sin;
+  if (st === ANIM.idle) {                 // breathing, a glance around
+    set(a, 0.02, 0.05 + 0.06 * sin(t * 0.7), 0.008 * sin(t * 1.8), 0.35 * sin(t * 0.37));
+    b[0] = 0.06 * sin(t * 0.9); c[0] = -0.06 * sin(t * 0.9);
+  } else if (st === ANIM.typing) {        // typing at the desk
+    const f = sin(t * 15), g = sin(t * 15 + 1.7);
+    set(a, 0.12, 0.32, 0, 0.08 * sin(t * 0.5));
+    set(b, -0.95 + 0.05 * f, 0.12, -0.75 + 0.18 * f, 0);
+    set(c, -0.95 + 0.05 * g, 0.12, -0.75 + 0.18 * g, 0);
+  } else if (st === ANIM.celebrating) {   // arms up, jumping
+    const j = Math.abs(sin(t * 6));
+    set(a, -0.12, -0.3, (0.06 + 0.22 * k) * j, 0);
+    if (k < 0.6) { set(b, -0.2, 0.1, -0.2, 0); set(c, -2.5 + 0.4 * j, 0.15, -1.1 + 0.5 * j, 0); } // a fist pump
+    else {
+      set(b, -2.7 + 0.35 * sin(t * 12), 0.35, -0.25, -0.15 * j);
+      set(c, -2.7 + 0.35 * sin(t * 12 + 1), 0.35, -0.25, -0.15 * j);
+    }
+  } else if (st === ANIM.despairing) {    // slumped, head in the hands
+    set(a, 0.3 + 0.15 * k, 0.55 + 0.2 * k, -0.03 * k, 0.15 * sin(t * 0.8) * (1 - k));
+    if (k < 0.6) { set(b, -0.1, 0.05, -0.1, 0); set(c, -2.2, 0.2, -2.0, 0); } // a hand to the forehead
+    else { set(b, -1.55 - 0.3 * k, 0.25, -1.9, 0); set(c, -1.55 - 0.3 * k, 0.25, -1.9, 0); }
+  } else if (st === ANIM.walking) {
+    const w = sin(t * 7);
+    set(a, 0.06, 0.05, 0.035 * Math.abs(sin(t * 7)), 0);
+    set(b, 0.55 * w, 0.08, -0.35, -0.6 * w);
+    set(c, -0.55 * w, 0.08, -0.35, 0.6 * w);
+  } else {                                // agitated: waving, shouting, bouncing
+    const f = sin(t * 11), g = sin(t * 9 + 2);
+    set(a, -0.05 + 0.08 * f, -0.25 + 0.2 * g, 0.12 * Math.abs(f) * k, 0.5 * sin(t * 3));
+    set(b, -2.4 + 0.7 * f, 0.4, -0.6 + 0.5 * g, 0);
+    set(c, -2.0 + 0.8 * g, 0.4, -0.9 + 0.5 * f, 0);
+  }
+}
+
+// heroPoser returns poseHero(bones, from, to, since, now, k, phase, tempo),
+// which writes the nine bone matrices (rest → posed, object space) of a
+// trader blending from animation state from to state to since time since.
+export function heroPoser(THREE) {
+  const A = [new Float32Array(4), new Float32Array(4), new Float32Array(4)];
+  const A0 = [new Float32Array(4), new Float32Array(4), new Float32Array(4)];
+  const rx = new THREE.Matrix4(), ry = new THREE.Matrix4(), rz = new THREE.Matrix4(), r = new THREE.Matrix4(), local = new THREE.Matrix4();
+  // pivot sets m to the rotation r about the point (px, py, pz).
+  const pivot = (m, px, py, pz) => {
+    m.copy(r);
+    const e = m.elements;
+    e[12] = px - (e[0] * px + e[4] * py + e[8] * pz);
+    e[13] = py - (e[1] * px + e[5] * py + e[9] * pz);
+    e[14] = pz - (e[2] * px + e[6] * py + e[10] * pz);
+    return m;
+  };
+  return function poseHero(bones, from, to, since, now, k, phase, tempo) {
+    const t = now * tempo + phase * 6.2831;
+    const blend = Math.min(Math.max((now - since) / 0.35, 0), 1);
+    const [a, b, c] = A;
+    pose(to, t, k, a, b, c);
+    if (blend < 1) { // still blending from the last state
+      pose(from, t, k, A0[0], A0[1], A0[2]);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) A[i][j] = A0[i][j] + (A[i][j] - A0[i][j]) * blend;
+    }
+    const root = bones[B.root].makeTranslation(0, a[2], 0); // the body bobs
+    for (const [id, s, x] of [[B.legL, b[3], -0.1], [B.legR, c[3], 0.1]]) { // legs swing at the hips
+      r.makeRotationX(s);
+      bones[id].multiplyMatrices(root, pivot(local, x, 0.93, 0));
+    }
+    r.multiplyMatrices(ry.makeRotationY(a[3] * 0.25), rx.makeRotationX(a[0])); // the spine leans and twists
+    const spine = bones[B.spine].multiplyMatrices(root, pivot(local, 0, 0.93, 0));
+    r.multiplyMatrices(ry.makeRotationY(a[3]), rx.makeRotationX(a[1])); // the head nods and turns
+    bones[B.head].multiplyMatrices(spine, pivot(local, 0, 1.53, 0));
+    for (const [up, fore, arm, side] of [[B.armL, B.foreL, b, -1], [B.armR, B.foreR, c, 1]]) {
+      r.multiplyMatrices(rz.makeRotationZ(side * arm[1]), rx.makeRotationX(arm[0]));
+      const u = bones[up].multiplyMatrices(spine, pivot(local, side * 0.26, 1.45, 0));
+      r.makeRotationX(arm[2]); // the elbow bends forward
+      bones[fore].multiplyMatrices(u, pivot(local, side * 0.26, 1.19, 0));
+    }
+  };
+}
+
+// heroMaterial returns one trader's Lambert material: its vertex shader
+// moves each vertex by its bone's matrix from bones (nine THREE.Matrix4,
+// written by poseHero each frame); the parts marked as tinted take the
+// trader's colour. Every trader shares one compiled program.
+export function heroMaterial(THREE, color) {
   const mat = new THREE.MeshLambertMaterial({ vertexColors: true });
-  if (cheap) mat.defines = { CHEAP: "" };
+  const bones = Array.from({ length: 9 }, () => new THREE.Matrix4());
+  const uniforms = { uBones: { value: bones }, uTint: { value: new THREE.Color(color) } };
+  mat.onBeforeCompile = (sh) => {
+    sh.uniforms.uBones = uniforms.uBones;
+    sh.uniforms.uTint = uniforms.uTint;
+    sh.vertexShader = "attribute float aBone;\nattribute float aTint;\nuniform mat4 uBones[9];\nuniform vec3 uTint;\n" + sh.vertexShader
+      .replace("#include <beginnormal_vertex>", "mat4 boneM = uBones[int(aBone + 0.5)];\nvec3 objectNormal = mat3(boneM) * normal;")
+      .replace("#include <begin_vertex>", "vec3 transformed = (boneM * vec4(position, 1.0)).xyz;")
+      .replace("#include <color_vertex>", `vColor = vec4(1.0);
+#ifdef USE_COLOR
+  vColor.rgb *= color;
+#endif
+  vColor.rgb = mix(vColor.rgb, vColor.rgb * uTint, aTint);`);
+  };
+  mat.customProgramCacheKey = () => "metastation-hero";
+  return { material: mat, bones, tint: uniforms.uTint.value };
+}
+
+// crowdMaterial returns the near crowd's Lambert material whose vertex
+// shader poses each figure. Its uniforms (uTime, uAgitation) are shared
+// through the given object.
+export function crowdMaterial(THREE, uniforms) {
+  const mat = new THREE.MeshLambertMaterial({ vertexColors: true });
   mat.onBeforeCompile = (sh) => {
     sh.uniforms.uTime = uniforms.uTime;
     sh.uniforms.uAgitation = uniforms.uAgitation;
@@ -280,7 +306,7 @@ export function avatarMaterial(THREE, uniforms, cheap = false) {
   vColor.rgb = mix(vColor.rgb, vColor.rgb * instanceColor.rgb, aTint);
 #endif`);
   };
-  mat.customProgramCacheKey = () => (cheap ? "metastation-avatar-cheap" : "metastation-avatar");
+  mat.customProgramCacheKey = () => "metastation-crowd";
   return mat;
 }
 

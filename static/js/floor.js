@@ -12,13 +12,14 @@
 // Frame statistics for tests and curious people: window.metastationFloor
 // (drawCalls, frameMs, fps, visibleCrowd, ...).
 import { connect, renderBoard, profileOf } from "./tournament-common.js";
-import { $, money, dollars, pct, count, price } from "./page.js";
+import { $, el, get, money, dollars, pct, count, price } from "./page.js";
 
 const stage = $("floor");
 const stats = (window.metastationFloor = {
   webgl: false, frames: 0, drawCalls: 0, triangles: 0, p50: 0, p95: 0, frameMs: 0, fps: 0,
   avatars: 0, crowd: 0, visibleCrowd: 0, tickets: 0, fills: 0, mode: "starting",
   looks: 0, heroAnims: {}, crowdAnims: {}, agitation: 0, walks: 0, ticketsOverTicker: 0, pixelRatio: 0,
+  fillsBy: {}, // fills seen on this page per strategy
 });
 
 const CROWD = 1000;
@@ -42,6 +43,7 @@ connect((s) => {
   activity = Math.min(activity + fills.length, 60);
   const clock = lastState?.clock || "";
   for (const f of fills) {
+    stats.fillsBy[f.strategy] = (stats.fillsBy[f.strategy] || 0) + 1;
     const list = decisions.get(f.strategy) || [];
     list.push({ ...f, clock });
     if (list.length > 12) list.shift();
@@ -87,18 +89,25 @@ function heroAnim(status, ANIM) {
   }
 }
 
-function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, crowdSprites }) {
+function build3D(THREE, OrbitControls, { ANIM, figure, crowdMaterial, heroMaterial, heroPoser, animate, crowdSprites }) {
+  const ANIM_NAME = Object.fromEntries(Object.entries(ANIM).map(([name, v]) => [v, name]));
   // Software renderers (SwiftShader in headless browsers, old laptops) get
-  // no antialiasing and a resolution that adapts to hold the frame rate.
+  // no antialiasing, at most SOFT_PIXELS pixels and a resolution that
+  // adapts to hold the frame rate. The drawing buffer is not preserved
+  // (that is a copy of it every frame); tests read pixels through
+  // metastationFloor.sample(), right after a frame is drawn.
   const probe = document.createElement("canvas").getContext("webgl2");
   const dbg = probe && probe.getExtension("WEBGL_debug_renderer_info");
   const gpu = dbg ? String(probe.getParameter(dbg.UNMASKED_RENDERER_WEBGL)) : "";
   const software = /swiftshader|llvmpipe|software/i.test(gpu);
   stats.gpu = gpu;
   stats.software = software;
-  const renderer = new THREE.WebGLRenderer({ antialias: !software, preserveDrawingBuffer: true, powerPreference: "high-performance" });
-  const maxRatio = software ? 0.6 : Math.min(window.devicePixelRatio || 1, 2);
+  const renderer = new THREE.WebGLRenderer({ antialias: !software, powerPreference: "high-performance" });
+  const SOFT_PIXELS = 640 * 380;
+  const maxRatioFor = (w, h) => software ? Math.min(0.75, Math.sqrt(SOFT_PIXELS / Math.max(w * h, 1))) : Math.min(window.devicePixelRatio || 1, 2);
+  let maxRatio = maxRatioFor(stage.clientWidth, stage.clientHeight);
   let ratio = maxRatio;
+  let held = 0; // a pixel ratio held by holdPixelRatio, or 0
   renderer.setPixelRatio(ratio);
   renderer.info.autoReset = false;
   stage.prepend(renderer.domElement);
@@ -124,7 +133,18 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
   sun.position.set(6, 20, 14);
   scene.add(sun);
 
-  const floor = new THREE.Mesh(new THREE.CircleGeometry(48, 48), new THREE.MeshLambertMaterial({ color: 0x151a26 }));
+  // Flat surfaces under these two lights have one colour each: they are
+  // drawn unlit in it (a Lambert floor filling half the canvas cost more
+  // than all the traders under SwiftShader).
+  const lit = (hex, nx, ny, nz) => {
+    const n = new THREE.Vector3(nx, ny, nz).normalize();
+    const sky = new THREE.Color(0xc8d8ff), ground = new THREE.Color(0x262b38);
+    const irr = ground.lerp(sky, 0.5 * n.y + 0.5).multiplyScalar(1.6);
+    const dotNL = Math.max(0, n.dot(sun.position.clone().normalize()));
+    irr.add(new THREE.Color(1, 1, 1).multiplyScalar(1.5 * dotNL));
+    return new THREE.Color(hex).multiply(irr).multiplyScalar(1 / Math.PI);
+  };
+  const floor = new THREE.Mesh(new THREE.CircleGeometry(48, 48), new THREE.MeshBasicMaterial({ color: lit(0x151a26, 0, 1, 0) }));
   floor.rotation.x = -Math.PI / 2;
   scene.add(floor);
   const grid = new THREE.GridHelper(96, 48, 0x232a3b, 0x1a2030);
@@ -134,17 +154,17 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
   // The exchange: a wall with the ticker on it and, under the ticker, the
   // order slot the tickets fly into (so they never cover the prices).
   const WALL_Z = -12;
-  const wall = new THREE.Mesh(new THREE.BoxGeometry(18, 10, 1), new THREE.MeshLambertMaterial({ color: 0x1e2636 }));
+  const wall = new THREE.Mesh(new THREE.BoxGeometry(18, 10, 1), new THREE.MeshBasicMaterial({ color: lit(0x1e2636, 0, 0, 1) }));
   wall.position.set(0, 5, WALL_Z);
   scene.add(wall);
-  const tickerCanvas = document.createElement("canvas");
-  tickerCanvas.width = 1024; tickerCanvas.height = 512;
-  const tickerTex = new THREE.CanvasTexture(tickerCanvas);
-  tickerTex.colorSpace = THREE.SRGBColorSpace;
   const TICKER = { w: 15, h: 7.5, y: 5.6 };
-  const ticker = new THREE.Mesh(new THREE.PlaneGeometry(TICKER.w, TICKER.h), new THREE.MeshBasicMaterial({ map: tickerTex, fog: false }));
+  const ticker = new THREE.Mesh(new THREE.PlaneGeometry(TICKER.w, TICKER.h), new THREE.MeshBasicMaterial({ color: 0x0d1118, fog: false }));
   ticker.position.set(0, TICKER.y, WALL_Z + 0.52);
   scene.add(ticker);
+  const tickerText = textGrid(THREE, TICKER_COLS, TICKER_ROWS, TICKER.w, TICKER.h);
+  tickerText.mesh.position.set(0, TICKER.y, WALL_Z + 0.54);
+  scene.add(tickerText.mesh);
+  stats.tickerLine = (row) => tickerText.text(row);
   const slot = new THREE.Mesh(new THREE.BoxGeometry(14, 0.35, 0.3), new THREE.MeshBasicMaterial({ color: 0x2b8f76 }));
   slot.position.set(0, 0.9, WALL_Z + 0.6);
   scene.add(slot);
@@ -161,8 +181,8 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
 
   // Shared by every avatar material: the clock and the crowd's agitation.
   const uniforms = { uTime: { value: 0 }, uAgitation: { value: 0 } };
-  const heroMat = avatarMaterial(THREE, { uTime: uniforms.uTime, uAgitation: { value: 0 } });
-  const crowdMat = avatarMaterial(THREE, uniforms, true);
+  const crowdMat = crowdMaterial(THREE, uniforms);
+  const poseHero = heroPoser(THREE);
 
   // ------------------------------------------------------------ the crowd
   // 1,000 supporters in the stands: two wings rising to the sides and a
@@ -201,6 +221,10 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
         anim: ANIM.idle, k: 1, since: 0, mesh: -1, slot: -1, pick: rnd() });
     }
   }
+  // Nearest first: the billboards are drawn front to back, so the depth
+  // test throws away most of the rows behind before they are shaded.
+  const d2 = (m) => (m.x - HOME_CAM.x) ** 2 + (m.y + 1 - HOME_CAM.y) ** 2 + (m.z - HOME_CAM.z) ** 2;
+  members.sort((a, b) => d2(a) - d2(b));
   // Near the camera a supporter is a 3D figure; farther, a billboard.
   const near3D = (() => {
     const mesh = new THREE.InstancedMesh(figure(THREE, "fan", 1), crowdMat, CROWD);
@@ -265,21 +289,17 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
   }
 
   // ------------------------------------------------------------ the traders
-  // One InstancedMesh per look (a learner entered twice shares one); a
-  // trader's instance matrix moves when it walks.
-  const lookMeshes = new Map(); // look -> {mesh, anim, used}
-  function lookMesh(look) {
-    let lm = lookMeshes.get(look);
-    if (!lm) {
-      const mesh = new THREE.InstancedMesh(figure(THREE, look, 2), heroMat, MAX_HEROES);
-      mesh.frustumCulled = false;
-      mesh.count = 0;
-      mesh.setColorAt(0, new THREE.Color(1, 1, 1));
-      lm = { mesh, anim: animate(THREE, mesh, MAX_HEROES), ids: [] };
-      scene.add(mesh);
-      lookMeshes.set(look, lm);
-    }
-    return lm;
+  // One mesh per trader (at most ten draw calls), its geometry shared by
+  // its look, its skeleton posed once a frame in JavaScript.
+  const lookGeometry = new Map(); // look -> BufferGeometry
+  function traderMesh(look, color) {
+    if (!lookGeometry.has(look)) lookGeometry.set(look, figure(THREE, look, 2));
+    const hm = heroMaterial(THREE, color);
+    const mesh = new THREE.Mesh(lookGeometry.get(look), hm.material);
+    mesh.frustumCulled = false; // arms raised reach out of the rest pose's bounds
+    mesh.scale.setScalar(S);
+    scene.add(mesh);
+    return { mesh, bones: hm.bones };
   }
   const heroes = new Map(); // strategy id -> hero
   function namePlate(text, color) {
@@ -309,9 +329,10 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
     const ids = new Set(profiles.map((p) => p.id));
     for (const [id, h] of heroes) {
       if (ids.has(id)) continue;
-      scene.remove(h.plate);
+      scene.remove(h.plate, h.mesh);
       h.plate.material.map.dispose();
       h.plate.material.dispose();
+      h.mesh.material.dispose();
       heroes.delete(id);
     }
     profiles.forEach((p, i) => {
@@ -319,12 +340,13 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
       if (known) { known.index = i; return; }
       const plate = namePlate(p.name, p.color);
       scene.add(plate);
-      heroes.set(p.id, { id: p.id, look: lookOf(p), color: new THREE.Color(p.color), plate, index: i, status: "idle",
-        pos: new THREE.Vector3(), home: new THREE.Vector3(), yaw: 0, homeYaw: 0, anim: -1, k: 1,
-        walk: null, lastTrade: 0, lastWalk: -1e9, sizes: [] });
+      const look = lookOf(p);
+      const { mesh, bones } = traderMesh(look, p.color);
+      heroes.set(p.id, { id: p.id, look, color: new THREE.Color(p.color), plate, mesh, bones, index: i, status: "idle",
+        pos: new THREE.Vector3(), home: new THREE.Vector3(), yaw: 0, homeYaw: 0, anim: ANIM.idle, from: ANIM.idle, since: 0, k: 1,
+        phase: i * 0.37, walk: null, lastTrade: 0, lastWalk: -1e9, sizes: [] });
     });
     // Lay every trader out again: a newcomer or a leaver re-spaces the arc.
-    for (const lm of lookMeshes.values()) lm.ids = [];
     const n = heroes.size;
     let k = 0;
     for (const h of [...heroes.values()].sort((a, b) => a.index - b.index)) {
@@ -332,13 +354,7 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
       h.home.set(-Math.cos(a) * 9, 0, -Math.sin(a) * 2.5 - 1.5);
       h.homeYaw = Math.atan2(-h.home.x * 0.5, 14 - h.home.z); // face the audience
       if (!h.walk) { h.pos.copy(h.home); h.yaw = h.homeYaw; }
-      const lm = lookMesh(h.look);
-      h.slot = lm.ids.length;
-      lm.ids.push(h.id);
-      lm.mesh.setColorAt(h.slot, h.color);
-      lm.anim.init(h.slot, h.index * 0.37, 1);
-      lm.anim.state[h.slot] = -1;
-      h.anim = -1;
+      h.phase = h.index * 0.37;
       // Behind the trader its desk with two screens facing the audience
       // (its colour, dimmed); in front, the console it types on.
       quat.setFromAxisAngle(up, h.homeYaw);
@@ -360,32 +376,25 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
     consoles.instanceMatrix.needsUpdate = true;
     monitors.instanceMatrix.needsUpdate = true;
     if (monitors.instanceColor) monitors.instanceColor.needsUpdate = true;
-    for (const lm of lookMeshes.values()) {
-      lm.mesh.count = lm.ids.length;
-      if (lm.mesh.instanceColor) lm.mesh.instanceColor.needsUpdate = true;
-    }
     // The crowd wears its trader's colour.
     teamColors = profiles.map((p) => new THREE.Color(p.color));
     placeCrowd(true);
     stats.avatars = heroes.size;
     stats.desks = desks.count;
-    stats.looks = [...lookMeshes.values()].filter((lm) => lm.ids.length).length;
+    stats.looks = new Set([...heroes.values()].map((h) => h.look)).size;
   }
 
   function drawTicker(s) {
-    const g = tickerCanvas.getContext("2d");
-    g.fillStyle = "#0d1118"; g.fillRect(0, 0, 1024, 512);
-    g.font = "bold 40px ui-monospace, monospace"; g.textBaseline = "middle";
-    g.fillStyle = s.regime === "crisis" || s.regime === "black_swan" ? "#ff6b7a" : "#8a93a8";
-    g.fillText(`ROUND ${s.round || "–"}  ${s.clock || ""}  ${(s.regime || "").toUpperCase().replace("_", " ")}`, 40, 50);
-    (s.prices || []).forEach((p, i) => {
-      const y = 130 + i * 72;
-      g.fillStyle = "#e6e9f2"; g.fillText(p.symbol.padEnd(6), 40, y);
-      g.fillText(p.mid.toFixed(2).padStart(10), 260, y);
-      g.fillStyle = p.change >= 0 ? "#7cf2c5" : "#ff6b7a";
-      g.fillText(((p.change >= 0 ? "▲ +" : "▼ ") + (p.change * 100).toFixed(2) + "%").padStart(12), 620, y);
+    const t = tickerText;
+    t.clear();
+    const crisis = s.regime === "crisis" || s.regime === "black_swan";
+    t.write(0, 2, `ROUND ${s.round || "–"}  ${s.clock || ""}  ${(s.regime || "").toUpperCase().replace("_", " ")}`, crisis ? 0xff6b7a : 0x8a93a8);
+    (s.prices || []).slice(0, TICKER_ROWS - 1).forEach((p, i) => {
+      t.write(i + 1, 2, p.symbol.slice(0, 6), 0xe6e9f2);
+      t.write(i + 1, 10, p.mid.toFixed(2).padStart(10), 0xe6e9f2);
+      t.write(i + 1, 25, ((p.change >= 0 ? "▲ +" : "▼ ") + (p.change * 100).toFixed(2) + "%").padStart(12), p.change >= 0 ? 0x7cf2c5 : 0xff6b7a);
     });
-    tickerTex.needsUpdate = true;
+    t.commit();
   }
 
   // The crowd follows the round: agitation in a crisis, its trader's fate
@@ -403,8 +412,7 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
       if (e && (e.status === "celebrating" || (e.status === "winning" && e.rank === 1)) && m.pick < 0.6) { a = ANIM.celebrating; k = e.status === "celebrating" ? 1 : 0.5; }
       else if (e && (e.status === "stopped" || e.status === "losing") && m.pick < 0.5) { a = ANIM.despairing; k = 0.5; }
       setMember(m, a, k, now);
-      const name = Object.keys(ANIM).find((n) => ANIM[n] === a);
-      counts[name] = (counts[name] || 0) + 1;
+      counts[ANIM_NAME[a]] = (counts[ANIM_NAME[a]] || 0) + 1;
     }
     stats.crowdAnims = counts;
   }
@@ -495,6 +503,8 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
 
   function resize() {
     const w = stage.clientWidth, h = stage.clientHeight;
+    maxRatio = maxRatioFor(w, h);
+    if (!held && (ratio > maxRatio || (!software && ratio !== maxRatio))) { ratio = maxRatio; renderer.setPixelRatio(ratio); }
     renderer.setSize(w, h, false);
     camera.aspect = w / Math.max(h, 1);
     camera.updateProjectionMatrix();
@@ -512,16 +522,19 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
     for (const m of members) if (frustum.containsPoint(vec.set(m.x, m.y + 1.1, m.z))) n++;
     stats.visibleCrowd = n;
   }
-  const tickerBox = new THREE.Box2();
+  const tickerBox = new THREE.Box2(), p2 = new THREE.Vector2();
   function tickerRect() {
     tickerBox.makeEmpty();
     for (const [dx, dy] of [[-1, -1], [1, -1], [-1, 1], [1, 1]]) {
       vec.set(dx * TICKER.w / 2, TICKER.y + dy * TICKER.h / 2, ticker.position.z).project(camera);
-      tickerBox.expandByPoint(new THREE.Vector2(vec.x, vec.y));
+      tickerBox.expandByPoint(p2.set(vec.x, vec.y));
     }
   }
 
   const frameTimes = [];
+  const sampling = [];
+  stats.sample = () => new Promise((resolve) => sampling.push(resolve));
+  stats.holdPixelRatio = (r) => { held = r; return r; };
   const tmp = new THREE.Vector3();
   let last = performance.now();
   let over = 0;
@@ -535,9 +548,8 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
     stats.agitation = Math.round(uniforms.uAgitation.value * 100) / 100;
 
     // Traders: walk, turn, and pose by what they are doing.
-    const anims = {};
+    const anims = stats.heroAnims;
     for (const h of heroes.values()) {
-      const lm = lookMeshes.get(h.look);
       let anim, k = 1;
       if (h.walk) {
         const w = h.walk;
@@ -573,14 +585,15 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
         [anim, k] = heroAnim(h.status, ANIM);
         if (h.status !== "stopped" && now - h.lastTrade < 700) { anim = ANIM.typing; k = 1; }
       }
-      if (anim !== h.anim || k !== h.k) { lm.anim.to(h.slot, anim, t, k); h.anim = anim; h.k = k; }
-      mat4.compose(h.pos, quat.setFromAxisAngle(up, h.yaw), big);
-      lm.mesh.setMatrixAt(h.slot, mat4);
+      if (anim !== h.anim || k !== h.k) { h.from = h.anim; h.anim = anim; h.k = k; h.since = t; }
+      poseHero(h.bones, h.from, h.anim, h.since, t, h.k, h.phase, 1);
+      h.mesh.position.copy(h.pos);
+      h.mesh.rotation.y = h.yaw;
       h.plate.position.set(h.pos.x, 2.75 * S, h.pos.z);
-      anims[h.id] = Object.keys(ANIM).find((n) => ANIM[n] === anim);
+      h.plate.visible = !h.walk; // at the wall its plate would hide the ticker's prices
+      anims[h.id] = ANIM_NAME[anim];
     }
-    for (const lm of lookMeshes.values()) lm.mesh.instanceMatrix.needsUpdate = true;
-    stats.heroAnims = anims;
+    for (const id in anims) if (!heroes.has(id)) delete anims[id];
 
     // Tickets: a low arc into the slot, under the ticker.
     controls.update();
@@ -596,7 +609,7 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
       mat4.makeTranslation(tmp.x, tmp.y, tmp.z);
       tickets.setMatrixAt(f.i, mat4);
       vec.copy(tmp).project(camera);
-      if (tickerBox.containsPoint(new THREE.Vector2(vec.x, vec.y))) covering++;
+      if (tickerBox.containsPoint(p2.set(vec.x, vec.y))) covering++;
     }
     over = Math.max(over, covering);
     stats.ticketsOverTicker = over;
@@ -608,6 +621,16 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
     const t0 = performance.now();
     renderer.render(scene, camera);
     stats.renderMs = performance.now() - t0;
+    // What the canvas shows, read in the task that drew it (the drawing
+    // buffer is not kept after it is shown).
+    for (const resolve of sampling.splice(0)) {
+      const c = document.createElement("canvas"); c.width = 160; c.height = 100;
+      const g = c.getContext("2d");
+      g.drawImage(renderer.domElement, 0, 0, 160, 100);
+      const d = g.getImageData(0, 0, 160, 100).data, seen = new Set();
+      for (let i = 0; i < d.length; i += 4) seen.add((d[i] >> 3) << 10 | (d[i + 1] >> 3) << 5 | (d[i + 2] >> 3));
+      resolve({ colours: seen.size });
+    }
     if (frame.prev) frameTimes.push(now - frame.prev); // frame time: between two frames
     frame.prev = now;
     stats.frames++;
@@ -623,8 +646,10 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
     }
     // Dynamic resolution: a renderer that cannot hold ~30 frames a second
     // draws fewer pixels (down to 0.4 of CSS pixels), and more again
-    // when there is room.
-    if (stats.frames % 40 === 0 && frameTimes.length >= 30) {
+    // when there is room. holdPixelRatio(r) fixes it (to measure at one
+    // resolution); holdPixelRatio(0) lets it adapt again.
+    if (held && held !== ratio) { ratio = held; renderer.setPixelRatio(ratio); resize(); }
+    if (!held && stats.frames % 40 === 0 && frameTimes.length >= 30) {
       const recent = frameTimes.slice(-30).sort((a, b) => a - b)[15];
       let next = ratio;
       if (recent > 31 && ratio > 0.41) next = Math.max(0.4, ratio * 0.85);
@@ -636,6 +661,106 @@ function build3D(THREE, OrbitControls, { ANIM, figure, avatarMaterial, animate, 
   }
   requestAnimationFrame(frame);
   return { update, fly };
+}
+
+// ---------------------------------------------------------------- the ticker's text
+
+const TICKER_COLS = 40, TICKER_ROWS = 7;
+const GLYPHS = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~▲▼–·×";
+
+// textGrid is a cols × rows grid of characters on a width × height plane,
+// one quad per cell, drawn from a glyph atlas painted once. Changing the
+// text rewrites two small vertex attributes; the canvas texture it replaces
+// (1024×512, uploaded on every tournament update) cost the page ~36 ms of
+// main thread per upload under SwiftShader. write(row, col, text, hex)
+// places text; commit() sends what changed.
+function textGrid(THREE, cols, rows, width, height) {
+  const AC = 16, CW = 32, CH = 56, AR = Math.ceil(GLYPHS.length / AC);
+  const atlas = document.createElement("canvas");
+  atlas.width = AC * CW; atlas.height = AR * CH;
+  const g = atlas.getContext("2d");
+  g.fillStyle = "#fff"; g.font = "bold 44px ui-monospace, DejaVu Sans Mono, monospace";
+  g.textAlign = "center"; g.textBaseline = "middle";
+  const chars = [...GLYPHS];
+  chars.forEach((ch, i) => g.fillText(ch, (i % AC + 0.5) * CW, (Math.floor(i / AC) + 0.5) * CH));
+  const glyph = new Map(chars.map((ch, i) => [ch, i]));
+  const tex = new THREE.CanvasTexture(atlas);
+  tex.colorSpace = THREE.NoColorSpace; // white on transparent: only its alpha is read
+  const n = cols * rows;
+  const pos = new Float32Array(n * 12), uv = new Float32Array(n * 8), index = new Uint32Array(n * 6);
+  const cell = new THREE.BufferAttribute(new Float32Array(n * 4).fill(-1), 1);
+  const ink = new THREE.BufferAttribute(new Float32Array(n * 12), 3);
+  cell.setUsage(THREE.DynamicDrawUsage); ink.setUsage(THREE.DynamicDrawUsage);
+  // Cells as wide as the plane allows, glyphs as tall as the atlas's
+  // aspect makes them; the header row a little above the others, and a
+  // margin on top (the opening view cuts the wall's top edge).
+  const cw = width / (cols + 2), gh = cw * CH / CW, top = height * 0.1, rowH = (height - gh - top) / (rows - 0.4);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c, x0 = -width / 2 + cw * (c + 1), y1 = height / 2 - top - (r ? (r + 0.25) * rowH : 0);
+      pos.set([x0, y1 - gh, 0, x0 + cw, y1 - gh, 0, x0 + cw, y1, 0, x0, y1, 0], i * 12);
+      uv.set([0, 0, 1, 0, 1, 1, 0, 1], i * 8);
+      const v = i * 4;
+      index.set([v, v + 1, v + 2, v, v + 2, v + 3], i * 6);
+    }
+  }
+  const geo = new THREE.BufferGeometry();
+  geo.setIndex(new THREE.BufferAttribute(index, 1));
+  geo.setAttribute("position", new THREE.BufferAttribute(pos, 3));
+  geo.setAttribute("uv", new THREE.BufferAttribute(uv, 2));
+  geo.setAttribute("aCell", cell);
+  geo.setAttribute("aInk", ink);
+  const mat = new THREE.ShaderMaterial({
+    uniforms: { uAtlas: { value: tex } },
+    transparent: true, depthWrite: false,
+    vertexShader: /* glsl */ `
+      attribute float aCell; attribute vec3 aInk;
+      varying vec2 vUv; varying vec3 vInk;
+      void main() {
+        vInk = aInk;
+        vUv = vec2((mod(aCell, ${AC}.0) + uv.x) / ${AC}.0, 1.0 - (floor(aCell / ${AC}.0) + 1.0 - uv.y) / ${AR}.0);
+        // A blank cell is moved out of view: it costs no pixels.
+        gl_Position = aCell < 0.5 ? vec4(2.0, 2.0, 2.0, 1.0) : projectionMatrix * modelViewMatrix * vec4(position, 1.0);
+      }`,
+    fragmentShader: /* glsl */ `
+      uniform sampler2D uAtlas; varying vec2 vUv; varying vec3 vInk;
+      void main() {
+        float a = texture2D(uAtlas, vUv).a;
+        if (a < 0.05) discard;
+        gl_FragColor = vec4(vInk, a);
+      }`,
+  });
+  const mesh = new THREE.Mesh(geo, mat);
+  mesh.frustumCulled = false;
+  const cells = new Float32Array(n).fill(0), inks = new Float32Array(n * 3);
+  const col = new THREE.Color();
+  let dirty = true;
+  return {
+    mesh,
+    clear() { cells.fill(0); },
+    write(row, c0, text, hex) {
+      col.setHex(hex, THREE.NoColorSpace); // the shader writes sRGB as it is
+      let c = c0;
+      for (const ch of text) {
+        if (c >= cols || row >= rows) break;
+        const i = row * cols + c++;
+        cells[i] = glyph.get(ch) ?? glyph.get("?");
+        inks[i * 3] = col.r; inks[i * 3 + 1] = col.g; inks[i * 3 + 2] = col.b;
+      }
+    },
+    commit() {
+      for (let i = 0; i < n; i++) {
+        for (let v = i * 4; v < i * 4 + 4; v++) {
+          if (cell.array[v] !== cells[i]) { cell.array[v] = cells[i]; dirty = true; }
+          for (let k = 0; k < 3; k++) {
+            if (ink.array[v * 3 + k] !== inks[i * 3 + k]) { ink.array[v * 3 + k] = inks[i * 3 + k]; dirty = true; }
+          }
+        }
+      }
+      if (dirty) { cell.needsUpdate = true; ink.needsUpdate = true; dirty = false; }
+    },
+    text(row) { return [...cells.slice(row * cols, row * cols + cols)].map((i) => chars[i]).join("").trim(); },
+  };
 }
 
 // ---------------------------------------------------------------- 2D fallback
@@ -678,16 +803,39 @@ function start2D() {
 // never covers the traders.
 
 let panelFor = null;
+let memoryTimer = 0;
 function openPanel(id) {
   panelFor = id;
   $("ap-memory").href = `/memory?agent=${encodeURIComponent(id)}`;
+  $("ap-remembers").replaceChildren(el("li", { className: "sub" }, "looking…"));
   $("avatar-panel").hidden = false;
   renderPanel();
+  clearInterval(memoryTimer);
+  loadMemories(id);
+  memoryTimer = setInterval(() => loadMemories(id), 5000);
 }
 $("avatar-close").addEventListener("click", () => {
   panelFor = null;
+  clearInterval(memoryTimer);
   $("avatar-panel").hidden = true;
 });
+
+// loadMemories lists the newest things the agent's memory holds for the
+// trader on the card (the tournament writes its notable fills, outcomes
+// and regime changes there).
+async function loadMemories(id) {
+  let body;
+  try {
+    body = await get(`/api/memory/agents/${encodeURIComponent(id)}?limit=6`);
+  } catch (err) {
+    if (panelFor === id) $("ap-remembers").replaceChildren(el("li", { className: "sub" }, `memory unavailable: ${err.message}`));
+    return;
+  }
+  if (panelFor !== id) return;
+  const ms = body.memories || [];
+  $("ap-remembers").replaceChildren(...(ms.length ? ms.map((m) => el("li", {},
+    el("time", { title: m.sim_time }, (m.sim_time || "").slice(11, 16)), el("span", {}, m.text))) : [el("li", { className: "sub" }, "nothing remembered yet")]));
+}
 window.metastationFloor.open = openPanel;
 
 function renderPanel() {
