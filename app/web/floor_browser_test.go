@@ -86,6 +86,12 @@ func TestBrowserFloorClickTrader(t *testing.T) {
 	// The ticker shows the tournament's prices (its text is on the GPU; the
 	// grid reports what it holds).
 	waitJS(t, ctx, "prices on the ticker", `window.metastationFloor.tickerLine(1).startsWith(window.metastationTournament.last.prices[0].symbol)`, 10*time.Second)
+	// The floor follows the round: traders type as they fill, one walks to
+	// the ticker after a big fill, and the crowd turns agitated in the
+	// seed's flash crash.
+	waitJS(t, ctx, "a trader typing", `Object.values(window.metastationFloor.heroAnims).includes("typing")`, 20*time.Second)
+	waitJS(t, ctx, "a walk to the ticker", `window.metastationFloor.walks >= 1`, 60*time.Second)
+	waitJS(t, ctx, "an agitated crowd in the crisis", `["crisis", "black_swan"].includes(window.metastationTournament.last.regime) && window.metastationFloor.agitation > 0.5`, 60*time.Second)
 }
 
 // TestBrowserFloorFrameRate measures the floor's frame rate under
