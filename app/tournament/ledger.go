@@ -377,7 +377,12 @@ func (s *Service) recordFinish(ctx context.Context, rec LedgerRound) {
 		// Finished here before a restart: the result is the round's replay.
 		var err error
 		if sum, err = s.replaySummary(rec); err != nil {
-			s.log.Warn("tournament: cannot replay a finished round for its result", "round", rec.Round, "err", err)
+			// Once a round: this is asked every ledgerPoll while it leads.
+			if s.unfinishable != rec.Round {
+				s.unfinishable = rec.Round
+				s.log.Error("tournament: this node leads but cannot replay the round for its result; the round waits for a leader that can "+
+					"(hand the leadership to a node with the round's roster: metastation cluster transfer --id NODE)", "round", rec.Round, "err", err)
+			}
 			return
 		}
 	}

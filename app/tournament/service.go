@@ -113,6 +113,8 @@ type Service struct {
 	lastResult *RoundSummary
 	season     seasonState
 	checks     CheckpointChecks // cluster mode: replicated checkpoints compared with this node's round
+
+	unfinishable int64 // runLedger's goroutine only: the round whose result this leader could not replay (logged once)
 }
 
 // NewService builds the tournament service. b and db are required; w (for
