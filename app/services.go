@@ -17,6 +17,7 @@ import (
 	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/rl"
 	"github.com/metastation/metastation/app/supply"
+	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/jobs"
 	"github.com/metastation/metastation/app/tournament"
 	"time"
@@ -256,7 +257,7 @@ func reflectionRewriter(c llm.Client) memory.Rewriter {
 // Its service completes at start any item a stop interrupted.
 func (a *App) newMedia(ctx context.Context) (*media.Service, error) {
 	log := a.Log.With("service", "media")
-	p, err := media.NewPipeline(ctx, media.Config{Dir: filepath.Join(a.Config.DataDir, "media")}, a.DB, a.Memory.Store(), log)
+	p, err := media.NewPipeline(ctx, media.Config{Dir: filepath.Join(a.Config.DataDir, "media"), FreeBytes: synth.FreeBytes}, a.DB, a.Memory.Store(), log)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}

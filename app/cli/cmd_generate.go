@@ -241,7 +241,7 @@ func checkSpace(cfg synth.Config, kind string, format synth.Format, dir string) 
 		return err
 	}
 	if float64(need)*1.05 > float64(free) {
-		return fmt.Errorf("%s has %s free; %d rows of %s as %s need about %s",
+		return fmt.Errorf("%s has %s free; %d rows of %s as %s need about %s: free some space, write elsewhere (--out), or ask for fewer --rows",
 			dir, sizeString(float64(free)), cfg.Rows, kind, format, sizeString(float64(need)))
 	}
 	return nil

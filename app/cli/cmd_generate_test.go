@@ -28,7 +28,7 @@ func TestGenerateRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--kind", "widgets", "--out", out}, `unknown kind "widgets"`},
 		{[]string{"--rows", "-5", "--out", out}, "rows must not be negative"},
-		{[]string{"--rows", "1000000000", "--out", out}, "rows must be at most"},
+		{[]string{"--rows", "1000000000", "--out", out}, "rows must be at most 100000000, got 1000000000; that is the most one job generates, so make bigger data from several jobs with different seeds"},
 		{[]string{"--fraud-rate", "20%", "--out", out}, "fraud rate must be between 0.1% and 10%"},
 		{[]string{"--fraud-rate", "0.0001", "--out", out}, "fraud rate must be between"},
 		{[]string{"--fraud-rate", "lots", "--out", out}, "is not a rate"},

@@ -120,7 +120,14 @@ type Config struct {
 	NoTools     bool
 	ChunkBytes  int // target bytes of a text chunk; default 1200
 	Now         func() time.Time
+	// FreeBytes reports the space free on the disk holding Dir, and
+	// whether it could tell; nil skips the disk check of CheckSpace.
+	FreeBytes func(dir string) (uint64, bool)
 }
+
+// SpaceReserve is what CheckSpace keeps free beyond an upload's own bytes:
+// its pictures, text and memories, and the database's growth.
+const SpaceReserve = 64 << 20
 
 func (c Config) withDefaults() Config {
 	if c.Agent == "" {

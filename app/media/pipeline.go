@@ -58,6 +58,26 @@ func NewPipeline(ctx context.Context, cfg Config, db *store.DB, mem *memory.Stor
 	return p, nil
 }
 
+// SetFreeBytes replaces Config.FreeBytes; call it before the pipeline is
+// used (a test gives the server a small disk with it).
+func (p *Pipeline) SetFreeBytes(f func(dir string) (uint64, bool)) { p.cfg.FreeBytes = f }
+
+// CheckSpace refuses an upload of n bytes (errs.NoSpace) when the disk
+// holding the originals has less free than n plus SpaceReserve. Uploads
+// already queued are spooled on that disk, so the free space has counted
+// them; each is moved into place, not copied.
+func (p *Pipeline) CheckSpace(n int64) error {
+	if p.cfg.FreeBytes == nil || n <= 0 {
+		return nil
+	}
+	free, ok := p.cfg.FreeBytes(p.cfg.Dir)
+	if !ok || uint64(n)+SpaceReserve <= free {
+		return nil
+	}
+	return errs.Errorf(errs.NoSpace, "the disk holding %s has %d MB free, and this upload of %d MB needs that much and %d MB more for its pictures, text and memories; free some space, or upload fewer files at a time",
+		p.cfg.Dir, free>>20, max(1, n>>20), SpaceReserve>>20)
+}
+
 // Tools are the external programs the pipeline found.
 func (p *Pipeline) Tools() Tools { return p.cfg.Tools }
 

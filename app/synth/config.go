@@ -52,7 +52,7 @@ func (c Config) Validate() error {
 	case c.Rows < 0:
 		return errs.Errorf(errs.Invalid, "rows must not be negative, got %d", c.Rows)
 	case c.Rows > MaxRows:
-		return errs.Errorf(errs.Invalid, "rows must be at most %d, got %d", MaxRows, c.Rows)
+		return errs.Errorf(errs.Invalid, "rows must be at most %d, got %d; that is the most one job generates, so make bigger data from several jobs with different seeds", MaxRows, c.Rows)
 	case !(c.FraudRate >= MinFraudRate && c.FraudRate <= MaxFraudRate): // NaN fails both comparisons
 		return errs.Errorf(errs.Invalid, "fraud rate must be between %.1f%% and %.0f%%, got %g%%", MinFraudRate*100, MaxFraudRate*100, c.FraudRate*100)
 	case c.Workers < 1 || c.Workers > MaxWorkers:

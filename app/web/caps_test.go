@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/synth/jobs"
 )
 
@@ -320,4 +321,36 @@ func dirBytes(t *testing.T, dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// TestMediaUploadDiskPreflight: an upload is spooled to the disk as it
+// arrives, so one larger than the free space used to fill the disk before
+// it failed. Now a declared length is checked first: with 100 MB free, a
+// 40 MB upload (plus the 64 MB kept for what ingestion writes) is refused
+// with 507 and a sentence before a byte is spooled, and a small one is
+// taken.
+func TestMediaUploadDiskPreflight(t *testing.T) {
+	_, url := startServerWith(t, testConfig(t), func(a *app.App) error {
+		a.Media.Pipeline().SetFreeBytes(func(string) (uint64, bool) { return 100 << 20, true })
+		return nil
+	})
+	code, body := declareLength(t, url, "/api/media", "multipart/form-data; boundary=x", 40<<20)
+	want := "has 100 MB free, and this upload of 40 MB needs that much and 64 MB more for its pictures, text and memories; free some space, or upload fewer files at a time."
+	if code != http.StatusInsufficientStorage || !strings.Contains(body, want) {
+		t.Fatalf("40 MB upload on 100 MB free: %d %s, want 507 with %q", code, body, want)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "note.txt")
+	fw.Write([]byte("A small note fits on the disk.\n"))
+	mw.Close()
+	resp, err := http.Post(url+"api/media", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("small upload: %d %s, want 202", resp.StatusCode, b)
+	}
 }

@@ -38,6 +38,12 @@ const maxUploadFiles = 50
 
 func mediaUpload(svc *media.Service) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// A declared length is checked against the free disk before a byte
+		// is spooled (a chunked upload meets the disk's end as it writes).
+		if err := svc.Pipeline().CheckSpace(r.ContentLength); err != nil {
+			writeAppError(w, r, err)
+			return
+		}
 		mr, err := r.MultipartReader()
 		if err != nil {
 			writeError(w, r, http.StatusBadRequest, "An upload is a multipart/form-data request with one or more files.")
