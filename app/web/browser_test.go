@@ -46,7 +46,10 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	// A bound on the whole browser session: generous, because a test that
+	// visits every page (TestBrowserEveryPageFitsAPhone) took over 90 s at
+	// load 37; each wait inside a test has its own deadline.
+	ctx, cancelTime := context.WithTimeout(ctx, 240*time.Second)
 	t.Cleanup(func() {
 		cancelTime()
 		cancelTab()
