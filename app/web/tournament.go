@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/metastation/metastation/app/entrant"
 	"github.com/metastation/metastation/app/store"
@@ -203,22 +204,23 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// rateLimiter is a token bucket per address: rate tokens a second up to
-// burst.
+// rateLimiter gives each address its own token bucket
+// (golang.org/x/time/rate, as the hub's admission does): rate tokens a
+// second up to burst.
 type rateLimiter struct {
 	mu      sync.Mutex
-	rate    float64
-	burst   float64
-	buckets map[string]*bucket
+	rate    rate.Limit
+	burst   int
+	buckets map[string]*addressBucket
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+type addressBucket struct {
+	lim  *rate.Limiter
+	last time.Time // last request, to forget idle addresses
 }
 
-func newRateLimiter(rate, burst float64) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: burst, buckets: map[string]*bucket{}}
+func newRateLimiter(perSecond float64, burst int) *rateLimiter {
+	return &rateLimiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*addressBucket{}}
 }
 
 func (l *rateLimiter) allow(addr string, now time.Time) bool {
@@ -233,14 +235,9 @@ func (l *rateLimiter) allow(addr string, now time.Time) bool {
 				}
 			}
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		b = &addressBucket{lim: rate.NewLimiter(l.rate, l.burst)}
 		l.buckets[addr] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.lim.AllowN(now, 1)
 }
