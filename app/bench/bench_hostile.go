@@ -61,6 +61,7 @@ type HostileBenchResult struct {
 	HubSlowKicked   uint64        `json:"hub_slow_kicked"`
 	HubBadMessages  uint64        `json:"hub_bad_messages"`
 	HubRefused      uint64        `json:"hub_refused"`
+	HubShed         uint64        `json:"hub_shed"`               // upgrades refused while the fan-out ran late
 	ReadersKickedS  float64       `json:"readers_kicked_after_s"` // attack start to the hub's last kick of a slow or never-reader; -1 when not all were kicked
 	P99Within       bool          `json:"p99_within_1_5x"`
 	BulkBytes       int           `json:"bulk_bytes"`
@@ -153,7 +154,7 @@ func printHostile(w io.Writer, r HostileBenchResult) {
 	fmt.Fprintf(w, "kicked              %d: slow readers %d of %d, never-readers %d of %d, oversized %d of %d, garbage %d of %d\n",
 		r.Kicked, r.SlowKicked, r.SlowIn, r.NeverKicked, r.NeverIn, r.OversizedKicked, r.Oversized, r.GarbageKicked, r.Garbage)
 	fmt.Fprintf(w, "readers kicked by   %.1f s into the attack (-1: not all of them)\n", r.ReadersKickedS)
-	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s); hub refused %d upgrades for its accept rate\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS, r.HubRefused)
+	fmt.Fprintf(w, "reconnect storm     %d subscribed, %d failed of %d (%.0f connects/s); hub refused %d upgrades for its accept rate, %d while its fan-out ran late\n", r.StormSubscribed, r.StormFailed, r.StormAttempts, r.StormPerS, r.HubRefused, r.HubShed)
 	fmt.Fprintf(w, "wrongly let in      %d (foreign-origin sockets %d of %d; vote statuses %v)\n", r.WronglyLetIn, r.ForeignLetIn, r.ForeignTried, r.VoteStatus)
 }
 
@@ -310,6 +311,7 @@ func benchHostile(ctx context.Context, env command.Env, o hostileOptions) (Hosti
 	res.HubSlowKicked = hub1.SlowKicked - hub0.SlowKicked
 	res.HubBadMessages = hub1.BadMessages - hub0.BadMessages
 	res.HubRefused = hub1.Refused - hub0.Refused
+	res.HubShed = hub1.Shed - hub0.Shed
 	for _, g := range gens {
 		fmt.Fprintln(g.stdin, "stop")
 		if _, err := readUntil(g, func(l loadLine) bool { return l.Done }); err != nil {

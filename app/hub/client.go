@@ -71,6 +71,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
+	if h.shedding(time.Now()) {
+		h.stats.shed.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "The server is running late for the live connections it already has; try again in a second.", http.StatusServiceUnavailable)
+		return
+	}
 	if !h.admit.Allow() {
 		h.stats.refused.Add(1)
 		w.Header().Set("Retry-After", "1")

@@ -59,6 +59,18 @@ type Options struct {
 	// (bench hostile: none of 200 never-readers was dropped within 10 s),
 	// and which the server holds in memory for it meanwhile.
 	SendBuffer int
+	// ShedLag and ShedMinClients: while the fan-out runs late (a tick
+	// came more than ShedLag after the one before it plus Tick, within the
+	// last second) and at least ShedMinClients are connected, new sockets
+	// are refused with 503 and Retry-After, as past the accept rate. The
+	// clients already in come first: each socket let in costs an upgrade, a
+	// subscription and two goroutines, taken from their fan-out (bench
+	// hostile: the reconnect storm's upgrades were the largest server cost
+	// of the attack). With fewer clients there is little to protect, and a
+	// server that is merely starting up never refuses. Defaults 500 ms and
+	// 500; a negative ShedLag turns this off.
+	ShedLag        time.Duration
+	ShedMinClients int
 }
 
 func (o *Options) defaults() {
@@ -89,6 +101,12 @@ func (o *Options) defaults() {
 	if o.SendBuffer == 0 {
 		o.SendBuffer = 256 << 10
 	}
+	if o.ShedLag == 0 {
+		o.ShedLag = 500 * time.Millisecond
+	}
+	if o.ShedMinClients <= 0 {
+		o.ShedMinClients = 500
+	}
 }
 
 // Hub is the web socket fan-out. It is an http.Handler for /ws and a service
@@ -104,8 +122,9 @@ type Hub struct {
 	clients map[*client]struct{}
 	latest  map[string][]byte // last encoded message of each snapshot topic
 
-	closing atomic.Bool
-	admit   *rate.Limiter // new sockets across all clients
+	closing   atomic.Bool
+	admit     *rate.Limiter // new sockets across all clients
+	shedUntil atomic.Int64  // unix nanoseconds: refuse new sockets until then (the fan-out ran late)
 
 	stats counters
 }
@@ -121,6 +140,7 @@ type counters struct {
 	slowKicked   atomic.Uint64 // clients disconnected for a full queue
 	badMessages  atomic.Uint64 // malformed client messages
 	refused      atomic.Uint64 // upgrades refused by the accept rate
+	shed         atomic.Uint64 // upgrades refused because the fan-out ran late
 	lastTickNano atomic.Int64
 }
 
@@ -158,6 +178,7 @@ type Stats struct {
 	SlowKicked  uint64 `json:"slow_kicked"`
 	BadMessages uint64 `json:"bad_messages"`
 	Refused     uint64 `json:"refused"`
+	Shed        uint64 `json:"shed"`
 	BusDropped  uint64 `json:"bus_dropped"`
 	TickMicros  int64  `json:"tick_us"` // how long the last fan-out took
 }
@@ -176,6 +197,7 @@ func (h *Hub) Stats() Stats {
 		SlowKicked:  s.slowKicked.Load(),
 		BadMessages: s.badMessages.Load(),
 		Refused:     s.refused.Load(),
+		Shed:        s.shed.Load(),
 		BusDropped:  h.sub.Dropped(),
 		TickMicros:  s.lastTickNano.Load() / 1000,
 	}
@@ -188,6 +210,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	tick := time.NewTicker(h.opts.Tick)
 	defer tick.Stop()
 	var pending []bus.Envelope
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -195,6 +218,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		case e := <-sub.C():
 			pending = append(pending, e)
 		case <-tick.C:
+			now := time.Now()
+			h.noteTick(last, now)
+			last = now
 			// Take everything already waiting, then fan out once.
 			for n := len(sub.C()); n > 0; n-- {
 				pending = append(pending, <-sub.C())
@@ -208,6 +234,20 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// noteTick starts a second of shedding new sockets when this tick came
+// more than ShedLag late: the process is short of CPU for the fan-out.
+func (h *Hub) noteTick(prev, now time.Time) {
+	if h.opts.ShedLag > 0 && now.Sub(prev)-h.opts.Tick > h.opts.ShedLag {
+		h.shedUntil.Store(now.Add(time.Second).UnixNano())
+	}
+}
+
+// shedding reports whether a new socket is refused to protect the clients
+// already in (Options.ShedLag).
+func (h *Hub) shedding(now time.Time) bool {
+	return now.UnixNano() < h.shedUntil.Load() && h.stats.connected.Load() >= int64(h.opts.ShedMinClients)
 }
 
 // encoded is one message ready to go, with the topic it came on.

@@ -373,3 +373,54 @@ func TestAcceptRateRefusesAStorm(t *testing.T) {
 		t.Fatalf("connected client after the refusal got %+v", f)
 	}
 }
+
+// TestLateFanOutShedsNewSockets: after a tick that came late, new sockets
+// are refused with 503 and Retry-After for a second, the client already in
+// keeps getting its messages, and then sockets are let in again.
+func TestLateFanOutShedsNewSockets(t *testing.T) {
+	h, b, url := start(t, Options{ShedMinClients: 1})
+	in := dial(t, url, "t.x")
+	now := time.Now()
+	h.noteTick(now.Add(-2*time.Second), now) // a tick 2 s late
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("socket during shedding: %v, response %+v", err, resp)
+	}
+	if got := h.Stats().Shed; got != 1 {
+		t.Fatalf("shed counter %d, want 1", got)
+	}
+	b.Publish(bus.Envelope{Topic: "t.x", Kind: "k", Payload: 1})
+	if f := read(t, in); f.Type != "batch" || len(f.Msgs) != 1 {
+		t.Fatalf("connected client while shedding got %+v", f)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, _, err := websocket.Dial(dctx, url, nil)
+		dcancel()
+		if err == nil {
+			c.CloseNow()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still refused long after the shedding second: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestOnTimeTicksDoNotShed: ticks at their period never refuse anyone.
+func TestOnTimeTicksDoNotShed(t *testing.T) {
+	// No Run: only the ticks given here count.
+	h := New(bus.New(), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{ShedMinClients: 1})
+	now := time.Now()
+	h.noteTick(now.Add(-h.opts.Tick-100*time.Millisecond), now)
+	if h.shedUntil.Load() != 0 {
+		t.Fatal("a tick 100 ms late started shedding (ShedLag is 500 ms)")
+	}
+	h.noteTick(now, now.Add(h.opts.Tick+600*time.Millisecond))
+	if h.shedUntil.Load() == 0 {
+		t.Fatal("a tick 600 ms late did not start shedding")
+	}
+}
