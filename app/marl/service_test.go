@@ -79,7 +79,7 @@ func newTestService(t *testing.T, cfg ServiceConfig, w *store.Writer, db *store.
 
 func waitRun(t *testing.T, svc *Service, id int64, what string, ok func(RunInfo) bool) RunInfo {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // generous: 600 episodes took over 30 s at load 38
 	for {
 		r, err := svc.Get(id)
 		if err != nil {
