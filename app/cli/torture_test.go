@@ -165,6 +165,7 @@ func TestCrashTorture(t *testing.T) {
 			srv := startServer(t, bin, data)
 			// Every restart checks all that was acknowledged before.
 			acked.check(t, srv, data, life)
+			acked.bornAt(time.Now())
 			delay := time.Duration(rng.Int64N(int64(maxDelay-200*time.Millisecond))) + 200*time.Millisecond
 			ctx, stop := context.WithCancel(context.Background())
 			done, ready := make(chan struct{}), make(chan struct{})
@@ -421,25 +422,30 @@ type ackedState struct {
 	// have its run's row follow it into the database, so the restarted
 	// server must show at least its episodes.
 	samples       []marlSample
-	killed        time.Time
+	born, killed  time.Time // when the last life started and was killed
 	floorsChecked int
 }
 
 // floorMargin is how long before a kill a multi-agent checkpoint must have
-// been on disk for its episodes to be the least the restarted server may
-// show: the row follows each checkpoint through the batching writer.
+// been written for its episodes to be the least the restarted server may
+// show: the row follows each checkpoint through the batching writer, so a
+// kill between the two leaves the row one checkpoint behind (until the run
+// resumes from the checkpoint itself). Only checkpoints written in the life
+// that was killed count: a run that stopped training in an earlier life may
+// have been killed within that window then.
 const floorMargin = 2 * time.Second
 
 type marlSample struct {
 	id       int64
 	episodes int
-	at       time.Time
+	written  time.Time // the checkpoint file's modification time
 }
 
 func (a *ackedState) addJob(id string)     { a.mu.Lock(); a.jobs = append(a.jobs, id); a.mu.Unlock() }
 func (a *ackedState) addRun(id int64)      { a.mu.Lock(); a.runs = append(a.runs, id); a.mu.Unlock() }
 func (a *ackedState) addMARLRun(id int64)  { a.mu.Lock(); a.marl = append(a.marl, id); a.mu.Unlock() }
 func (a *ackedState) killedAt(t time.Time) { a.mu.Lock(); a.killed = t; a.mu.Unlock() }
+func (a *ackedState) bornAt(t time.Time)   { a.mu.Lock(); a.born = t; a.mu.Unlock() }
 func (a *ackedState) addVotes(v []vote) {
 	a.mu.Lock()
 	a.votes = append(a.votes, v...)
@@ -475,10 +481,9 @@ func (a *ackedState) sampleMARLCheckpoints(ctx context.Context, data string) {
 		ids := slices.Clone(a.marl)
 		a.mu.Unlock()
 		for _, id := range ids {
-			at := time.Now()
-			if n, err := marlEpisodes(marlCheckpoint(data, id)); err == nil {
+			if n, written, err := marlEpisodes(marlCheckpoint(data, id)); err == nil {
 				a.mu.Lock()
-				a.samples = append(a.samples, marlSample{id: id, episodes: n, at: at})
+				a.samples = append(a.samples, marlSample{id: id, episodes: n, written: written})
 				a.mu.Unlock()
 			}
 		}
@@ -509,18 +514,24 @@ func marlCheckpoint(data string, id int64) string {
 	return filepath.Join(data, "marl", fmt.Sprintf("run-%d", id), "checkpoint.ckpt")
 }
 
-// marlEpisodes loads a multi-agent checkpoint and returns its episodes.
-func marlEpisodes(path string) (int, error) {
+// marlEpisodes loads a multi-agent checkpoint and returns its episodes and
+// when it was written (of the file opened: a checkpoint is replaced by a
+// rename, so a name's time may be another file's).
+func marlEpisodes(path string) (int, time.Time, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
 	run, err := marl.LoadRun(f)
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
-	return run.Episodes(), nil
+	return run.Episodes(), fi.ModTime(), nil
 }
 
 // check looks for every acknowledged vote in the database, every
@@ -645,7 +656,7 @@ func (a *ackedState) checkMARL(t *testing.T, s *server, data string, life int, s
 	}
 	floor := map[int64]int{}
 	for _, sm := range a.samples {
-		if !sm.at.After(a.killed.Add(-floorMargin)) {
+		if sm.written.After(a.born) && !sm.written.After(a.killed.Add(-floorMargin)) {
 			floor[sm.id] = max(floor[sm.id], sm.episodes)
 		}
 	}
@@ -665,13 +676,15 @@ func (a *ackedState) checkMARL(t *testing.T, s *server, data string, life int, s
 			t.Errorf("life %d: multi-agent run %d is %s after a restart (want stopped or failed)", life, id, r.Status)
 		case r.Status == runs.Stopped && !r.Resumable:
 			t.Errorf("life %d: multi-agent run %d is stopped but not resumable", life, id)
+		case r.Status == runs.Stopped && r.Episodes > 0 && !exists(marlCheckpoint(data, id)):
+			t.Errorf("life %d: multi-agent run %d shows %d episodes but has no checkpoint", life, id, r.Episodes)
 		case r.Status == runs.Failed && r.Error == "":
 			t.Errorf("life %d: multi-agent run %d failed without a sentence", life, id)
 		}
 		if r.Status == runs.Stopped && r.Resumable && r.Episodes > 0 {
 			a.marlResumable = id
 		}
-		ckpt, err := marlEpisodes(marlCheckpoint(data, id))
+		ckpt, _, err := marlEpisodes(marlCheckpoint(data, id))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			ckpt = -1
@@ -691,6 +704,8 @@ func (a *ackedState) checkMARL(t *testing.T, s *server, data string, life int, s
 	}
 	return lost
 }
+
+func exists(path string) bool { _, err := os.Stat(path); return err == nil }
 
 // fileSize is the size of path, -1 when it cannot be read.
 func fileSize(path string) int64 {
