@@ -70,6 +70,9 @@ func (l ClusterLedger) Finish(ctx context.Context, round int64, results json.Raw
 	return err
 }
 
+// HandOff transfers the leadership to raft's pick of the followers.
+func (l ClusterLedger) HandOff(ctx context.Context) error { return l.Node.Transfer(ctx, "") }
+
 // Votes are round's replicated votes.
 func (l ClusterLedger) Votes(round int64) map[string]string {
 	var out map[string]string

@@ -43,6 +43,10 @@ type Ledger interface {
 	Finish(ctx context.Context, round int64, results json.RawMessage) error
 	// Votes are round's replicated votes: voter -> strategy.
 	Votes(round int64) map[string]string
+	// HandOff gives the leadership up to another node (raft's pick): a
+	// leader that cannot play the running round's roster cannot record
+	// its result.
+	HandOff(ctx context.Context) error
 }
 
 // The statuses of a LedgerRound.
@@ -380,8 +384,17 @@ func (s *Service) recordFinish(ctx context.Context, rec LedgerRound) {
 			// Once a round: this is asked every ledgerPoll while it leads.
 			if s.unfinishable != rec.Round {
 				s.unfinishable = rec.Round
-				s.log.Error("tournament: this node leads but cannot replay the round for its result; the round waits for a leader that can "+
-					"(hand the leadership to a node with the round's roster: metastation cluster transfer --id NODE)", "round", rec.Round, "err", err)
+				s.log.Error("tournament: this node leads but cannot replay the round for its result; it hands the leadership on "+
+					"until a node with the round's roster leads (metastation cluster transfer --id NODE picks one)", "round", rec.Round, "err", err)
+			}
+			if errs.Is(err, errs.Conflict) && time.Now().After(s.nextHandOff) {
+				// Raft's pick may lack the roster too; it hands on in turn.
+				s.nextHandOff = time.Now().Add(2 * time.Second)
+				hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if err := s.cfg.Ledger.HandOff(hctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("tournament: leadership not handed on", "round", rec.Round, "err", err)
+				}
+				cancel()
 			}
 			return
 		}

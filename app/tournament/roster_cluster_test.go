@@ -116,36 +116,42 @@ func TestClusterNodesPlayTheLeadersRoster(t *testing.T) {
 		return roster
 	}
 
-	// Node 0 most likely starts round 1 with its roster. Should leadership
-	// move (a loaded machine) to a node that cannot play the round, that
-	// node cannot record its result: hand the leadership to one that can.
+	// Round 1 starts (most likely with node 0's roster). In its middle the
+	// leadership goes to a node that cannot play it (the rosters differ
+	// pairwise, so there is one): that leader cannot record the round's
+	// result, and hands the leadership on until a node that can leads.
 	var rec cluster.RoundRecord
-	nextTransfer := time.Now()
-	waitFor(t, 120*time.Second, "round 1 did not finish", func() bool {
+	record := func() bool {
 		var ok bool
 		lc.Node(0).View(func(s *cluster.State) { rec, ok = s.Rounds[1] })
-		if ok && rec.Status == cluster.RoundFinished {
-			return true
-		}
-		if ok && time.Now().After(nextTransfer) {
-			roster := rosterOfRecord(rec)
-			for i := range nodes {
-				if m, d := judge(i, roster); len(m)+len(d) == 0 && !lc.Node(i).IsLeader() {
-					if l, err := lc.Leader(ctx, time.Second); err == nil {
-						if lm, ld := judge(lc.Index(l), roster); len(lm)+len(ld) > 0 {
-							t.Logf("the leader %s cannot play round 1; handing the leadership to %s", l.ID(), lc.Node(i).ID())
-							tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-							_ = l.Transfer(tctx, lc.Node(i).ID())
-							cancel()
-						}
-					}
-					break
-				}
-			}
-			nextTransfer = time.Now().Add(time.Second)
-		}
-		return false
+		return ok
+	}
+	waitFor(t, 120*time.Second, "round 1 has no checkpoint", func() bool { return record() && rec.Status == cluster.RoundProgress })
+	unable := slices.IndexFunc(nodes, func(n *ledgerNode) bool {
+		m, d := judge(slices.Index(nodes, n), rosterOfRecord(rec))
+		return len(m)+len(d) > 0
 	})
+	waitFor(t, 60*time.Second, "the leadership did not go to the node that cannot play round 1", func() bool {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		err := lc.Node(unable).Transfer(tctx, lc.Node(unable).ID())
+		return err == nil || lc.Node(unable).IsLeader() || (record() && rec.Status == cluster.RoundFinished)
+	})
+	t.Logf("round 1 at step %d: the leadership handed to %s, which cannot play it", rec.Step, lc.Node(unable).ID())
+	var leaders []string // who led while round 1 finished
+	waitFor(t, 120*time.Second, "round 1 did not finish", func() bool {
+		for _, n := range lc.Live() {
+			if n.IsLeader() && (len(leaders) == 0 || leaders[len(leaders)-1] != n.ID()) {
+				leaders = append(leaders, n.ID())
+			}
+		}
+		return record() && rec.Status == cluster.RoundFinished
+	})
+	t.Logf("leaders until round 1 finished: %v; its result written by %s", leaders, rec.Node)
+	writer := slices.IndexFunc(nodes, func(n *ledgerNode) bool { return lc.Node(slices.Index(nodes, n)).ID() == rec.Node })
+	if m, d := judge(writer, rosterOfRecord(rec)); writer < 0 || len(m)+len(d) > 0 {
+		t.Fatalf("round 1's result was written by %q, which cannot play it", rec.Node)
+	}
 	roster := rosterOfRecord(rec)
 	var ids []string
 	for _, e := range roster {
@@ -231,6 +237,7 @@ func (noLedger) Checkpoint(context.Context, int64, int, json.RawMessage) error {
 	return nil
 }
 func (noLedger) Start(context.Context, int64, uint64, []RosterEntry) error { return nil }
+func (noLedger) HandOff(context.Context) error                             { return nil }
 
 // TestClusterModeRefusesRoundsPlayedAlone: a database holding rounds
 // played without --cluster is not taken into a cluster (its round numbers

@@ -114,7 +114,8 @@ type Service struct {
 	season     seasonState
 	checks     CheckpointChecks // cluster mode: replicated checkpoints compared with this node's round
 
-	unfinishable int64 // runLedger's goroutine only: the round whose result this leader could not replay (logged once)
+	unfinishable int64     // runLedger's goroutine only: the round whose result this leader could not replay (logged once)
+	nextHandOff  time.Time // runLedger's goroutine only: when such a leader may hand the leadership on again
 }
 
 // NewService builds the tournament service. b and db are required; w (for
