@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -39,6 +40,22 @@ type PPOConfig struct {
 	// collect on its own, so the result does not depend on where or in
 	// which order the shards are collected. 0 is the classic lock-step PPO.
 	Shards int
+	// MakeEnv, when set, builds the environments instead of NewEnv(Env),
+	// for variants of a registered world (a bench's trading variants); Env
+	// is then only the name in reports. Not saved in checkpoints, and not
+	// for sharded runs (a node builds its shards' environments by name).
+	MakeEnv func() Env `json:"-"`
+}
+
+// makeEnv returns cfg's environment factory.
+func makeEnv(name string, mk func() Env) (func() Env, error) {
+	if mk != nil {
+		return mk, nil
+	}
+	if _, err := NewEnv(name); err != nil {
+		return nil, err
+	}
+	return func() Env { e, _ := NewEnv(name); return e }, nil
 }
 
 // DefaultPPOConfig returns CleanRL's settings for env: ppo.py for discrete
@@ -50,7 +67,7 @@ func DefaultPPOConfig(env string) PPOConfig {
 		Minibatches: 4, Epochs: 4, ClipCoef: 0.2, ClipValueLoss: true,
 		EntCoef: 0.01, VFCoef: 0.5, MaxGradNorm: 0.5, Hidden: []int{64, 64},
 	}
-	if env == "trading" {
+	if strings.HasPrefix(env, "trading") {
 		// Daily rewards are mostly noise: longer rollouts, more
 		// environments, normalised observations, no entropy bonus.
 		c.TotalSteps = 300_000
@@ -111,10 +128,11 @@ func NewPPO(cfg PPOConfig) (*PPO, error) {
 	if err := validShards(cfg); err != nil {
 		return nil, err
 	}
-	probe, err := NewEnv(cfg.Env)
+	mk, err := makeEnv(cfg.Env, cfg.MakeEnv)
 	if err != nil {
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
+	probe := mk()
 	p := &PPO{Config: cfg, space: probe.ActionSpace(), obsDim: probe.ObsDim()}
 	p.src = rand.NewPCG(cfg.Seed, 0x70706f)
 	p.rng = rand.New(p.src)
@@ -122,7 +140,7 @@ func NewPPO(cfg PPOConfig) (*PPO, error) {
 	p.Opt = nn.NewAdam(p.params(), cfg.LR)
 	p.Opt.Eps = cfg.AdamEps
 
-	p.Vec = NewVecEnv(func() Env { e, _ := NewEnv(cfg.Env); return e }, cfg.NumEnvs, cfg.Seed, cfg.Workers)
+	p.Vec = NewVecEnv(mk, cfg.NumEnvs, cfg.Seed, cfg.Workers)
 	if cfg.NormObs {
 		p.ObsNorm = NewObsNormalizer(p.obsDim)
 	}

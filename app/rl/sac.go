@@ -26,6 +26,13 @@ type SACConfig struct {
 	Alpha          float64 // the entropy weight when Autotune is off
 	Autotune       bool
 	Hidden         []int
+	// UpdateEvery, when above 1, makes one update every UpdateEvery
+	// environment steps instead of every step (Stable-Baselines3's
+	// train_freq): a cheaper SAC where CPU is short.
+	UpdateEvery int
+	// MakeEnv, as PPOConfig's: a factory for a variant of a registered
+	// world; not saved.
+	MakeEnv func() Env `json:"-"`
 }
 
 // DefaultSACConfig returns CleanRL's settings for env, except the hidden
@@ -78,10 +85,11 @@ type SACStats struct {
 
 // NewSAC builds the learner for a continuous-action environment.
 func NewSAC(cfg SACConfig) (*SAC, error) {
-	probe, err := NewEnv(cfg.Env)
+	mk, err := makeEnv(cfg.Env, cfg.MakeEnv)
 	if err != nil {
 		return nil, fmt.Errorf("sac: %w", err)
 	}
+	probe := mk()
 	space := probe.ActionSpace()
 	if space.Discrete() {
 		return nil, fmt.Errorf("sac: %s has discrete actions; SAC needs continuous ones", cfg.Env)
@@ -118,7 +126,7 @@ func NewSAC(cfg SACConfig) (*SAC, error) {
 		s.Head.Bias = append(s.Head.Bias, (space.High[j]+space.Low[j])/2)
 	}
 	s.Buffer = NewReplay(min(cfg.BufferSize, cfg.TotalSteps), s.obsDim, s.actDim)
-	s.Vec = NewVecEnv(func() Env { e, _ := NewEnv(cfg.Env); return e }, 1, cfg.Seed, 1)
+	s.Vec = NewVecEnv(mk, 1, cfg.Seed, 1)
 	s.obs = s.Vec.Obs()[0]
 	return s, nil
 }
@@ -160,7 +168,7 @@ func (s *SAC) Step() SACStats {
 	g := s.Steps // CleanRL's 0-based global_step
 	s.Steps++
 	st := SACStats{Steps: s.Steps, Episodes: step.Episodes}
-	if g > cfg.LearningStarts {
+	if g > cfg.LearningStarts && (cfg.UpdateEvery <= 1 || g%cfg.UpdateEvery == 0) {
 		s.update(g, &st)
 	}
 	st.Alpha = s.Alpha()

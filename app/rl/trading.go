@@ -28,6 +28,27 @@ type Trading struct {
 	CostBps float64
 	Risk    float64
 
+	// Continuous makes the action a target position in [−1, 1] (a box, so
+	// that SAC can act) instead of an index into TradingLevels.
+	Continuous bool
+	// Informed appends what a trader reads off the same prices and the
+	// regimes are known to move (volatility and drawdown), see obs.
+	Informed bool
+	// VolTarget, when positive, makes the action a multiple of a
+	// volatility-targeted position: target = clamp(a · VolTarget / σ̂, −1, 1)
+	// with a the level (or the continuous action) and σ̂ the EWMA
+	// volatility of the returns seen so far (percent a day, RiskMetrics
+	// λ = 0.94). With a = 1 this is the classic volatility-targeting rule.
+	VolTarget float64
+	// Levels, when not empty, replace TradingLevels as the positions (or,
+	// with VolTarget, the multiples of the targeted position) of the
+	// discrete actions.
+	Levels []float64
+	// Starts, when not empty, are the regimes an episode may start in,
+	// drawn uniformly; empty means all four (the default world). A split
+	// trains on some starting regimes and evaluates on the others.
+	Starts []market.Regime
+
 	Rets     []float64 // simple daily returns: warm-up, then Horizon days
 	T        int       // index of the next return to be realised
 	Position float64
@@ -49,11 +70,29 @@ func NewTrading() *Trading {
 // Name returns "trading".
 func (e *Trading) Name() string { return "trading" }
 
-// ObsDim is Window + 4.
-func (e *Trading) ObsDim() int { return e.Window + 4 }
+// ObsDim is Window + 4, and 4 more when Informed.
+func (e *Trading) ObsDim() int {
+	if e.Informed {
+		return e.Window + 4 + informedFeatures
+	}
+	return e.Window + 4
+}
 
-// ActionSpace is len(TradingLevels) discrete target positions.
-func (e *Trading) ActionSpace() Space { return Space{N: len(TradingLevels)} }
+// ActionSpace is len(TradingLevels) discrete target positions, or the box
+// [−1, 1] when Continuous.
+func (e *Trading) ActionSpace() Space {
+	if e.Continuous {
+		return Space{Low: []float64{-1}, High: []float64{1}}
+	}
+	return Space{N: len(e.levels())}
+}
+
+func (e *Trading) levels() []float64 {
+	if len(e.Levels) > 0 {
+		return e.Levels
+	}
+	return TradingLevels
+}
 
 func (e *Trading) warmup() int { return max(e.Window, tradingVolWindow) }
 
@@ -72,7 +111,12 @@ func (e *Trading) Reset(seed uint64) []float64 {
 	if err != nil {
 		panic(fmt.Sprintf("rl: trading: %v", err))
 	}
-	regime := market.Regime(rng.IntN(4))
+	var regime market.Regime
+	if len(e.Starts) == 0 {
+		regime = market.Regime(rng.IntN(4))
+	} else {
+		regime = e.Starts[rng.IntN(len(e.Starts))]
+	}
 	p.SetScript(market.Script{{At: 0, Regime: regime}, {At: 24 * time.Hour, Auto: true}})
 	n := e.warmup() + e.Horizon
 	e.Rets = make([]float64, n)
@@ -86,7 +130,7 @@ func (e *Trading) Reset(seed uint64) []float64 {
 
 // Step moves to the target position, then realises one day's return.
 func (e *Trading) Step(action []float64) Step {
-	target := TradingLevels[int(action[0])]
+	target := e.Target(action)
 	cost := e.CostBps / 1e4 * math.Abs(target-e.Position)
 	pnl := target * e.Rets[e.T]
 	e.Equity *= 1 + pnl - cost
@@ -100,6 +144,64 @@ func (e *Trading) Step(action []float64) Step {
 		Terminated: terminated,
 		Truncated:  !terminated && e.T >= len(e.Rets),
 	}
+}
+
+// Target is the position action asks for now: a level (Levels or
+// TradingLevels) or
+// the continuous action clamped to [−1, 1], scaled by VolTarget/σ̂ when
+// VolTarget is set.
+func (e *Trading) Target(action []float64) float64 {
+	var a float64
+	if e.Continuous {
+		a = action[0]
+		if math.IsNaN(a) {
+			a = 0
+		}
+	} else {
+		lv := e.levels()
+		a = lv[max(0, min(len(lv)-1, int(action[0])))]
+	}
+	if e.VolTarget > 0 {
+		a *= e.VolTarget / max(e.ewmaVol(), 1e-6)
+	}
+	return max(-1, min(1, a))
+}
+
+// informedFeatures is how many values Informed appends.
+const informedFeatures = 4
+
+// ewmaLambda is RiskMetrics' daily decay.
+const ewmaLambda = 0.94
+
+// ewmaVol is the RiskMetrics EWMA volatility of the returns before T, in
+// percent a day, started from the mean square of the first 20 returns.
+func (e *Trading) ewmaVol() float64 {
+	var v float64
+	for _, r := range e.Rets[:tradingVolWindow] {
+		v += r * r
+	}
+	v /= tradingVolWindow
+	for _, r := range e.Rets[tradingVolWindow:e.T] {
+		v = ewmaLambda*v + (1-ewmaLambda)*r*r
+	}
+	return 100 * math.Sqrt(v)
+}
+
+// informed returns the features a trader computes from the same prices:
+// the 5-day realised volatility (percent a day: it reacts within days, the
+// 20-day one within weeks), the EWMA volatility, the drawdown of the price
+// from its 20-day high and the 20-day return (both percent).
+func (e *Trading) informed() []float64 {
+	var v5 float64
+	for _, r := range e.Rets[e.T-5 : e.T] {
+		v5 += r * r
+	}
+	price, peak := 1.0, 1.0
+	for _, r := range e.Rets[e.T-tradingVolWindow : e.T] {
+		price *= 1 + r
+		peak = max(peak, price)
+	}
+	return []float64{100 * math.Sqrt(v5/5), e.ewmaVol(), 100 * (price/peak - 1), 100 * (price - 1)}
 }
 
 func (e *Trading) obs() []float64 {
@@ -117,6 +219,9 @@ func (e *Trading) obs() []float64 {
 		v += (r - m) * (r - m)
 	}
 	o = append(o, 100*math.Sqrt(v/float64(len(w)-1)), e.Position, 1-e.Position, e.Equity-1)
+	if e.Informed {
+		o = append(o, e.informed()...)
+	}
 	return o
 }
 

@@ -3,6 +3,8 @@ package rl
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/metastation/metastation/app/stats"
 )
 
 // TradingEpisode is one evaluation episode of the trading environment
@@ -14,6 +16,35 @@ type TradingEpisode struct {
 	Sharpe   float64 // annualised: √252 · mean / sd of daily net returns (0 when sd = 0)
 	Sortino  float64 // annualised: √252 · mean / downside deviation (0 when there is no down day)
 	Turnover float64 // Σ|Δposition|
+	Exposure float64 // mean |position|
+	// Days, Sum, SumSq and DownSq (Σ of r², r < 0) of the daily net returns,
+	// so that a seed's held-out episodes can be scored as one record
+	// (PooledSharpeSortino).
+	Days               int
+	Sum, SumSq, DownSq float64
+}
+
+// PooledSharpeSortino scores episodes as one track record, their days
+// concatenated: annualised Sharpe (sample sd) and Sortino (downside
+// deviation over all days) of the daily net returns. Unlike the mean of the
+// per-episode ratios, it weighs an episode by its risk, as a trader's
+// record does.
+func PooledSharpeSortino(eps []TradingEpisode) (sharpe, sortino float64) {
+	var n, sum, sq, down float64
+	for _, e := range eps {
+		n, sum, sq, down = n+float64(e.Days), sum+e.Sum, sq+e.SumSq, down+e.DownSq
+	}
+	if n < 2 {
+		return 0, 0
+	}
+	m := sum / n
+	if v := (sq - n*m*m) / (n - 1); v > 1e-24 {
+		sharpe = math.Sqrt(252) * m / math.Sqrt(v)
+	}
+	if down > 1e-24 {
+		sortino = math.Sqrt(252) * m / math.Sqrt(down/n)
+	}
+	return sharpe, sortino
 }
 
 // EvalTradingEpisodes runs episodes of the trading environment with pol
@@ -22,18 +53,26 @@ type TradingEpisode struct {
 // meets the same price paths, and paths a learner trained on VecEnv streams
 // never saw.
 func EvalTradingEpisodes(pol Policy, episodes int, seed uint64) []TradingEpisode {
+	return EvalTradingEnv(NewTrading(), pol, episodes, seed)
+}
+
+// EvalTradingEnv is EvalTradingEpisodes on a variant of the world (e's
+// settings: continuous or volatility-targeted actions, an informed
+// observation, starting regimes). Variants that share the starting regimes
+// share the price paths of every episode, so their scores pair.
+func EvalTradingEnv(e *Trading, pol Policy, episodes int, seed uint64) []TradingEpisode {
 	seeds := rand.New(rand.NewPCG(seed, 0x6576616c))
-	e := NewTrading()
 	out := make([]TradingEpisode, episodes)
 	daily := make([]float64, 0, e.Horizon)
 	for i := range out {
 		obs := e.Reset(seeds.Uint64())
 		daily = daily[:0]
-		var turnover float64
+		var turnover, exposure float64
 		for {
 			prev, eq := e.Position, e.Equity
 			s := e.Step(pol.Act(obs, true, nil))
 			turnover += math.Abs(e.Position - prev)
+			exposure += math.Abs(e.Position)
 			daily = append(daily, e.Equity/eq-1)
 			obs = s.Obs
 			if s.Terminated || s.Truncated {
@@ -41,34 +80,23 @@ func EvalTradingEpisodes(pol Policy, episodes int, seed uint64) []TradingEpisode
 			}
 		}
 		sh, so := SharpeSortino(daily)
-		out[i] = TradingEpisode{Regime: e.Regime, Return: e.Equity - 1, Sharpe: sh, Sortino: so, Turnover: turnover}
+		ep := TradingEpisode{Regime: e.Regime, Return: e.Equity - 1, Sharpe: sh, Sortino: so, Turnover: turnover,
+			Exposure: exposure / float64(len(daily)), Days: len(daily)}
+		for _, r := range daily {
+			ep.Sum, ep.SumSq = ep.Sum+r, ep.SumSq+r*r
+			if r < 0 {
+				ep.DownSq += r * r
+			}
+		}
+		out[i] = ep
 	}
 	return out
 }
 
 // SharpeSortino returns the annualised Sharpe and Sortino ratios of daily
-// returns (risk-free rate 0, as cash earns nothing in the environment). A
-// series without variation (cash) scores 0 on both rather than ±Inf.
-func SharpeSortino(daily []float64) (sharpe, sortino float64) {
-	if len(daily) < 2 {
-		return 0, 0
-	}
-	m, sd := MeanStd(daily)
-	var down float64
-	for _, r := range daily {
-		if r < 0 {
-			down += r * r
-		}
-	}
-	down = math.Sqrt(down / float64(len(daily)))
-	if sd > 1e-12 {
-		sharpe = math.Sqrt(252) * m / sd
-	}
-	if down > 1e-12 {
-		sortino = math.Sqrt(252) * m / down
-	}
-	return sharpe, sortino
-}
+// returns (risk-free rate 0, as cash earns nothing in the environment); see
+// stats.SharpeSortino, which every trading report shares.
+func SharpeSortino(daily []float64) (sharpe, sortino float64) { return stats.SharpeSortino(daily) }
 
 // VolTimingPolicy is a fixed rule, not a learner: long while the observed
 // 20-day volatility (in percent a day) is below Threshold, flat above. It is
