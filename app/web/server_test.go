@@ -235,7 +235,7 @@ func TestSecurityAndErrors(t *testing.T) {
 		{"a browser's page has the navigation", "GET", "/nope/deeper", map[string]string{"Accept": "text/html"}, "", 404, `href="/tournament"`},
 		{"unknown api from a browser", "GET", "/api/nope", map[string]string{"Accept": "text/html"}, "", 404, `"error"`},
 		{"wrong method", "DELETE", "/healthz", nil, "", 405, "not allowed"},
-		{"huge body", "POST", "/api/system", nil, strings.Repeat("x", maxBodyBytes+1), 413, "too large"},
+		{"huge body", "POST", "/api/system", nil, strings.Repeat("x", maxBodyBytes+1), 413, "larger than the 1048576 bytes (1 MB) POST /api/system accepts"},
 		{"metrics", "GET", "/metrics", nil, "", 200, "metastation_bus_published_total"},
 		{"go metrics", "GET", "/metrics", nil, "", 200, "go_goroutines"},
 		{"system", "GET", "/api/system", nil, "", 200, `"services"`},
