@@ -27,9 +27,9 @@ func TestBrowserFloorClickTrader(t *testing.T) {
 	ctx := newBrowser(t)
 	_, url := startTournamentServer(t, longRoundTournament())
 	navigate(t, ctx, url+"floor")
-	waitJS(t, ctx, "the 3D floor", `window.metastationFloor?.mode === "webgl" && window.metastationFloor.avatars === 5 && window.metastationFloor.frames > 20`, 30*time.Second)
+	waitJS(t, ctx, "the 3D floor", `window.metastationFloor?.mode === "webgl" && window.metastationFloor.avatars === 5 && window.metastationFloor.frames > 20`, 90*time.Second) // shaders compile slowly on a busy machine
 	// A trader that has traded on this page, so it has decisions to show.
-	waitJS(t, ctx, "a trader with fills", `Object.values(window.metastationFloor.fillsBy).some((n) => n >= 3)`, 30*time.Second)
+	waitJS(t, ctx, "a trader with fills", `Object.values(window.metastationFloor.fillsBy).some((n) => n >= 3)`, 60*time.Second)
 	id := eval[string](t, ctx, `Object.entries(window.metastationFloor.fillsBy).sort((a, b) => b[1] - a[1])[0][0]`)
 	// Click where it stands, as a person would (it may be walking: aim
 	// again until the click lands on the canvas and opens its card).
@@ -91,7 +91,34 @@ func TestBrowserFloorClickTrader(t *testing.T) {
 	// seed's flash crash.
 	waitJS(t, ctx, "a trader typing", `Object.values(window.metastationFloor.heroAnims).includes("typing")`, 20*time.Second)
 	waitJS(t, ctx, "a walk to the ticker", `window.metastationFloor.walks >= 1`, 60*time.Second)
-	waitJS(t, ctx, "an agitated crowd in the crisis", `["crisis", "black_swan"].includes(window.metastationTournament.last.regime) && window.metastationFloor.agitation > 0.5`, 60*time.Second)
+	// (The crash may be over by now on a slow machine: the floor keeps
+	// the highest agitation it reached during a crisis it saw.)
+	waitJS(t, ctx, "an agitated crowd in the crisis", `window.metastationFloor.crisisAgitation > 0.5`, 60*time.Second)
+
+	// On a phone the stage is taller than wide: every trader still stands on
+	// the canvas, the crowd is in view, and the card (under the stage) covers
+	// none of them. At 1.3:1 and 50° the view cut the end traders off.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the phone's stage", `document.getElementById("floor").clientWidth <= 390`, 10*time.Second)
+	f := eval[float64](t, ctx, `window.metastationFloor.frames`)
+	waitJS(t, ctx, "the crowd placed again", fmt.Sprintf(`window.metastationFloor.frames > %v + 40`, f), 60*time.Second)
+	eval[any](t, ctx, `window.scrollTo(0, 0)`)
+	off := eval[[]string](t, ctx, `(() => {
+		const c = document.getElementById("floor-3d").getBoundingClientRect(), out = [];
+		for (const p of window.metastationTournament.last.profiles) {
+			const s = window.metastationFloor.screenOf(p.id);
+			if (s.x < c.left || s.x > c.right || s.y < c.top || s.y > c.bottom) out.push(p.id + " off the canvas");
+			else if (document.elementFromPoint(s.x, s.y)?.id !== "floor-3d") out.push(p.id + " under #" + document.elementFromPoint(s.x, s.y)?.id);
+		}
+		return out; })()`)
+	if len(off) > 0 {
+		t.Errorf("on a phone: %v", off)
+	}
+	if v := eval[float64](t, ctx, `window.metastationFloor.visibleCrowd`); v < 950 {
+		t.Errorf("on a phone %v of the crowd in view, want at least 950", v)
+	}
 }
 
 // TestBrowserFloorFrameRate measures the floor's frame rate under
@@ -106,7 +133,7 @@ func TestBrowserFloorFrameRate(t *testing.T) {
 	ctx := newBrowser(t)
 	_, url := startTournamentServer(t, longRoundTournament())
 	navigate(t, ctx, url+"floor")
-	waitJS(t, ctx, "the 3D floor", `window.metastationFloor?.mode === "webgl" && window.metastationFloor.avatars === 5 && window.metastationFloor.fills > 0`, 30*time.Second)
+	waitJS(t, ctx, "the 3D floor", `window.metastationFloor?.mode === "webgl" && window.metastationFloor.avatars === 5 && window.metastationFloor.fills > 0`, 90*time.Second)
 	// Let the dynamic resolution settle.
 	f0 := eval[float64](t, ctx, `window.metastationFloor.frames`)
 	waitJS(t, ctx, "200 frames", fmt.Sprintf(`window.metastationFloor.frames > %v`, f0+200), 60*time.Second)

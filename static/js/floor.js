@@ -20,6 +20,7 @@ const stats = (window.metastationFloor = {
   avatars: 0, crowd: 0, visibleCrowd: 0, tickets: 0, fills: 0, mode: "starting",
   looks: 0, heroAnims: {}, crowdAnims: {}, agitation: 0, walks: 0, ticketsOverTicker: 0, pixelRatio: 0,
   fillsBy: {}, // fills seen on this page per strategy
+  crisisAgitation: 0, // the crowd's highest agitation while a crisis was on
 });
 
 const CROWD = 1000;
@@ -507,6 +508,10 @@ function build3D(THREE, OrbitControls, { ANIM, figure, crowdMaterial, heroMateri
     if (!held && (ratio > maxRatio || (!software && ratio !== maxRatio))) { ratio = maxRatio; renderer.setPixelRatio(ratio); }
     renderer.setSize(w, h, false);
     camera.aspect = w / Math.max(h, 1);
+    // A stage narrower than 1.3:1 (a phone's) widens the view instead of
+    // cutting the traders at the ends of the arc and the crowd's wings off:
+    // the horizontal field never gets narrower than at 1.3:1 and 50°.
+    camera.fov = camera.aspect >= 1.3 ? 50 : 2 * THREE.MathUtils.radToDeg(Math.atan(Math.tan(THREE.MathUtils.degToRad(25)) * 1.3 / camera.aspect));
     camera.updateProjectionMatrix();
   }
   new ResizeObserver(resize).observe(stage);
@@ -546,6 +551,7 @@ function build3D(THREE, OrbitControls, { ANIM, figure, crowdMaterial, heroMateri
     activity *= Math.pow(0.5, dt / 1.5);
     uniforms.uAgitation.value += (agitationTarget - uniforms.uAgitation.value) * Math.min(1, dt * 1.5);
     stats.agitation = Math.round(uniforms.uAgitation.value * 100) / 100;
+    if (agitationTarget >= 1) stats.crisisAgitation = Math.max(stats.crisisAgitation, stats.agitation);
 
     // Traders: walk, turn, and pose by what they are doing.
     const anims = stats.heroAnims;
