@@ -53,6 +53,9 @@ func runBenchClusterTrain(ctx context.Context, env command.Env, args []string) e
 	fmt.Fprintf(env.Stdout, "  sharded PPO, 1 node:    %.1f s (rollout %.0f%% of it)\n", rep.Wall1, 100*rep.RolloutShare1)
 	fmt.Fprintf(env.Stdout, "  sharded PPO, 3 nodes:   %.1f s, speedup %.2f×; %d of %d shards collected by followers %v\n",
 		rep.Wall3, rep.Speedup, rep.RemoteShards, rep.Updates*rep.Shards, rep.ByNode)
+	if rep.CPU1 > 0 {
+		fmt.Fprintf(env.Stdout, "  CPU time (process):     lock-step %.1f s, sharded 1 node %.1f s, 3 nodes %.1f s\n", rep.CPUClassic, rep.CPU1, rep.CPU3)
+	}
 	fmt.Fprintf(env.Stdout, "  3 nodes against 1:      bit-identical %v (max |Δ| over weights and statistics %g)\n", rep.BitIdentical, rep.MaxAbsDiff)
 	if o.Kill {
 		fmt.Fprintf(env.Stdout, "  a follower dies:        %d shard(s) reassigned, the run still bit-identical %v\n", rep.KillReassigned, rep.KillIdentical)

@@ -20,7 +20,7 @@ import (
 	"github.com/metastation/metastation/app/command"
 )
 
-const clusterUsage = "cluster status|join|remove|transfer --nodes HOST:PORT[,...] | cluster demo [--dir DIR]"
+const clusterUsage = "cluster status|join|remove|transfer --nodes HOST:PORT[,...] | cluster demo [--dir DIR] | cluster train [--web URL] [--env trading] [--steps N]"
 
 // runCluster is `metastation cluster`: the membership of a running
 // cluster, through its nodes' authenticated raft ports, and a one-command
@@ -33,15 +33,19 @@ func runCluster(ctx context.Context, env command.Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "  remove    take a node out: --id n3")
 		fmt.Fprintln(env.Stdout, "  transfer  hand leadership to --id n2 (or to raft's choice without --id)")
 		fmt.Fprintln(env.Stdout, "  demo      start three nodes on loopback (web 8081-8083, raft 7401-7403) until Ctrl-C")
+		fmt.Fprintln(env.Stdout, "  train     start a PPO run on --web URL that spreads its rollouts over every member, and follow it")
 		fmt.Fprintln(env.Stdout, "The shared secret comes from --cluster-secret or METASTATION_CLUSTER_SECRET.")
 		if len(args) == 0 {
-			return command.Usagef("cluster needs a subcommand: status, join, remove, transfer or demo")
+			return command.Usagef("cluster needs a subcommand: status, join, remove, transfer, demo or train")
 		}
 		return nil
 	}
 	sub, args := args[0], args[1:]
 	if sub == "demo" {
 		return runClusterDemo(ctx, env, args)
+	}
+	if sub == "train" {
+		return runClusterTrain(ctx, env, args)
 	}
 	fs := command.NewFlagSet("cluster "+sub, env.Stderr)
 	nodes := fs.String("nodes", "127.0.0.1:7401", "comma-separated raft `addresses` of cluster members")

@@ -35,11 +35,17 @@ type BenchReport struct {
 	Shards  int    `json:"train_shards"`
 	Nodes   int    `json:"train_nodes"`
 
-	WallClassic   float64 `json:"train_wall_s_classic"` // lock-step PPO (Shards 0), same budget: the cost of sharding
-	Wall1         float64 `json:"train_wall_s_1node"`   // sharded, every shard collected here
-	Wall3         float64 `json:"train_wall_s_3nodes"`  // sharded, shards spread over three nodes
-	Speedup       float64 `json:"train_speedup"`        // Wall1 / Wall3
-	RolloutShare1 float64 `json:"train_rollout_share_1node"`
+	WallClassic   float64 `json:"train_wall_s_classic"`      // lock-step PPO (Shards 0), same budget: the cost of sharding
+	Wall1         float64 `json:"train_wall_s_1node"`        // sharded, every shard collected here
+	Wall3         float64 `json:"train_wall_s_3nodes"`       // sharded, shards spread over three nodes
+	Speedup       float64 `json:"train_speedup"`             // Wall1 / Wall3
+	RolloutShare1 float64 `json:"train_rollout_share_1node"` // of the 1-node wall time, collecting (the rest is learning)
+	// CPU seconds this process (all three nodes) used for each run: what
+	// the cluster costs in work, whatever the machine's load did to the
+	// wall times. Omitted where the OS does not say.
+	CPUClassic float64 `json:"train_cpu_s_classic,omitempty"`
+	CPU1       float64 `json:"train_cpu_s_1node,omitempty"`
+	CPU3       float64 `json:"train_cpu_s_3nodes,omitempty"`
 
 	BitIdentical bool           `json:"train_bit_identical"` // 3 nodes gave the 1-node run's weights and losses exactly
 	MaxAbsDiff   float64        `json:"train_max_abs_diff"`  // largest |Δ| over weights and observation statistics
@@ -53,6 +59,7 @@ type BenchReport struct {
 // benchRun is one training run's outcome.
 type benchRun struct {
 	wall, rollout float64
+	cpu           float64
 	params        [][]float64
 	losses        []float64
 	episodes      []rl.Episode
@@ -60,6 +67,7 @@ type benchRun struct {
 
 func trainBench(ctx context.Context, cfg rl.PPOConfig, c rl.Collector) (benchRun, error) {
 	var r benchRun
+	cpu0, _ := processCPU()
 	start := time.Now()
 	p, err := rl.NewPPO(cfg)
 	if err != nil {
@@ -77,6 +85,9 @@ func trainBench(ctx context.Context, cfg rl.PPOConfig, c rl.Collector) (benchRun
 		r.episodes = append(r.episodes, st.Episodes...)
 	}
 	r.wall = time.Since(start).Seconds()
+	if cpu1, ok := processCPU(); ok {
+		r.cpu = cpu1 - cpu0
+	}
 	ck, err := p.Checkpoint()
 	if err != nil {
 		return r, err
@@ -158,6 +169,7 @@ func Bench(ctx context.Context, o BenchOptions, stage func(string)) (BenchReport
 	st := learner.Stats()
 	rep.WallClassic, rep.Wall1, rep.Wall3 = c.wall, one.wall, three.wall
 	rep.Speedup = one.wall / three.wall
+	rep.CPUClassic, rep.CPU1, rep.CPU3 = c.cpu, one.cpu, three.cpu
 	rep.RolloutShare1 = one.rollout / one.wall
 	rep.MaxAbsDiff, rep.BitIdentical = compare(one, three)
 	rep.RemoteShards, rep.ByNode = st.Remote, st.ByNode

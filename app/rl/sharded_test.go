@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"errors"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/metastation/metastation/app/bus"
+	"github.com/metastation/metastation/app/errs"
 	"github.com/metastation/metastation/app/nn"
 )
 
@@ -246,5 +251,88 @@ func TestShardedLearnsCartPole(t *testing.T) {
 	t.Logf("%d updates, %d steps: mean return %.1f in the first two updates, %.1f in the last five", len(sts), p.Steps, first, last)
 	if last < 2*first || last < 80 {
 		t.Fatalf("sharded PPO did not learn cartpole: %.1f then %.1f", first, last)
+	}
+}
+
+// countingCollector collects here and counts the updates it served; with
+// fail set it fails them, as a cluster whose collection cannot finish.
+type countingCollector struct {
+	n    atomic.Int64
+	fail atomic.Bool
+}
+
+func (c *countingCollector) Collect(ctx context.Context, pv PolicyVersion, orders []ShardOrder) ([]ShardRollout, error) {
+	c.n.Add(1)
+	if c.fail.Load() {
+		return nil, errors.New("the cluster is gone")
+	}
+	return LocalCollector{}.Collect(ctx, pv, orders)
+}
+
+// TestServiceSpreadsClusterRuns: a run started with Cluster collects its
+// shards through the service's collector and ends with the weights of the
+// same run trained alone; a collection that fails fails the run with the
+// reason; a SAC run cannot be spread.
+func TestServiceSpreadsClusterRuns(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	c := &countingCollector{}
+	s, err := NewService(ServiceConfig{Dir: t.TempDir(), Collector: c}, bus.New(), nil, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	if _, err := s.Start(ctx, RunSpec{Algo: "sac", Env: "pendulum", Cluster: true}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a spread SAC run: %v", err)
+	}
+	spec := RunSpec{Algo: "ppo", Env: "cartpole", Steps: 3 * 512, Seed: 9, Cluster: true}
+	run, err := s.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin := waitStatus(t, s, run.ID, "done")
+	if c.n.Load() != 3 || fin.Steps != 3*512 {
+		t.Fatalf("the collector served %d updates, the run ended at %d steps", c.n.Load(), fin.Steps)
+	}
+	path, err := s.CheckpointPath(run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := NewLearner(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !alone.Done() {
+		alone.Advance()
+	}
+	ac, err := alone.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tn := range ac.PPO.Params {
+		if !slices.Equal(tn.Data, ck.PPO.Params[i].Data) {
+			t.Fatalf("tensor %s of the service's run differs from the run trained alone", tn.Name)
+		}
+	}
+	if got := ck.Spec(); !got.Cluster || got.Steps != spec.Steps || got.Seed != spec.Seed {
+		t.Fatalf("checkpoint spec %+v", ck.Spec())
+	}
+
+	c.fail.Store(true)
+	bad, err := s.Start(ctx, RunSpec{Algo: "ppo", Env: "cartpole", Steps: 2 * 512, Seed: 9, Cluster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := waitStatus(t, s, bad.ID, "failed"); !strings.Contains(r.Error, "the cluster is gone") {
+		t.Fatalf("failed run's error %q", r.Error)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

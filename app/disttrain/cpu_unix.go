@@ -1,0 +1,16 @@
+//go:build unix
+
+package disttrain
+
+import "syscall"
+
+// processCPU is the CPU time (user + system) this process has used, in
+// seconds; ok is false where it cannot be read.
+func processCPU() (float64, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return sec(ru.Utime) + sec(ru.Stime), true
+}
