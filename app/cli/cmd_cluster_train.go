@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/metastation/metastation/app/command"
 	"github.com/metastation/metastation/app/rl"
 )
@@ -42,9 +44,9 @@ func runClusterTrain(ctx context.Context, env command.Env, args []string) error 
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bar := command.NewProgress(env.Stderr, int64(info.Total), "ppo "+*envName, "steps")
-	if *quiet {
-		bar = nil
+	var bar *progressbar.ProgressBar
+	if !*quiet {
+		bar = command.NewProgress(env.Stderr, int64(info.Total), "ppo "+*envName, "steps")
 	}
 	for {
 		select {

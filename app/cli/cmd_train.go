@@ -34,6 +34,7 @@ func runTrain(ctx context.Context, env command.Env, args []string) error {
 	fs.IntVar(&spec.Steps, "steps", 0, "environment `steps` in total (default: 500000 for PPO on cartpole, 30000 for SAC)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "random `seed`; the same seed gives the same run")
 	fs.IntVar(&spec.Workers, "workers", 2, "goroutines stepping PPO's environments; the result does not depend on it")
+	fs.BoolVar(&spec.Cluster, "sharded", false, "PPO: train as a run spread over a cluster does (sharded rollouts), every shard here: the same result as `metastation cluster train` of the same seed and steps")
 	hidden := fs.String("hidden", "", "hidden layer `sizes`, such as 64,64 (default: the algorithm's)")
 	data := fs.String("data", defaultDataDir(env.Getenv), "data `directory`, as for serve: runs go to DATA/runs, where the server's tournament entrants come from")
 	out := fs.String("out", "", "run `directory` for checkpoint.ckpt and metrics.jsonl (default DATA/runs/ALGO-ENV-seedS)")
