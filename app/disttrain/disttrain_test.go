@@ -162,7 +162,9 @@ func TestFollowerDiesMidBatch(t *testing.T) {
 // the learner collects the shards itself and the run is unchanged.
 func TestOtherBuildIsRefused(t *testing.T) {
 	lc := startCluster(t, 2)
-	learner := New(Config{Node: lc.Node(0), Build: "test", RemoteOnly: true})
+	// Left out for the whole test: asked once, refused once, however
+	// slowly the machine trains.
+	learner := New(Config{Node: lc.Node(0), Build: "test", RemoteOnly: true, RetryAfter: time.Hour})
 	worker := New(Config{Node: lc.Node(1), Build: "other"})
 	cfg := testConfig()
 	one := train(t, cfg, rl.LocalCollector{})
