@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"math"
 	"math/bits"
 	"math/rand/v2"
 )
@@ -67,12 +68,12 @@ func cumulative(w []float64) []float64 {
 // Yi's generator, a 64-bit Weyl sequence mixed by a 128-bit multiply, which
 // passes BigCrush and PractRand). Its draws inline, where each draw of a
 // *rand.Rand is an interface call into PCG: with ~20 draws a row that was a
-// fifth of the generator's time. Normal and exponential draws go through
-// math/rand/v2's ziggurat (norm, fed by the same state), so their laws are
-// the library's.
+// fifth of the generator's time. Normal draws use math/rand/v2's ziggurat,
+// copied; exponential ones (rare) go through the library (norm, fed by the
+// same state).
 type rng struct {
 	s    uint64
-	norm *rand.Rand // reads s through r, for NormFloat64 and ExpFloat64
+	norm *rand.Rand // reads s through r, for ExpFloat64
 }
 
 // newRng returns the generator stream for (seed, stream, index).
@@ -112,8 +113,71 @@ func (r *rng) uint64n(n uint64) uint64 {
 	return hi
 }
 
-// NormFloat64 returns a standard normal number.
-func (r *rng) NormFloat64() float64 { return r.norm.NormFloat64() }
+// NormFloat64 returns a standard normal number: math/rand/v2's ziggurat
+// (Marsaglia and Tsang's, 128 strips), here so that its draws inline.
+func (r *rng) NormFloat64() float64 {
+	for {
+		u := r.Uint64()
+		j := int32(u)
+		i := u >> 32 & 0x7f
+		x := float64(j) * float64(zig.w[i])
+		if absInt32(j) < zig.k[i] {
+			return x // 99 % of draws
+		}
+		if i == 0 { // the base strip's tail
+			for {
+				x = -math.Log(r.Float64()) * (1 / zigR)
+				y := -math.Log(r.Float64())
+				if y+y >= x*x {
+					break
+				}
+			}
+			if j > 0 {
+				return zigR + x
+			}
+			return -zigR - x
+		}
+		if zig.f[i]+float32(r.Float64())*(zig.f[i-1]-zig.f[i]) < float32(math.Exp(-.5*x*x)) {
+			return x
+		}
+	}
+}
+
+func absInt32(i int32) uint32 {
+	if i < 0 {
+		return uint32(-i)
+	}
+	return uint32(i)
+}
+
+// zigR is where the normal ziggurat's tail starts.
+const zigR = 3.442619855899
+
+// zig holds the normal ziggurat's tables, built as Marsaglia and Tsang's
+// zigset (math/rand/v2 ships the same tables as literals).
+var zig = func() (z struct {
+	k    [128]uint32
+	w, f [128]float32
+}) {
+	const m1 = 1 << 31
+	const vn = 9.91256303526217e-3 // the area of each strip
+	dn, tn := zigR, zigR
+	q := vn / math.Exp(-.5*dn*dn)
+	z.k[0] = uint32(dn / q * m1)
+	z.k[1] = 0
+	z.w[0] = float32(q / m1)
+	z.w[127] = float32(dn / m1)
+	z.f[0] = 1
+	z.f[127] = float32(math.Exp(-.5 * dn * dn))
+	for i := 126; i >= 1; i-- {
+		dn = math.Sqrt(-2 * math.Log(vn/dn+math.Exp(-.5*dn*dn)))
+		z.k[i+1] = uint32(dn / tn * m1)
+		tn = dn
+		z.f[i] = float32(math.Exp(-.5 * dn * dn))
+		z.w[i] = float32(dn / m1)
+	}
+	return z
+}()
 
 // ExpFloat64 returns an exponential number of rate 1.
 func (r *rng) ExpFloat64() float64 { return r.norm.ExpFloat64() }

@@ -159,6 +159,7 @@ type scratch struct {
 	weights []float64
 	counts  []int
 	frac    []int
+	rems    []float64
 	spans   [][2]int
 	trips   []trip
 	r, fr   *rng // the chunk's streams of normal behaviour and fraud
@@ -227,15 +228,17 @@ func apportion(n int, w []float64, sc *scratch) []int {
 	out := slices.Grow(sc.counts[:0], len(w))[:len(w)]
 	frac := slices.Grow(sc.frac[:0], len(w))[:len(w)]
 	sc.counts, sc.frac = out, frac
+	rems := slices.Grow(sc.rems[:0], len(w))[:len(w)]
+	sc.rems = rems
 	given := 0
 	for k, x := range w {
 		q := float64(n) * x / total
 		out[k] = int(q)
 		given += out[k]
 		frac[k] = k
+		rems[k] = q - math.Floor(q)
 	}
-	rem := func(k int) float64 { q := float64(n) * w[k] / total; return q - math.Floor(q) }
-	slices.SortStableFunc(frac, func(a, b int) int { return cmp.Compare(rem(b), rem(a)) })
+	slices.SortStableFunc(frac, func(a, b int) int { return cmp.Compare(rems[b], rems[a]) })
 	for k := 0; given < n; k++ {
 		out[frac[k%len(frac)]]++
 		given++
