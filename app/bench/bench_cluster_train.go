@@ -53,6 +53,7 @@ func runBenchClusterTrain(ctx context.Context, env command.Env, args []string) e
 	fmt.Fprintf(env.Stdout, "  sharded PPO, 1 node:    %.1f s (rollout %.0f%% of it)\n", rep.Wall1, 100*rep.RolloutShare1)
 	fmt.Fprintf(env.Stdout, "  sharded PPO, 3 nodes:   %.1f s, speedup %.2f×; %d of %d shards collected by followers %v\n",
 		rep.Wall3, rep.Speedup, rep.RemoteShards, rep.Updates*rep.Shards, rep.ByNode)
+	fmt.Fprintf(env.Stdout, "  a shard, 3 nodes:       %.0f ms on the learner's worker, %.0f ms from order to answer on a follower\n", rep.LocalShardMs, rep.RemoteShardMs)
 	if rep.CPU1 > 0 {
 		fmt.Fprintf(env.Stdout, "  CPU time (process):     lock-step %.1f s, sharded 1 node %.1f s, 3 nodes %.1f s\n", rep.CPUClassic, rep.CPU1, rep.CPU3)
 	}

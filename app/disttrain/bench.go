@@ -52,6 +52,9 @@ type BenchReport struct {
 	RemoteShards int            `json:"train_shards_remote"` // collected by followers in the 3-node run
 	ByNode       map[string]int `json:"train_shards_by_node"`
 
+	LocalShardMs  float64 `json:"train_shard_ms_learner"` // 3-node run: mean shard on the learner's own worker
+	RemoteShardMs float64 `json:"train_shard_ms_remote"`  // and from order to answer on a follower
+
 	KillReassigned int  `json:"train_kill_reassigned,omitempty"` // shards given to another node after the follower died
 	KillIdentical  bool `json:"train_kill_identical,omitempty"`  // that run, too, equals the 1-node run exactly
 }
@@ -173,6 +176,7 @@ func Bench(ctx context.Context, o BenchOptions, stage func(string)) (BenchReport
 	rep.RolloutShare1 = one.rollout / one.wall
 	rep.MaxAbsDiff, rep.BitIdentical = compare(one, three)
 	rep.RemoteShards, rep.ByNode = st.Remote, st.ByNode
+	rep.LocalShardMs, rep.RemoteShardMs = st.LocalShardMs, st.RemoteShardMs
 	if o.Kill {
 		stage("sharded PPO, 3 nodes, a follower dies")
 		armed.Store(true)

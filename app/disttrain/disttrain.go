@@ -91,6 +91,13 @@ type Stats struct {
 	Reassigned int            `json:"reassigned"` // shards given to another node after a member failed
 	ByNode     map[string]int `json:"by_node"`    // shards per collecting node
 	Served     int            `json:"served"`     // shards this node collected for other learners
+	// Mean wall time of a shard collected by the learner's own worker, and
+	// of a member's shard from order to checked answer (collection, the
+	// policy decode, encoding, TLS, the round trip).
+	LocalShardMs  float64 `json:"local_shard_ms"`
+	RemoteShardMs float64 `json:"remote_shard_ms"`
+
+	localSum, remoteSum time.Duration
 }
 
 var _ rl.Collector = (*Trainer)(nil)
@@ -117,6 +124,12 @@ func (t *Trainer) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.stats
+	if local := s.Shards - s.Remote; local > 0 {
+		s.LocalShardMs = float64(s.localSum.Microseconds()) / 1e3 / float64(local)
+	}
+	if s.Remote > 0 {
+		s.RemoteShardMs = float64(s.remoteSum.Microseconds()) / 1e3 / float64(s.Remote)
+	}
 	s.ByNode = map[string]int{}
 	for k, v := range t.stats.ByNode {
 		s.ByNode[k] = v
@@ -338,6 +351,7 @@ func (t *Trainer) Collect(ctx context.Context, pv rl.PolicyVersion, orders []rl.
 			if !ok {
 				return
 			}
+			start := time.Now()
 			r, err := sp.Collect(orders[j])
 			if err != nil {
 				localErr = err
@@ -345,6 +359,7 @@ func (t *Trainer) Collect(ctx context.Context, pv rl.PolicyVersion, orders []rl.
 				return
 			}
 			r.Node = t.cfg.Node.ID()
+			t.addTime(&t.stats.localSum, time.Since(start))
 			c.deliver(j, r)
 		}
 	})
@@ -396,6 +411,7 @@ func (t *Trainer) remote(ctx context.Context, c *collection, p cluster.Peer, pub
 		if !ok {
 			return
 		}
+		start := time.Now()
 		r, err := t.order(ctx, p, c.orders[j])
 		if errs.CodeOf(err) == errs.NotFound { // restarted since the publish
 			if err = publish(); err == nil {
@@ -411,8 +427,15 @@ func (t *Trainer) remote(ctx context.Context, c *collection, p cluster.Peer, pub
 			t.leaveOut(p, fmt.Errorf("shard %d: %w", j, err))
 			return
 		}
+		t.addTime(&t.stats.remoteSum, time.Since(start))
 		c.deliver(j, r)
 	}
+}
+
+func (t *Trainer) addTime(sum *time.Duration, d time.Duration) {
+	t.mu.Lock()
+	*sum += d
+	t.mu.Unlock()
 }
 
 // order asks member p for one shard and checks the answer.
