@@ -2,6 +2,7 @@ package marl
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -49,20 +50,10 @@ func TestCheckpointBombIsRefusedBeforeAllocating(t *testing.T) {
 			bomb := ck
 			bomb.Config.Hidden = append([]int(nil), ck.Config.Hidden...)
 			tc.edit(&bomb)
-			var b bytes.Buffer
-			if err := nn.Encode(&b, checkpointKind, CheckpointVersion, bomb); err != nil {
-				t.Fatal(err)
-			}
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			_, _, err := LoadQMIX(&b)
-			runtime.ReadMemStats(&after)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("load: %v, want an error saying %q", err, tc.want)
-			}
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
-				t.Fatalf("refusing a %d-byte checkpoint allocated %d MB", b.Len(), grew>>20)
-			}
+			refusedBeforeAllocating(t, checkpointKind, CheckpointVersion, bomb, tc.want, func(r io.Reader) error {
+				_, _, err := LoadQMIX(r)
+				return err
+			})
 		})
 	}
 }
@@ -136,20 +127,10 @@ func TestMADDPGCheckpointBombIsRefusedBeforeAllocating(t *testing.T) {
 			bomb := ck
 			bomb.Config.Hidden = append([]int(nil), ck.Config.Hidden...)
 			tc.edit(&bomb)
-			var b bytes.Buffer
-			if err := nn.Encode(&b, maddpgCheckpointKind, MADDPGCheckpointVersion, bomb); err != nil {
-				t.Fatal(err)
-			}
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			_, err := LoadMADDPG(&b)
-			runtime.ReadMemStats(&after)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error saying %q", err, tc.want)
-			}
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
-				t.Fatalf("refused only after allocating %d MB", grew>>20)
-			}
+			refusedBeforeAllocating(t, maddpgCheckpointKind, MADDPGCheckpointVersion, bomb, tc.want, func(r io.Reader) error {
+				_, err := LoadMADDPG(r)
+				return err
+			})
 		})
 	}
 }
@@ -166,4 +147,25 @@ func FuzzLoadRun(f *testing.F) {
 			t.Fatal("loaded a run with no learner")
 		}
 	})
+}
+
+// refusedBeforeAllocating encodes the checkpoint ck and checks that load
+// refuses it with an error saying want, having allocated under 32 MB.
+func refusedBeforeAllocating(t *testing.T, kind string, version int, ck any, want string, load func(io.Reader) error) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := nn.Encode(&b, kind, version, ck); err != nil {
+		t.Fatal(err)
+	}
+	size := b.Len()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := load(&b)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("load: %v, want an error saying %q", err, want)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+		t.Fatalf("refusing a %d-byte checkpoint allocated %d MB", size, grew>>20)
+	}
 }
