@@ -39,8 +39,12 @@ func newRand(seed, stream, index uint64) *rand.Rand {
 
 // pick returns an index drawn from the cumulative weights cdf, whose last
 // element is the total.
-func pick(r *rand.Rand, cdf []float64) int {
-	u := r.Float64() * cdf[len(cdf)-1]
+func pick(r *rand.Rand, cdf []float64) int { return searchCDF(cdf, r.Float64()) }
+
+// searchCDF returns the index of cdf that the uniform draw u in [0, 1)
+// falls on: the first whose cumulative weight exceeds u times the total.
+func searchCDF(cdf []float64, u float64) int {
+	u *= cdf[len(cdf)-1]
 	lo, hi := 0, len(cdf)-1
 	for lo < hi {
 		m := (lo + hi) / 2
@@ -183,19 +187,7 @@ var zig = func() (z struct {
 func (r *rng) ExpFloat64() float64 { return r.norm.ExpFloat64() }
 
 // pickR is pick for an rng.
-func pickR(r *rng, cdf []float64) int {
-	u := r.Float64() * cdf[len(cdf)-1]
-	lo, hi := 0, len(cdf)-1
-	for lo < hi {
-		m := (lo + hi) / 2
-		if cdf[m] > u {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
-}
+func pickR(r *rng, cdf []float64) int { return searchCDF(cdf, r.Float64()) }
 
 // alias draws indexes with given weights in constant time (Vose's alias
 // method), for the tables drawn from on every row: one draw of 64 bits
