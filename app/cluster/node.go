@@ -291,7 +291,12 @@ func (n *Node) toLeader(ctx context.Context, local func(context.Context) error, 
 				"The cluster has no leader that could take the %s in time; a write may still be applied later, once.", req.Op)
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 200*time.Millisecond)
+		// Backing off past a few tens of milliseconds only delays the write
+		// once a new leader is elected: at 200 ms it added up to that much to
+		// every failover (bench cluster: failover p50 720 ms, election 594).
+		// A retry is cheap: a local check, or a call that a dead leader
+		// refuses at once.
+		wait = min(2*wait, 40*time.Millisecond)
 	}
 }
 
