@@ -39,11 +39,12 @@ type Config struct {
 	// torture test checkpoints often so that its kills land mid-write.
 	CheckpointEvery time.Duration
 	// Resource caps (serve --max-rows, --max-synth-jobs,
-	// --max-queued-runs); 0 keeps each default. Every refusal at a cap
-	// names its flag.
-	MaxRows       int // rows of one data job; default 20,000,000
-	MaxSynthJobs  int // data jobs queued or running at once; default 20
-	MaxQueuedRuns int // training runs waiting their turn, per kind (rl, marl); default 100
+	// --max-queued-runs, --max-evaluations); 0 keeps each default. Every
+	// refusal at a cap names its flag.
+	MaxRows        int // rows of one data job; default 20,000,000
+	MaxSynthJobs   int // data jobs queued or running at once; default 20
+	MaxQueuedRuns  int // training runs waiting their turn, per kind (rl, marl); default 100
+	MaxEvaluations int // held-out model evaluations running at once; default 2 (mlops.DefaultMaxEvaluations)
 	// MarketDataDir holds real daily prices (Yahoo CSV files) that research
 	// experiments check their rules against; a missing folder means
 	// simulated data only.

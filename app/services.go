@@ -73,7 +73,7 @@ func (a *App) newMLOps() error {
 		return fmt.Errorf("model registry: %w", err)
 	}
 	log := a.Log.With("service", "mlops")
-	a.MLOps = mlops.NewService(reg, mlops.Config{}, a.Bus, log)
+	a.MLOps = mlops.NewService(reg, mlops.Config{MaxEvaluations: a.Config.MaxEvaluations}, a.Bus, log)
 	if a.Cluster != nil {
 		// Alias moves are replicated commands; every node's registry
 		// applies them in log order (cluster_aliases.go).

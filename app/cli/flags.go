@@ -11,6 +11,7 @@ import (
 	"github.com/metastation/metastation/app"
 	"github.com/metastation/metastation/app/cluster"
 	"github.com/metastation/metastation/app/command"
+	"github.com/metastation/metastation/app/mlops"
 	"github.com/metastation/metastation/app/synth"
 	"github.com/metastation/metastation/app/synth/jobs"
 )
@@ -43,6 +44,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.IntVar(&cfg.MaxRows, "max-rows", jobs.MaxRows, fmt.Sprintf("most `rows` of one data job (at most %d)", synth.MaxRows))
 	fs.IntVar(&cfg.MaxSynthJobs, "max-synth-jobs", jobs.MaxQueued, "most data `jobs` queued or running at once (they run one at a time)")
 	fs.IntVar(&cfg.MaxQueuedRuns, "max-queued-runs", 100, "most training `runs` of each kind (rl, marl) waiting their turn")
+	fs.IntVar(&cfg.MaxEvaluations, "max-evaluations", mlops.DefaultMaxEvaluations, "most held-out model `evaluations` (POST /api/models/{name}/evaluate) running at once; past it a request is refused with 503")
 	listenAny := fs.Bool("listen-any", false, "allow a non-loopback --addr (such as 0.0.0.0:8080); every request then needs the access token printed in the URL")
 	fs.StringVar(&cfg.Token, "token", "", "access `token` to require (default with --listen-any: a random one, printed in the URL)")
 	if err := command.ParseFlags(fs, args, getenv); err != nil {
@@ -54,8 +56,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if cfg.MaxRows < 1 || cfg.MaxRows > synth.MaxRows {
 		return app.Config{}, command.Usagef("--max-rows must be 1 to %d, not %d", synth.MaxRows, cfg.MaxRows)
 	}
-	if cfg.MaxSynthJobs < 1 || cfg.MaxQueuedRuns < 1 {
-		return app.Config{}, command.Usagef("--max-synth-jobs and --max-queued-runs must be at least 1")
+	if cfg.MaxSynthJobs < 1 || cfg.MaxQueuedRuns < 1 || cfg.MaxEvaluations < 1 {
+		return app.Config{}, command.Usagef("--max-synth-jobs, --max-queued-runs and --max-evaluations must be at least 1")
 	}
 	if err := checkCluster(cfg); err != nil {
 		return app.Config{}, err

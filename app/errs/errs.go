@@ -25,6 +25,7 @@ const (
 	Unavailable Code = "unavailable" // the thing exists but cannot be done now (422/503)
 	TooLarge    Code = "too_large"   // the upload or file is over its size cap (413)
 	NoSpace     Code = "no_space"    // the disk holding the data directory is full (507)
+	Busy        Code = "busy"        // the server runs as many of these as it may at once; ask again shortly (503)
 	Internal    Code = "internal"    // a bug or an outside failure (500)
 )
 

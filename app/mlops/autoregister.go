@@ -170,7 +170,7 @@ func (a *AutoRegister) registerAlias(ctx context.Context, req RegisterRequest) (
 // once whether it replaces the champion; the decision, either way, is in
 // the audit log.
 func (a *AutoRegister) evaluate(ctx context.Context, model string, version int) {
-	if d, err := a.svc.Evaluate(ctx, model, true, "auto"); err != nil {
+	if d, err := a.svc.EvaluateWhenFree(ctx, model, true, "auto"); err != nil {
 		a.log.Warn("mlops: new challenger not evaluated", "model", model, "version", version, "err", err)
 	} else {
 		a.log.Info("mlops: new challenger evaluated", "model", model, "version", version, "promoted", d.Promoted, "p", d.Test.P)

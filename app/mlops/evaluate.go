@@ -164,8 +164,51 @@ type Decision struct {
 // Evaluate compares the challenger with the champion on held-out data with
 // a one-sided paired t-test (at least MinN units). When promote is set and
 // the challenger is significantly better, it becomes the champion. Either
-// way the decision and its statistics are logged.
+// way the decision and its statistics are logged. When Config.MaxEvaluations
+// are already running it refuses at once (errs.Busy): a person asking
+// gets an answer now, not a request that hangs behind others.
 func (s *Service) Evaluate(ctx context.Context, model string, promote bool, actor string) (Decision, error) {
+	return s.evaluate(ctx, model, promote, actor, false)
+}
+
+// EvaluateWhenFree is Evaluate for the service's own evaluations (a new
+// challenger, a canary that passed): at the cap it waits for a free slot,
+// or for ctx to end.
+func (s *Service) EvaluateWhenFree(ctx context.Context, model string, promote bool, actor string) (Decision, error) {
+	return s.evaluate(ctx, model, promote, actor, true)
+}
+
+// acquireEval takes an evaluation slot; release gives it back. Without
+// wait, a full set of slots is an errs.Busy sentence naming the cap and
+// the flag that sets it.
+func (s *Service) acquireEval(ctx context.Context, wait bool) (release func(), err error) {
+	release = func() { <-s.evalSlots }
+	select {
+	case s.evalSlots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	if !wait {
+		n := cap(s.evalSlots)
+		return nil, errs.Errorf(errs.Busy, "%d held-out %s already running, the most the server runs at once (serve --max-evaluations sets it); wait a few seconds for %s to finish, then ask again",
+			n, plural(n, "evaluation is", "evaluations are"), plural(n, "it", "one"))
+	}
+	select {
+	case s.evalSlots <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func (s *Service) evaluate(ctx context.Context, model string, promote bool, actor string, wait bool) (Decision, error) {
 	r, err := s.route(ctx, model)
 	if err != nil {
 		return Decision{}, err
@@ -178,6 +221,11 @@ func (s *Service) Evaluate(ctx context.Context, model string, promote bool, acto
 	if !ok {
 		return dec, errs.Errorf(errs.Unavailable, "there is no held-out evaluation for %s models", r.kind)
 	}
+	release, err := s.acquireEval(ctx, wait)
+	if err != nil {
+		return dec, err
+	}
+	defer release()
 	_, a, err := s.reg.Artifact(ctx, model, dec.Champion)
 	if err != nil {
 		return dec, err

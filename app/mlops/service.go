@@ -29,7 +29,21 @@ type Config struct {
 	// RefreshEvery is how often aliases and deployments are re-read, to see
 	// changes made by another process (the CLI); default 2s.
 	RefreshEvery time.Duration
+	// MaxEvaluations is how many held-out evaluations run at once (serve
+	// --max-evaluations); default DefaultMaxEvaluations. Each takes a
+	// core for seconds: a request past the cap is refused at once (Busy),
+	// the service's own evaluations (a new challenger, a passed canary)
+	// wait their turn.
+	MaxEvaluations int
+	// Evaluators replaces the held-out evaluation of each kind (nil:
+	// Evaluators(Promotion)); tests hold evaluations open through it.
+	Evaluators map[string]Evaluator
 }
+
+// DefaultMaxEvaluations is the default of Config.MaxEvaluations: an
+// evaluation holds a core for a few seconds (30,000 held-out transactions
+// or 60 episodes each side), and two keep a laptop's other work going.
+const DefaultMaxEvaluations = 2
 
 // Service serves the registry's models, routes canary and shadow traffic,
 // watches live metrics and takes (and logs) deployment decisions. Its
@@ -41,6 +55,9 @@ type Service struct {
 	log   *slog.Logger
 	pool  *pool
 	evals map[string]Evaluator
+	// evalSlots holds one token per held-out evaluation running; its
+	// capacity is Config.MaxEvaluations.
+	evalSlots chan struct{}
 
 	shadowQ chan shadowJob
 
@@ -102,8 +119,16 @@ func NewService(reg *Registry, cfg Config, b *bus.Bus, log *slog.Logger) *Servic
 	if cfg.RefreshEvery <= 0 {
 		cfg.RefreshEvery = 2 * time.Second
 	}
+	if cfg.MaxEvaluations <= 0 {
+		cfg.MaxEvaluations = DefaultMaxEvaluations
+	}
+	evals := cfg.Evaluators
+	if evals == nil {
+		evals = Evaluators(cfg.Promotion)
+	}
 	return &Service{
-		reg: reg, cfg: cfg, bus: b, log: log, pool: newPool(reg, cfg.Serve, log), evals: Evaluators(cfg.Promotion),
+		reg: reg, cfg: cfg, bus: b, log: log, pool: newPool(reg, cfg.Serve, log),
+		evals: evals, evalSlots: make(chan struct{}, cfg.MaxEvaluations),
 		shadowQ: make(chan shadowJob, 256), routes: map[string]*routing{}, live: map[string]*liveModel{},
 	}
 }
@@ -476,7 +501,7 @@ func (s *Service) decideCanary(ctx context.Context, model string, d Deployment, 
 		go func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 			defer cancel()
-			if _, err := s.Evaluate(ctx, model, true, "auto"); err != nil {
+			if _, err := s.EvaluateWhenFree(ctx, model, true, "auto"); err != nil {
 				s.log.Warn("mlops: held-out test after the canary failed", "model", model, "err", err)
 			}
 		}()

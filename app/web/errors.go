@@ -25,9 +25,15 @@ func statusOf(code errs.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case errs.NoSpace:
 		return http.StatusInsufficientStorage
+	case errs.Busy:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
+
+// busyRetryAfter is the Retry-After, in seconds, of a 503 at a cap on work
+// running at once.
+const busyRetryAfter = "5"
 
 // writeAppError answers err with its code's status and sentence. An
 // internal error is logged with the request's path and answered with the
@@ -36,6 +42,11 @@ func writeAppError(w http.ResponseWriter, r *http.Request, err error) {
 	code := errs.CodeOf(err)
 	if code == errs.Internal {
 		logOf(r.Context()).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == errs.Busy {
+		// A cap on work running at once frees up as the work ends: say
+		// when a client may try again (RFC 9110, 10.2.3).
+		w.Header().Set("Retry-After", busyRetryAfter)
 	}
 	writeError(w, r, statusOf(code), errs.MessageOf(err))
 }
